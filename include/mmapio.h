@@ -1,0 +1,897 @@
+/*
+ * mmapio.h -- zero-copy memory-mapped file I/O for C and C++.
+ *
+ * This header is the reference manual of mmapio. Every function carries a
+ * block that says what it does, what each parameter means, every status it
+ * can return and when, what it leaves behind on failure, whether it is
+ * thread-safe and since which version it exists.
+ *
+ * Conventions (they hold for every function unless its block says otherwise)
+ *
+ *  - Every fallible function returns int: MMAPIO_OK (0) or a negative
+ *    mmapio_status. Out-parameters come first, then the object, then the
+ *    inputs. Outputs are written only on success, except a `**out` handle,
+ *    which is set to NULL on failure.
+ *  - After a failure, mmapio_last_error() returns a detail message naming the
+ *    operation and its inputs (for OS failures the failing call and the path,
+ *    e.g. "msync(/data/x.bin): Input/output error"), and
+ *    mmapio_last_os_error() the errno / GetLastError() value behind it. Both
+ *    are per thread.
+ *  - Check order: arguments (NULL, flags) -> zero-length action -> mode ->
+ *    alignment -> bounds -> the operation.
+ *  - Bounds rule: (off, len) lies inside a mapping of `total` bytes iff
+ *    off <= total && len <= total - off. This never overflows.
+ *  - Zero-length rule: a zero-length *action* (write of 0 bytes, flush_range,
+ *    advise, prefetch, touch_range, evict, probe, lock/unlock, residency of 0
+ *    bytes) succeeds as a no-op before any other check, in every mode. A
+ *    zero-length *view* (view, read into an empty buffer, segment, atomic
+ *    array of 0 elements) must still satisfy the bounds rule.
+ *  - Thread safety: every function taking a mmapio_map * may be called from
+ *    any thread concurrently, unless its block says otherwise.
+ *  - Functions returning void or a value never fail; when their feature is
+ *    compiled out they are no-ops. Functions of a compiled-out feature that
+ *    return a status return MMAPIO_ENOTSUP.
+ *
+ * The header compiles alone as C99, C11 and C++ (no _Atomic, no VLAs).
+ */
+#ifndef MMAPIO_H
+#define MMAPIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Export macro                                                              */
+/* ------------------------------------------------------------------------ */
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(MMAPIO_SHARED_BUILD)
+#    define MMAPIO_API __declspec(dllexport)
+#  elif defined(MMAPIO_SHARED)
+#    define MMAPIO_API __declspec(dllimport)
+#  else
+#    define MMAPIO_API
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define MMAPIO_API __attribute__((visibility("default")))
+#else
+#  define MMAPIO_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__INLINE static __inline__ __attribute__((always_inline, unused))
+#elif defined(_MSC_VER)
+#  define MMAPIO__INLINE static __forceinline
+#else
+#  define MMAPIO__INLINE static inline
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* 1. Versions and features                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define MMAPIO_VERSION_MAJOR 1
+#define MMAPIO_VERSION_MINOR 0
+#define MMAPIO_VERSION_PATCH 0
+#define MMAPIO_VERSION_NUMBER \
+  (MMAPIO_VERSION_MAJOR * 10000 + MMAPIO_VERSION_MINOR * 100 + MMAPIO_VERSION_PATCH)
+#define MMAPIO_VERSION_STRING "1.0.0"
+
+/*! mmapio_version_number() :
+ *  @return MMAPIO_VERSION_NUMBER of the library actually linked. Compare it
+ *          with the macro to detect a header/library mismatch.
+ *  Never fails, thread-safe. @since 1.0.0 */
+MMAPIO_API unsigned mmapio_version_number(void);
+
+/*! mmapio_version_string() :
+ *  @return "MAJOR.MINOR.PATCH" of the linked library (static storage).
+ *  Never fails, thread-safe. @since 1.0.0 */
+MMAPIO_API const char *mmapio_version_string(void);
+
+/** Optional features, one per mmap-io cargo feature plus fault safety.
+ *  Each can be left out of a build with the CMake option MMAPIO_WITH_<NAME>. */
+typedef enum mmapio_feature {
+  MMAPIO_FEATURE_ADVISE = 1,     /* mmapio_advise */
+  MMAPIO_FEATURE_ITERATOR = 2,   /* mmapio_chunks, mmapio_pages, ... */
+  MMAPIO_FEATURE_ASYNC = 3,      /* mmapio_*_async, tasks */
+  MMAPIO_FEATURE_BYTES = 4,      /* mmapio_bytes_* */
+  MMAPIO_FEATURE_HUGEPAGES = 5,  /* MMAPIO_OPEN_HUGE_PAGES */
+  MMAPIO_FEATURE_COW = 6,        /* MMAPIO_MODE_COPY_ON_WRITE */
+  MMAPIO_FEATURE_LOCKING = 7,    /* mmapio_lock, mmapio_unlock, ... */
+  MMAPIO_FEATURE_ATOMIC = 8,     /* mmapio_atomic_* */
+  MMAPIO_FEATURE_WATCH = 9,      /* mmapio_watch_* */
+  MMAPIO_FEATURE_FAULT_SAFE = 10 /* MMAPIO_OPEN_FAULT_SAFE */
+} mmapio_feature;
+
+/*! mmapio_has_feature() :
+ *  @return 1 if feature `f` is compiled in *and* implemented on this
+ *          platform, 0 otherwise (also for unknown values).
+ *  Never fails, thread-safe. @since 1.0.0 */
+MMAPIO_API int mmapio_has_feature(mmapio_feature f);
+
+/* ------------------------------------------------------------------------ */
+/* 2. Status codes and error detail                                          */
+/* ------------------------------------------------------------------------ */
+
+/** Status codes. Values are pinned forever; new codes are only appended. */
+typedef enum mmapio_status {
+  MMAPIO_OK = 0,
+  MMAPIO_EINVAL = -1,     /* bad argument: NULL, unknown flag/enum, bad whence, ... */
+  MMAPIO_EBOUNDS = -2,    /* offset/length outside the mapping (overflow-safe check) */
+  MMAPIO_EMODE = -3,      /* operation not allowed in this mapping's mode */
+  MMAPIO_EALIGN = -4,     /* atomic view offset not aligned */
+  MMAPIO_ESIZE = -5,      /* size 0, size above MMAPIO_MAX_SIZE, zero-length file where a size is required */
+  MMAPIO_EBUSY = -6,      /* views, pins or iterators still outstanding (resize, close) */
+  MMAPIO_EDEADLK = -7,    /* the call would wait for a view held by the calling thread */
+  MMAPIO_ENOENT = -8,     /* no such file */
+  MMAPIO_EEXIST = -9,     /* file exists (MMAPIO_OPEN_EXCLUSIVE) */
+  MMAPIO_EACCES = -10,    /* permission or privilege denied (incl. mlock limits, large pages) */
+  MMAPIO_ENOSPC = -11,    /* no space left on the device */
+  MMAPIO_ENOMEM = -12,    /* out of memory or address space */
+  MMAPIO_EIO = -13,       /* any other OS failure; see mmapio_last_os_error() */
+  MMAPIO_EFAULT = -14,    /* mapped pages could not be read or written */
+  MMAPIO_ENOTSUP = -15,   /* not available on this platform or in this build */
+  MMAPIO_EVERSION = -16,  /* options struct size not understood */
+  MMAPIO_EAGAIN = -17,    /* async task not finished yet */
+  MMAPIO_ETIMEDOUT = -18  /* wait timed out */
+} mmapio_status;
+
+/*! mmapio_strerror() :
+ *  @return a static description of `status` ("success", "out of bounds",
+ *          ...); never NULL, also for unknown codes ("unknown status").
+ *  Never fails, thread-safe. @since 1.0.0 */
+MMAPIO_API const char *mmapio_strerror(int status);
+
+/*! mmapio_last_error() :
+ *  @return this thread's detail message for its last failing mmapio call, or
+ *          "" if none failed yet. The text stays valid until this thread's
+ *          next failing call. Successful calls do not clear it.
+ *  Exact formats (tests compare them):
+ *    EBOUNDS  "range out of bounds: offset=%llu, len=%llu, total=%llu"
+ *    EALIGN   "atomic alignment error: required=%u, offset=%llu"
+ *    ESIZE    "Size must be greater than zero",
+ *             "Size %llu exceeds maximum safe limit of %llu bytes",
+ *             "New size must be greater than zero",
+ *             "New size %llu exceeds maximum safe limit of %llu bytes",
+ *             "Cannot map zero-length file"
+ *  OS failures: "<call>(<path>): <strerror text>".
+ *  Never fails. @since 1.0.0 */
+MMAPIO_API const char *mmapio_last_error(void);
+
+/*! mmapio_last_os_error() :
+ *  @return errno (POSIX) or GetLastError() (Windows) behind this thread's last
+ *          failure, 0 if that failure was not an OS error.
+ *  Never fails. @since 1.0.0 */
+MMAPIO_API int mmapio_last_os_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* 3. Limits and small helpers                                               */
+/* ------------------------------------------------------------------------ */
+
+/** Largest mapping size accepted (inclusive): 128 TiB on 64-bit, 2 GiB on 32-bit. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#  define MMAPIO_MAX_SIZE (UINT64_C(1) << 47)
+#else
+#  define MMAPIO_MAX_SIZE (UINT64_C(1) << 31)
+#endif
+
+/*! mmapio_page_size() : the OS page size in bytes (cached after the first call).
+ *  Never fails, thread-safe. @since 1.0.0 */
+MMAPIO_API size_t mmapio_page_size(void);
+
+/*! mmapio_allocation_granularity() : the alignment mapping offsets need:
+ *  64 KiB on Windows, the page size elsewhere. Never fails. @since 1.0.0 */
+MMAPIO_API size_t mmapio_allocation_granularity(void);
+
+/*! mmapio_align_up() :
+ *  @return `v` rounded up to a multiple of `a`; `v` when a == 0; UINT64_MAX
+ *          when the result would not fit in 64 bits. `a` need not be a power
+ *          of two. Never fails. @since 1.0.0 */
+MMAPIO_API uint64_t mmapio_align_up(uint64_t v, uint64_t a);
+
+/* ------------------------------------------------------------------------ */
+/* 4. Opening and closing                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** Native file: a descriptor on POSIX, a HANDLE on Windows. */
+#ifdef _WIN32
+typedef void *mmapio_native_file;
+#  define MMAPIO_INVALID_FILE ((mmapio_native_file)(intptr_t)-1)
+#else
+typedef int mmapio_native_file;
+#  define MMAPIO_INVALID_FILE (-1)
+#endif
+
+/** A mapping. Opaque and reference counted (mmapio_retain / mmapio_close). */
+typedef struct mmapio_map mmapio_map;
+
+typedef enum mmapio_mode {
+  MMAPIO_MODE_READ_ONLY = 1,      /* shared read-only mapping; views only, no locking */
+  MMAPIO_MODE_READ_WRITE = 2,     /* shared writable mapping; writes reach the file */
+  MMAPIO_MODE_COPY_ON_WRITE = 3   /* private writable mapping; writes never reach the file */
+} mmapio_mode;
+
+typedef enum mmapio_flush_kind {
+  MMAPIO_FLUSH_MANUAL = 0,        /* only explicit mmapio_flush* calls */
+  MMAPIO_FLUSH_ALWAYS = 1,        /* flush after every write / mut-view release */
+  MMAPIO_FLUSH_EVERY_BYTES = 2,   /* flush when the written bytes reach `every` */
+  MMAPIO_FLUSH_EVERY_WRITES = 3,  /* flush when the number of writes reaches `every` */
+  MMAPIO_FLUSH_EVERY_MILLIS = 4   /* background flush every `every` ms (monotonic clock) */
+} mmapio_flush_kind;
+#define MMAPIO_FLUSH_NEVER MMAPIO_FLUSH_MANUAL
+
+/** A flush policy. `every == 0` means "never" for the counting kinds and
+ *  EVERY_MILLIS; `every` is ignored for MANUAL and ALWAYS. */
+typedef struct mmapio_flush_policy {
+  mmapio_flush_kind kind;
+  uint64_t every;
+} mmapio_flush_policy;
+
+typedef enum mmapio_touch_hint {
+  MMAPIO_TOUCH_NEVER = 0,  /* do nothing at open */
+  MMAPIO_TOUCH_LAZY = 1,   /* hint the OS (read-ahead), do not wait */
+  MMAPIO_TOUCH_EAGER = 2   /* pre-fault every page before open returns (reads only) */
+} mmapio_touch_hint;
+
+typedef enum mmapio_durability {
+  MMAPIO_DURABLE_DATA = 0, /* default: data reaches the device (msync MS_SYNC /
+                              FlushViewOfFile + FlushFileBuffers) */
+  MMAPIO_DURABLE_FULL = 1, /* DATA plus the device cache (fsync; F_FULLFSYNC on macOS) */
+  MMAPIO_DURABLE_NONE = 2  /* writeback started, not awaited (fast, not durable) */
+} mmapio_durability;
+
+#define MMAPIO_OPEN_CREATE 0x01u     /* create the file if missing (size from options) */
+#define MMAPIO_OPEN_TRUNCATE 0x02u   /* existing file is truncated and resized to options.size */
+#define MMAPIO_OPEN_EXCLUSIVE 0x04u  /* with CREATE: fail MMAPIO_EEXIST if it exists */
+#define MMAPIO_OPEN_HUGE_PAGES 0x08u /* best effort; see mmapio_huge_pages_active() */
+#define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
+#define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
+#define MMAPIO_OPEN_PRIVATE_PERMS 0x40u /* create new files with 0600 instead of 0666 & ~umask */
+#define MMAPIO_OPEN_ALL_FLAGS_ 0x7Fu
+
+/** Options for mmapio_open. Always fill with mmapio_options_init first: the
+ *  struct grows only at its end, in 8-byte units, and `struct_size` tells the
+ *  library which version the caller was compiled with. */
+typedef struct mmapio_options {
+  uint32_t struct_size;              /* sizeof(mmapio_options); set by mmapio_options_init */
+  uint32_t flags;                    /* MMAPIO_OPEN_* */
+  mmapio_mode mode;                  /* default READ_WRITE */
+  mmapio_touch_hint touch;           /* default NEVER */
+  mmapio_durability durability;      /* default DATA */
+  uint32_t reserved0;                /* must be 0 */
+  uint64_t size;                     /* size for create/truncate; 0 = keep the file's size */
+  uint64_t max_size;                 /* address space reserved for in-place growth; 0 = none */
+  mmapio_flush_policy flush_policy;  /* default MANUAL */
+} mmapio_options;
+
+/*! mmapio_options_init() : fills `o` with the defaults (READ_WRITE, no flags,
+ *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL) and sets
+ *  struct_size. NULL is a no-op. @since 1.0.0 */
+MMAPIO_API void mmapio_options_init(mmapio_options *o);
+
+/*! mmapio_open() : open (and optionally create) `path` as described by `o`.
+ *  This is the builder behind every other open function.
+ *
+ *  @param out   receives the new map (reference count 1); NULL on failure.
+ *  @param path  UTF-8 file path, used as given.
+ *  @param o     options; NULL means the defaults (READ_WRITE, existing file).
+ *
+ *  Rules:
+ *   - CREATE creates a missing file with `o->size` zero bytes and opens an
+ *     existing one as it is (size and content kept) unless TRUNCATE is also
+ *     given. CREATE|EXCLUSIVE fails with EEXIST on an existing file.
+ *     TRUNCATE resizes an existing file to `o->size` with zero content.
+ *   - CREATE or TRUNCATE with a mode other than READ_WRITE is EINVAL.
+ *   - `o->size` (when creating/truncating) must be in 1..MMAPIO_MAX_SIZE.
+ *   - `o->max_size` > 0 (READ_WRITE only) reserves address space so that
+ *     mmapio_resize up to max_size never moves the mapping. It must be >= the
+ *     file size and <= MMAPIO_MAX_SIZE.
+ *   - RW and COW opens of an empty file fail with ESIZE; RO maps it as an
+ *     empty mapping of length 0.
+ *   - The flush policy, touch hint and durability apply on every path; the
+ *     policy of RO and COW maps is forced to MANUAL.
+ *   - New files get 0666 & ~umask (0600 with MMAPIO_OPEN_PRIVATE_PERMS);
+ *     descriptors are close-on-exec.
+ *   - Unless MMAPIO_OPEN_SPARSE is given, disk blocks are reserved for the
+ *     whole size when a file is created, truncated or grown, so a full disk
+ *     is ENOSPC here rather than a crash at write time.
+ *
+ *  @return MMAPIO_OK, or
+ *    EINVAL   out/path NULL, unknown flag bits, bad mode/touch/durability/
+ *             policy kind, CREATE/TRUNCATE without READ_WRITE, path is a
+ *             directory or not a regular file, reserved0 != 0
+ *    EVERSION o->struct_size larger than this library knows, or too small
+ *    ESIZE    size 0 or above MMAPIO_MAX_SIZE for create/truncate; empty file
+ *             in RW/COW mode; max_size smaller than the file or too large
+ *    ENOENT   file missing and no CREATE
+ *    EEXIST   CREATE|EXCLUSIVE and the file exists
+ *    EACCES   permission denied
+ *    ENOSPC   disk blocks could not be reserved
+ *    ENOMEM   out of memory or address space
+ *    ENOTSUP  the mode's feature (COW, HUGEPAGES, FAULT_SAFE) is compiled out
+ *    EIO      any other OS failure
+ *  On failure no file is left created (a file this call created is removed)
+ *  and an existing file is not modified.
+ *  Thread-safe. @since 1.0.0 */
+MMAPIO_API int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *o);
+
+/*! mmapio_open_ro() : map an existing file read-only (empty file -> length 0).
+ *  Statuses as mmapio_open. @since 1.0.0 */
+MMAPIO_API int mmapio_open_ro(mmapio_map **out, const char *path);
+
+/*! mmapio_open_rw() : map an existing non-empty file read-write (ESIZE
+ *  "Cannot map zero-length file" when empty). Statuses as mmapio_open. @since 1.0.0 */
+MMAPIO_API int mmapio_open_rw(mmapio_map **out, const char *path);
+
+/*! mmapio_open_cow() : map an existing non-empty file copy-on-write: reads
+ *  see the file, writes stay private to this process and never reach the
+ *  file; flush is a no-op and resize is EMODE. ENOTSUP when the COW feature is
+ *  compiled out. Statuses as mmapio_open. @since 1.0.0 */
+MMAPIO_API int mmapio_open_cow(mmapio_map **out, const char *path);
+
+/*! mmapio_create_rw() : create `path`, or truncate an existing file, to
+ *  `size` zero bytes and map it read-write. ESIZE "Size must be greater than
+ *  zero" for 0, "Size %llu exceeds maximum safe limit of %llu bytes" above
+ *  MMAPIO_MAX_SIZE. Statuses as mmapio_open. @since 1.0.0 */
+MMAPIO_API int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t size);
+
+/*! mmapio_open_or_create() : open an existing file read-write keeping its
+ *  length and content, or create a missing one with `default_size` zero
+ *  bytes. Race free (O_CREAT|O_EXCL first, then plain open). An existing
+ *  empty file is ESIZE; `default_size` is checked (0 / above max -> ESIZE)
+ *  only when the file is created. Statuses as mmapio_open. @since 1.0.0 */
+MMAPIO_API int mmapio_open_or_create(mmapio_map **out, const char *path, uint64_t default_size);
+
+/*! mmapio_open_fd() : map an already open file. The descriptor/HANDLE is
+ *  duplicated; the caller keeps and closes its own.
+ *  @param path_hint  used in error messages and returned by mmapio_path(); may be NULL.
+ *  @return as mmapio_open, plus EACCES when `mode` needs access the
+ *          descriptor does not have (READ_WRITE on a read-only fd), EINVAL
+ *          for an invalid descriptor or mode. @since 1.0.0 */
+MMAPIO_API int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode,
+                              const char *path_hint);
+
+#define MMAPIO_ANON_SHARED 0x01u /* shared with fork() children; default: private */
+
+/*! mmapio_anon() : an anonymous READ_WRITE mapping of `size` zero bytes with
+ *  no file behind it (paging file on Windows). Flush is a no-op, resize
+ *  works (the content below min(old,new) is kept), mmapio_path() is NULL.
+ *  @return OK, EINVAL (out NULL, unknown flags), ESIZE (0 or above max),
+ *          ENOMEM. @since 1.0.0 */
+MMAPIO_API int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags);
+
+/*! mmapio_retain() : add a reference to `m` (each needs its own mmapio_close).
+ *  @return OK, EINVAL for NULL. Thread-safe. @since 1.0.0 */
+MMAPIO_API int mmapio_retain(mmapio_map *m);
+
+/*! mmapio_close() : release the caller's reference.
+ *  With read/write views, atomic pins or iterators still outstanding it
+ *  returns MMAPIO_EBUSY and changes nothing. When the last reference goes
+ *  (segments, byte buffers, async tasks and watches hold references of their
+ *  own), the background flusher stops serving the map (no flush of it runs
+ *  after close returns), RW maps whose policy is not MANUAL get a final
+ *  flush whose status is returned, the memory is unmapped and the file
+ *  closed -- the file is closed even when that final flush fails.
+ *  @return OK (also for NULL), EBUSY (views, pins or iterators outstanding,
+ *          in any thread), or the final flush's status.
+ *  Thread-safe, but `m` must not be used by the caller after a successful
+ *  close of its last reference. @since 1.0.0 */
+MMAPIO_API int mmapio_close(mmapio_map *m);
+
+/* Accessors. They never fail and are safe on any valid map. */
+
+/*! mmapio_len() : current length in bytes (changes with mmapio_resize). @since 1.0.0 */
+MMAPIO_API uint64_t mmapio_len(const mmapio_map *m);
+/*! mmapio_mode_of() : the map's mode. @since 1.0.0 */
+MMAPIO_API mmapio_mode mmapio_mode_of(const mmapio_map *m);
+/*! mmapio_path() : the path given at open (path_hint for open_fd), NULL for
+ *  anonymous maps. Valid while the map lives. @since 1.0.0 */
+MMAPIO_API const char *mmapio_path(const mmapio_map *m);
+/*! mmapio_flush_policy_of() : the map's flush policy (MANUAL for RO/COW). @since 1.0.0 */
+MMAPIO_API mmapio_flush_policy mmapio_flush_policy_of(const mmapio_map *m);
+/*! mmapio_pending_bytes() : bytes written and not yet flushed by the policy
+ *  (the write count under EVERY_WRITES). Always 0 under MANUAL. @since 1.0.0 */
+MMAPIO_API uint64_t mmapio_pending_bytes(const mmapio_map *m);
+/*! mmapio_native_handle() : the map's own descriptor/HANDLE (do not close
+ *  it); MMAPIO_INVALID_FILE for anonymous maps. @since 1.0.0 */
+MMAPIO_API mmapio_native_file mmapio_native_handle(const mmapio_map *m);
+/*! mmapio_unsafe_ptr() : base address of the mapping, for code that manages
+ *  its own synchronisation. Invalidated by a moving resize and by close; NULL
+ *  for an empty mapping. @since 1.0.0 */
+MMAPIO_API void *mmapio_unsafe_ptr(mmapio_map *m);
+/*! mmapio_huge_pages_active() : 1 if the OS actually backs (part of) the map
+ *  with huge pages, 0 otherwise. @since 1.0.0 */
+MMAPIO_API int mmapio_huge_pages_active(const mmapio_map *m);
+
+/* ------------------------------------------------------------------------ */
+/* 5. Reading, writing and views                                             */
+/* ------------------------------------------------------------------------ */
+
+/** Private bookkeeping of a borrow (view, atomic pin). Do not touch. */
+struct mmapio__borrow {
+  uint32_t *slot_;          /* per-thread reader slot, or NULL */
+  const uint32_t *wstate_;  /* the map's writer state word */
+  mmapio_map *map_;
+  uint32_t kind_;           /* internal: view / mut view / pin and fence mode */
+  uint32_t pad_;
+};
+
+/** A read view: `len` bytes at `data`, zero-copy. Valid until released. */
+typedef struct mmapio_view {
+  const uint8_t *data;
+  size_t len;
+  struct mmapio__borrow priv_;
+} mmapio_view;
+
+/** A write view: `len` writable bytes at `data`. Exclusive until released. */
+typedef struct mmapio_view_mut {
+  uint8_t *data;
+  size_t len;
+  struct mmapio__borrow priv_;
+} mmapio_view_mut;
+
+/*! mmapio_read() : copy `len` bytes at `off` into `dst`.
+ *  Works in every mode. On RW/COW maps it shares with other readers and read
+ *  views and waits for write views / writers of other threads.
+ *  With MMAPIO_OPEN_FAULT_SAFE, pages that cannot be read give EFAULT
+ *  instead of a crash (dst content is then unspecified).
+ *  @return OK, EINVAL (m NULL, dst NULL with len > 0), EBOUNDS, EDEADLK
+ *          (this thread holds a write view of m), EFAULT. @since 1.0.0 */
+MMAPIO_API int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len);
+
+/*! mmapio_write() : copy `len` bytes from `src` to `off`, then apply the
+ *  flush policy. Exclusive on the map while copying (waits for readers and
+ *  views of other threads). On COW maps the bytes stay private. A failing
+ *  policy flush is returned *after* the data was written.
+ *  @return OK, EINVAL (m NULL, src NULL with len > 0), EMODE (RO map),
+ *          EBOUNDS, EDEADLK (this thread holds a view of m), EFAULT
+ *          (FAULT_SAFE maps), or a policy flush failure (EIO, ENOSPC).
+ *  Zero bytes: OK before any other check. @since 1.0.0 */
+MMAPIO_API int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len);
+
+/*! mmapio_view_get() : a zero-copy read view of [off, off+len).
+ *  Works in every mode; on RW/COW maps it shares with other readers and
+ *  excludes writers until released. Views are counted: close and a moving
+ *  resize refuse / wait while they exist. Cost on an uncontended map: a
+ *  bounds check plus a per-thread counter store (no atomic read-modify-write).
+ *  @return OK, EINVAL (out or m NULL), EBOUNDS, EDEADLK (this thread holds a
+ *          write view of m), ENOMEM (first use by a thread could not
+ *          allocate its slot), EBOUNDS also when len exceeds SIZE_MAX.
+ *  @since 1.0.0 */
+MMAPIO_API int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len);
+
+/*! mmapio_view_get_mut() : a zero-copy write view of [off, off+len). Needs a
+ *  RW or COW map (EMODE on RO). Exclusive: waits for the readers, views and
+ *  writers of other threads. Release with mmapio_view_mut_release.
+ *  @return OK, EINVAL, EMODE, EBOUNDS, EDEADLK (this thread holds a view of m).
+ *  @since 1.0.0 */
+MMAPIO_API int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint64_t len);
+
+/*! mmapio_view_release() : release a read view. NULL or an already released
+ *  view is a no-op. Must be called on the thread that got the view.
+ *  The header turns a call into an inline fast path; (mmapio_view_release)(v)
+ *  or its address reach the exported function. @since 1.0.0 */
+MMAPIO_API void mmapio_view_release(mmapio_view *v);
+
+/*! mmapio_view_mut_release() : release a write view, count `len` bytes as
+ *  written and apply the flush policy. Must be called on the thread that got
+ *  the view. @return OK (also for NULL / already released) or the policy
+ *  flush's failure; the view is released either way. @since 1.0.0 */
+MMAPIO_API int mmapio_view_mut_release(mmapio_view_mut *v);
+
+/*! mmapio_probe() : check that every page of [off, off+len) is backed by the
+ *  file (not truncated away, readable), without crashing.
+ *  @return OK, EINVAL, EBOUNDS, EFAULT (a page is not backed); zero length:
+ *          OK. Needs no flag. @since 1.0.0 */
+MMAPIO_API int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len);
+
+/* ------------------------------------------------------------------------ */
+/* 6. Flushing and durability                                                */
+/* ------------------------------------------------------------------------ */
+
+/*! mmapio_flush() : make every change to the mapping durable at the map's
+ *  durability level (DATA: msync(MS_SYNC) / FlushViewOfFile+FlushFileBuffers;
+ *  FULL: plus fsync / F_FULLFSYNC; NONE: writeback started). It always
+ *  reaches the OS, also for bytes written through views, pointers and
+ *  atomics, and resets the policy accumulator to 0. It keeps the mapping
+ *  from moving while it runs but does not block readers or writers.
+ *  RO, COW and anonymous maps: OK, nothing done.
+ *  @return OK, EINVAL (NULL), EIO / ENOSPC / EFAULT from the OS. @since 1.0.0 */
+MMAPIO_API int mmapio_flush(mmapio_map *m);
+
+/*! mmapio_flush_range() : flush [off, off+len) expanded to whole pages
+ *  (start rounded down, end rounded up, clamped to the length). Under
+ *  byte-counting policies the accumulator is debited by the expanded length
+ *  (saturating at 0); under EVERY_WRITES it is unchanged.
+ *  @return OK (also len 0, before any check), EINVAL, EBOUNDS (also on RO/COW
+ *          maps, where nothing else is done), OS failures. @since 1.0.0 */
+MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
+
+/* ------------------------------------------------------------------------ */
+/* 7. Resize                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*! mmapio_resize() : change the length of a READ_WRITE map and its file
+ *  (anonymous maps: the memory only).
+ *  - In-place growth (new_size <= max_size given at open): the file is
+ *    extended first, then the new length is published; the base address is
+ *    unchanged and views and pins stay valid (no waiting).
+ *  - Any other resize (shrink, growth without/beyond max_size) takes the map
+ *    exclusively: EBUSY while atomic pins exist, waits for views of other
+ *    threads, EDEADLK for views of the calling thread. A shrink truncates the
+ *    file only under the exclusive lock. The mapping may move
+ *    (mmapio_unsafe_ptr changes).
+ *  Bytes below min(old, new) are kept; grown bytes read zero, also after a
+ *  shrink followed by a grow. Disk blocks are reserved unless SPARSE.
+ *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE; checked before the
+ *          size), ESIZE ("New size must be greater than zero", "New size %llu
+ *          exceeds maximum safe limit of %llu bytes"), EBUSY, EDEADLK,
+ *          ENOSPC, ENOMEM, EIO. On failure the map keeps its old length and
+ *          stays usable. @since 1.0.0 */
+MMAPIO_API int mmapio_resize(mmapio_map *m, uint64_t new_size);
+
+/* ------------------------------------------------------------------------ */
+/* 8. Iteration (feature ITERATOR)                                           */
+/* ------------------------------------------------------------------------ */
+
+/** Iterator state; lives on the caller's stack, no allocation. */
+typedef struct mmapio_iter {
+  mmapio_map *map_;
+  uint64_t pos_;
+  uint64_t end_;
+  size_t chunk_;
+  uint32_t flags_;
+  uint32_t pad_;
+  struct mmapio__borrow priv_;
+} mmapio_iter;
+
+typedef struct mmapio_chunk { uint64_t offset; const uint8_t *data; size_t len; } mmapio_chunk;
+typedef struct mmapio_chunk_mut { uint64_t offset; uint8_t *data; size_t len; } mmapio_chunk_mut;
+
+/*! mmapio_chunks() : start iterating the whole map in `chunk`-byte pieces
+ *  (the last may be shorter; chunk 0 or an empty map yields nothing). Takes
+ *  the shared lock once for the iterator's life (a read view of the whole
+ *  map). Call mmapio_iter_end exactly once after a successful start.
+ *  @return OK, EINVAL (NULL), EDEADLK, ENOTSUP (feature off). @since 1.0.0 */
+MMAPIO_API int mmapio_chunks(mmapio_iter *it, mmapio_map *m, size_t chunk);
+/*! mmapio_pages() : mmapio_chunks with chunk = mmapio_page_size(). @since 1.0.0 */
+MMAPIO_API int mmapio_pages(mmapio_iter *it, mmapio_map *m);
+/*! mmapio_chunks_mut() : like mmapio_chunks with writable chunks; RW/COW only
+ *  (EMODE on RO); exclusive for its life; the bytes yielded are counted by
+ *  the flush policy when the iterator ends. @since 1.0.0 */
+MMAPIO_API int mmapio_chunks_mut(mmapio_iter *it, mmapio_map *m, size_t chunk);
+/*! mmapio_iter_next() : @return 1 and fills `out` with the next chunk, 0 at
+ *  the end, EINVAL for NULL or a mut iterator. @since 1.0.0 */
+MMAPIO_API int mmapio_iter_next(mmapio_chunk *out, mmapio_iter *it);
+/*! mmapio_iter_next_mut() : as mmapio_iter_next for mmapio_chunks_mut
+ *  iterators (EINVAL for a read iterator). @since 1.0.0 */
+MMAPIO_API int mmapio_iter_next_mut(mmapio_chunk_mut *out, mmapio_iter *it);
+/*! mmapio_iter_remaining() : exact number of chunks left. @since 1.0.0 */
+MMAPIO_API size_t mmapio_iter_remaining(const mmapio_iter *it);
+/*! mmapio_iter_end() : release the iterator's lock. Idempotent. @since 1.0.0 */
+MMAPIO_API void mmapio_iter_end(mmapio_iter *it);
+
+/* ------------------------------------------------------------------------ */
+/* 9. Segments                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** A named window [offset, offset+len) of a map; holds a map reference. */
+typedef struct mmapio_segment { mmapio_map *map; uint64_t offset; uint64_t len; } mmapio_segment;
+
+/*! mmapio_segment_init() : bounds-checked; retains `m`.
+ *  @return OK, EINVAL (NULL), EBOUNDS. @since 1.0.0 */
+MMAPIO_API int mmapio_segment_init(mmapio_segment *s, mmapio_map *m, uint64_t off, uint64_t len);
+/*! mmapio_segment_release() : drop the segment's map reference (may close the
+ *  map when it was the last). NULL / released: no-op. @since 1.0.0 */
+MMAPIO_API void mmapio_segment_release(mmapio_segment *s);
+/*! mmapio_segment_valid() : 1 while the segment lies inside the map's current
+ *  length, 0 otherwise (after a shrink past it, or when released). @since 1.0.0 */
+MMAPIO_API int mmapio_segment_valid(const mmapio_segment *s);
+/*! mmapio_segment_view() : read view of the whole segment; bounds re-checked
+ *  against the current length (EBOUNDS after a shrink). @since 1.0.0 */
+MMAPIO_API int mmapio_segment_view(mmapio_view *out, const mmapio_segment *s);
+/*! mmapio_segment_view_mut() : write view of the whole segment. @since 1.0.0 */
+MMAPIO_API int mmapio_segment_view_mut(mmapio_view_mut *out, const mmapio_segment *s);
+/*! mmapio_segment_write() : write inside the segment; EBOUNDS when
+ *  [rel_off, rel_off+len) leaves the segment (never writes past it). @since 1.0.0 */
+MMAPIO_API int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *src, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* 10. Atomic views (feature ATOMIC)                                         */
+/* ------------------------------------------------------------------------ */
+
+/** An atomic view: `count` naturally aligned u32 or u64 cells at `ptr`.
+ *  It is a pin: it blocks close and moving resizes (EBUSY), never writers. */
+typedef struct mmapio_atomic {
+  void *ptr;
+  size_t count;
+  int writable;  /* 0 on READ_ONLY maps: loads only */
+  struct mmapio__borrow priv_;
+} mmapio_atomic;
+
+/*! mmapio_atomic_u32() / _u64() / _u32_array() / _u64_array() :
+ *  @return OK, EINVAL (NULL), EALIGN "atomic alignment error: required=%u,
+ *          offset=%llu" (checked before bounds), EBOUNDS (len = size*count),
+ *          ENOTSUP (feature off). @since 1.0.0 */
+MMAPIO_API int mmapio_atomic_u32(mmapio_atomic *out, mmapio_map *m, uint64_t off);
+MMAPIO_API int mmapio_atomic_u64(mmapio_atomic *out, mmapio_map *m, uint64_t off);
+MMAPIO_API int mmapio_atomic_u32_array(mmapio_atomic *out, mmapio_map *m, uint64_t off, size_t count);
+MMAPIO_API int mmapio_atomic_u64_array(mmapio_atomic *out, mmapio_map *m, uint64_t off, size_t count);
+/*! mmapio_atomic_release() : release the pin. NULL / released: no-op. @since 1.0.0 */
+MMAPIO_API void mmapio_atomic_release(mmapio_atomic *a);
+
+typedef enum mmapio_order {
+  MMAPIO_ORDER_RELAXED = 0,
+  MMAPIO_ORDER_ACQUIRE = 1,
+  MMAPIO_ORDER_RELEASE = 2,
+  MMAPIO_ORDER_ACQ_REL = 3,
+  MMAPIO_ORDER_SEQ_CST = 4
+} mmapio_order;
+
+/* Lock-free atomic operations on cells of an atomic view, inline, usable
+ * from C and C++, across threads and across processes mapping the same file.
+ * fetch_* return the previous value; compare_exchange returns 1 when it
+ * swapped, else 0 with *expected set to the current value. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__ORD(o) \
+     ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
+      (o) == MMAPIO_ORDER_ACQUIRE ? __ATOMIC_ACQUIRE : \
+      (o) == MMAPIO_ORDER_RELEASE ? __ATOMIC_RELEASE : \
+      (o) == MMAPIO_ORDER_ACQ_REL ? __ATOMIC_ACQ_REL : __ATOMIC_SEQ_CST)
+/* Loads cannot be RELEASE/ACQ_REL and stores cannot be ACQUIRE/ACQ_REL. */
+#  define MMAPIO__LOAD_ORD(o) \
+     ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
+      (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_ACQUIRE)
+#  define MMAPIO__STORE_ORD(o) \
+     ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
+      (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_RELEASE)
+#  define MMAPIO__FAIL_ORD(o) \
+     ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
+      (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_ACQUIRE)
+#  define MMAPIO__DEF_ATOMICS(T, S)                                                          \
+  MMAPIO__INLINE T mmapio_load_##S(const T *p, mmapio_order o)                             \
+  { return __atomic_load_n(p, MMAPIO__LOAD_ORD(o)); }                                       \
+  MMAPIO__INLINE void mmapio_store_##S(T *p, T v, mmapio_order o)                           \
+  { __atomic_store_n(p, v, MMAPIO__STORE_ORD(o)); }                                          \
+  MMAPIO__INLINE T mmapio_fetch_add_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_add(p, v, MMAPIO__ORD(o)); }                                      \
+  MMAPIO__INLINE T mmapio_fetch_sub_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_sub(p, v, MMAPIO__ORD(o)); }                                      \
+  MMAPIO__INLINE T mmapio_fetch_and_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_and(p, v, MMAPIO__ORD(o)); }                                      \
+  MMAPIO__INLINE T mmapio_fetch_or_##S(T *p, T v, mmapio_order o)                           \
+  { return __atomic_fetch_or(p, v, MMAPIO__ORD(o)); }                                       \
+  MMAPIO__INLINE T mmapio_fetch_xor_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_xor(p, v, MMAPIO__ORD(o)); }                                      \
+  MMAPIO__INLINE T mmapio_exchange_##S(T *p, T v, mmapio_order o)                           \
+  { return __atomic_exchange_n(p, v, MMAPIO__ORD(o)); }                                     \
+  MMAPIO__INLINE int mmapio_compare_exchange_##S(T *p, T *expected, T desired,              \
+                                                 mmapio_order s, mmapio_order f)           \
+  { return __atomic_compare_exchange_n(p, expected, desired, 0, MMAPIO__ORD(s),            \
+                                       MMAPIO__FAIL_ORD(f)) ? 1 : 0; }
+MMAPIO__DEF_ATOMICS(uint32_t, u32)
+MMAPIO__DEF_ATOMICS(uint64_t, u64)
+#  define MMAPIO__COMPILER_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#  define MMAPIO__FULL_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#  define MMAPIO__LOAD_RELAXED_U32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#  define MMAPIO__STORE_RELEASE_U32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#elif defined(_MSC_VER)
+#  include <intrin.h>
+/* MSVC: the Interlocked intrinsics are full barriers on x86/x64, which is at
+ * least as strong as every requested order. Plain aligned loads/stores of
+ * volatile cells are atomic; SEQ_CST stores use an exchange. */
+MMAPIO__INLINE uint32_t mmapio_load_u32(const uint32_t *p, mmapio_order o)
+{ uint32_t v = *(const volatile uint32_t *)p; if (o == MMAPIO_ORDER_SEQ_CST) _ReadWriteBarrier(); return v; }
+MMAPIO__INLINE void mmapio_store_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange((volatile long *)p, (long)v); else *(volatile uint32_t *)p = v; }
+MMAPIO__INLINE uint32_t mmapio_fetch_add_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, (long)v); }
+MMAPIO__INLINE uint32_t mmapio_fetch_sub_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, -(long)v); }
+MMAPIO__INLINE uint32_t mmapio_fetch_and_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedAnd((volatile long *)p, (long)v); }
+MMAPIO__INLINE uint32_t mmapio_fetch_or_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedOr((volatile long *)p, (long)v); }
+MMAPIO__INLINE uint32_t mmapio_fetch_xor_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedXor((volatile long *)p, (long)v); }
+MMAPIO__INLINE uint32_t mmapio_exchange_u32(uint32_t *p, uint32_t v, mmapio_order o)
+{ (void)o; return (uint32_t)_InterlockedExchange((volatile long *)p, (long)v); }
+MMAPIO__INLINE int mmapio_compare_exchange_u32(uint32_t *p, uint32_t *e, uint32_t d, mmapio_order s, mmapio_order f)
+{ long old = _InterlockedCompareExchange((volatile long *)p, (long)d, (long)*e); (void)s; (void)f;
+  if ((uint32_t)old == *e) return 1; *e = (uint32_t)old; return 0; }
+MMAPIO__INLINE uint64_t mmapio_load_u64(const uint64_t *p, mmapio_order o)
+{ uint64_t v = *(const volatile uint64_t *)p; if (o == MMAPIO_ORDER_SEQ_CST) _ReadWriteBarrier(); return v; }
+MMAPIO__INLINE void mmapio_store_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange64((volatile __int64 *)p, (__int64)v); else *(volatile uint64_t *)p = v; }
+MMAPIO__INLINE uint64_t mmapio_fetch_add_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)v); }
+MMAPIO__INLINE uint64_t mmapio_fetch_sub_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, -(__int64)v); }
+MMAPIO__INLINE uint64_t mmapio_fetch_and_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedAnd64((volatile __int64 *)p, (__int64)v); }
+MMAPIO__INLINE uint64_t mmapio_fetch_or_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedOr64((volatile __int64 *)p, (__int64)v); }
+MMAPIO__INLINE uint64_t mmapio_fetch_xor_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedXor64((volatile __int64 *)p, (__int64)v); }
+MMAPIO__INLINE uint64_t mmapio_exchange_u64(uint64_t *p, uint64_t v, mmapio_order o)
+{ (void)o; return (uint64_t)_InterlockedExchange64((volatile __int64 *)p, (__int64)v); }
+MMAPIO__INLINE int mmapio_compare_exchange_u64(uint64_t *p, uint64_t *e, uint64_t d, mmapio_order s, mmapio_order f)
+{ __int64 old = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)d, (__int64)*e); (void)s; (void)f;
+  if ((uint64_t)old == *e) return 1; *e = (uint64_t)old; return 0; }
+#  define MMAPIO__COMPILER_FENCE() _ReadWriteBarrier()
+#  define MMAPIO__FULL_FENCE() __faststorefence()
+#  define MMAPIO__LOAD_RELAXED_U32(p) (*(const volatile uint32_t *)(p))
+#  define MMAPIO__STORE_RELEASE_U32(p, v) (_ReadWriteBarrier(), *(volatile uint32_t *)(p) = (v))
+#else
+#  error "mmapio.h needs GCC/Clang __atomic builtins or MSVC Interlocked intrinsics"
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* 11. Hints: advise, prefetch, touch, residency, eviction, locking          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mmapio_advice {
+  MMAPIO_ADVICE_NORMAL = 0,
+  MMAPIO_ADVICE_RANDOM = 1,
+  MMAPIO_ADVICE_SEQUENTIAL = 2,
+  MMAPIO_ADVICE_WILLNEED = 3,
+  MMAPIO_ADVICE_DONTNEED = 4
+} mmapio_advice;
+
+/*! mmapio_advise() : madvise / PrefetchVirtualMemory over the page-expanded
+ *  range (any offset: aligned internally). Feature ADVISE.
+ *  @return OK (also len 0), EINVAL (NULL, unknown advice), EBOUNDS, ENOTSUP,
+ *          EIO. @since 1.0.0 */
+MMAPIO_API int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_advice a);
+/*! mmapio_prefetch() : ask the OS to read the range ahead (posix_fadvise
+ *  WILLNEED / PrefetchVirtualMemory). Always available. @since 1.0.0 */
+MMAPIO_API int mmapio_prefetch(mmapio_map *m, uint64_t off, uint64_t len);
+/*! mmapio_touch() / mmapio_touch_range() : pre-fault every page of the map /
+ *  range by reading one byte per page (writes nothing). @since 1.0.0 */
+MMAPIO_API int mmapio_touch(mmapio_map *m);
+MMAPIO_API int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len);
+/*! mmapio_residency() : count the pages intersecting the range that are in
+ *  memory (mincore / QueryWorkingSetEx). Both outputs are set on success;
+ *  len 0 gives 0 and 0. @since 1.0.0 */
+MMAPIO_API int mmapio_residency(uint64_t *resident_pages, uint64_t *total_pages, mmapio_map *m,
+                                uint64_t off, uint64_t len);
+/*! mmapio_evict() : flush dirty pages of the range (RW) and drop the clean
+ *  cached pages. @since 1.0.0 */
+MMAPIO_API int mmapio_evict(mmapio_map *m, uint64_t off, uint64_t len);
+/*! mmapio_lock() / mmapio_unlock() / mmapio_lock_all() / mmapio_unlock_all() :
+ *  pin pages in RAM (mlock / VirtualLock). Feature LOCKING. EACCES or ENOMEM
+ *  with a message naming the limit (RLIMIT_MEMLOCK) when refused. @since 1.0.0 */
+MMAPIO_API int mmapio_lock(mmapio_map *m, uint64_t off, uint64_t len);
+MMAPIO_API int mmapio_unlock(mmapio_map *m, uint64_t off, uint64_t len);
+MMAPIO_API int mmapio_lock_all(mmapio_map *m);
+MMAPIO_API int mmapio_unlock_all(mmapio_map *m);
+
+/* ------------------------------------------------------------------------ */
+/* 12. File watching (feature WATCH)                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum mmapio_change_kind {
+  MMAPIO_CHANGE_MODIFIED = 1,
+  MMAPIO_CHANGE_METADATA = 2,
+  MMAPIO_CHANGE_REMOVED = 3,
+  MMAPIO_CHANGE_RENAMED = 4
+} mmapio_change_kind;
+
+typedef struct mmapio_change { mmapio_change_kind kind; uint64_t offset, len; /* 0,0 when unknown */ } mmapio_change;
+typedef void (*mmapio_watch_fn)(const mmapio_change *c, void *payload);
+typedef struct mmapio_watch mmapio_watch;
+
+/*! mmapio_watch_start() : call `fn(change, payload)` on an internal thread
+ *  when the map's file changes. @return OK, EINVAL, ENOTSUP (feature off or
+ *  anonymous map), EIO. @since 1.0.0 */
+MMAPIO_API int mmapio_watch_start(mmapio_watch **out, mmapio_map *m, mmapio_watch_fn fn, void *payload);
+/*! mmapio_watch_active() : 1 while the watch runs. @since 1.0.0 */
+MMAPIO_API int mmapio_watch_active(const mmapio_watch *w);
+/*! mmapio_watch_stop() : stop and free; after it returns fn is never called
+ *  again. NULL: no-op. @since 1.0.0 */
+MMAPIO_API void mmapio_watch_stop(mmapio_watch *w);
+
+/* ------------------------------------------------------------------------ */
+/* 13. Async (feature ASYNC)                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct mmapio_task mmapio_task;
+
+/*! Start background operations. Checks needing no I/O (NULL, mode, size,
+ *  bounds against the current length) are reported by the starting call;
+ *  everything else by the task's status. Tasks retain the map.
+ *  @since 1.0.0 */
+MMAPIO_API int mmapio_flush_async(mmapio_task **out, mmapio_map *m);
+MMAPIO_API int mmapio_flush_range_async(mmapio_task **out, mmapio_map *m, uint64_t off, uint64_t len);
+MMAPIO_API int mmapio_write_async(mmapio_task **out, mmapio_map *m, uint64_t off, const void *src, size_t len);
+MMAPIO_API int mmapio_create_async(mmapio_task **out, const char *path, uint64_t size);
+MMAPIO_API int mmapio_copy_file_async(mmapio_task **out, const char *src, const char *dst);
+MMAPIO_API int mmapio_remove_file_async(mmapio_task **out, const char *path);
+/*! mmapio_task_poll() : EAGAIN while running, else the operation's status. */
+MMAPIO_API int mmapio_task_poll(mmapio_task *t);
+/*! mmapio_task_wait() : wait up to timeout_ms (-1 forever); ETIMEDOUT. */
+MMAPIO_API int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms);
+/*! mmapio_task_event() : readable / signalled when the task is done. */
+MMAPIO_API mmapio_native_file mmapio_task_event(mmapio_task *t);
+/*! mmapio_task_take_map() : the map made by mmapio_create_async. */
+MMAPIO_API int mmapio_task_take_map(mmapio_map **out, mmapio_task *t);
+/*! mmapio_task_free() : waits if still running. NULL: no-op. */
+MMAPIO_API void mmapio_task_free(mmapio_task *t);
+
+/* ------------------------------------------------------------------------ */
+/* 14. Byte buffers (feature BYTES) and reader                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct mmapio_bytes { const uint8_t *data; size_t len; void *owner_; } mmapio_bytes;
+
+/*! mmapio_bytes_get() : a reference-counted buffer of [off, off+len) that
+ *  stays valid after mmapio_close and after the file is removed. @since 1.0.0 */
+MMAPIO_API int mmapio_bytes_get(mmapio_bytes *out, mmapio_map *m, uint64_t off, uint64_t len);
+MMAPIO_API int mmapio_bytes_retain(mmapio_bytes *copy, const mmapio_bytes *b);
+MMAPIO_API void mmapio_bytes_release(mmapio_bytes *b);
+
+/** A cursor over a map, like a file opened for reading. */
+typedef struct mmapio_reader { mmapio_map *map; uint64_t pos; } mmapio_reader;
+
+/*! mmapio_reader_init() : position 0 over `m` (no reference taken). */
+MMAPIO_API void mmapio_reader_init(mmapio_reader *r, mmapio_map *m);
+/*! mmapio_reader_read() : @return bytes read, 0 at the end, <0 status. */
+MMAPIO_API int64_t mmapio_reader_read(mmapio_reader *r, void *dst, size_t n);
+/*! mmapio_reader_seek() : SEEK_SET/CUR/END; a negative result is EINVAL.
+ *  @return the new position or <0 status. */
+MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whence);
+
+/* ------------------------------------------------------------------------ */
+/* 15. File helpers                                                          */
+/* ------------------------------------------------------------------------ */
+
+/*! mmapio_copy_file() : copy `src` over `dst` (created or truncated), using
+ *  copy_file_range / CopyFileW where possible. Durable is not implied.
+ *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC, EIO.
+ *  @since 1.0.0 */
+MMAPIO_API int mmapio_copy_file(const char *src, const char *dst);
+/*! mmapio_remove_file() : remove a file. @return OK, EINVAL, ENOENT, EACCES, EIO. */
+MMAPIO_API int mmapio_remove_file(const char *path);
+/*! mmapio_write_file() : open an existing file RW, write `len` bytes at
+ *  `off` (within its current length), flush, close.
+ *  @return as mmapio_open_rw, mmapio_write and mmapio_flush. @since 1.0.0 */
+MMAPIO_API int mmapio_write_file(const char *path, uint64_t off, const void *src, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Inline fast path of mmapio_view_release                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A read view owns one count in a per-thread slot. Releasing stores count-1
+ * (release order) and, when a writer is waiting (the map's writer state is
+ * non-zero), calls the exported function, which wakes it. The library sets
+ * kind_ bit 1 when readers must use a full fence (no asymmetric barrier
+ * available on this OS). Anything unusual goes through the real function. */
+#define MMAPIO__BORROW_FAST 0x1u
+#define MMAPIO__BORROW_FENCE 0x2u
+MMAPIO__INLINE void mmapio__view_release_inline(mmapio_view *v)
+{
+  if (v != NULL && v->priv_.kind_ == MMAPIO__BORROW_FAST) {
+    uint32_t *slot = v->priv_.slot_;
+    MMAPIO__STORE_RELEASE_U32(slot, MMAPIO__LOAD_RELAXED_U32(slot) - 1u);
+    MMAPIO__COMPILER_FENCE();
+    v->priv_.kind_ = 0;
+    if (MMAPIO__LOAD_RELAXED_U32(v->priv_.wstate_) != 0u) {
+      v->priv_.kind_ = MMAPIO__BORROW_FAST | 0x80000000u; /* "count already dropped" */
+      (mmapio_view_release)(v);
+    }
+  } else {
+    (mmapio_view_release)(v);
+  }
+}
+#if !defined(MMAPIO__BUILDING)
+#  define mmapio_view_release(v) mmapio__view_release_inline(v)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMAPIO_H */

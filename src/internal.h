@@ -1,0 +1,241 @@
+/*
+ * internal.h -- the map object, the borrow/lock protocol and error helpers
+ * shared by the portable core. Nothing here is exported.
+ *
+ * Concurrency model (DESIGN.md section 2)
+ * ---------------------------------------
+ * Every map has a list of per-thread *slots*. A slot counts the shared holds
+ * (read views, mmapio_read in progress, read iterators) of its owner thread
+ * and whether that thread holds the map exclusively. Only the owner writes
+ * its slot, with plain (relaxed) stores.
+ *
+ * Shared acquire (fast path): count += 1; compiler barrier; load the map's
+ * writer state `wstate`; if it is 0, done. Release: count -= 1 (release
+ * order); if wstate != 0 wake the writer.
+ *
+ * Exclusive acquire: take the writer mutex, set wstate = 1, issue the
+ * asymmetric heavy barrier (membarrier / FlushProcessWriteBuffers) so every
+ * reader either sees wstate or has its count visible to us, then wait until
+ * every other slot's count is 0. Where no heavy barrier exists, readers use
+ * a full fence instead of the compiler barrier.
+ *
+ * This makes the shared path a few plain instructions (no atomic
+ * read-modify-write, no shared cache line written) while keeping the
+ * "many readers, one writer" rule. A thread that already holds shared holds
+ * may take more even while a writer waits (no self-deadlock); a call that
+ * would wait for the calling thread's own holds returns MMAPIO_EDEADLK.
+ *
+ * Lock order: resize_mu -> exclusive (wmu + slots) -> stable (wr).
+ * Flushes take only `stable` (shared): they keep the mapping from moving but
+ * do not exclude readers or writers.
+ */
+#ifndef MMAPIO_INTERNAL_H
+#define MMAPIO_INTERNAL_H
+
+#define MMAPIO__BUILDING 1
+#include "mmapio.h"
+#include "platform.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Build configuration (set by CMake; default: everything on) -------- */
+#ifndef MMAPIO_WITH_ADVISE
+#  define MMAPIO_WITH_ADVISE 1
+#endif
+#ifndef MMAPIO_WITH_ITERATOR
+#  define MMAPIO_WITH_ITERATOR 1
+#endif
+#ifndef MMAPIO_WITH_ASYNC
+#  define MMAPIO_WITH_ASYNC 1
+#endif
+#ifndef MMAPIO_WITH_BYTES
+#  define MMAPIO_WITH_BYTES 1
+#endif
+#ifndef MMAPIO_WITH_HUGEPAGES
+#  define MMAPIO_WITH_HUGEPAGES 1
+#endif
+#ifndef MMAPIO_WITH_COW
+#  define MMAPIO_WITH_COW 1
+#endif
+#ifndef MMAPIO_WITH_LOCKING
+#  define MMAPIO_WITH_LOCKING 1
+#endif
+#ifndef MMAPIO_WITH_ATOMIC
+#  define MMAPIO_WITH_ATOMIC 1
+#endif
+#ifndef MMAPIO_WITH_WATCH
+#  define MMAPIO_WITH_WATCH 1
+#endif
+#ifndef MMAPIO_WITH_FAULT_SAFE
+#  define MMAPIO_WITH_FAULT_SAFE 1
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__LIKELY(x) __builtin_expect(!!(x), 1)
+#  define MMAPIO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#  define MMAPIO__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define MMAPIO__LIKELY(x) (x)
+#  define MMAPIO__UNLIKELY(x) (x)
+#  define MMAPIO__PRINTF(a, b)
+#endif
+
+/* ---- Internal atomics (GCC/Clang builtins; MinGW has them too) --------- */
+#define mmapio__ld_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define mmapio__ld_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define mmapio__st_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define mmapio__st_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define mmapio__st_seqcst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define mmapio__fetch_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define mmapio__fetch_sub(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
+#define mmapio__cas(p, e, d) \
+  __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define mmapio__compiler_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define mmapio__full_fence() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+/* ---- Per-thread slots --------------------------------------------------- */
+typedef struct mmapio__slot {
+  uint32_t count;             /* shared holds of the owner thread */
+  uint32_t excl;              /* 1 while the owner holds the map exclusively */
+  const void *owner;          /* the owner thread's cache (identity only) */
+  struct mmapio__slot *next;  /* append-only list, published with release */
+} mmapio__slot;
+
+#define MMAPIO__TCACHE_SIZE 16u
+typedef struct mmapio__tcache_entry {
+  uint64_t uid;
+  mmapio__slot *slot;
+} mmapio__tcache_entry;
+typedef struct mmapio__tcache {
+  mmapio__tcache_entry e[MMAPIO__TCACHE_SIZE];
+} mmapio__tcache;
+
+extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
+extern int mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
+
+/* ---- The map ------------------------------------------------------------ */
+struct mmapio_map {
+  /* hot, read-mostly */
+  uint64_t uid;          /* unique per map, never reused; keys the thread caches */
+  uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
+  uint32_t pad0;
+  uint64_t len;          /* current length (atomic: grows in place without the lock) */
+  mmapio__os_map om;     /* base, reserved, backend data */
+  mmapio_mode mode;
+  uint32_t open_flags;   /* MMAPIO_OPEN_* */
+  int is_anon;
+  int huge_active;
+  mmapio_native_file file;
+  char *path;            /* owned copy, NULL for anonymous */
+
+  /* flushing */
+  mmapio_flush_policy policy;
+  mmapio_durability durability;
+  uint64_t pending;      /* atomic accumulator (bytes, or writes for EVERY_WRITES) */
+  uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
+  struct mmapio_map *flush_next; /* background flusher list (flusher mutex) */
+  int in_flusher;        /* registered with the background flusher (flusher mutex) */
+
+  /* borrow bookkeeping */
+  uint64_t max_size;     /* in-place growth limit (0 = none) */
+  uint32_t refs;         /* atomic reference count */
+  uint32_t pins;         /* atomic: atomic views outstanding */
+  uint32_t iters;        /* atomic: iterators outstanding (informational) */
+  uint32_t pad1;
+  mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
+  mmapio__mutex slot_mu;
+  mmapio__mutex wmu;     /* serialises exclusive holders */
+  mmapio__mutex resize_mu; /* serialises resizes */
+  mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
+
+  void *ext[4];          /* module data (watch list, fault-safe state, ...) */
+};
+
+/* ---- Errors ------------------------------------------------------------- */
+/* Record a detail message for this thread and return `status`. */
+int mmapio__fail(int status, const char *fmt, ...) MMAPIO__PRINTF(2, 3);
+/* Record "call(path): OS text" with the OS code and return the mapped status. */
+int mmapio__fail_os(int oserr, const char *call, const char *path);
+/* Same with an explicit status (e.g. EFAULT for a fault at an offset). */
+int mmapio__fail_os_status(int status, int oserr, const char *call, const char *path);
+int mmapio__fail_bounds(uint64_t off, uint64_t len, uint64_t total);
+const char *mmapio__path_or(const char *path);
+
+/* Bounds rule: off <= total && len <= total - off (no overflow). */
+static inline int mmapio__in_bounds(uint64_t off, uint64_t len, uint64_t total)
+{
+  return off <= total && len <= total - off;
+}
+
+static inline uint64_t mmapio__len(const mmapio_map *m)
+{
+  return mmapio__ld_acquire(&m->len);
+}
+
+/* ---- Locking ------------------------------------------------------------ */
+mmapio__slot *mmapio__slot_slow(mmapio_map *m); /* NULL on ENOMEM (recorded) */
+int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s);
+
+static inline mmapio__slot *mmapio__slot_get(mmapio_map *m)
+{
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__LIKELY(c != NULL)) {
+    mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+    if (MMAPIO__LIKELY(e->uid == m->uid)) return e->slot;
+  }
+  return mmapio__slot_slow(m);
+}
+
+/* Take a shared hold. Returns OK or EDEADLK/ENOMEM (recorded). */
+static inline int mmapio__lock_shared(mmapio_map *m, mmapio__slot **out)
+{
+  mmapio__slot *s = mmapio__slot_get(m);
+  if (MMAPIO__UNLIKELY(s == NULL)) return MMAPIO_ENOMEM;
+  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  if (MMAPIO__UNLIKELY(mmapio__reader_fence)) mmapio__full_fence();
+  else mmapio__compiler_fence();
+  *out = s;
+  if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->wstate) == 0u)) return MMAPIO_OK;
+  return mmapio__lock_shared_slow(m, s);
+}
+
+void mmapio__unlock_shared_wake(mmapio_map *m);
+
+static inline void mmapio__unlock_shared(mmapio_map *m, mmapio__slot *s)
+{
+  mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
+  if (MMAPIO__UNLIKELY(mmapio__reader_fence)) mmapio__full_fence();
+  else mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) mmapio__unlock_shared_wake(m);
+}
+
+/* Exclusive hold: waits for other threads' shared holds. `op` names the
+ * calling operation for the EDEADLK message. try_only: EBUSY instead of
+ * waiting (used by close). */
+int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only);
+void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+
+/* ---- Flush helpers (flush.c) -------------------------------------------- */
+int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */
+int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
+int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
+void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
+
+/* ---- Map lifetime (map.c) ----------------------------------------------- */
+void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */
+
+/* ---- Modules' hooks ----------------------------------------------------- */
+/* Guarded copies (fault.c). Without MMAPIO_OPEN_FAULT_SAFE they are memcpy. */
+int mmapio__copy_out(mmapio_map *m, void *dst, const uint8_t *src, size_t len, uint64_t off);
+int mmapio__copy_in(mmapio_map *m, uint8_t *dst, const void *src, size_t len, uint64_t off);
+int mmapio__fault_enable(mmapio_map *m);    /* at open with FAULT_SAFE */
+/* Touch hint at open (hints.c). */
+int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
+/* Huge pages at open (hints.c): sets m->huge_active. */
+void mmapio__apply_huge_pages(mmapio_map *m);
+/* Called when the last reference goes, before unmapping (watch.c etc.). */
+void mmapio__modules_on_destroy(mmapio_map *m);
+
+#endif /* MMAPIO_INTERNAL_H */

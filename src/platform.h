@@ -1,0 +1,161 @@
+/*
+ * platform.h -- the portable core's only route to the operating system.
+ *
+ * The core (src/*.c) never includes OS headers and never tests _WIN32; it
+ * calls the mmapio__os_* contract below, implemented once in src/posix/ and
+ * once in src/win/. This is the single place where the backend is chosen.
+ *
+ * Contract for every mmapio__os_* function returning int: it returns
+ * MMAPIO_OK or a negative status, and on failure it has already recorded the
+ * detail message ("call(path): OS text") and OS code with mmapio__fail_os()
+ * (see internal.h). `path` arguments are only used for messages and may be
+ * NULL (then "<anonymous>" or "<fd>" is printed).
+ */
+#ifndef MMAPIO_PLATFORM_H
+#define MMAPIO_PLATFORM_H
+
+#include "mmapio.h"
+
+#ifdef _WIN32
+/* Win32 objects are pointer-sized (SRWLOCK, CONDITION_VARIABLE, HANDLE); the
+ * core never sees <windows.h>. */
+typedef struct { void *p_; } mmapio__mutex;
+typedef struct { void *p_; } mmapio__rwlock;
+typedef struct { void *p_; } mmapio__cond;
+typedef struct { void *h_; } mmapio__thread;
+#  define MMAPIO__OS_WINDOWS 1
+#else
+#  include <pthread.h>
+typedef pthread_mutex_t mmapio__mutex;
+typedef pthread_rwlock_t mmapio__rwlock;
+typedef pthread_cond_t mmapio__cond;
+typedef struct { pthread_t t_; } mmapio__thread;
+#  define MMAPIO__OS_WINDOWS 0
+#endif
+
+/* Thread-local storage. On ELF the fast-path pointer uses the initial-exec
+ * model so that a view get does not call __tls_get_addr. */
+#if defined(_MSC_VER)
+#  define MMAPIO__TLS __declspec(thread)
+#  define MMAPIO__TLS_FAST __declspec(thread)
+#elif defined(__GNUC__) && !defined(_WIN32) && !defined(__APPLE__)
+#  define MMAPIO__TLS __thread
+#  define MMAPIO__TLS_FAST __thread __attribute__((tls_model("initial-exec")))
+#else
+#  define MMAPIO__TLS __thread
+#  define MMAPIO__TLS_FAST __thread
+#endif
+
+/* ---- System facts ------------------------------------------------------ */
+size_t mmapio__os_page_size(void);
+size_t mmapio__os_granularity(void);
+/* Text for an OS error code (errno / GetLastError), written into buf. */
+void mmapio__os_strerror(int oserr, char *buf, size_t n);
+/* Map an OS error code to an mmapio status (ENOENT -> MMAPIO_ENOENT, ...). */
+int mmapio__os_status(int oserr);
+
+/* ---- Files ------------------------------------------------------------- */
+#define MMAPIO__OPEN_READ 0      /* read only */
+#define MMAPIO__OPEN_RDWR 1      /* read and write */
+#define MMAPIO__CREATE_NO 0      /* file must exist */
+#define MMAPIO__CREATE_EXCL 1    /* create, fail with EEXIST if it exists */
+/* Open `path` (UTF-8) close-on-exec / non-inheritable, with share modes that
+ * let other processes read, write, rename and delete. New files get
+ * 0666 & ~umask, or 0600 when private_perms. Fails with EINVAL for a
+ * directory or anything that is not a regular file. */
+int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
+                    int private_perms);
+/* Duplicate `f` (close-on-exec); EACCES if `need_write` and f is read-only;
+ * EINVAL if f is invalid or not a regular file. */
+int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
+                   const char *path);
+void mmapio__os_close_file(mmapio_native_file f);
+int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path);
+/* Change the file length to new_len. Growth reserves disk blocks unless
+ * `sparse` (ENOSPC when the device is full, and the length is then left
+ * unchanged). Only called while the file is not mapped beyond what the
+ * backend allows (see mmapio__os_remap for shrinking mapped files). */
+int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
+                             int sparse, const char *path);
+/* Best-effort check that `len` bytes can be reserved for the file without
+ * changing its length or content (used before truncating an existing file,
+ * so that ENOSPC does not destroy data). OK where unsupported. */
+int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path);
+int mmapio__os_unlink(const char *path);
+int mmapio__os_copy_file(const char *src, const char *dst);
+
+/* ---- Mappings ---------------------------------------------------------- */
+typedef struct mmapio__os_map {
+  uint8_t *base;     /* start of the mapping (NULL when len 0) */
+  uint64_t reserved; /* bytes of address space reserved at base (>= len) */
+  void *handle;      /* backend data (Windows: section handle), else NULL */
+  int anon_shared;   /* anonymous maps: MMAPIO_ANON_SHARED */
+  int huge;          /* huge pages were requested */
+} mmapio__os_map;
+
+/* Map `len` bytes of `f` from offset 0 in `mode`, reserving `reserve`
+ * (>= len) bytes of address space so the mapping can grow in place up to it.
+ * COPY_ON_WRITE is a private writable mapping of a read-only file. */
+int mmapio__os_map(mmapio__os_map *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
+                   uint64_t reserve, uint32_t open_flags, const char *path);
+int mmapio__os_map_anon(mmapio__os_map *om, uint64_t len, uint32_t anon_flags);
+void mmapio__os_unmap(mmapio__os_map *om, uint64_t len);
+/* In-place growth to new_len <= om->reserved: the file has already been
+ * extended; make [old_len, new_len) accessible at the same address.
+ * POSIX: nothing to do (the reservation maps the file already). */
+int mmapio__os_grow_in_place(mmapio__os_map *om, mmapio_native_file f, uint64_t old_len,
+                             uint64_t new_len, const char *path);
+/* Moving resize of a READ_WRITE or anonymous mapping (f invalid), called
+ * with the map held exclusively: changes the file length (reserving blocks
+ * unless sparse) and the mapping, in whatever order the OS needs. On success
+ * om->base/reserved describe the new mapping; on failure the old mapping and
+ * file length are intact. Bytes below min(old,new) are kept, grown bytes are
+ * zero. */
+int mmapio__os_remap(mmapio__os_map *om, mmapio_native_file f, uint64_t old_len,
+                     uint64_t new_len, int sparse, const char *path);
+/* Flush [off, off+len) (page aligned by the caller) at durability `d`. */
+int mmapio__os_flush(mmapio__os_map *om, mmapio_native_file f, uint64_t off, uint64_t len,
+                     mmapio_durability d, const char *path);
+
+/* ---- Threads and synchronisation --------------------------------------- */
+void mmapio__mutex_init(mmapio__mutex *mu);
+void mmapio__mutex_destroy(mmapio__mutex *mu);
+void mmapio__mutex_lock(mmapio__mutex *mu);
+int mmapio__mutex_trylock(mmapio__mutex *mu); /* 1 = acquired */
+void mmapio__mutex_unlock(mmapio__mutex *mu);
+void mmapio__rwlock_init(mmapio__rwlock *rw);
+void mmapio__rwlock_destroy(mmapio__rwlock *rw);
+void mmapio__rwlock_rdlock(mmapio__rwlock *rw);
+void mmapio__rwlock_rdunlock(mmapio__rwlock *rw);
+void mmapio__rwlock_wrlock(mmapio__rwlock *rw);
+void mmapio__rwlock_wrunlock(mmapio__rwlock *rw);
+void mmapio__cond_init(mmapio__cond *c);
+void mmapio__cond_destroy(mmapio__cond *c);
+void mmapio__cond_wait(mmapio__cond *c, mmapio__mutex *mu);
+/* Wait at most timeout_ms; returns 0 when signalled (or spuriously), 1 on timeout. */
+int mmapio__cond_timedwait(mmapio__cond *c, mmapio__mutex *mu, uint64_t timeout_ms);
+void mmapio__cond_signal(mmapio__cond *c);
+void mmapio__cond_broadcast(mmapio__cond *c);
+int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg);
+void mmapio__thread_join(mmapio__thread *t);
+uint64_t mmapio__monotonic_ms(void);
+void mmapio__sleep_ms(uint32_t ms);
+
+/* Block while *addr == expected, at most timeout_ms (futex, WaitOnAddress,
+ * or a short sleep where neither exists). Spurious returns are allowed. */
+void mmapio__wait_u32(const uint32_t *addr, uint32_t expected, uint32_t timeout_ms);
+void mmapio__wake_u32(const uint32_t *addr); /* wake all waiters */
+
+/* Asymmetric fence. mmapio__asym_init() returns 1 when a process-wide
+ * barrier is available (Linux membarrier PRIVATE_EXPEDITED, Windows
+ * FlushProcessWriteBuffers); then readers need only a compiler barrier and
+ * writers call mmapio__asym_heavy(). Returns 0 otherwise (readers then use a
+ * full fence). Called once. */
+int mmapio__asym_init(void);
+void mmapio__asym_heavy(void);
+
+/* Call fn(arg) when the calling thread exits (once per thread; the last
+ * registration wins). Used to free per-thread caches. */
+void mmapio__on_thread_exit(void (*fn)(void *), void *arg);
+
+#endif /* MMAPIO_PLATFORM_H */
