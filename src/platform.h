@@ -89,6 +89,8 @@ typedef struct mmapio__os_map {
   uint8_t *base;     /* start of the mapping (NULL when len 0) */
   uint64_t reserved; /* bytes of address space reserved at base (>= len) */
   void *handle;      /* backend data (Windows: section handle), else NULL */
+  uint64_t keep;     /* reservation asked for at open (max_size): a shrink
+                        keeps at least this much address space reserved */
   int anon_shared;   /* anonymous maps: MMAPIO_ANON_SHARED */
   int huge;          /* huge pages were requested */
 } mmapio__os_map;
@@ -157,5 +159,25 @@ void mmapio__asym_heavy(void);
 /* Call fn(arg) when the calling thread exits (once per thread; the last
  * registration wins). Used to free per-thread caches. */
 void mmapio__on_thread_exit(void (*fn)(void *), void *arg);
+
+/* ---- Test hooks (builds with MMAPIO_TEST_HOOKS) ------------------------- */
+/* Every backend OS call goes through a table so tests can record the calls
+ * the library makes (durability tests) and make the Nth call fail (fault
+ * injection). Names are the OS function names ("msync", "fsync",
+ * "sync_file_range", "fcntl_fullfsync", "ftruncate", "fallocate", "mmap",
+ * "mremap", "munmap", "open", "FlushViewOfFile", "FlushFileBuffers", ...). */
+typedef struct mmapio__sys_call {
+  const char *name; /* static string */
+  uint64_t a, b;    /* msync: address, length; sync_file_range: offset, length;
+                       ftruncate/fallocate: offset/length; others: 0 */
+  int flags;        /* msync: MS_* flags; sync_file_range: flags; else 0 */
+} mmapio__sys_call;
+void mmapio__sys_reset(void);                       /* stop recording, clear injections and counts */
+void mmapio__sys_record_start(void);                /* record calls process-wide */
+size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max); /* stop; returns the count recorded */
+/* The nth (1-based) call whose name equals `name` (NULL: any call) after
+ * this one fails with OS error `err` (errno / Win32 code), once. */
+void mmapio__sys_fail_nth(const char *name, unsigned nth, int err);
+unsigned mmapio__sys_count(const char *name);       /* calls since reset (NULL: all) */
 
 #endif /* MMAPIO_PLATFORM_H */
