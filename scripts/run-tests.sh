@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# run-tests.sh -- THE mmapio test command (the README and .ci/run call it).
+#
+# On a fresh Debian machine it installs what is missing, then builds and runs
+# the CTest suite in several configurations ("stages"), in this order:
+#
+#   normal    GCC, default options
+#   portable  GCC, -DMMAPIO_PORTABLE_POSIX=ON (the fallbacks macOS/BSD use)
+#   asan      Clang, AddressSanitizer + UndefinedBehaviorSanitizer, full suite
+#   tsan      Clang, ThreadSanitizer, labels concurrency and stress
+#   windows   MinGW-w64 cross build run under Wine (scripts/test-wine.sh), if present
+#   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
+#
+# It stops at the first failing stage with a non-zero exit status, prints each
+# stage's CTest summary line, and ends with one line
+#   TOTAL: N passed, M failed, K skipped
+# summed over the stages that ran.
+#
+# Usage: scripts/run-tests.sh [--quick] [--stage NAME]... [--build-root DIR]
+#   --quick        the normal stage only
+#   --stage NAME   run only the named stage(s); may be repeated
+#   --build-root   where the build trees go (default: <repo>/build-ci)
+# Environment: JOBS (build and test parallelism, default: number of CPUs).
+set -u -o pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+all_stages=(normal portable asan tsan windows minimal)
+stages=()
+
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) stages=(normal) ;;
+    --stage) shift; [ $# -gt 0 ] || { usage >&2; exit 2; }; stages+=("$1") ;;
+    --stage=*) stages+=("${1#--stage=}") ;;
+    --build-root) shift; build_root="$1" ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run-tests.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
+for s in "${stages[@]}"; do
+  case " ${all_stages[*]} " in
+    *" $s "*) ;;
+    *) echo "run-tests.sh: unknown stage '$s' (stages: ${all_stages[*]})" >&2; exit 2 ;;
+  esac
+done
+
+want_stage() { case " ${stages[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ---- tools ----------------------------------------------------------------
+# Only what is missing is installed, so a prepared machine needs no network.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need cmake cmake
+need ninja ninja-build
+need gcc gcc
+need g++ g++
+if want_stage asan || want_stage tsan; then need clang clang; fi
+if want_stage windows && [ -x "$repo/scripts/test-wine.sh" ]; then
+  need x86_64-w64-mingw32-gcc mingw-w64
+  need wine wine
+  # Debian's wine64 package provides the 64-bit loader.
+  if [ ! -e /usr/lib/wine/wine64 ] && ! command -v wine64 >/dev/null 2>&1; then missing+=(wine64); fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -q || exit 1
+  as_root apt-get install -y -q --no-install-recommends "${missing[@]}" || exit 1
+fi
+
+# ---- bookkeeping ----------------------------------------------------------
+tot_pass=0 tot_fail=0 tot_skip=0
+summaries=()
+
+print_total() {
+  echo
+  echo "== stage summaries"
+  local l
+  for l in "${summaries[@]+"${summaries[@]}"}"; do echo "$l"; done
+  echo "TOTAL: $tot_pass passed, $tot_fail failed, $tot_skip skipped"
+}
+
+# Count one ctest log: each test prints one status line
+#   " 3/40 Test  #3: unit_test_open ....   Passed    0.01 sec"
+# with Passed, ***Skipped, ***Failed, ***Timeout, ***Exception: ..., or
+# "***Not Run". Skipped tests are also reported as passed by CTest's own
+# percentage line, so the per-test lines are what we sum.
+count_log() { # $1 = stage name, $2 = log file
+  local p f k line
+  p=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$2" | grep -cE ' +Passed +[0-9.]+ sec' || true)
+  k=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$2" | grep -cE '\*\*\*Skipped|Not Run .*Disabled' || true)
+  f=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$2" | grep -vE ' +Passed +[0-9.]+ sec|\*\*\*Skipped|Not Run .*Disabled' | grep -c . || true)
+  tot_pass=$((tot_pass + p)); tot_fail=$((tot_fail + f)); tot_skip=$((tot_skip + k))
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$2" | tail -n 1)
+  [ -n "$line" ] || line="(no CTest summary)"
+  summaries+=("[$1] $line  ($p passed, $f failed, $k skipped)")
+  echo "[$1] $line"
+}
+
+fail_stage() { # $1 = stage, $2 = reason
+  echo "== stage $1 FAILED: $2" >&2
+  summaries+=("[$1] FAILED: $2")
+  print_total
+  exit 1
+}
+
+# run_stage NAME CTEST_ARGS -- CMAKE_ARGS...
+run_stage() {
+  local name="$1"; shift
+  local ctest_args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  local bdir="$build_root/$name" log="$build_root/$name.ctest.log"
+  mkdir -p "$build_root"
+  echo
+  echo "== stage $name: configure ($bdir)"
+  cmake -S "$repo" -B "$bdir" -G Ninja "$@" >"$build_root/$name.configure.log" 2>&1 \
+    || { cat "$build_root/$name.configure.log"; fail_stage "$name" "configure"; }
+  echo "== stage $name: build"
+  cmake --build "$bdir" -j "$jobs" || fail_stage "$name" "build"
+  echo "== stage $name: test"
+  local rc=0
+  (cd "$bdir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]+"${ctest_args[@]}"}") 2>&1 | tee "$log" || rc=$?
+  count_log "$name" "$log"
+  if [ $rc -ne 0 ] || ! grep -qE 'tests passed, 0 tests failed' "$log"; then
+    fail_stage "$name" "tests failed"
+  fi
+}
+
+start=$(date +%s)
+for s in "${all_stages[@]}"; do
+  want_stage "$s" || continue
+  case "$s" in
+    normal)
+      run_stage normal -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc ;;
+    portable)
+      run_stage portable -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
+        -DMMAPIO_PORTABLE_POSIX=ON ;;
+    asan)
+      # halt_on_error keeps a report from scrolling past as a "pass".
+      export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
+      export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+      run_stage asan -- -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+        -DCMAKE_CXX_COMPILER=clang++ -DMMAPIO_SANITIZE=address,undefined ;;
+    tsan)
+      export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+      run_stage tsan -L 'concurrency|stress' -- -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+        -DCMAKE_CXX_COMPILER=clang++ -DMMAPIO_SANITIZE=thread ;;
+    windows)
+      if [ ! -x "$repo/scripts/test-wine.sh" ]; then
+        echo "== stage windows: scripts/test-wine.sh not present, skipped"
+        continue
+      fi
+      echo
+      echo "== stage windows: scripts/test-wine.sh"
+      log="$build_root/windows.ctest.log"
+      mkdir -p "$build_root"
+      rc=0
+      MMAPIO_BUILD_ROOT="$build_root" JOBS="$jobs" "$repo/scripts/test-wine.sh" 2>&1 | tee "$log" || rc=$?
+      count_log windows "$log"
+      [ $rc -eq 0 ] || fail_stage windows "scripts/test-wine.sh exited with $rc" ;;
+    minimal)
+      # The preset's feature switches, in our own build tree.
+      run_stage minimal -- --preset minimal -DCMAKE_C_COMPILER=gcc ;;
+  esac
+done
+
+echo
+echo "== all stages passed in $(( $(date +%s) - start )) s"
+print_total
+exit 0
