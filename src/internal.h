@@ -122,7 +122,7 @@ struct mmapio_map {
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
   uint32_t pad0;
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
-  mmapio__os_map om;     /* base, reserved, backend data */
+  mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio_mode mode;
   uint32_t open_flags;   /* MMAPIO_OPEN_* */
   int is_anon;
@@ -162,6 +162,9 @@ int mmapio__fail_os(int oserr, const char *call, const char *path);
 int mmapio__fail_os_status(int status, int oserr, const char *call, const char *path);
 int mmapio__fail_bounds(uint64_t off, uint64_t len, uint64_t total);
 const char *mmapio__path_or(const char *path);
+typedef struct mmapio__saved_error { char msg[512]; int oserr; } mmapio__saved_error;
+void mmapio__error_save(mmapio__saved_error *e);
+void mmapio__error_restore(const mmapio__saved_error *e);
 
 /* Bounds rule: off <= total && len <= total - off (no overflow). */
 static inline int mmapio__in_bounds(uint64_t off, uint64_t len, uint64_t total)
@@ -216,6 +219,8 @@ static inline void mmapio__unlock_shared(mmapio_map *m, mmapio__slot *s)
  * waiting (used by close). */
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only);
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+void mmapio__locks_init(void);          /* once, before the first map */
+void mmapio__slots_free(mmapio_map *m); /* at destruction */
 
 /* ---- Flush helpers (flush.c) -------------------------------------------- */
 int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */

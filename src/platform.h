@@ -1,7 +1,7 @@
 /*
  * platform.h -- the portable core's only route to the operating system.
  *
- * The core (src/*.c) never includes OS headers and never tests _WIN32; it
+ * The core (the .c files in src/) never includes OS headers and never tests _WIN32; it
  * calls the mmapio__os_* contract below, implemented once in src/posix/ and
  * once in src/win/. This is the single place where the backend is chosen.
  *
@@ -85,7 +85,7 @@ int mmapio__os_unlink(const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
 /* ---- Mappings ---------------------------------------------------------- */
-typedef struct mmapio__os_map {
+typedef struct mmapio__os_mapping {
   uint8_t *base;     /* start of the mapping (NULL when len 0) */
   uint64_t reserved; /* bytes of address space reserved at base (>= len) */
   void *handle;      /* backend data (Windows: section handle), else NULL */
@@ -93,19 +93,19 @@ typedef struct mmapio__os_map {
                         keeps at least this much address space reserved */
   int anon_shared;   /* anonymous maps: MMAPIO_ANON_SHARED */
   int huge;          /* huge pages were requested */
-} mmapio__os_map;
+} mmapio__os_mapping;
 
 /* Map `len` bytes of `f` from offset 0 in `mode`, reserving `reserve`
  * (>= len) bytes of address space so the mapping can grow in place up to it.
  * COPY_ON_WRITE is a private writable mapping of a read-only file. */
-int mmapio__os_map(mmapio__os_map *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
+int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
                    uint64_t reserve, uint32_t open_flags, const char *path);
-int mmapio__os_map_anon(mmapio__os_map *om, uint64_t len, uint32_t anon_flags);
-void mmapio__os_unmap(mmapio__os_map *om, uint64_t len);
+int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags);
+void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len);
 /* In-place growth to new_len <= om->reserved: the file has already been
  * extended; make [old_len, new_len) accessible at the same address.
  * POSIX: nothing to do (the reservation maps the file already). */
-int mmapio__os_grow_in_place(mmapio__os_map *om, mmapio_native_file f, uint64_t old_len,
+int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                              uint64_t new_len, const char *path);
 /* Moving resize of a READ_WRITE or anonymous mapping (f invalid), called
  * with the map held exclusively: changes the file length (reserving blocks
@@ -113,10 +113,10 @@ int mmapio__os_grow_in_place(mmapio__os_map *om, mmapio_native_file f, uint64_t 
  * om->base/reserved describe the new mapping; on failure the old mapping and
  * file length are intact. Bytes below min(old,new) are kept, grown bytes are
  * zero. */
-int mmapio__os_remap(mmapio__os_map *om, mmapio_native_file f, uint64_t old_len,
+int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                      uint64_t new_len, int sparse, const char *path);
 /* Flush [off, off+len) (page aligned by the caller) at durability `d`. */
-int mmapio__os_flush(mmapio__os_map *om, mmapio_native_file f, uint64_t off, uint64_t len,
+int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off, uint64_t len,
                      mmapio_durability d, const char *path);
 
 /* ---- Threads and synchronisation --------------------------------------- */
@@ -159,6 +159,72 @@ void mmapio__asym_heavy(void);
 /* Call fn(arg) when the calling thread exits (once per thread; the last
  * registration wins). Used to free per-thread caches. */
 void mmapio__on_thread_exit(void (*fn)(void *), void *arg);
+
+/* ---- Fault safety (posix/fault_posix.c, win/fault_win.c) ---------------- */
+/* These functions record no detail message: the caller (fault.c) knows the
+ * operation, offset and path and writes the message itself. */
+/* Install the process-wide fault handler (POSIX: SIGBUS/SIGSEGV handler
+ * chained to the previous one; Windows: a vectored exception handler) once.
+ * Thread-safe and idempotent. Returns OK, or ENOTSUP where this platform or
+ * toolchain has no guarded copy. */
+int mmapio__os_fault_install(void);
+/* Copy len bytes from src to dst. A fault whose address lies in [lo, hi)
+ * (the mapped side of the copy) stops the copy: returns MMAPIO_EFAULT and
+ * sets *fault_addr. Faults anywhere else go to the previous handler exactly
+ * as if the library were absent. Needs mmapio__os_fault_install() first. */
+int mmapio__os_guarded_copy(void *dst, const void *src, size_t len, const void *lo,
+                            const void *hi, uintptr_t *fault_addr);
+/* Read one byte of every page of [p, p+len) (p page aligned, len a multiple
+ * of page) under the same guard: OK or MMAPIO_EFAULT with *fault_addr. */
+int mmapio__os_guarded_touch(const void *p, size_t len, size_t page, uintptr_t *fault_addr);
+/* Let the OS read-fault [p, p+len) (page aligned) without touching it from
+ * user space (Linux MADV_POPULATE_READ): OK, MMAPIO_EFAULT (a page is not
+ * backed), or MMAPIO_ENOTSUP (not available here: use the guarded touch). */
+int mmapio__os_populate_read(void *p, size_t len);
+
+/* ---- Hints, locking, huge pages (posix/hints_posix.c, win/hints_win.c) --- */
+/* The caller (hints.c, locking.c) keeps the mapping from moving while these
+ * run (it holds m->stable shared), has checked the bounds, and passes a
+ * page-aligned start `addr` and a byte length `len` > 0 that may end inside
+ * the last page (the OS rounds it up). `file_off` is the file offset of
+ * `addr` (mappings start at file offset 0, so it equals the map offset).
+ * `f` is MMAPIO_INVALID_FILE for anonymous maps. `kind` says what dropping a
+ * page would do, so that no hint can ever lose data: */
+#define MMAPIO__HINT_SHARED_FILE 0  /* RO/RW file maps: pages live in the page cache */
+#define MMAPIO__HINT_PRIVATE_FILE 1 /* COW: private pages hold unsaved changes */
+#define MMAPIO__HINT_ANON_SHARED 2  /* shared anonymous memory (kept by the OS) */
+#define MMAPIO__HINT_ANON_PRIVATE 3 /* private anonymous memory: dropping = zeroing */
+/* madvise / posix_madvise / PrefetchVirtualMemory / working-set trim.
+ * DONTNEED never discards data: on private kinds it only deactivates pages. */
+int mmapio__os_advise(uint8_t *addr, uint64_t len, mmapio_advice a, int kind, const char *path);
+/* Start read-ahead of the range (posix_fadvise WILLNEED, F_RDADVISE,
+ * madvise WILLNEED for anonymous memory, PrefetchVirtualMemory). */
+int mmapio__os_prefetch(uint8_t *addr, uint64_t len, mmapio_native_file f, uint64_t file_off,
+                        int kind, const char *path);
+/* *resident = number of pages of the range in memory (mincore / QueryWorkingSetEx). */
+int mmapio__os_residency(uint64_t *resident, const uint8_t *addr, uint64_t len, const char *path);
+/* Drop the range's clean pages from this process and, for files, from the
+ * page cache (dirty RW pages were flushed by the caller). Never discards
+ * private data. */
+int mmapio__os_evict(uint8_t *addr, uint64_t len, mmapio_native_file f, uint64_t file_off,
+                     int kind, const char *path);
+/* mlock / munlock / VirtualLock / VirtualUnlock. A refused lock is EACCES or
+ * ENOMEM with a message naming the limit to raise. */
+int mmapio__os_lock(uint8_t *addr, uint64_t len, const char *path);
+int mmapio__os_unlock(uint8_t *addr, uint64_t len, const char *path);
+/* Ask for transparent huge pages over [addr, addr+len) (MADV_HUGEPAGE).
+ * OK when the advice was accepted, ENOTSUP where the OS has no such advice.
+ * Never faults a page in. */
+int mmapio__os_huge_advise(uint8_t *addr, uint64_t len, int kind, const char *path);
+/* 1 if some page of [addr, addr+len) is currently backed by a huge page
+ * (Linux: /proc/self/smaps AnonHugePages / ShmemPmdMapped / FilePmdMapped /
+ * a hugetlb KernelPageSize), else 0. Records no error. */
+int mmapio__os_huge_query(const uint8_t *addr, uint64_t len);
+/* What the hint backend can do here (tests use it to know what to expect). */
+#define MMAPIO__HINTCAP_EVICT_MAPPED 0x1u /* evict drops pages mapped by this process */
+#define MMAPIO__HINTCAP_RESIDENCY 0x2u    /* residency reports real page state */
+#define MMAPIO__HINTCAP_HUGE_ADVISE 0x4u  /* huge pages can be requested after mapping */
+unsigned mmapio__os_hint_caps(void);
 
 /* ---- Test hooks (builds with MMAPIO_TEST_HOOKS) ------------------------- */
 /* Every backend OS call goes through a table so tests can record the calls

@@ -1,0 +1,626 @@
+/*
+ * map.c -- opening, closing, accessors, reads, writes, views and resize.
+ *
+ * Portable: every OS interaction goes through platform.h. The lock protocol
+ * is described in internal.h; the rules enforced here are API.md sections
+ * 4, 5 and 7.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mmapio__next_uid = 1;
+
+/* ---- Options ------------------------------------------------------------ */
+
+void mmapio_options_init(mmapio_options *o)
+{
+  if (o == NULL) return;
+  memset(o, 0, sizeof *o);
+  o->struct_size = (uint32_t)sizeof *o;
+  o->mode = MMAPIO_MODE_READ_WRITE;
+  o->touch = MMAPIO_TOUCH_NEVER;
+  o->durability = MMAPIO_DURABLE_DATA;
+  o->flush_policy.kind = MMAPIO_FLUSH_MANUAL;
+}
+
+static int mmapio__check_size(uint64_t size, int is_new_size)
+{
+  if (size == 0)
+    return mmapio__fail(MMAPIO_ESIZE, is_new_size ? "New size must be greater than zero"
+                                                  : "Size must be greater than zero");
+  if (size > MMAPIO_MAX_SIZE)
+    return mmapio__fail(MMAPIO_ESIZE,
+                        is_new_size ? "New size %llu exceeds maximum safe limit of %llu bytes"
+                                    : "Size %llu exceeds maximum safe limit of %llu bytes",
+                        (unsigned long long)size, (unsigned long long)MMAPIO_MAX_SIZE);
+  return MMAPIO_OK;
+}
+
+static int mmapio__mode_valid(int mode)
+{
+  return mode == MMAPIO_MODE_READ_ONLY || mode == MMAPIO_MODE_READ_WRITE ||
+         mode == MMAPIO_MODE_COPY_ON_WRITE;
+}
+
+/* Copy the caller's options into `o`, validating every field. */
+static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, const char *path)
+{
+  mmapio_options_init(o);
+  if (in == NULL) return MMAPIO_OK;
+  if (in->struct_size != sizeof *o)
+    return mmapio__fail(MMAPIO_EVERSION,
+                        "mmapio_open(%s): options struct_size %u not understood (this library "
+                        "uses %u; call mmapio_options_init)",
+                        path, (unsigned)in->struct_size, (unsigned)sizeof *o);
+  *o = *in;
+  if (o->flags & ~(uint32_t)MMAPIO_OPEN_ALL_FLAGS_)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown flag bits 0x%x", path,
+                        (unsigned)(o->flags & ~(uint32_t)MMAPIO_OPEN_ALL_FLAGS_));
+  if (!mmapio__mode_valid((int)o->mode))
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown mode %d", path, (int)o->mode);
+  if ((unsigned)o->touch > (unsigned)MMAPIO_TOUCH_EAGER)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown touch hint %d", path,
+                        (int)o->touch);
+  if ((unsigned)o->durability > (unsigned)MMAPIO_DURABLE_NONE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown durability %d", path,
+                        (int)o->durability);
+  if ((unsigned)o->flush_policy.kind > (unsigned)MMAPIO_FLUSH_EVERY_MILLIS)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown flush policy kind %d", path,
+                        (int)o->flush_policy.kind);
+  if (o->reserved0 != 0)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): reserved0 must be 0", path);
+  if ((o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)) &&
+      o->mode != MMAPIO_MODE_READ_WRITE)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_CREATE/TRUNCATE need MMAPIO_MODE_READ_WRITE",
+                        path);
+  if ((o->flags & MMAPIO_OPEN_EXCLUSIVE) && !(o->flags & MMAPIO_OPEN_CREATE))
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_EXCLUSIVE needs MMAPIO_OPEN_CREATE", path);
+  if (o->max_size != 0 && o->mode != MMAPIO_MODE_READ_WRITE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): max_size needs MMAPIO_MODE_READ_WRITE",
+                        path);
+  if (o->max_size > MMAPIO_MAX_SIZE)
+    return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
+                        (unsigned long long)o->max_size, (unsigned long long)MMAPIO_MAX_SIZE);
+  if (o->mode == MMAPIO_MODE_COPY_ON_WRITE && !MMAPIO_WITH_COW)
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): copy-on-write is not built in", path);
+  if ((o->flags & MMAPIO_OPEN_HUGE_PAGES) && !MMAPIO_WITH_HUGEPAGES)
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): huge pages are not built in", path);
+  if ((o->flags & MMAPIO_OPEN_FAULT_SAFE) && !MMAPIO_WITH_FAULT_SAFE)
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): fault safety is not built in", path);
+  if (o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)) {
+    int rc = mmapio__check_size(o->size, 0);
+    if (rc != MMAPIO_OK) return rc;
+  }
+  return MMAPIO_OK;
+}
+
+/* ---- Map objects -------------------------------------------------------- */
+
+static mmapio_map *mmapio__map_alloc(const char *path)
+{
+  static int locks_ready;
+  if (!mmapio__ld_acquire(&locks_ready)) {
+    mmapio__locks_init();
+    mmapio__st_release(&locks_ready, 1);
+  }
+  mmapio_map *m = (mmapio_map *)calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  if (path != NULL) {
+    size_t n = strlen(path) + 1;
+    m->path = (char *)malloc(n);
+    if (m->path == NULL) {
+      free(m);
+      return NULL;
+    }
+    memcpy(m->path, path, n);
+  }
+  m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
+  m->refs = 1;
+  m->file = MMAPIO_INVALID_FILE;
+  mmapio__mutex_init(&m->slot_mu);
+  mmapio__mutex_init(&m->wmu);
+  mmapio__mutex_init(&m->resize_mu);
+  mmapio__rwlock_init(&m->stable);
+  return m;
+}
+
+static void mmapio__map_free(mmapio_map *m)
+{
+  mmapio__slots_free(m);
+  mmapio__mutex_destroy(&m->slot_mu);
+  mmapio__mutex_destroy(&m->wmu);
+  mmapio__mutex_destroy(&m->resize_mu);
+  mmapio__rwlock_destroy(&m->stable);
+  free(m->path);
+  free(m);
+}
+
+void mmapio__modules_on_destroy(mmapio_map *m) { (void)m; }
+
+/* Unmap, close and free; returns the final flush's status. */
+static int mmapio__map_destroy(mmapio_map *m)
+{
+  int rc = MMAPIO_OK;
+  mmapio__flusher_remove(m);
+  if (m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
+      m->policy.kind != MMAPIO_FLUSH_MANUAL)
+    rc = mmapio__flush_all(m);
+  mmapio__modules_on_destroy(m);
+  if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
+  if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
+  mmapio__map_free(m);
+  return rc;
+}
+
+/* Map the open file `f` (owned by m from now on) and apply the options. */
+static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
+                              const mmapio_options *o)
+{
+  int rc;
+  m->file = f;
+  m->mode = o->mode;
+  m->open_flags = o->flags;
+  m->durability = o->durability;
+  m->policy = o->flush_policy;
+  if (m->mode != MMAPIO_MODE_READ_WRITE) {
+    m->policy.kind = MMAPIO_FLUSH_MANUAL;
+    m->policy.every = 0;
+  }
+  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
+    return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
+  if (len > MMAPIO_MAX_SIZE)
+    return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
+                        (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
+  uint64_t reserve = len;
+  if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
+  m->max_size = o->max_size;
+  m->om.keep = o->max_size;
+  if (len > 0) {
+    rc = mmapio__os_map(&m->om, f, m->mode, len, reserve, o->flags, m->path);
+    if (rc != MMAPIO_OK) return rc;
+  }
+  m->len = len;
+  if (o->flags & MMAPIO_OPEN_FAULT_SAFE) {
+    rc = mmapio__fault_enable(m);
+    if (rc != MMAPIO_OK) return rc;
+  }
+  if (o->flags & MMAPIO_OPEN_HUGE_PAGES) mmapio__apply_huge_pages(m);
+  if (o->touch != MMAPIO_TOUCH_NEVER && len > 0) {
+    rc = mmapio__apply_touch_hint(m, o->touch);
+    if (rc != MMAPIO_OK) return rc;
+  }
+  if (m->mode == MMAPIO_MODE_READ_WRITE && m->policy.kind == MMAPIO_FLUSH_EVERY_MILLIS &&
+      m->policy.every > 0) {
+    rc = mmapio__flusher_add(m);
+    if (rc != MMAPIO_OK) return rc;
+  }
+  return MMAPIO_OK;
+}
+
+/* Remove a file this call created, keeping the detail of the failure that
+ * made us remove it. */
+static void mmapio__unlink_quiet(const char *path)
+{
+  mmapio__saved_error e;
+  mmapio__error_save(&e);
+  (void)mmapio__os_unlink(path);
+  mmapio__error_restore(&e);
+}
+
+/* Failure after the map object exists: unmap/close everything, and remove a
+ * file this call created. */
+static int mmapio__open_failed(mmapio_map *m, int rc, int created)
+{
+  /* Keep the detail message of the original failure. */
+  m->policy.kind = MMAPIO_FLUSH_MANUAL;
+  if (created && m->path != NULL) {
+    char *p = m->path;
+    m->path = NULL;
+    (void)mmapio__map_destroy(m);
+    mmapio__unlink_quiet(p);
+    free(p);
+  } else {
+    (void)mmapio__map_destroy(m);
+  }
+  return rc;
+}
+
+int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
+  *out = NULL;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: path is NULL");
+  mmapio_options o;
+  int rc = mmapio__read_options(&o, in, path);
+  if (rc != MMAPIO_OK) return rc;
+
+  int sparse = (o.flags & MMAPIO_OPEN_SPARSE) != 0;
+  int access = o.mode == MMAPIO_MODE_READ_WRITE ? MMAPIO__OPEN_RDWR : MMAPIO__OPEN_READ;
+  int priv = (o.flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
+  int created = 0;
+  mmapio_native_file f = MMAPIO_INVALID_FILE;
+
+  if (o.flags & MMAPIO_OPEN_CREATE) {
+    if (o.flags & MMAPIO_OPEN_EXCLUSIVE) {
+      rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_EXCL, priv);
+      created = rc == MMAPIO_OK;
+    } else {
+      /* Create-or-open without a check-then-open race: try an exclusive
+       * create, fall back to opening the existing file, and retry if it
+       * disappeared in between. */
+      for (int tries = 0; tries < 16; tries++) {
+        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_EXCL, priv);
+        if (rc == MMAPIO_OK) {
+          created = 1;
+          break;
+        }
+        if (rc != MMAPIO_EEXIST) break;
+        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
+        if (rc != MMAPIO_ENOENT) break;
+      }
+    }
+  } else {
+    rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
+  }
+  if (rc != MMAPIO_OK) return rc;
+
+  mmapio_map *m = mmapio__map_alloc(path);
+  if (m == NULL) {
+    mmapio__os_close_file(f);
+    if (created) mmapio__unlink_quiet(path);
+    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  }
+  m->file = f;
+
+  uint64_t len = 0;
+  rc = mmapio__os_file_size(&len, f, path);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
+  if (created) {
+    rc = mmapio__os_file_set_size(f, 0, o.size, sparse, path);
+    if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
+    len = o.size;
+  } else if (o.flags & MMAPIO_OPEN_TRUNCATE) {
+    /* Make sure the new size fits before destroying the old content. */
+    if (!sparse) {
+      rc = mmapio__os_file_can_reserve(f, o.size, path);
+      if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
+    }
+    rc = mmapio__os_file_set_size(f, len, 0, 1, path);
+    if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, o.size, sparse, path);
+    if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
+    len = o.size;
+  }
+  rc = mmapio__map_finish(m, f, len, &o);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
+  *out = m;
+  return MMAPIO_OK;
+}
+
+int mmapio_open_ro(mmapio_map **out, const char *path)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.mode = MMAPIO_MODE_READ_ONLY;
+  return mmapio_open(out, path, &o);
+}
+
+int mmapio_open_rw(mmapio_map **out, const char *path)
+{
+  return mmapio_open(out, path, NULL);
+}
+
+int mmapio_open_cow(mmapio_map **out, const char *path)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.mode = MMAPIO_MODE_COPY_ON_WRITE;
+  return mmapio_open(out, path, &o);
+}
+
+int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t size)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE;
+  o.size = size;
+  return mmapio_open(out, path, &o);
+}
+
+int mmapio_open_or_create(mmapio_map **out, const char *path, uint64_t default_size)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_or_create: out is NULL");
+  *out = NULL;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_or_create: path is NULL");
+  mmapio_options o;
+  mmapio_options_init(&o);
+  if (mmapio__check_size(default_size, 0) != MMAPIO_OK) {
+    /* The default size only matters when the file must be created. */
+    int rc = mmapio_open(out, path, &o);
+    if (rc == MMAPIO_ENOENT) return mmapio__check_size(default_size, 0);
+    return rc;
+  }
+  o.flags = MMAPIO_OPEN_CREATE;
+  o.size = default_size;
+  return mmapio_open(out, path, &o);
+}
+
+int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode, const char *path_hint)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd: out is NULL");
+  *out = NULL;
+  const char *name = path_hint != NULL ? path_hint : "<fd>";
+  if (!mmapio__mode_valid((int)mode))
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): unknown mode %d", name, (int)mode);
+  if (mode == MMAPIO_MODE_COPY_ON_WRITE && !MMAPIO_WITH_COW)
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open_fd(%s): copy-on-write is not built in", name);
+  if (f == MMAPIO_INVALID_FILE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): invalid descriptor", name);
+  mmapio_native_file dup = MMAPIO_INVALID_FILE;
+  int rc = mmapio__os_dup(&dup, f, mode == MMAPIO_MODE_READ_WRITE, name);
+  if (rc != MMAPIO_OK) return rc;
+  mmapio_map *m = mmapio__map_alloc(name);
+  if (m == NULL) {
+    mmapio__os_close_file(dup);
+    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);
+  }
+  m->file = dup;
+  uint64_t len = 0;
+  rc = mmapio__os_file_size(&len, dup, name);
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.mode = mode;
+  if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, dup, len, &o);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
+  *out = m;
+  return MMAPIO_OK;
+}
+
+int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: out is NULL");
+  *out = NULL;
+  if (flags & ~(uint32_t)MMAPIO_ANON_SHARED)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: unknown flag bits 0x%x",
+                        (unsigned)(flags & ~(uint32_t)MMAPIO_ANON_SHARED));
+  int rc = mmapio__check_size(size, 0);
+  if (rc != MMAPIO_OK) return rc;
+  mmapio_map *m = mmapio__map_alloc(NULL);
+  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_anon: out of memory");
+  m->is_anon = 1;
+  m->mode = MMAPIO_MODE_READ_WRITE;
+  m->policy.kind = MMAPIO_FLUSH_MANUAL;
+  rc = mmapio__os_map_anon(&m->om, size, flags);
+  if (rc != MMAPIO_OK) {
+    mmapio__map_free(m);
+    return rc;
+  }
+  m->len = size;
+  *out = m;
+  return MMAPIO_OK;
+}
+
+int mmapio_retain(mmapio_map *m)
+{
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_retain: map is NULL");
+  mmapio__fetch_add(&m->refs, 1u);
+  return MMAPIO_OK;
+}
+
+void mmapio__map_release_ref(mmapio_map *m)
+{
+  if (m == NULL) return;
+  if (mmapio__fetch_sub(&m->refs, 1u) == 1u) (void)mmapio__map_destroy(m);
+}
+
+int mmapio_close(mmapio_map *m)
+{
+  if (m == NULL) return MMAPIO_OK;
+  /* A non-waiting exclusive hold proves that no thread holds a view, write
+   * view or iterator; pins are counted separately. */
+  mmapio__slot *s;
+  int rc = mmapio__lock_excl(m, &s, "mmapio_close", 1);
+  if (rc != MMAPIO_OK) return rc;
+  uint32_t pins = mmapio__ld_acquire(&m->pins);
+  mmapio__unlock_excl(m, s);
+  if (pins != 0u)
+    return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): %u atomic view(s) still outstanding",
+                        mmapio__path_or(m->path), (unsigned)pins);
+  if (mmapio__fetch_sub(&m->refs, 1u) != 1u) return MMAPIO_OK;
+  return mmapio__map_destroy(m);
+}
+
+/* ---- Accessors ---------------------------------------------------------- */
+
+uint64_t mmapio_len(const mmapio_map *m) { return m != NULL ? mmapio__len(m) : 0; }
+mmapio_mode mmapio_mode_of(const mmapio_map *m)
+{
+  return m != NULL ? m->mode : MMAPIO_MODE_READ_ONLY;
+}
+const char *mmapio_path(const mmapio_map *m) { return m != NULL ? m->path : NULL; }
+mmapio_flush_policy mmapio_flush_policy_of(const mmapio_map *m)
+{
+  mmapio_flush_policy p = {MMAPIO_FLUSH_MANUAL, 0};
+  return m != NULL ? m->policy : p;
+}
+uint64_t mmapio_pending_bytes(const mmapio_map *m)
+{
+  return m != NULL ? mmapio__ld_acquire(&m->pending) : 0;
+}
+mmapio_native_file mmapio_native_handle(const mmapio_map *m)
+{
+  return m != NULL ? m->file : MMAPIO_INVALID_FILE;
+}
+void *mmapio_unsafe_ptr(mmapio_map *m)
+{
+  return m != NULL ? (void *)mmapio__ld_acquire(&m->om.base) : NULL;
+}
+int mmapio_huge_pages_active(const mmapio_map *m) { return m != NULL ? m->huge_active : 0; }
+
+/* ---- Reading and writing ------------------------------------------------ */
+
+int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
+{
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
+  if (dst == NULL && len > 0) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
+  mmapio__slot *s;
+  int rc = mmapio__lock_shared(m, &s);
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (len > 0) rc = mmapio__copy_out(m, dst, m->om.base + off, len, off);
+  mmapio__unlock_shared(m, s);
+  return rc;
+}
+
+int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_write: map is NULL");
+  if (len == 0) return MMAPIO_OK;
+  if (src == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_write: src is NULL");
+  if (m->mode == MMAPIO_MODE_READ_ONLY)
+    return mmapio__fail(MMAPIO_EMODE, "mmapio_write(%s): map is read-only",
+                        mmapio__path_or(m->path));
+  mmapio__slot *s;
+  int rc = mmapio__lock_excl(m, &s, "mmapio_write", 0);
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else rc = mmapio__copy_in(m, m->om.base + off, src, len, off);
+  mmapio__unlock_excl(m, s);
+  if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
+  return rc;
+}
+
+/* ---- Views -------------------------------------------------------------- */
+
+#define MMAPIO__BORROW_MUT 0x4u
+#define MMAPIO__BORROW_DROPPED 0x80000000u
+
+int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get: out is NULL");
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get: map is NULL");
+  mmapio__slot *s;
+  int rc = mmapio__lock_shared(m, &s);
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return rc;
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX)) {
+    mmapio__unlock_shared(m, s);
+    return mmapio__fail_bounds(off, len, total);
+  }
+  out->data = m->om.base + off;
+  out->len = (size_t)len;
+  out->priv_.slot_ = &s->count;
+  out->priv_.wstate_ = &m->wstate;
+  out->priv_.map_ = m;
+  out->priv_.kind_ = MMAPIO__BORROW_FAST | (mmapio__reader_fence ? MMAPIO__BORROW_FENCE : 0u);
+  return MMAPIO_OK;
+}
+
+void(mmapio_view_release)(mmapio_view *v)
+{
+  if (v == NULL || v->priv_.kind_ == 0u) return;
+  uint32_t kind = v->priv_.kind_;
+  v->priv_.kind_ = 0u;
+  if (kind & MMAPIO__BORROW_DROPPED) {
+    /* The inline fast path dropped the count and saw a waiting writer. */
+    mmapio__wake_u32(v->priv_.slot_);
+    return;
+  }
+  mmapio__unlock_shared(v->priv_.map_, (mmapio__slot *)(void *)v->priv_.slot_);
+}
+
+int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint64_t len)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_mut: out is NULL");
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_mut: map is NULL");
+  if (m->mode == MMAPIO_MODE_READ_ONLY)
+    return mmapio__fail(MMAPIO_EMODE, "mmapio_view_get_mut(%s): map is read-only",
+                        mmapio__path_or(m->path));
+  mmapio__slot *s;
+  int rc = mmapio__lock_excl(m, &s, "mmapio_view_get_mut", 0);
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
+    mmapio__unlock_excl(m, s);
+    return mmapio__fail_bounds(off, len, total);
+  }
+  out->data = m->om.base + off;
+  out->len = (size_t)len;
+  out->priv_.slot_ = &s->count;
+  out->priv_.wstate_ = &m->wstate;
+  out->priv_.map_ = m;
+  out->priv_.kind_ = MMAPIO__BORROW_MUT;
+  return MMAPIO_OK;
+}
+
+int mmapio_view_mut_release(mmapio_view_mut *v)
+{
+  if (v == NULL || v->priv_.kind_ != MMAPIO__BORROW_MUT) return MMAPIO_OK;
+  mmapio_map *m = v->priv_.map_;
+  v->priv_.kind_ = 0u;
+  mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
+  if (v->len == 0) return MMAPIO_OK;
+  return mmapio__policy_after_write(m, v->len);
+}
+
+/* ---- Resize ------------------------------------------------------------- */
+
+int mmapio_resize(mmapio_map *m, uint64_t new_size)
+{
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_resize: map is NULL");
+  const char *path = mmapio__path_or(m->path);
+  if (m->mode != MMAPIO_MODE_READ_WRITE)
+    return mmapio__fail(MMAPIO_EMODE, "mmapio_resize(%s): only READ_WRITE maps can be resized",
+                        path);
+  int rc = mmapio__check_size(new_size, 1);
+  if (rc != MMAPIO_OK) return rc;
+  int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
+
+  mmapio__mutex_lock(&m->resize_mu);
+  uint64_t old = mmapio__len(m);
+  if (new_size == old) {
+    mmapio__mutex_unlock(&m->resize_mu);
+    return MMAPIO_OK;
+  }
+  if (!m->is_anon && new_size > old && m->max_size != 0 && new_size <= m->om.reserved) {
+    /* In-place growth: extend the file first, then publish the length.
+     * Views and pins stay valid; nobody waits. */
+    rc = mmapio__os_file_set_size(m->file, old, new_size, sparse, m->path);
+    if (rc == MMAPIO_OK) {
+      rc = mmapio__os_grow_in_place(&m->om, m->file, old, new_size, m->path);
+      if (rc != MMAPIO_OK) (void)mmapio__os_file_set_size(m->file, new_size, old, 1, m->path);
+    }
+    if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+    mmapio__mutex_unlock(&m->resize_mu);
+    return rc;
+  }
+
+  mmapio__slot *s;
+  rc = mmapio__lock_excl(m, &s, "mmapio_resize", 0);
+  if (rc != MMAPIO_OK) {
+    mmapio__mutex_unlock(&m->resize_mu);
+    return rc;
+  }
+  uint32_t pins = mmapio__ld_acquire(&m->pins);
+  if (pins != 0u) {
+    rc = mmapio__fail(MMAPIO_EBUSY, "mmapio_resize(%s): %u atomic view(s) still outstanding",
+                      path, (unsigned)pins);
+  } else {
+    /* Flushes and hints hold `stable` shared: wait for them before the
+     * mapping may move. The file is truncated only now, under the exclusive
+     * hold, so no reader can touch a page that is going away. */
+    mmapio__rwlock_wrlock(&m->stable);
+    rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
+                          sparse, m->path);
+    if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+    mmapio__rwlock_wrunlock(&m->stable);
+  }
+  mmapio__unlock_excl(m, s);
+  mmapio__mutex_unlock(&m->resize_mu);
+  return rc;
+}
