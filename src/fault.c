@@ -1,35 +1,149 @@
 /*
  * fault.c -- guarded copies between the caller and the mapping, and probe.
- * (Initial version: plain copies; the fault-safety work replaces it.)
+ *
+ * A mapping is only as good as the file behind it: when another process
+ * truncates the file, when a sparse file's disk fills up or when the device
+ * reports an I/O error, the next access to the affected pages raises SIGBUS
+ * (POSIX) or EXCEPTION_IN_PAGE_ERROR (Windows) and kills the process. Maps
+ * opened with MMAPIO_OPEN_FAULT_SAFE route mmapio_read / mmapio_write (and
+ * the touch hints) through a guarded copy instead: the OS backend turns a
+ * fault whose address lies inside the mapped side of the copy into
+ * MMAPIO_EFAULT, and leaves every other fault to whoever handled it before.
+ *
+ * This file is the portable half: it decides when to guard, computes the
+ * offset of a fault and writes the detail message. The handler itself lives
+ * in posix/fault_posix.c and win/fault_win.c (platform.h, "Fault safety").
  */
 #include "internal.h"
 
 #include <string.h>
 
+/* The message names the operation, the offset inside the mapping and the
+ * path, so a log line alone tells which file lost which bytes. */
+static int mmapio__fault_fail(const mmapio_map *m, const char *op, uint64_t off)
+{
+  return mmapio__fail(MMAPIO_EFAULT,
+                      "%s(%s): fault at offset %llu: pages not backed (file truncated, "
+                      "disk full or I/O error)",
+                      op, mmapio__path_or(m->path), (unsigned long long)off);
+}
+
+/* Offset (inside the mapping) of a fault at `addr` during an access to the
+ * mapped range that starts at `lo` = base + off. Falls back to `off` when the
+ * backend could not tell the address. */
+static uint64_t mmapio__fault_offset(uintptr_t addr, const void *lo, uint64_t len, uint64_t off)
+{
+  uintptr_t l = (uintptr_t)lo;
+  if (addr >= l && (uint64_t)(addr - l) < len) return off + (uint64_t)(addr - l);
+  return off;
+}
+
 int mmapio__copy_out(mmapio_map *m, void *dst, const uint8_t *src, size_t len, uint64_t off)
 {
-  (void)m; (void)off;
-  memcpy(dst, src, len);
-  return MMAPIO_OK;
+  /* Without the flag the cost is this one test: behaviour and speed are
+   * those of a plain memcpy. */
+  if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u) || len == 0) {
+    if (len != 0) memcpy(dst, src, len);
+    return MMAPIO_OK;
+  }
+  uintptr_t at = 0;
+  int rc = mmapio__os_guarded_copy(dst, src, len, src, src + len, &at);
+  if (rc == MMAPIO_OK) return MMAPIO_OK;
+  return mmapio__fault_fail(m, "mmapio_read", mmapio__fault_offset(at, src, len, off));
 }
 
 int mmapio__copy_in(mmapio_map *m, uint8_t *dst, const void *src, size_t len, uint64_t off)
 {
-  (void)m; (void)off;
-  memcpy(dst, src, len);
-  return MMAPIO_OK;
+  if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u) || len == 0) {
+    if (len != 0) memcpy(dst, src, len);
+    return MMAPIO_OK;
+  }
+  uintptr_t at = 0;
+  int rc = mmapio__os_guarded_copy(dst, src, len, dst, dst + len, &at);
+  if (rc == MMAPIO_OK) return MMAPIO_OK;
+  return mmapio__fault_fail(m, "mmapio_write", mmapio__fault_offset(at, dst, len, off));
 }
 
 int mmapio__fault_enable(mmapio_map *m)
 {
-  (void)m;
-  return mmapio__fail(MMAPIO_ENOTSUP, "MMAPIO_OPEN_FAULT_SAFE is not implemented yet");
+#if MMAPIO_WITH_FAULT_SAFE
+  int rc = mmapio__os_fault_install();
+  if (rc != MMAPIO_OK) {
+    return mmapio__fail(rc, "mmapio_open(%s): MMAPIO_OPEN_FAULT_SAFE is not supported on this "
+                            "platform or toolchain",
+                        mmapio__path_or(m->path));
+  }
+  return MMAPIO_OK;
+#else
+  return mmapio__fail(MMAPIO_ENOTSUP,
+                      "mmapio_open(%s): MMAPIO_OPEN_FAULT_SAFE is compiled out of this build",
+                      mmapio__path_or(m->path));
+#endif
+}
+
+/* Page-expanded [*start, *end) of (off, len) inside the mapping. The mapping
+ * itself covers whole pages, so rounding the end up stays inside it. */
+static void mmapio__page_span(uint64_t off, uint64_t len, uint64_t *start, uint64_t *end)
+{
+  uint64_t page = (uint64_t)mmapio__os_page_size();
+  *start = off - off % page;
+  uint64_t e = off + len; /* no overflow: off + len <= total */
+  uint64_t r = e % page;
+  *end = r == 0 ? e : e + (page - r);
+}
+
+/* The guarded touch over a page-expanded span, without taking a lock: the
+ * caller keeps the mapping from moving. On a fault, the reported offset is
+ * clamped to the caller's range (the fault may be on the rounded-down first
+ * page, before `off`). */
+static int mmapio__touch_span(mmapio_map *m, uint64_t off, uint64_t len, const char *op)
+{
+  uint64_t start, end;
+  mmapio__page_span(off, len, &start, &end);
+  int rc = mmapio__os_fault_install();
+  if (rc != MMAPIO_OK) {
+    return mmapio__fail(rc, "%s(%s): guarded access is not supported on this platform or toolchain",
+                        op, mmapio__path_or(m->path));
+  }
+  const uint8_t *lo = m->om.base + start;
+  uintptr_t at = 0;
+  rc = mmapio__os_guarded_touch(lo, (size_t)(end - start), mmapio__os_page_size(), &at);
+  if (rc == MMAPIO_OK) return MMAPIO_OK;
+  uint64_t fo = mmapio__fault_offset(at, lo, end - start, start);
+  if (fo < off) fo = off;
+  return mmapio__fault_fail(m, op, fo);
+}
+
+int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char *op)
+{
+  if (len == 0) return MMAPIO_OK;
+  return mmapio__touch_span(m, off, len, op);
 }
 
 int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_probe: map is NULL");
   if (len == 0) return MMAPIO_OK;
-  if (!mmapio__in_bounds(off, len, mmapio__len(m))) return mmapio__fail_bounds(off, len, mmapio__len(m));
-  return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_probe is not implemented yet");
+
+  /* The shared hold keeps the base and length stable while we look at the
+   * pages (a moving resize waits for it); bounds are checked under it. */
+  mmapio__slot *s = NULL;
+  int rc = mmapio__lock_shared(m, &s);
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total)) {
+    rc = mmapio__fail_bounds(off, len, total);
+    mmapio__unlock_shared(m, s);
+    return rc;
+  }
+
+  uint64_t start, end;
+  mmapio__page_span(off, len, &start, &end);
+  /* Let the kernel populate the range first: it reports an unbacked page
+   * without any signal. When it is not available, or when it says a page is
+   * not backed (it does not say which), the guarded touch finds the page. */
+  rc = mmapio__os_populate_read(m->om.base + start, (size_t)(end - start));
+  if (rc != MMAPIO_OK) rc = mmapio__touch_span(m, off, len, "mmapio_probe");
+  mmapio__unlock_shared(m, s);
+  return rc;
 }
