@@ -197,7 +197,7 @@ static inline int mmapio__lock_shared(mmapio_map *m, mmapio__slot **out)
   mmapio__slot *s = mmapio__slot_get(m);
   if (MMAPIO__UNLIKELY(s == NULL)) return MMAPIO_ENOMEM;
   mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
-  if (MMAPIO__UNLIKELY(mmapio__reader_fence)) mmapio__full_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__reader_fence))) mmapio__full_fence();
   else mmapio__compiler_fence();
   *out = s;
   if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->wstate) == 0u)) return MMAPIO_OK;
@@ -209,7 +209,7 @@ void mmapio__unlock_shared_wake(mmapio_map *m);
 static inline void mmapio__unlock_shared(mmapio_map *m, mmapio__slot *s)
 {
   mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
-  if (MMAPIO__UNLIKELY(mmapio__reader_fence)) mmapio__full_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__reader_fence))) mmapio__full_fence();
   else mmapio__compiler_fence();
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) mmapio__unlock_shared_wake(m);
 }

@@ -517,7 +517,7 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   out->priv_.slot_ = &s->count;
   out->priv_.wstate_ = &m->wstate;
   out->priv_.map_ = m;
-  out->priv_.kind_ = MMAPIO__BORROW_FAST | (mmapio__reader_fence ? MMAPIO__BORROW_FENCE : 0u);
+  out->priv_.kind_ = MMAPIO__BORROW_FAST | (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u);
   return MMAPIO_OK;
 }
 
