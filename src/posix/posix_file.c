@@ -1,0 +1,397 @@
+/*
+ * posix_file.c -- files for the POSIX backend: open, duplicate, size, disk
+ * block reservation, unlink and whole-file copy.
+ *
+ * Disk blocks: growth reserves blocks so that a full disk is ENOSPC when the
+ * file grows rather than SIGBUS when a page of the mapping is first written.
+ *   Linux:    fallocate(fd, 0, old, new - old) (extends the length too); a
+ *             file system without fallocate falls back to ftruncate (sparse)
+ *             rather than glibc's slow byte-per-block emulation.
+ *   macOS:    fcntl(F_PREALLOCATE) beyond the physical end, then ftruncate.
+ *   portable: posix_fallocate (which reports the error as its result).
+ * Any failure after the length may have changed puts the old length back.
+ */
+#include "posix_sys.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mmapio__posix_close_quiet(int fd)
+{
+  int saved = errno;
+  if (fd >= 0) (void)mmapio__sys_close(fd);
+  errno = saved;
+}
+
+/* Largest length an off_t can hold (off_t is 64-bit with
+ * _FILE_OFFSET_BITS=64 and on every 64-bit system). */
+#define MMAPIO__OFF_MAX ((uint64_t)INT64_MAX)
+
+/* Reject anything that is not a regular file, with a message naming the
+ * call and the path: directories as "Is a directory" (EISDIR), the rest
+ * (FIFOs, devices, sockets) as "not a regular file". */
+static int check_regular(const struct stat *st, const char *call, const char *path)
+{
+  if (S_ISREG(st->st_mode)) return MMAPIO_OK;
+  if (S_ISDIR(st->st_mode)) return mmapio__fail_os_status(MMAPIO_EINVAL, EISDIR, call, path);
+  return mmapio__fail(MMAPIO_EINVAL, "%s(%s): not a regular file", call, mmapio__path_or(path));
+}
+
+int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
+                    int private_perms)
+{
+  *out = MMAPIO_INVALID_FILE;
+  /* O_NONBLOCK so that opening a FIFO (or a device that waits for a
+   * carrier) never blocks; it is cleared once the file is known to be
+   * regular. O_NOCTTY keeps a terminal from becoming our controlling one. */
+  int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
+#ifdef O_NOCTTY
+  flags |= O_NOCTTY;
+#endif
+  if (create == MMAPIO__CREATE_EXCL) flags |= O_CREAT | O_EXCL;
+  mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
+  int fd;
+  do {
+    fd = mmapio__sys_open(path, flags, perms);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int e = errno;
+    if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", path);
+    return mmapio__fail_os(e, "open", path);
+  }
+  struct stat st;
+  int rc;
+  memset(&st, 0, sizeof st);
+  st.st_mode = S_IFREG; /* what O_CREAT|O_EXCL made, should fstat fail */
+  if (mmapio__sys_fstat(fd, &st) != 0) {
+    rc = mmapio__fail_os(errno, "fstat", path);
+  } else if ((rc = check_regular(&st, "open", path)) == MMAPIO_OK) {
+    int fl = mmapio__sys_fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || mmapio__sys_fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+      rc = mmapio__fail_os(errno, "fcntl", path);
+    } else {
+      *out = fd;
+      return MMAPIO_OK;
+    }
+  }
+  mmapio__posix_close_quiet(fd);
+  /* A file this call created must not be left behind (O_EXCL guarantees
+   * that the name refers to the file we created). */
+  if (create == MMAPIO__CREATE_EXCL && S_ISREG(st.st_mode)) (void)mmapio__sys_unlink(path);
+  return rc;
+}
+
+int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
+                   const char *path)
+{
+  *out = MMAPIO_INVALID_FILE;
+  if (f < 0) return mmapio__fail_os_status(MMAPIO_EINVAL, EBADF, "dup", path);
+  int fl = mmapio__sys_fcntl(f, F_GETFL, 0);
+  if (fl < 0) return mmapio__fail_os_status(MMAPIO_EINVAL, errno, "fcntl", path);
+#ifdef O_PATH
+  /* An O_PATH descriptor can be fstat'ed but neither read nor mapped. */
+  if (fl & O_PATH)
+    return mmapio__fail(MMAPIO_EACCES, "dup(%s): descriptor is not open for reading",
+                        mmapio__path_or(path));
+#endif
+  int acc = fl & O_ACCMODE;
+  /* Every mapping needs read access, even a write-only use of it. */
+  if (acc == O_WRONLY)
+    return mmapio__fail(MMAPIO_EACCES, "dup(%s): descriptor is not open for reading",
+                        mmapio__path_or(path));
+  if (need_write && acc != O_RDWR)
+    return mmapio__fail(MMAPIO_EACCES, "dup(%s): descriptor is not open for writing",
+                        mmapio__path_or(path));
+  struct stat st;
+  if (mmapio__sys_fstat(f, &st) != 0) return mmapio__fail_os(errno, "fstat", path);
+  int rc = check_regular(&st, "dup", path);
+  if (rc != MMAPIO_OK) return rc;
+  int nfd = mmapio__sys_dup(f);
+  if (nfd < 0) return mmapio__fail_os(errno, "dup", path);
+  *out = nfd;
+  return MMAPIO_OK;
+}
+
+void mmapio__os_close_file(mmapio_native_file f)
+{
+  /* close() is not retried on EINTR: on Linux and the BSDs the descriptor
+   * is released even then, and a retry could close a reused number. */
+  if (f >= 0) (void)mmapio__sys_close(f);
+}
+
+int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path)
+{
+  struct stat st;
+  *out = 0;
+  if (mmapio__sys_fstat(f, &st) != 0) return mmapio__fail_os(errno, "fstat", path);
+  *out = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
+  return MMAPIO_OK;
+}
+
+static int set_len(int fd, uint64_t len)
+{
+  int r;
+  do {
+    r = mmapio__sys_ftruncate(fd, (off_t)len);
+  } while (r != 0 && errno == EINTR);
+  return r;
+}
+
+/* Put the length back to `len` after a failed growth; keeps errno. */
+static void restore_len(int fd, uint64_t len)
+{
+  int saved = errno;
+  struct stat st;
+  if (mmapio__sys_fstat(fd, &st) != 0 || (uint64_t)st.st_size != len) (void)set_len(fd, len);
+  errno = saved;
+}
+
+/* Errors meaning "this file system cannot reserve blocks". */
+static int reserve_unsupported(int e)
+{
+  return e == EOPNOTSUPP || e == ENOSYS || e == EINVAL
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+         || e == ENOTSUP
+#endif
+#ifdef ENOTTY
+         || e == ENOTTY
+#endif
+      ;
+}
+
+/* Grow from old_len to new_len reserving blocks. Returns 0 or an errno; on
+ * failure the length is old_len again. */
+static int grow_reserved(int fd, uint64_t old_len, uint64_t new_len)
+{
+#if MMAPIO__LINUX
+  int r;
+  do {
+    r = mmapio__sys_fallocate(fd, 0, (off_t)old_len, (off_t)(new_len - old_len));
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return 0;
+  int e = errno;
+  if (reserve_unsupported(e)) {
+    /* No fallocate here (e.g. tmpfs before 2.6.38, some FUSE and network
+     * file systems): the file stays sparse instead of being zero-filled
+     * byte by byte. */
+    if (set_len(fd, new_len) == 0) return 0;
+    e = errno;
+  }
+  /* ext4 and xfs may have extended the length for the part they allocated. */
+  errno = e;
+  restore_len(fd, old_len);
+  return e;
+#elif MMAPIO__APPLE
+  /* Allocate beyond the physical end of file (the length does not change),
+   * contiguous first, then anywhere; then set the length. */
+  mmapio__fstore fst;
+  memset(&fst, 0, sizeof fst);
+  fst.fst_flags = F_ALLOCATECONTIG | F_ALLOCATEALL;
+  fst.fst_posmode = F_PEOFPOSMODE;
+  fst.fst_offset = 0;
+  fst.fst_length = (off_t)(new_len - old_len);
+  int r = mmapio__sys_preallocate(fd, &fst);
+  if (r != 0 && errno == ENOSPC) {
+    fst.fst_flags = F_ALLOCATEALL;
+    r = mmapio__sys_preallocate(fd, &fst);
+  }
+  if (r != 0 && !reserve_unsupported(errno)) return errno;
+  if (set_len(fd, new_len) != 0) {
+    int e = errno;
+    restore_len(fd, old_len);
+    return e;
+  }
+  return 0;
+#else
+  int e;
+  do {
+    e = mmapio__sys_posix_fallocate(fd, (off_t)old_len, (off_t)(new_len - old_len));
+  } while (e == EINTR);
+  if (e == 0) return 0;
+  if (reserve_unsupported(e)) {
+    /* ZFS and some others answer EINVAL / EOPNOTSUPP: keep the file sparse. */
+    if (set_len(fd, new_len) == 0) return 0;
+    e = errno;
+  }
+  errno = e;
+  restore_len(fd, old_len);
+  return e;
+#endif
+}
+
+int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
+                             int sparse, const char *path)
+{
+  if (new_len > MMAPIO__OFF_MAX) return mmapio__fail_os(EFBIG, "ftruncate", path);
+  if (new_len == old_len) return MMAPIO_OK;
+  if (new_len < old_len || sparse) {
+    if (set_len(f, new_len) != 0) return mmapio__fail_os(errno, "ftruncate", path);
+    return MMAPIO_OK;
+  }
+  int e = grow_reserved(f, old_len, new_len);
+  if (e != 0) return mmapio__fail_os(e, MMAPIO__LINUX ? "fallocate" : "posix_fallocate", path);
+  return MMAPIO_OK;
+}
+
+int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path)
+{
+  if (len > MMAPIO__OFF_MAX) return mmapio__fail_os(EFBIG, "fallocate", path);
+  if (len == 0) return MMAPIO_OK;
+#if MMAPIO__LINUX
+  /* KEEP_SIZE allocates blocks without changing the length or the content,
+   * so the file is unchanged if the disk turns out to be full. */
+  int r;
+  do {
+    r = mmapio__sys_fallocate(f, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int e = errno;
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) return mmapio__fail_os(e, "fallocate", path);
+  }
+  return MMAPIO_OK;
+#elif MMAPIO__APPLE
+  /* F_PREALLOCATE allocates beyond the physical end without changing the
+   * length; the truncation that follows frees the current blocks, so only
+   * the difference has to fit. */
+  struct stat st;
+  if (mmapio__sys_fstat(f, &st) != 0) return mmapio__fail_os(errno, "fstat", path);
+  uint64_t cur = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
+  if (len <= cur) return MMAPIO_OK;
+  mmapio__fstore fst;
+  memset(&fst, 0, sizeof fst);
+  fst.fst_flags = F_ALLOCATEALL;
+  fst.fst_posmode = F_PEOFPOSMODE;
+  fst.fst_length = (off_t)(len - cur);
+  if (mmapio__sys_preallocate(f, &fst) != 0 && (errno == ENOSPC || errno == EDQUOT))
+    return mmapio__fail_os(errno, "fcntl(F_PREALLOCATE)", path);
+  return MMAPIO_OK;
+#else
+  /* posix_fallocate would change the length: no check possible. */
+  (void)f; (void)path;
+  return MMAPIO_OK;
+#endif
+}
+
+int mmapio__os_unlink(const char *path)
+{
+  if (mmapio__sys_unlink(path) != 0) return mmapio__fail_os(errno, "unlink", path);
+  return MMAPIO_OK;
+}
+
+/* read/write copy from the current offsets to the end of `in`. Returns 0 or
+ * an errno; *call names the failing call. */
+static int copy_rw(int in, int out, const char **call)
+{
+  enum { BUFSZ = 256 * 1024 };
+  char *buf = (char *)malloc(BUFSZ);
+  if (buf == NULL) {
+    *call = "malloc";
+    return ENOMEM;
+  }
+  int e = 0;
+  for (;;) {
+    ssize_t n = mmapio__sys_read(in, buf, BUFSZ);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      e = errno;
+      *call = "read";
+      break;
+    }
+    if (n == 0) break;
+    size_t done = 0;
+    while (done < (size_t)n) {
+      ssize_t w = mmapio__sys_write(out, buf + done, (size_t)n - done);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        e = errno;
+        break;
+      }
+      done += (size_t)w;
+    }
+    if (e != 0) {
+      *call = "write";
+      break;
+    }
+  }
+  free(buf);
+  return e;
+}
+
+int mmapio__os_copy_file(const char *src, const char *dst)
+{
+  int in;
+  do {
+    in = mmapio__sys_open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  } while (in < 0 && errno == EINTR);
+  if (in < 0) {
+    int e = errno;
+    if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", src);
+    return mmapio__fail_os(e, "open", src);
+  }
+  struct stat st;
+  if (mmapio__sys_fstat(in, &st) != 0) {
+    int e = errno;
+    mmapio__posix_close_quiet(in);
+    return mmapio__fail_os(e, "fstat", src);
+  }
+  int rc = check_regular(&st, "open", src);
+  if (rc != MMAPIO_OK) {
+    mmapio__posix_close_quiet(in);
+    return rc;
+  }
+  int fl = mmapio__sys_fcntl(in, F_GETFL, 0);
+  if (fl < 0 || mmapio__sys_fcntl(in, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int e = errno;
+    mmapio__posix_close_quiet(in);
+    return mmapio__fail_os(e, "fcntl", src);
+  }
+  int out;
+  do {
+    out = mmapio__sys_open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  } while (out < 0 && errno == EINTR);
+  if (out < 0) {
+    int e = errno;
+    mmapio__posix_close_quiet(in);
+    if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
+    return mmapio__fail_os(e, "open", dst);
+  }
+
+  int e = 0;
+  const char *call = NULL;
+  const char *epath = dst;
+  int use_rw = 1;
+#if MMAPIO__LINUX
+  /* copy_file_range lets the kernel copy (or reflink) without a round trip
+   * through user space. Where it is refused (old kernels, cross-device
+   * before 5.3, special file systems) the read/write loop continues from
+   * the same offsets, since both calls advance the file positions. */
+  use_rw = 0;
+  for (;;) {
+    ssize_t n = mmapio__sys_copy_file_range(in, out, (size_t)1 << 30);
+    if (n > 0) continue;
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL ||
+        errno == EBADF || errno == EPERM) {
+      use_rw = 1;
+      break;
+    }
+    e = errno;
+    call = "copy_file_range";
+    break;
+  }
+#endif
+  if (e == 0 && use_rw) {
+    e = copy_rw(in, out, &call);
+    if (e != 0 && call != NULL && strcmp(call, "read") == 0) epath = src;
+  }
+  mmapio__posix_close_quiet(in);
+  /* close() reports delayed write errors on network file systems. */
+  if (mmapio__sys_close(out) != 0 && e == 0 && errno != EINTR) {
+    e = errno;
+    call = "close";
+  }
+  if (e != 0) return mmapio__fail_os(e, call, epath);
+  return MMAPIO_OK;
+}
