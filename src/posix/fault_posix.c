@@ -29,7 +29,7 @@
  * the signal while the handler ran, and a synchronous fault that arrives
  * while it is blocked kills the process.
  */
-#include "internal.h"
+#include "posix_sys.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -180,9 +180,11 @@ __attribute__((noinline)) int mmapio__os_guarded_touch(const void *p, size_t len
 
 int mmapio__os_populate_read(void *p, size_t len)
 {
-#if defined(MADV_POPULATE_READ) && !defined(MMAPIO_PORTABLE_POSIX)
+#if defined(MADV_POPULATE_READ) && MMAPIO__LINUX
+  /* Through the backend's syscall table, so tests can make it fail and
+   * check the fallback. */
   for (;;) {
-    if (madvise(p, len, MADV_POPULATE_READ) == 0) return MMAPIO_OK;
+    if (mmapio__sys_madvise(p, len, MADV_POPULATE_READ) == 0) return MMAPIO_OK;
     int e = errno;
     if (e == EINTR || e == EAGAIN) continue;
     /* EFAULT: a page would raise SIGBUS; EIO: the device failed reading it
