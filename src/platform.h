@@ -226,6 +226,63 @@ int mmapio__os_huge_query(const uint8_t *addr, uint64_t len);
 #define MMAPIO__HINTCAP_HUGE_ADVISE 0x4u  /* huge pages can be requested after mapping */
 unsigned mmapio__os_hint_caps(void);
 
+/* ---- Async and watch (posix/async_posix.c, posix/watch_*.c,
+ *      win/async_win.c, win/watch_rdcw.c) ------------------------------------ */
+/* A one-shot completion event that any event loop can wait on. POSIX: the
+ * read end of an eventfd (Linux) or of a pipe (portable builds), readable
+ * once set and from then on; Windows: a manual-reset event HANDLE, signalled
+ * once set. Close-on-exec / non-inheritable. */
+typedef struct mmapio__os_event {
+  mmapio_native_file rd; /* handed out by mmapio_task_event() */
+  mmapio_native_file wr; /* pipe write end; equal to rd for eventfd / Windows */
+} mmapio__os_event;
+int mmapio__os_event_open(mmapio__os_event *e); /* OK or a recorded failure */
+void mmapio__os_event_set(mmapio__os_event *e); /* idempotent, never fails */
+void mmapio__os_event_close(mmapio__os_event *e);
+
+/* The state of a file as a watch compares it. Fields a platform lacks are 0
+ * (Windows: ino/dev/nlink/uid/gid; mode holds the file attributes). */
+typedef struct mmapio__file_state {
+  uint64_t dev, ino, size, nlink;
+  int64_t mtime_ns, ctime_ns;
+  uint32_t mode, uid, gid;
+  int exists;
+} mmapio__file_state;
+/* watch.c: the change that turned `before` into `after` (the same file):
+ * size -> MODIFIED over the bytes added or removed, mtime -> MODIFIED(0,0),
+ * mode/owner/ctime/links -> METADATA. Returns 1 and fills *out, or 0. */
+int mmapio__watch_diff(mmapio_change *out, const mmapio__file_state *before,
+                       const mmapio__file_state *after);
+
+/* A watch backend object starts with this table. wait() blocks until it has
+ * something to report or wake() is called, calls emit() for each change (on
+ * the calling thread) and returns OK, or a negative status (recorded) when
+ * the backend cannot go on. wake() is thread-safe and sticky: it is only used
+ * to stop, so every later wait() returns at once. */
+typedef void (*mmapio__watch_emit)(void *ctx, const mmapio_change *c);
+typedef struct mmapio__os_watch mmapio__os_watch;
+struct mmapio__os_watch {
+  const char *backend; /* "inotify", "kqueue", "rdcw" or "poll" */
+  int (*wait)(mmapio__os_watch *w, mmapio__watch_emit emit, void *ctx);
+  void (*wake)(mmapio__os_watch *w);
+  void (*destroy)(mmapio__os_watch *w);
+};
+#define MMAPIO__WATCH_AUTO 0 /* the native backend, else stat polling */
+#define MMAPIO__WATCH_POLL 1 /* stat polling (tests, fallback) */
+int mmapio__os_watch_open(mmapio__os_watch **out, const char *path, int backend);
+#if !MMAPIO__OS_WINDOWS
+/* POSIX backends, chosen by mmapio__os_watch_open (posix/watch_poll.c). The
+ * native ones return ENOTSUP where they are not compiled in. */
+int mmapio__os_watch_open_inotify(mmapio__os_watch **out, const char *path);
+int mmapio__os_watch_open_kqueue(mmapio__os_watch **out, const char *path);
+int mmapio__os_watch_open_poll(mmapio__os_watch **out, const char *path);
+#endif
+/* watch.c: mmapio_watch_start with a chosen backend, and the name of the
+ * backend a watch uses (white-box tests). */
+int mmapio__watch_start_backend(mmapio_watch **out, mmapio_map *m, mmapio_watch_fn fn,
+                                void *payload, int backend);
+const char *mmapio__watch_backend(const mmapio_watch *w);
+
 /* ---- Test hooks (builds with MMAPIO_TEST_HOOKS) ------------------------- */
 /* Every backend OS call goes through a table so tests can record the calls
  * the library makes (durability tests) and make the Nth call fail (fault
