@@ -1,0 +1,160 @@
+/*
+ * test_tmpfs_full.c -- a full disk and a read-only filesystem, for real:
+ * a 1 MiB tmpfs in a private mount namespace (Linux, needs CAP_SYS_ADMIN;
+ * skipped with 77 elsewhere).
+ *
+ *   - create_rw of 2 MiB: ENOSPC (blocks are reserved at create time), not
+ *     a SIGBUS later;
+ *   - resize of a 256 KiB map to 4 MiB: ENOSPC, and the map keeps its old
+ *     length and content and stays usable;
+ *   - MMAPIO_OPEN_SPARSE | MMAPIO_OPEN_FAULT_SAFE, 4 MiB: writes succeed
+ *     until the space runs out, then return EFAULT (not SIGBUS); what was
+ *     written stays readable;
+ *   - the filesystem remounted read-only: open_rw and create_rw fail with
+ *     EACCES, open_ro works and reads the content.
+ */
+#include "internal.h"
+#include "test.h"
+
+#if !defined(__linux__)
+int main(void) { TEST_SKIP("needs Linux mount namespaces"); }
+#else
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KiB 1024u
+#define MiB (1024u * 1024u)
+
+static char *dir;
+
+static char *in_dir(const char *name)
+{
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = (char *)malloc(n);
+  ASSERT(p != NULL);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+static int child(void)
+{
+  if (unshare(CLONE_NEWNS) != 0) {
+    printf("SKIP: unshare(CLONE_NEWNS): %s\n", strerror(errno));
+    return 77;
+  }
+  /* Keep our mounts out of the parent namespace. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    printf("SKIP: making / private: %s\n", strerror(errno));
+    return 77;
+  }
+  if (mount("mmapio-test", dir, "tmpfs", 0, "size=1m") != 0) {
+    printf("SKIP: mount tmpfs: %s\n", strerror(errno));
+    return 77;
+  }
+
+  /* 1. Reserving more than the device holds fails at create time. */
+  char *big = in_dir("big");
+  mmapio_map *m = NULL;
+  ASSERT_STATUS(mmapio_create_rw(&m, big, 2 * MiB), MMAPIO_ENOSPC);
+  ASSERT(m == NULL);
+  ASSERT(strstr(mmapio_last_error(), big) != NULL);
+  unlink(big); /* whether a failed create leaves an empty file is not specified */
+
+  /* 2. A resize that does not fit keeps the map as it was. */
+  char *a = in_dir("a");
+  size_t alen = 256 * KiB;
+  uint8_t *pat = (uint8_t *)malloc(alen), *buf = (uint8_t *)malloc(alen);
+  ASSERT(pat != NULL && buf != NULL);
+  for (size_t i = 0; i < alen; i++) pat[i] = (uint8_t)(i * 29u + 3u);
+  ASSERT_OK(mmapio_create_rw(&m, a, alen));
+  ASSERT_OK(mmapio_write(m, 0, pat, alen));
+  ASSERT_OK(mmapio_flush(m));
+  ASSERT_STATUS(mmapio_resize(m, 4 * MiB), MMAPIO_ENOSPC);
+  ASSERT_U64_EQ(mmapio_len(m), alen);
+  ASSERT_OK(mmapio_read(m, 0, buf, alen));
+  ASSERT_MEMEQ(buf, pat, alen);
+  ASSERT_OK(mmapio_write(m, 100, "still usable", 12));
+  memcpy(pat + 100, "still usable", 12);
+  ASSERT_OK(mmapio_flush(m));
+  ASSERT_OK(mmapio_close(m));
+  struct stat st;
+  ASSERT_EQ(stat(a, &st), 0);
+  ASSERT_EQ(st.st_size, (off_t)alen);
+
+  /* 3. Sparse + fault-safe: the space runs out during the writes. */
+  char *s = in_dir("sparse");
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_SPARSE | MMAPIO_OPEN_FAULT_SAFE;
+  o.size = 4 * MiB;
+  ASSERT_OK(mmapio_open(&m, s, &o));
+  size_t chunk = 64 * KiB;
+  uint8_t *cbuf = (uint8_t *)malloc(chunk), *rbuf = (uint8_t *)malloc(chunk);
+  ASSERT(cbuf != NULL && rbuf != NULL);
+  uint64_t off = 0;
+  int rc = MMAPIO_OK;
+  for (; off + chunk <= 4 * MiB; off += chunk) {
+    memset(cbuf, (int)(off / chunk) + 1, chunk);
+    rc = mmapio_write(m, off, cbuf, chunk);
+    if (rc != MMAPIO_OK) break;
+  }
+  ASSERT_STATUS(rc, MMAPIO_EFAULT);
+  ASSERT(off < 1 * MiB); /* the 256 KiB file above holds part of the 1 MiB */
+  ASSERT(strstr(mmapio_last_error(), "mmapio_write(") != NULL);
+  ASSERT(strstr(mmapio_last_error(), s) != NULL);
+  /* Still faulting, still alive. */
+  ASSERT_STATUS(mmapio_write(m, 3 * MiB, cbuf, 16), MMAPIO_EFAULT);
+  for (uint64_t k = 0; k < off; k += chunk) {
+    ASSERT_OK(mmapio_read(m, k, rbuf, chunk));
+    memset(cbuf, (int)(k / chunk) + 1, chunk);
+    ASSERT_MEMEQ(rbuf, cbuf, chunk);
+  }
+  ASSERT_OK(mmapio_close(m));
+
+  /* 4. Read-only filesystem. */
+  ASSERT_EQ(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, "size=1m"), 0);
+  ASSERT_STATUS(mmapio_open_rw(&m, a), MMAPIO_EACCES);
+  ASSERT(m == NULL);
+  ASSERT(strstr(mmapio_last_error(), a) != NULL);
+  char *n = in_dir("new");
+  ASSERT_STATUS(mmapio_create_rw(&m, n, 4096), MMAPIO_EACCES);
+  ASSERT(m == NULL);
+  ASSERT_OK(mmapio_open_ro(&m, a));
+  ASSERT_U64_EQ(mmapio_len(m), alen);
+  ASSERT_OK(mmapio_read(m, 0, buf, alen));
+  ASSERT_MEMEQ(buf, pat, alen);
+  ASSERT_OK(mmapio_close(m));
+
+  free(big); free(a); free(s); free(n);
+  free(pat); free(buf); free(cbuf); free(rbuf);
+  return 0;
+}
+
+int main(void)
+{
+  dir = test_tmp_path("tmpfs");
+  ASSERT_EQ(mkdir(dir, 0700), 0);
+  fflush(stdout);
+  pid_t pid = fork();
+  ASSERT(pid >= 0);
+  if (pid == 0) {
+    int rc = child();
+    fflush(stdout);
+    _exit(rc);
+  }
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  rmdir(dir);
+  free(dir);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77) return 77;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    TEST_FAIL_("child status 0x%x (a signal here means a SIGBUS escaped)", st);
+  printf("tmpfs: ENOSPC at create/resize, EFAULT on sparse writes, EACCES on a read-only fs\n");
+  return 0;
+}
+#endif
