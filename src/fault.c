@@ -125,15 +125,16 @@ int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_probe: map is NULL");
   if (len == 0) return MMAPIO_OK;
 
-  /* The shared hold keeps the base and length stable while we look at the
-   * pages (a moving resize waits for it); bounds are checked under it. */
-  mmapio__slot *s = NULL;
-  int rc = mmapio__lock_shared(m, &s);
-  if (rc != MMAPIO_OK) return rc;
+  /* Like the other hints, probe holds `stable` shared: the mapping cannot
+   * move (a moving resize takes it exclusively), yet probe neither waits for
+   * writers nor fails with EDEADLK when the caller holds a write view.
+   * Bounds are checked under it; in-place growth only extends the length. */
+  mmapio__rwlock_rdlock(&m->stable);
+  int rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) {
     rc = mmapio__fail_bounds(off, len, total);
-    mmapio__unlock_shared(m, s);
+    mmapio__rwlock_rdunlock(&m->stable);
     return rc;
   }
 
@@ -144,6 +145,6 @@ int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
    * not backed (it does not say which), the guarded touch finds the page. */
   rc = mmapio__os_populate_read(m->om.base + start, (size_t)(end - start));
   if (rc != MMAPIO_OK) rc = mmapio__touch_span(m, off, len, "mmapio_probe");
-  mmapio__unlock_shared(m, s);
+  mmapio__rwlock_rdunlock(&m->stable);
   return rc;
 }

@@ -236,6 +236,11 @@ void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a modu
 int mmapio__copy_out(mmapio_map *m, void *dst, const uint8_t *src, size_t len, uint64_t off);
 int mmapio__copy_in(mmapio_map *m, uint8_t *dst, const void *src, size_t len, uint64_t off);
 int mmapio__fault_enable(mmapio_map *m);    /* at open with FAULT_SAFE */
+/* Read one byte per page of [off, off+len) under the fault guard: EFAULT
+ * (message naming `op`, offset, path) instead of SIGBUS. The caller keeps
+ * the mapping from moving (holds `stable` or a shared hold). For hints.c's
+ * touch on MMAPIO_OPEN_FAULT_SAFE maps. */
+int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char *op);
 /* Touch hint at open (hints.c). */
 int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
 /* Huge pages at open (hints.c): sets m->huge_active. */
