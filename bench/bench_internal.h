@@ -1,0 +1,106 @@
+/*
+ * bench_internal.h -- what the benchmark runner (bench_lib.c) and the
+ * workloads (bench_workloads.c) share. Not installed, not public.
+ *
+ * A workload measures one mmapio operation ("ours") against the code a user
+ * would write without the library ("base"), in the same process and run.
+ * The runner calls its `batch` function for one side with an iteration
+ * count and gets back the seconds those iterations took; the batch times
+ * itself, so untimed preparation (creating a fresh file before a resize,
+ * say) can be kept out of the figure.
+ */
+#ifndef MMAPIO_BENCH_INTERNAL_H
+#define MMAPIO_BENCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmapio.h"
+
+/* Keep the optimiser honest. BENCH_BARRIER() forces every value held in
+ * memory to be reloaded after it; BENCH_ESCAPE(p) makes the pointer (and
+ * what it points to) "used"; BENCH_OPAQUE(x) hides a value's origin so a
+ * loop cannot be hoisted or folded. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
+#  define BENCH_ESCAPE(p) __asm__ __volatile__("" : : "r"(p) : "memory")
+#  define BENCH_OPAQUE(x) __asm__ __volatile__("" : "+r"(x))
+#  define BENCH_NOINLINE __attribute__((noinline))
+#else
+#  include <stdatomic.h>
+#  define BENCH_BARRIER() atomic_signal_fence(memory_order_seq_cst)
+#  define BENCH_ESCAPE(p) bench_escape_fn((const void *)(p))
+#  define BENCH_OPAQUE(x) ((void)0)
+#  define BENCH_NOINLINE
+void bench_escape_fn(const void *p);
+#endif
+
+#define BENCH_KIB ((uint64_t)1024)
+#define BENCH_MIB ((uint64_t)1024 * 1024)
+#define BENCH_GIB ((uint64_t)1024 * 1024 * 1024)
+
+enum bench_side { BENCH_OURS = 0, BENCH_BASE = 1 };
+
+/* How a workload's figure is expressed. TIME: seconds per operation, lower is
+ * better; the ratio is ours/base. RATE: bytes per second, higher is better;
+ * the ratio is ours/base as well (so > 1 means faster than the baseline). */
+enum bench_unit { BENCH_TIME = 0, BENCH_RATE = 1 };
+
+/* Targets from the issues. RATIO_LE/GE compare ours/base with `target`;
+ * ABS_NS_LE compares our time per operation, in nanoseconds. */
+enum bench_target_kind { BENCH_T_NONE = 0, BENCH_T_RATIO_LE, BENCH_T_RATIO_GE, BENCH_T_ABS_NS_LE };
+
+/* Return values of setup and batch functions. */
+#define BENCH_RC_OK 0
+#define BENCH_RC_ERROR (-1) /* `error` says why; the run exits non-zero */
+#define BENCH_RC_NA (-2)    /* not available here (feature off, other OS); `note` says why */
+
+typedef struct bench_config {
+  int smoke;              /* tiny sizes, few iterations */
+  int sparse;             /* open/create with MMAPIO_OPEN_SPARSE (no block reservation) */
+  int reps;               /* repetitions per side; the medians are reported */
+  int quiet;              /* no progress on stderr */
+  double min_time;        /* seconds one batch should last at least (calibration) */
+  uint64_t touch_size;    /* size of the touch_1g map (--size) */
+  const char *dir;        /* directory of the benchmark files */
+  char fs_name[64];       /* filesystem type of `dir` ("ext4", "tmpfs", ...) */
+  int fs_is_memory;       /* 1 when `dir` is on tmpfs/ramfs (flush timing meaningless) */
+} bench_config;
+
+typedef struct bench_run {
+  const bench_config *cfg;
+  void *state;            /* the workload's own state, set by setup */
+  double bytes_per_op;    /* RATE workloads: bytes one iteration moves */
+  uint64_t min_iters;     /* lower bound for the calibrated iteration count */
+  uint64_t max_iters;     /* upper bound (0 = none) */
+  double min_time;        /* 0 = cfg->min_time; else this workload's own */
+  char note[256];         /* shown next to the result (sizes, modes, filesystem) */
+  char error[512];        /* why a setup or batch failed */
+} bench_run;
+
+typedef struct bench_workload {
+  const char *name;
+  const char *group;      /* the mmap-io benchmark group it mirrors */
+  const char *ours;       /* what is measured on our side */
+  const char *base;       /* what the baseline does */
+  enum bench_unit unit;
+  enum bench_target_kind target_kind;
+  double target;
+  const char *issue;      /* where the target comes from, e.g. "#2" */
+  int (*setup)(bench_run *r);
+  int (*batch)(bench_run *r, int side, uint64_t iters, double *seconds);
+  void (*teardown)(bench_run *r);
+} bench_workload;
+
+extern const bench_workload bench_workloads[];
+extern const size_t bench_workload_count;
+
+/* Helpers the workloads use (bench_lib.c). */
+double bench_now(void);
+int bench_fail(bench_run *r, const char *what, int status);       /* mmapio status */
+int bench_fail_os(bench_run *r, const char *what, const char *path); /* errno / GetLastError */
+void bench_path(char *buf, size_t cap, const bench_config *cfg, const char *tag);
+void bench_remove(const char *path);
+uint64_t bench_sum(const uint8_t *p, size_t n);
+
+#endif /* MMAPIO_BENCH_INTERNAL_H */
