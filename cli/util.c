@@ -1,0 +1,297 @@
+/*
+ * util.c -- helpers shared by the subcommands of the mmapio tool: errors and
+ * exit codes, option parsing, number parsing, the progress bar, sleeping,
+ * interrupt handling and temporary paths. This is the only file of the tool
+ * with OS-specific code; the subcommands themselves use the C library and
+ * the public mmapio header.
+ */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#  define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#  include <fcntl.h>
+#  include <io.h>
+#  include <process.h>
+#  include <windows.h>
+#else
+#  include <time.h>
+#  include <unistd.h>
+#endif
+
+int cli_fail(const char *cmd, int status)
+{
+  const char *detail = mmapio_last_error();
+  if (detail == NULL || detail[0] == '\0')
+    detail = mmapio_strerror(status);
+  fprintf(stderr, "mmapio %s: %s\n", cmd, detail);
+  return CLI_FAILED;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "mmapio %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'mmapio %s --help' for more information.\n", cmd);
+  return CLI_USAGE;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+  int i;
+  for (i = 1; i < argc; i++) {
+    /* "--" ends the options; a file may legitimately be called "--help". */
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0)
+    return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (a[n] != '\0')
+    return 0;
+  if (*i + 1 >= argc)
+    return -1;
+  *i += 1;
+  *value = argv[*i];
+  return 1;
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+  char *end = NULL;
+  unsigned long long v;
+  unsigned shift = 0;
+  if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+    return -1;
+  errno = 0;
+  v = strtoull(s, &end, 0);
+  if (errno != 0 || end == s)
+    return -1;
+  switch (*end) {
+  case '\0': break;
+  case 'k': case 'K': shift = 10; end++; break;
+  case 'm': case 'M': shift = 20; end++; break;
+  case 'g': case 'G': shift = 30; end++; break;
+  case 't': case 'T': shift = 40; end++; break;
+  default: return -1;
+  }
+  /* Accept "4K", "4KB" and "4KiB" alike: the suffix is always binary. */
+  if (shift != 0) {
+    if (end[0] == 'i' && (end[1] == 'B' || end[1] == 'b'))
+      end += 2;
+    else if (end[0] == 'B' || end[0] == 'b')
+      end += 1;
+  }
+  if (*end != '\0')
+    return -1;
+  if (shift != 0 && v > (UINT64_MAX >> shift))
+    return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+int cli_parse_range(const char *s, uint64_t *off, uint64_t *len, int *has_len)
+{
+  const char *colon = strchr(s, ':');
+  char head[64];
+  size_t n;
+  if (colon == NULL)
+    return -1;
+  n = (size_t)(colon - s);
+  if (n == 0 || n >= sizeof head)
+    return -1;
+  memcpy(head, s, n);
+  head[n] = '\0';
+  if (cli_parse_u64(head, off) != 0)
+    return -1;
+  if (colon[1] == '\0') {
+    *len = 0;
+    *has_len = 0;
+    return 0;
+  }
+  if (cli_parse_u64(colon + 1, len) != 0)
+    return -1;
+  *has_len = 1;
+  return 0;
+}
+
+const char *cli_human_bytes(uint64_t bytes, char *buf, size_t n)
+{
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = (double)bytes;
+  unsigned u = 0;
+  while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024.0;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+  else
+    snprintf(buf, n, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+int cli_isatty(int fd)
+{
+#ifdef _WIN32
+  return _isatty(fd) ? 1 : 0;
+#else
+  return isatty(fd) ? 1 : 0;
+#endif
+}
+
+/* Files smaller than this are handled in a blink; a bar would only flicker. */
+#define CLI_PROGRESS_MIN_BYTES (UINT64_C(64) << 20)
+#define CLI_PROGRESS_WIDTH 40
+
+void cli_progress_start(cli_progress *p, const char *label, uint64_t total)
+{
+  p->label = label;
+  p->total = total;
+  p->last_percent = -1;
+  p->enabled = total >= CLI_PROGRESS_MIN_BYTES && cli_isatty(2);
+  cli_progress_update(p, 0);
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done)
+{
+  int percent, filled, i;
+  char bar[CLI_PROGRESS_WIDTH + 1];
+  char a[32], b[32];
+  if (!p->enabled || p->total == 0)
+    return;
+  if (done > p->total)
+    done = p->total;
+  percent = (int)((double)done * 100.0 / (double)p->total);
+  /* Redraw only when the percentage moves, so huge files do not spend their
+   * time writing to the terminal. */
+  if (percent == p->last_percent)
+    return;
+  p->last_percent = percent;
+  filled = percent * CLI_PROGRESS_WIDTH / 100;
+  for (i = 0; i < CLI_PROGRESS_WIDTH; i++)
+    bar[i] = i < filled ? '#' : '.';
+  bar[CLI_PROGRESS_WIDTH] = '\0';
+  fprintf(stderr, "\r%-6s [%s] %3d%% %s / %s ", p->label, bar, percent,
+          cli_human_bytes(done, a, sizeof a), cli_human_bytes(p->total, b, sizeof b));
+  fflush(stderr);
+}
+
+void cli_progress_finish(cli_progress *p)
+{
+  if (!p->enabled)
+    return;
+  cli_progress_update(p, p->total);
+  fputc('\n', stderr);
+  fflush(stderr);
+  p->enabled = 0;
+}
+
+void cli_sleep_ms(unsigned ms)
+{
+#ifdef _WIN32
+  Sleep(ms);
+#else
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ms / 1000u);
+  ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+  /* An interrupting signal ends the sleep early, which is what the callers
+   * want: they check cli_interrupted() right after. */
+  (void)nanosleep(&ts, NULL);
+#endif
+}
+
+static volatile sig_atomic_t cli_stop_flag = 0;
+
+static void cli_on_signal(int sig)
+{
+  (void)sig;
+  cli_stop_flag = 1;
+}
+
+void cli_install_interrupt_handler(void)
+{
+#ifdef _WIN32
+  signal(SIGINT, cli_on_signal);
+  signal(SIGTERM, cli_on_signal);
+#else
+  /* sigaction without SA_RESTART, so a blocking call returns at Ctrl-C. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cli_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+#endif
+}
+
+int cli_interrupted(void)
+{
+  return cli_stop_flag != 0;
+}
+
+unsigned long cli_pid(void)
+{
+#ifdef _WIN32
+  return (unsigned long)_getpid();
+#else
+  return (unsigned long)getpid();
+#endif
+}
+
+int cli_temp_path(char *buf, size_t n, const char *dir, const char *prefix, const char *name)
+{
+  int w;
+  size_t dl;
+  const char *sep = "/";
+  if (dir == NULL || dir[0] == '\0') {
+    dir = getenv("TMPDIR");
+#ifdef _WIN32
+    if (dir == NULL || dir[0] == '\0')
+      dir = getenv("TEMP");
+    if (dir == NULL || dir[0] == '\0')
+      dir = getenv("TMP");
+    if (dir == NULL || dir[0] == '\0')
+      dir = ".";
+#else
+    if (dir == NULL || dir[0] == '\0')
+      dir = "/tmp";
+#endif
+  }
+  dl = strlen(dir);
+  if (dl > 0 && (dir[dl - 1] == '/' || dir[dl - 1] == '\\'))
+    sep = "";
+  w = snprintf(buf, n, "%s%s%s-%lu-%s", dir, sep, prefix, cli_pid(), name);
+  return (w < 0 || (size_t)w >= n) ? -1 : 0;
+}
+
+void cli_stdout_binary(void)
+{
+#ifdef _WIN32
+  _setmode(_fileno(stdout), _O_BINARY);
+#endif
+}

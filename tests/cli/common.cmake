@@ -1,0 +1,45 @@
+# common.cmake -- helpers for the CTest scripts that drive the mmapio tool.
+# Each script is run as `cmake -DMMAPIO=<tool> -DWORK=<scratch dir> -P x.cmake`
+# and fails the test with message(FATAL_ERROR) on the first mismatch.
+
+if(NOT MMAPIO OR NOT WORK)
+  message(FATAL_ERROR "run with -DMMAPIO=<path to the mmapio tool> -DWORK=<scratch dir>")
+endif()
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+# mmapio_run(<prefix> args...) runs the tool and sets <prefix>_RC,
+# <prefix>_OUT and <prefix>_ERR in the caller's scope.
+function(mmapio_run prefix)
+  execute_process(COMMAND "${MMAPIO}" ${ARGN}
+    RESULT_VARIABLE rc
+    OUTPUT_VARIABLE out
+    ERROR_VARIABLE err
+    TIMEOUT 60)
+  set(${prefix}_RC "${rc}" PARENT_SCOPE)
+  set(${prefix}_OUT "${out}" PARENT_SCOPE)
+  set(${prefix}_ERR "${err}" PARENT_SCOPE)
+endfunction()
+
+# expect_rc(<prefix> <code>): the run must have exited with <code>.
+function(expect_rc prefix code)
+  if(NOT "${${prefix}_RC}" STREQUAL "${code}")
+    message(FATAL_ERROR "${prefix}: exit code '${${prefix}_RC}', expected ${code}\n"
+                        "stdout:\n${${prefix}_OUT}\nstderr:\n${${prefix}_ERR}")
+  endif()
+endfunction()
+
+# expect_contains(<text> <needle> <what>): <needle> must occur in <text>.
+function(expect_contains text needle what)
+  string(FIND "${text}" "${needle}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "${what}: '${needle}' not found in:\n${text}")
+  endif()
+endfunction()
+
+# expect_equal(<got> <want> <what>)
+function(expect_equal got want what)
+  if(NOT "${got}" STREQUAL "${want}")
+    message(FATAL_ERROR "${what}: got\n[${got}]\nexpected\n[${want}]")
+  endif()
+endfunction()

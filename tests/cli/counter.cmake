@@ -1,0 +1,32 @@
+# `mmapio counter` creates the file, counts 1, 2, ... and supports
+# --get, --add and --init.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+
+set(f "${WORK}/counter.bin")
+mmapio_run(r counter "${f}")
+expect_rc(r 0)
+expect_equal("${r_OUT}" "1\n" "first increment")
+mmapio_run(r counter "${f}")
+expect_rc(r 0)
+expect_equal("${r_OUT}" "2\n" "second increment")
+file(SIZE "${f}" sz)
+expect_equal("${sz}" "8" "counter file size")
+
+mmapio_run(r counter "${f}" --add 40)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "42\n" "--add 40")
+mmapio_run(r counter "${f}" --get)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "42\n" "--get")
+mmapio_run(r counter "${f}" --init)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "0\n" "--init")
+mmapio_run(r counter "${f}" --init --add 7)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "7\n" "--init --add 7")
+
+# An existing empty file cannot hold a counter: the library's message.
+file(WRITE "${WORK}/empty.bin" "")
+mmapio_run(r counter "${WORK}/empty.bin")
+expect_rc(r 1)
+expect_contains("${r_ERR}" "mmapio counter: " "error prefix")
