@@ -276,6 +276,12 @@ int mmapio__os_watch_open(mmapio__os_watch **out, const char *path, int backend)
 int mmapio__os_watch_open_inotify(mmapio__os_watch **out, const char *path);
 int mmapio__os_watch_open_kqueue(mmapio__os_watch **out, const char *path);
 int mmapio__os_watch_open_poll(mmapio__os_watch **out, const char *path);
+/* fstat(fd) when fd >= 0, else stat(path), into *s. Returns 0 or the errno
+ * (then s->exists is 0). Records nothing. */
+int mmapio__posix_file_state(mmapio__file_state *s, int fd, const char *path);
+/* open(path, O_RDONLY | O_CLOEXEC) for following a watched file; -1 on
+ * failure (the watch then falls back to stat(path)). */
+int mmapio__posix_watch_open_file(const char *path);
 #endif
 /* watch.c: mmapio_watch_start with a chosen backend, and the name of the
  * backend a watch uses (white-box tests). */
