@@ -1,0 +1,52 @@
+# Cross-compile mmapio for 64-bit Windows with MinGW-w64 and run the tests
+# under Wine:
+#
+#   cmake -S . -B build-win -G Ninja \
+#         -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw-w64.cmake
+#   ninja -C build-win && ctest --test-dir build-win
+#
+# scripts/test-wine.sh does all of that (and prepares the Wine prefix).
+# MINGW_TRIPLE selects another target (i686-w64-mingw32 for 32-bit).
+
+set(CMAKE_SYSTEM_NAME Windows)
+set(MINGW_TRIPLE "x86_64-w64-mingw32" CACHE STRING "MinGW-w64 target triple")
+if(MINGW_TRIPLE MATCHES "^i[3-6]86")
+  set(CMAKE_SYSTEM_PROCESSOR x86)
+else()
+  set(CMAKE_SYSTEM_PROCESSOR x86_64)
+endif()
+
+find_program(CMAKE_C_COMPILER NAMES ${MINGW_TRIPLE}-gcc ${MINGW_TRIPLE}-gcc-win32 ${MINGW_TRIPLE}-gcc-posix REQUIRED)
+find_program(CMAKE_RC_COMPILER NAMES ${MINGW_TRIPLE}-windres)
+
+set(CMAKE_FIND_ROOT_PATH /usr/${MINGW_TRIPLE})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# Link libgcc and winpthread statically: the .exe files then need no MinGW
+# DLL next to them, under Wine or when copied to a Windows machine.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc")
+
+# CTest runs every test executable through Wine. WINEDEBUG=-all keeps Wine's
+# "fixme" chatter out of the test output; the prefix lives in the build
+# directory (or $WINEPREFIX at configure time) so tests never touch ~/.wine.
+if(NOT DEFINED MMAPIO_WINE)
+  if(CMAKE_SYSTEM_PROCESSOR STREQUAL "x86")
+    find_program(MMAPIO_WINE NAMES wine /usr/lib/wine/wine)
+  else()
+    find_program(MMAPIO_WINE NAMES wine64 /usr/lib/wine/wine64 /usr/lib64/wine/wine64 wine
+                 PATHS /usr/lib/wine /usr/lib64/wine /opt/wine-stable/bin)
+  endif()
+endif()
+if(MMAPIO_WINE)
+  if(DEFINED ENV{WINEPREFIX} AND NOT "$ENV{WINEPREFIX}" STREQUAL "")
+    set(MMAPIO_WINEPREFIX "$ENV{WINEPREFIX}" CACHE PATH "Wine prefix used by CTest")
+  else()
+    set(MMAPIO_WINEPREFIX "${CMAKE_BINARY_DIR}/wineprefix" CACHE PATH "Wine prefix used by CTest")
+  endif()
+  set(CMAKE_CROSSCOMPILING_EMULATOR
+      /usr/bin/env WINEDEBUG=-all WINEPREFIX=${MMAPIO_WINEPREFIX} ${MMAPIO_WINE})
+endif()

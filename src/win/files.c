@@ -1,0 +1,227 @@
+/*
+ * files.c -- opening, sizing and copying files with the Win32 API.
+ *
+ * Every handle is opened non-inheritable (a NULL SECURITY_ATTRIBUTES) and
+ * with FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, so that other
+ * processes can read, append, rename and delete the file while it is mapped,
+ * as they can on POSIX.
+ */
+#include "win.h"
+
+#include <stdlib.h>
+
+#define MMAPIO__WIN_SHARE (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+
+static int mmapio__win_invalid(HANDLE h) { return h == NULL || h == INVALID_HANDLE_VALUE; }
+
+/* 1 when `h` is an open handle to a regular disk file (not a directory,
+ * pipe, console or device). */
+static int mmapio__win_is_regular(HANDLE h)
+{
+  BY_HANDLE_FILE_INFORMATION info;
+  if (GetFileType(h) != FILE_TYPE_DISK) return 0;
+  if (!GetFileInformationByHandle(h, &info)) return 0;
+  return (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) == 0;
+}
+
+int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
+                    int private_perms)
+{
+  DWORD err = 0, want, disp;
+  wchar_t *wpath;
+  HANDLE h;
+  /* Windows has no umask; new files inherit the directory's ACL, which is
+   * the closest match to 0666 & ~umask. Narrowing to the owner would need a
+   * security descriptor built from the process token; it is not done (see
+   * docs/platforms.md), so private_perms is accepted and ignored. */
+  (void)private_perms;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "CreateFileW: path is NULL");
+  wpath = mmapio__win_widen(path, &err);
+  if (wpath == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", path);
+  want = access == MMAPIO__OPEN_RDWR ? (GENERIC_READ | GENERIC_WRITE) : GENERIC_READ;
+  disp = create == MMAPIO__CREATE_EXCL ? CREATE_NEW : OPEN_EXISTING;
+  if (MMAPIO__WIN_INJECT("CreateFileW", 0, 0, (int)disp)) {
+    h = INVALID_HANDLE_VALUE;
+  } else {
+    h = CreateFileW(wpath, want, MMAPIO__WIN_SHARE, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
+  }
+  if (h == INVALID_HANDLE_VALUE) {
+    DWORD attrs;
+    err = GetLastError();
+    /* Opening a directory without FILE_FLAG_BACKUP_SEMANTICS fails with
+     * ERROR_ACCESS_DENIED; the contract says EINVAL for a directory. */
+    attrs = err == ERROR_ACCESS_DENIED ? GetFileAttributesW(wpath) : INVALID_FILE_ATTRIBUTES;
+    free(wpath);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
+      return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): is a directory", path);
+    return mmapio__fail_os((int)err, "CreateFileW", path);
+  }
+  free(wpath);
+  if (!mmapio__win_is_regular(h)) {
+    CloseHandle(h);
+    return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): not a regular file", path);
+  }
+  *out = (mmapio_native_file)h;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
+                   const char *path)
+{
+  HANDLE h = (HANDLE)f, d = NULL;
+  const char *p = path != NULL ? path : "<fd>";
+  if (mmapio__win_invalid(h)) return mmapio__fail(MMAPIO_EINVAL, "DuplicateHandle(%s): invalid handle", p);
+  if (!mmapio__win_is_regular(h))
+    return mmapio__fail(MMAPIO_EINVAL, "DuplicateHandle(%s): not a regular file", p);
+  if (need_write) {
+    /* Win32 cannot ask a handle for its granted access, but a read-write
+     * section needs GENERIC_WRITE on the file handle and is refused with
+     * ERROR_ACCESS_DENIED otherwise, which is exactly the question. An
+     * empty file cannot have a section at all (ERROR_FILE_INVALID); the
+     * core rejects READ_WRITE on empty files anyway. */
+    HANDLE s = CreateFileMappingW(h, NULL, PAGE_READWRITE, 0, 0, NULL);
+    if (s != NULL) {
+      CloseHandle(s);
+    } else if (GetLastError() == ERROR_ACCESS_DENIED) {
+      return mmapio__fail(MMAPIO_EACCES, "DuplicateHandle(%s): the handle is not open for writing", p);
+    }
+  }
+  if (MMAPIO__WIN_INJECT("DuplicateHandle", 0, 0, 0) ||
+      !DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS)) {
+    return mmapio__fail_os((int)GetLastError(), "DuplicateHandle", p);
+  }
+  *out = (mmapio_native_file)d;
+  return MMAPIO_OK;
+}
+
+void mmapio__os_close_file(mmapio_native_file f)
+{
+  HANDLE h = (HANDLE)f;
+  if (!mmapio__win_invalid(h)) CloseHandle(h);
+}
+
+int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path)
+{
+  LARGE_INTEGER sz;
+  if (MMAPIO__WIN_INJECT("GetFileSizeEx", 0, 0, 0) || !GetFileSizeEx((HANDLE)f, &sz))
+    return mmapio__fail_os((int)GetLastError(), "GetFileSizeEx", path != NULL ? path : "<fd>");
+  *out = (uint64_t)sz.QuadPart;
+  return MMAPIO_OK;
+}
+
+/* Errors meaning "this file system (or Wine) cannot set the allocation
+ * size"; the reservation is best effort there, as posix_fallocate is on
+ * file systems without fallocate. */
+static int mmapio__win_alloc_unsupported(DWORD e)
+{
+  return e == ERROR_CALL_NOT_IMPLEMENTED || e == ERROR_NOT_SUPPORTED ||
+         e == ERROR_INVALID_FUNCTION || e == ERROR_INVALID_PARAMETER;
+}
+
+DWORD mmapio__win_set_size(HANDLE f, uint64_t old_len, uint64_t new_len, int sparse,
+                           const char **call)
+{
+  FILE_END_OF_FILE_INFO eof;
+  if (new_len > (uint64_t)INT64_MAX) {
+    *call = "SetEndOfFile";
+    return ERROR_INVALID_PARAMETER;
+  }
+  if (new_len > old_len && !sparse) {
+    /* Reserve the clusters before the length changes, so that a full disk
+     * is ERROR_DISK_FULL here and the length stays as it was, instead of an
+     * in-page error when a page is written later. */
+    FILE_ALLOCATION_INFO alloc;
+    alloc.AllocationSize.QuadPart = (LONGLONG)new_len;
+    if (MMAPIO__WIN_INJECT("SetFileAllocation", new_len, 0, 0) ||
+        !SetFileInformationByHandle(f, FileAllocationInfo, &alloc, sizeof alloc)) {
+      DWORD e = GetLastError();
+      if (!mmapio__win_alloc_unsupported(e)) {
+        *call = "SetFileInformationByHandle(FileAllocationInfo)";
+        return e;
+      }
+    }
+  }
+  /* SetFileInformationByHandle instead of SetFilePointerEx + SetEndOfFile:
+   * the file pointer is shared with every duplicate of the handle (the
+   * caller's handle after mmapio_open_fd) and must not move. */
+  eof.EndOfFile.QuadPart = (LONGLONG)new_len;
+  if (MMAPIO__WIN_INJECT("SetEndOfFile", new_len, 0, 0) ||
+      !SetFileInformationByHandle(f, FileEndOfFileInfo, &eof, sizeof eof)) {
+    DWORD e = GetLastError();
+    *call = "SetEndOfFile";
+    if (new_len > old_len && !sparse) {
+      /* Give back the clusters reserved above (best effort). */
+      FILE_ALLOCATION_INFO alloc;
+      alloc.AllocationSize.QuadPart = (LONGLONG)old_len;
+      SetFileInformationByHandle(f, FileAllocationInfo, &alloc, sizeof alloc);
+    }
+    return e;
+  }
+  return 0;
+}
+
+int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
+                             int sparse, const char *path)
+{
+  const char *call = "SetEndOfFile";
+  DWORD e = mmapio__win_set_size((HANDLE)f, old_len, new_len, sparse, &call);
+  if (e != 0) return mmapio__fail_os((int)e, call, path != NULL ? path : "<fd>");
+  return MMAPIO_OK;
+}
+
+int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path)
+{
+  /* Compare with the free space of the file's volume. Any failure to find
+   * out means "unknown", which is OK (best effort by contract). */
+  wchar_t name[MAX_PATH + 1], vol[MAX_PATH + 1];
+  ULARGE_INTEGER avail;
+  FILE_STANDARD_INFO st;
+  uint64_t have = 0;
+  DWORD n = GetFinalPathNameByHandleW((HANDLE)f, name, MAX_PATH, FILE_NAME_NORMALIZED);
+  if (n == 0 || n >= MAX_PATH) return MMAPIO_OK;
+  if (!GetVolumePathNameW(name, vol, MAX_PATH)) return MMAPIO_OK;
+  if (!GetDiskFreeSpaceExW(vol, &avail, NULL, NULL)) return MMAPIO_OK;
+  if (GetFileInformationByHandleEx((HANDLE)f, FileStandardInfo, &st, sizeof st))
+    have = (uint64_t)st.AllocationSize.QuadPart;
+  if (len > have && len - have > (uint64_t)avail.QuadPart)
+    return mmapio__fail_os((int)ERROR_DISK_FULL, "GetDiskFreeSpaceExW", path != NULL ? path : "<fd>");
+  return MMAPIO_OK;
+}
+
+int mmapio__os_unlink(const char *path)
+{
+  DWORD err = 0;
+  wchar_t *w;
+  BOOL ok;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "DeleteFileW: path is NULL");
+  w = mmapio__win_widen(path, &err);
+  if (w == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", path);
+  ok = !MMAPIO__WIN_INJECT("DeleteFileW", 0, 0, 0) && DeleteFileW(w);
+  err = ok ? 0 : GetLastError();
+  free(w);
+  if (!ok) return mmapio__fail_os((int)err, "DeleteFileW", path);
+  return MMAPIO_OK;
+}
+
+int mmapio__os_copy_file(const char *src, const char *dst)
+{
+  DWORD err = 0;
+  wchar_t *ws, *wd;
+  BOOL ok;
+  if (src == NULL || dst == NULL) return mmapio__fail(MMAPIO_EINVAL, "CopyFileW: path is NULL");
+  ws = mmapio__win_widen(src, &err);
+  if (ws == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", src);
+  wd = mmapio__win_widen(dst, &err);
+  if (wd == NULL) {
+    free(ws);
+    return mmapio__fail_os((int)err, "MultiByteToWideChar", dst);
+  }
+  /* Overwrites dst, like open(O_TRUNC) + copy on POSIX. */
+  ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wd, FALSE);
+  err = ok ? 0 : GetLastError();
+  free(ws);
+  free(wd);
+  if (!ok) return mmapio__fail_os((int)err, "CopyFileW", src);
+  return MMAPIO_OK;
+}

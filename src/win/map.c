@@ -1,0 +1,556 @@
+/*
+ * map.c -- file and anonymous mappings with sections and views.
+ *
+ * A mapping is one section (CreateFileMappingW) and one or more views of it
+ * laid out back to back from om->base. om->handle points to a
+ * mmapio__win_map whose first member is the newest section HANDLE (closed on
+ * unmap; the views keep older sections alive by themselves).
+ *
+ * Three Windows rules shape this file:
+ *  - A file cannot be truncated while any view of it exists
+ *    (ERROR_USER_MAPPED_FILE), so a shrink unmaps, truncates and maps again.
+ *  - A section is as long as the file was when it was created; reaching
+ *    bytes added later needs a new section.
+ *  - Without placeholders there is no way to reserve address space next to
+ *    a view and map into it later, so growth in place needs placeholders
+ *    (VirtualAlloc2 + MapViewOfFile3, Windows 10 1803+). With them the whole
+ *    reservation is one placeholder; the file is mapped into its front, and
+ *    growth splits the rest and maps a view of a new, longer section into
+ *    the split-off piece. Placeholders can be split at page granularity and
+ *    views replacing a placeholder may start at any page offset, so views
+ *    simply follow each other. Where placeholders are missing (before
+ *    Windows 10 1803, and Wine 8, which rejects MEM_RESERVE_PLACEHOLDER)
+ *    mmapio__os_map reserves only `len` and the core resizes by moving.
+ */
+#include "win.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mmapio__win_view {
+  uint8_t *addr;
+  uint64_t len; /* page multiple */
+} mmapio__win_view;
+
+typedef struct mmapio__win_map {
+  HANDLE section;   /* first member: the newest section (see platform.h) */
+  int anon;         /* backed by the paging file */
+  int ph;           /* [base, base + reserved) is a placeholder reservation */
+  DWORD prot;       /* PAGE_* of the section and the views */
+  DWORD access;     /* FILE_MAP_* of MapViewOfFile */
+  size_t nviews, cap;
+  mmapio__win_view *views; /* back to back from om->base */
+  uint64_t mapped;  /* sum of the views' lengths */
+} mmapio__win_map;
+
+static uint64_t mmapio__win_page_up(uint64_t v)
+{
+  uint64_t p = (uint64_t)mmapio__os_page_size();
+  return (v + p - 1u) & ~(p - 1u);
+}
+
+static int mmapio__win_file_invalid(mmapio_native_file f)
+{
+  return (HANDLE)f == NULL || (HANDLE)f == INVALID_HANDLE_VALUE;
+}
+
+/* Make room for one more view before mapping it, so that bookkeeping can
+ * never fail after the OS call succeeded. */
+static DWORD mmapio__win_views_reserve(mmapio__win_map *wm)
+{
+  if (wm->nviews < wm->cap) return 0;
+  {
+    size_t cap = wm->cap == 0 ? 4u : wm->cap * 2u;
+    mmapio__win_view *v =
+        (mmapio__win_view *)realloc(wm->views, cap * sizeof(mmapio__win_view));
+    if (v == NULL) return ERROR_NOT_ENOUGH_MEMORY;
+    wm->views = v;
+    wm->cap = cap;
+  }
+  return 0;
+}
+
+static void mmapio__win_views_push(mmapio__win_map *wm, uint8_t *addr, uint64_t len)
+{
+  wm->views[wm->nviews].addr = addr;
+  wm->views[wm->nviews].len = len;
+  wm->nviews++;
+  wm->mapped += len;
+}
+
+static HANDLE mmapio__win_section(HANDLE f, DWORD prot, uint64_t len)
+{
+  if (MMAPIO__WIN_INJECT("CreateFileMappingW", 0, len, (int)prot)) return NULL;
+  return CreateFileMappingW(f, NULL, prot, (DWORD)(len >> 32), (DWORD)(len & 0xffffffffu), NULL);
+}
+
+/* Map a whole section of `len` bytes anywhere, preferring `hint` (the old
+ * base after a remap, so that addresses change as rarely as possible). */
+static uint8_t *mmapio__win_view_plain(mmapio__win_map *wm, HANDLE s, uint64_t len, void *hint)
+{
+  void *v;
+  if (len > (uint64_t)(SIZE_T)-1) {
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    return NULL;
+  }
+  if (mmapio__win_views_reserve(wm) != 0) {
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    return NULL;
+  }
+  if (MMAPIO__WIN_INJECT("MapViewOfFile", 0, len, (int)wm->access)) return NULL;
+  v = NULL;
+  if (hint != NULL) v = MapViewOfFileEx(s, wm->access, 0, 0, (SIZE_T)len, hint);
+  if (v == NULL) v = MapViewOfFileEx(s, wm->access, 0, 0, (SIZE_T)len, NULL);
+  if (v != NULL) mmapio__win_views_push(wm, (uint8_t *)v, mmapio__win_page_up(len));
+  return (uint8_t *)v;
+}
+
+/* Reserve `res` bytes (a page multiple) as one placeholder. */
+static uint8_t *mmapio__win_ph_reserve(uint64_t res)
+{
+  const mmapio__win_api *api = mmapio__win_get_api();
+  if (res > (uint64_t)(SIZE_T)-1) {
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    return NULL;
+  }
+  if (MMAPIO__WIN_INJECT("VirtualAlloc2", 0, res, 0)) return NULL;
+  return (uint8_t *)api->VirtualAlloc2(NULL, NULL, (SIZE_T)res,
+                                       MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS,
+                                       NULL, 0);
+}
+
+/* Map [start, end) of section `s` (page offsets) at base + start, where
+ * [base + start, base + res) is currently one placeholder. */
+static int mmapio__win_ph_map(mmapio__win_map *wm, uint8_t *base, uint64_t res, HANDLE s,
+                              uint64_t start, uint64_t end)
+{
+  const mmapio__win_api *api = mmapio__win_get_api();
+  int split = 0;
+  void *v;
+  if (mmapio__win_views_reserve(wm) != 0) {
+    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+    return 0;
+  }
+  if (end < res) {
+    if (MMAPIO__WIN_INJECT("VirtualFree", start, end - start, MEM_PRESERVE_PLACEHOLDER) ||
+        !VirtualFree(base + start, (SIZE_T)(end - start), MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+      return 0;
+    split = 1;
+  }
+  v = NULL;
+  if (!MMAPIO__WIN_INJECT("MapViewOfFile3", start, end - start, (int)wm->prot)) {
+    v = api->MapViewOfFile3(s, GetCurrentProcess(), base + start, start, (SIZE_T)(end - start),
+                            MEM_REPLACE_PLACEHOLDER, wm->prot, NULL, 0);
+  }
+  if (v == NULL) {
+    if (split) {
+      /* Join the pieces again so the next attempt finds one placeholder. */
+      DWORD e = GetLastError();
+      VirtualFree(base + start, (SIZE_T)(res - start), MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+      SetLastError(e);
+    }
+    return 0;
+  }
+  mmapio__win_views_push(wm, (uint8_t *)v, end - start);
+  return 1;
+}
+
+/* Unmap every view. With `preserve` (placeholder mappings) the views turn
+ * back into placeholders that are joined into one covering [base, base +
+ * reserved); otherwise everything, the placeholder tail included, is
+ * released. `fallible`: an injected failure aborts before anything changes
+ * (remap); close ignores it. */
+static int mmapio__win_unmap_all(mmapio__os_mapping *om, mmapio__win_map *wm, int preserve,
+                                 int fallible)
+{
+  const mmapio__win_api *api = mmapio__win_get_api();
+  size_t i;
+  if (wm->nviews == 0 && !wm->ph) return 1;
+  if (MMAPIO__WIN_INJECT("UnmapViewOfFile", (uint64_t)(uintptr_t)om->base, wm->mapped, preserve) &&
+      fallible)
+    return 0;
+  for (i = 0; i < wm->nviews; i++) {
+    if (preserve) api->UnmapViewOfFile2(GetCurrentProcess(), wm->views[i].addr, MEM_PRESERVE_PLACEHOLDER);
+    else UnmapViewOfFile(wm->views[i].addr);
+  }
+  if (wm->ph) {
+    if (preserve) {
+      if (wm->nviews > 1 || wm->mapped < om->reserved)
+        VirtualFree(om->base, (SIZE_T)om->reserved, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+    } else if (wm->mapped < om->reserved) {
+      VirtualFree(om->base + wm->mapped, 0, MEM_RELEASE);
+    }
+  }
+  wm->nviews = 0;
+  wm->mapped = 0;
+  return 1;
+}
+
+static int mmapio__win_prot(mmapio_mode mode, DWORD *prot, DWORD *access)
+{
+  switch (mode) {
+    case MMAPIO_MODE_READ_ONLY: *prot = PAGE_READONLY; *access = FILE_MAP_READ; return 1;
+    case MMAPIO_MODE_READ_WRITE: *prot = PAGE_READWRITE; *access = FILE_MAP_WRITE; return 1;
+    case MMAPIO_MODE_COPY_ON_WRITE: *prot = PAGE_WRITECOPY; *access = FILE_MAP_COPY; return 1;
+    default: return 0;
+  }
+}
+
+/* Map `len` bytes of section `s` into a new region: a placeholder of
+ * `res` bytes when placeholders work and res > len, else a plain view.
+ * Fills om->base/reserved and wm->ph. Returns 1, or 0 with the last error
+ * set and *call naming the failing call. */
+static int mmapio__win_map_new(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE s, uint64_t len,
+                               uint64_t res, void *hint, const char **call)
+{
+  const mmapio__win_api *api = mmapio__win_get_api();
+  uint64_t lp = mmapio__win_page_up(len);
+  res = mmapio__win_page_up(res);
+  if (!wm->anon && api->placeholders && res > lp) {
+    uint8_t *base = mmapio__win_ph_reserve(res);
+    if (base == NULL) {
+      *call = "VirtualAlloc2";
+      return 0;
+    }
+    if (!mmapio__win_ph_map(wm, base, res, s, 0, lp)) {
+      DWORD e = GetLastError();
+      *call = "MapViewOfFile3";
+      VirtualFree(base, 0, MEM_RELEASE);
+      SetLastError(e);
+      return 0;
+    }
+    om->base = base;
+    om->reserved = res;
+    wm->ph = 1;
+    return 1;
+  }
+  {
+    uint8_t *v = mmapio__win_view_plain(wm, s, len, hint);
+    if (v == NULL) {
+      *call = "MapViewOfFile";
+      return 0;
+    }
+    om->base = v;
+    om->reserved = len;
+    wm->ph = 0;
+    return 1;
+  }
+}
+
+int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
+                   uint64_t reserve, uint32_t open_flags, const char *path)
+{
+  mmapio__win_map *wm;
+  DWORD prot, access;
+  const char *call = "MapViewOfFile";
+  (void)open_flags;
+  if (!mmapio__win_prot(mode, &prot, &access))
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio__os_map(%s): unknown mode %d", mmapio__path_or(path), (int)mode);
+  om->base = NULL;
+  om->reserved = 0;
+  om->handle = NULL;
+  if (reserve < len) reserve = len;
+  om->keep = reserve;
+  /* A section cannot be empty; an empty file is an empty mapping. */
+  if (len == 0) return MMAPIO_OK;
+  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
+  wm->prot = prot;
+  wm->access = access;
+  /* The section is exactly as long as the file: a longer read-write
+   * section would silently extend the file. */
+  wm->section = mmapio__win_section((HANDLE)f, prot, len);
+  if (wm->section == NULL) {
+    int st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
+    free(wm);
+    return st;
+  }
+  if (!mmapio__win_map_new(om, wm, wm->section, len, reserve, NULL, &call)) {
+    int st = mmapio__fail_os((int)GetLastError(), call, path);
+    CloseHandle(wm->section);
+    free(wm->views);
+    free(wm);
+    return st;
+  }
+  om->handle = wm;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags)
+{
+  mmapio__win_map *wm;
+  const char *call = "MapViewOfFile";
+  om->base = NULL;
+  om->reserved = 0;
+  om->handle = NULL;
+  om->keep = len;
+  /* Windows has no fork(): MMAPIO_ANON_SHARED changes nothing. */
+  om->anon_shared = (anon_flags & MMAPIO_ANON_SHARED) != 0;
+  if (len == 0) return MMAPIO_OK;
+  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", NULL);
+  wm->anon = 1;
+  wm->prot = PAGE_READWRITE;
+  wm->access = FILE_MAP_WRITE;
+  /* A section backed by the paging file: zero-filled, committed up front,
+   * so running out of commit is ENOMEM here and not a fault later. */
+  wm->section = mmapio__win_section(INVALID_HANDLE_VALUE, PAGE_READWRITE, len);
+  if (wm->section == NULL) {
+    int st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", NULL);
+    free(wm);
+    return st;
+  }
+  if (!mmapio__win_map_new(om, wm, wm->section, len, len, NULL, &call)) {
+    int st = mmapio__fail_os((int)GetLastError(), call, NULL);
+    CloseHandle(wm->section);
+    free(wm->views);
+    free(wm);
+    return st;
+  }
+  om->handle = wm;
+  return MMAPIO_OK;
+}
+
+void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
+{
+  mmapio__win_map *wm = (mmapio__win_map *)om->handle;
+  (void)len;
+  if (wm != NULL) {
+    mmapio__win_unmap_all(om, wm, 0, 0);
+    if (wm->section != NULL) CloseHandle(wm->section);
+    free(wm->views);
+    free(wm);
+  }
+  om->base = NULL;
+  om->reserved = 0;
+  om->handle = NULL;
+}
+
+int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                             uint64_t new_len, const char *path)
+{
+  mmapio__win_map *wm = (mmapio__win_map *)om->handle;
+  uint64_t end;
+  HANDLE s;
+  (void)old_len;
+  if (wm == NULL || !wm->ph || wm->anon || new_len > om->reserved)
+    return mmapio__fail(MMAPIO_EINVAL, "grow in place(%s): no reservation covers %llu bytes",
+                        mmapio__path_or(path), (unsigned long long)new_len);
+  /* The file was extended by the caller; a new section reaches the new
+   * bytes. Views of the older sections stay valid and see the same pages
+   * (all sections of a file share its cache pages). */
+  s = mmapio__win_section((HANDLE)f, wm->prot, new_len);
+  if (s == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
+  end = mmapio__win_page_up(new_len);
+  if (end > wm->mapped && !mmapio__win_ph_map(wm, om->base, om->reserved, s, wm->mapped, end)) {
+    int st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
+    CloseHandle(s);
+    return st;
+  }
+  CloseHandle(wm->section);
+  wm->section = s;
+  return MMAPIO_OK;
+}
+
+/* Map `len` bytes of the file again after a failed remap: back into the
+ * old placeholder region (ph) or, for plain views, preferably at the old
+ * address. Raw calls only: the detail message of the first failure stays. */
+static int mmapio__win_restore(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f, uint64_t len,
+                               uint8_t *old_base, uint64_t old_reserved, int old_ph)
+{
+  HANDLE s = mmapio__win_section(f, wm->prot, len);
+  if (s == NULL) return 0;
+  if (old_ph) {
+    if (!mmapio__win_ph_map(wm, old_base, old_reserved, s, 0, mmapio__win_page_up(len))) {
+      CloseHandle(s);
+      return 0;
+    }
+    om->base = old_base;
+    om->reserved = old_reserved;
+    wm->ph = 1;
+  } else {
+    uint8_t *v = mmapio__win_view_plain(wm, s, len, old_base);
+    if (v == NULL) {
+      CloseHandle(s);
+      return 0;
+    }
+    om->base = v;
+    om->reserved = len;
+    wm->ph = 0;
+  }
+  if (wm->section != NULL) CloseHandle(wm->section);
+  wm->section = s;
+  return 1;
+}
+
+static int mmapio__win_remap_anon(mmapio__os_mapping *om, mmapio__win_map *wm, uint64_t old_len,
+                                  uint64_t new_len)
+{
+  /* Anonymous memory has no file to keep the bytes: map a new section,
+   * copy, then drop the old one. The old mapping is untouched on failure. */
+  mmapio__win_map nw;
+  mmapio__os_mapping nom;
+  const char *call = "MapViewOfFile";
+  memset(&nw, 0, sizeof nw);
+  memset(&nom, 0, sizeof nom);
+  nw.anon = 1;
+  nw.prot = PAGE_READWRITE;
+  nw.access = FILE_MAP_WRITE;
+  nw.section = mmapio__win_section(INVALID_HANDLE_VALUE, PAGE_READWRITE, new_len);
+  if (nw.section == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", NULL);
+  if (!mmapio__win_map_new(&nom, &nw, nw.section, new_len, new_len, NULL, &call)) {
+    int st = mmapio__fail_os((int)GetLastError(), call, NULL);
+    CloseHandle(nw.section);
+    free(nw.views);
+    return st;
+  }
+  if (om->base != NULL) memcpy(nom.base, om->base, (size_t)(old_len < new_len ? old_len : new_len));
+  mmapio__win_unmap_all(om, wm, 0, 0);
+  if (wm->section != NULL) CloseHandle(wm->section);
+  free(wm->views);
+  *wm = nw;
+  om->base = nom.base;
+  om->reserved = nom.reserved;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                     uint64_t new_len, int sparse, const char *path)
+{
+  mmapio__win_map *wm = (mmapio__win_map *)om->handle;
+  uint8_t *old_base = om->base;
+  uint64_t old_reserved = om->reserved, res;
+  int old_ph, st;
+  const char *call = "SetEndOfFile";
+  DWORD e;
+  HANDLE s;
+
+  if (new_len == 0) return mmapio__fail(MMAPIO_ESIZE, "New size must be greater than zero");
+  if (wm == NULL) {
+    /* An empty mapping (len 0) has no backend data yet. */
+    wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+    if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
+    wm->anon = mmapio__win_file_invalid(f);
+    wm->prot = PAGE_READWRITE;
+    wm->access = FILE_MAP_WRITE;
+    om->handle = wm;
+  }
+  if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
+  old_ph = wm->ph;
+
+  /* 1. No view may remain while the file shrinks, and unmapping first also
+   *    lets a failed growth truncate back. The caller holds the map
+   *    exclusively, so nobody touches the bytes meanwhile. */
+  if (!mmapio__win_unmap_all(om, wm, old_ph, 1))
+    return mmapio__fail_os((int)GetLastError(), "UnmapViewOfFile", path);
+
+  /* 2. The new length (with disk space reserved when growing). */
+  e = mmapio__win_set_size((HANDLE)f, old_len, new_len, sparse, &call);
+  if (e != 0) {
+    st = mmapio__fail_os((int)e, call, path);
+    goto restore;
+  }
+
+  /* 3. A section of the new length, mapped in place when the placeholder
+   *    reservation is large enough, else into a new region. */
+  s = mmapio__win_section((HANDLE)f, wm->prot, new_len);
+  if (s == NULL) {
+    st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
+    goto unsize;
+  }
+  res = om->keep > new_len ? om->keep : new_len;
+  res = mmapio__win_page_up(res);
+  if (old_ph && res <= old_reserved) {
+    if (!mmapio__win_ph_map(wm, old_base, old_reserved, s, 0, mmapio__win_page_up(new_len))) {
+      st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
+      CloseHandle(s);
+      goto unsize;
+    }
+  } else {
+    if (!mmapio__win_map_new(om, wm, s, new_len, res, old_ph ? NULL : old_base, &call)) {
+      st = mmapio__fail_os((int)GetLastError(), call, path);
+      om->base = old_base;
+      om->reserved = old_reserved;
+      wm->ph = old_ph;
+      CloseHandle(s);
+      goto unsize;
+    }
+    /* The old placeholder region is not used any more. */
+    if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
+  }
+  CloseHandle(wm->section);
+  wm->section = s;
+  return MMAPIO_OK;
+
+unsize:
+  /* Best effort: put the old length back (reserving nothing: the blocks up
+   * to old_len were there before). */
+  {
+    const char *c2;
+    mmapio__win_set_size((HANDLE)f, new_len, old_len, 1, &c2);
+  }
+restore:
+  if (!mmapio__win_restore(om, wm, (HANDLE)f, old_len, old_base, old_reserved, old_ph)) {
+    /* Nothing is mapped any more: say so, keeping the first cause. */
+    char first[400];
+    const char *le = mmapio_last_error();
+    size_t n = strlen(le);
+    if (n >= sizeof first) n = sizeof first - 1;
+    memcpy(first, le, n);
+    first[n] = '\0';
+    if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
+    om->base = NULL;
+    om->reserved = 0;
+    wm->ph = 0;
+    st = mmapio__fail(st, "%s; mapping the old %llu bytes again failed too (the map is unusable)",
+                      first, (unsigned long long)old_len);
+  }
+  return st;
+}
+
+/* FlushViewOfFile can fail with ERROR_LOCK_VIOLATION while the memory
+ * manager is writing the same pages; a short retry resolves it. */
+static BOOL mmapio__win_flush_view(uint8_t *addr, uint64_t len)
+{
+  int tries;
+  for (tries = 0; tries < 20; tries++) {
+    if (FlushViewOfFile(addr, (SIZE_T)len)) return TRUE;
+    if (GetLastError() != ERROR_LOCK_VIOLATION) return FALSE;
+    Sleep(1);
+  }
+  return FALSE;
+}
+
+int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off, uint64_t len,
+                     mmapio_durability d, const char *path)
+{
+  mmapio__win_map *wm = (mmapio__win_map *)om->handle;
+  uint64_t vstart = 0, end;
+  size_t i;
+  /* Paging-file sections have nothing to write back, and read-only or
+   * copy-on-write views never dirty the file. */
+  if (wm == NULL || wm->anon || wm->prot != PAGE_READWRITE || len == 0) return MMAPIO_OK;
+  end = off + len;
+  if (end < off || end > wm->mapped) end = wm->mapped;
+  /* One FlushViewOfFile per view the range touches (several only after
+   * growth in place). */
+  for (i = 0; i < wm->nviews && vstart < end; i++) {
+    uint64_t vend = vstart + wm->views[i].len;
+    if (vend > off) {
+      uint64_t s = off > vstart ? off : vstart;
+      uint64_t e = end < vend ? end : vend;
+      uint8_t *addr = wm->views[i].addr + (s - vstart);
+      if (MMAPIO__WIN_INJECT("FlushViewOfFile", (uint64_t)(uintptr_t)addr, e - s, 0) ||
+          !mmapio__win_flush_view(addr, e - s))
+        return mmapio__fail_os((int)GetLastError(), "FlushViewOfFile", path);
+    }
+    vstart = vend;
+  }
+  /* FlushViewOfFile only starts the writes and returns; FlushFileBuffers
+   * waits for them and for the file's metadata (the length). */
+  if (d != MMAPIO_DURABLE_NONE) {
+    if (MMAPIO__WIN_INJECT("FlushFileBuffers", 0, 0, (int)d) || !FlushFileBuffers((HANDLE)f))
+      return mmapio__fail_os((int)GetLastError(), "FlushFileBuffers", path);
+  }
+  return MMAPIO_OK;
+}
