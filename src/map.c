@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +92,9 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): huge pages are not built in", path);
   if ((o->flags & MMAPIO_OPEN_FAULT_SAFE) && !MMAPIO_WITH_FAULT_SAFE)
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): fault safety is not built in", path);
-  if (o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)) {
+  /* TRUNCATE always sets the size; CREATE alone only when it creates the
+   * file (0 means "keep the size" of an existing file), checked in open. */
+  if (o->flags & MMAPIO_OPEN_TRUNCATE) {
     int rc = mmapio__check_size(o->size, 0);
     if (rc != MMAPIO_OK) return rc;
   }
@@ -175,6 +178,11 @@ static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
   if (len > MMAPIO_MAX_SIZE)
     return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
                         (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
+  if (o->max_size != 0 && o->max_size < len)
+    return mmapio__fail(MMAPIO_ESIZE,
+                        "mmapio_open(%s): max_size %llu is smaller than the file (%llu bytes)",
+                        mmapio__path_or(m->path), (unsigned long long)o->max_size,
+                        (unsigned long long)len);
   uint64_t reserve = len;
   if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
   m->max_size = o->max_size;
@@ -229,6 +237,76 @@ static int mmapio__open_failed(mmapio_map *m, int rc, int created)
   return rc;
 }
 
+/* Create `path` with o->size bytes (blocks reserved unless SPARSE) so that
+ * it never exists under that name with another length: temporary name,
+ * size, then mmapio__os_publish. Falls back to a direct exclusive create
+ * where the file system cannot publish. EEXIST when `path` exists. */
+static int mmapio__create_published(mmapio_native_file *out, const char *path,
+                                    const mmapio_options *o)
+{
+  static uint64_t counter;
+  int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
+  int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
+  size_t n = strlen(path) + 64;
+  char *tmp = (char *)malloc(n);
+  if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  mmapio_native_file f = MMAPIO_INVALID_FILE;
+  int rc = MMAPIO_EEXIST;
+  for (int tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
+    /* Unique enough across processes: time, a process-wide counter and the
+     * address of this frame; a collision just tries the next name. */
+    snprintf(tmp, n, "%s.mmapio-%llx-%llx-%llx.tmp", path,
+             (unsigned long long)mmapio__monotonic_ms(),
+             (unsigned long long)mmapio__fetch_add(&counter, 1),
+             (unsigned long long)(uintptr_t)&tmp);
+    rc = mmapio__os_open(&f, tmp, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+  }
+  if (rc != MMAPIO_OK) {
+    free(tmp);
+    /* E.g. a read-only directory entry for temporaries: try the direct way. */
+    rc = mmapio__os_open(&f, path, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+    if (rc != MMAPIO_OK) return rc;
+    rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
+    if (rc != MMAPIO_OK) {
+      mmapio__os_close_file(f);
+      mmapio__unlink_quiet(path);
+      return rc;
+    }
+    *out = f;
+    return MMAPIO_OK;
+  }
+  rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
+  if (rc == MMAPIO_OK) {
+    rc = mmapio__os_publish(tmp, path);
+    if (rc == MMAPIO_ENOTSUP) {
+      /* No hard links here: an exclusive create of the final name, sized
+       * right away (a concurrent opener may briefly see length 0). */
+      mmapio__os_close_file(f);
+      mmapio__unlink_quiet(tmp);
+      free(tmp);
+      rc = mmapio__os_open(&f, path, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+      if (rc != MMAPIO_OK) return rc;
+      rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
+      if (rc != MMAPIO_OK) {
+        mmapio__os_close_file(f);
+        mmapio__unlink_quiet(path);
+        return rc;
+      }
+      *out = f;
+      return MMAPIO_OK;
+    }
+  }
+  if (rc != MMAPIO_OK) {
+    mmapio__os_close_file(f);
+    mmapio__unlink_quiet(tmp);
+    free(tmp);
+    return rc;
+  }
+  free(tmp);
+  *out = f;
+  return MMAPIO_OK;
+}
+
 int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
@@ -244,24 +322,27 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   int created = 0;
   mmapio_native_file f = MMAPIO_INVALID_FILE;
 
-  if (o.flags & MMAPIO_OPEN_CREATE) {
-    if (o.flags & MMAPIO_OPEN_EXCLUSIVE) {
-      rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_EXCL, priv);
-      created = rc == MMAPIO_OK;
-    } else {
-      /* Create-or-open without a check-then-open race: try an exclusive
-       * create, fall back to opening the existing file, and retry if it
-       * disappeared in between. */
-      for (int tries = 0; tries < 16; tries++) {
-        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_EXCL, priv);
-        if (rc == MMAPIO_OK) {
-          created = 1;
-          break;
-        }
-        if (rc != MMAPIO_EEXIST) break;
-        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
-        if (rc != MMAPIO_ENOENT) break;
+  if ((o.flags & MMAPIO_OPEN_CREATE) && mmapio__check_size(o.size, 0) != MMAPIO_OK) {
+    /* The size is invalid, so the file may only be opened, never created:
+     * a missing file reports the size error and nothing is created. */
+    if (o.flags & MMAPIO_OPEN_EXCLUSIVE) return mmapio__check_size(o.size, 0);
+    rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
+    if (rc == MMAPIO_ENOENT) return mmapio__check_size(o.size, 0);
+  } else if (o.flags & MMAPIO_OPEN_CREATE) {
+    /* Create-or-open without a check-then-open race, and without ever
+     * showing the new file with length 0: the file is created and sized
+     * under a temporary name, then published with an atomic no-replace
+     * link. If the name exists, open that file instead (unless EXCLUSIVE),
+     * retrying if it disappears in between. */
+    for (int tries = 0; tries < 16; tries++) {
+      rc = mmapio__create_published(&f, path, &o);
+      if (rc == MMAPIO_OK) {
+        created = 1;
+        break;
       }
+      if (rc != MMAPIO_EEXIST || (o.flags & MMAPIO_OPEN_EXCLUSIVE)) break;
+      rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
+      if (rc != MMAPIO_ENOENT) break;
     }
   } else {
     rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
@@ -280,9 +361,7 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   rc = mmapio__os_file_size(&len, f, path);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
   if (created) {
-    rc = mmapio__os_file_set_size(f, 0, o.size, sparse, path);
-    if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
-    len = o.size;
+    len = o.size; /* sized before it was published */
   } else if (o.flags & MMAPIO_OPEN_TRUNCATE) {
     /* Make sure the new size fits before destroying the old content. */
     if (!sparse) {
@@ -332,17 +411,10 @@ int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t size)
 
 int mmapio_open_or_create(mmapio_map **out, const char *path, uint64_t default_size)
 {
-  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_or_create: out is NULL");
-  *out = NULL;
-  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_or_create: path is NULL");
+  /* CREATE without TRUNCATE: an existing file is opened as it is; the
+   * default size is only checked when the file has to be created. */
   mmapio_options o;
   mmapio_options_init(&o);
-  if (mmapio__check_size(default_size, 0) != MMAPIO_OK) {
-    /* The default size only matters when the file must be created. */
-    int rc = mmapio_open(out, path, &o);
-    if (rc == MMAPIO_ENOENT) return mmapio__check_size(default_size, 0);
-    return rc;
-  }
   o.flags = MMAPIO_OPEN_CREATE;
   o.size = default_size;
   return mmapio_open(out, path, &o);
@@ -362,7 +434,7 @@ int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode, con
   mmapio_native_file dup = MMAPIO_INVALID_FILE;
   int rc = mmapio__os_dup(&dup, f, mode == MMAPIO_MODE_READ_WRITE, name);
   if (rc != MMAPIO_OK) return rc;
-  mmapio_map *m = mmapio__map_alloc(name);
+  mmapio_map *m = mmapio__map_alloc(path_hint);
   if (m == NULL) {
     mmapio__os_close_file(dup);
     return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);

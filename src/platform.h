@@ -82,6 +82,12 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
  * so that ENOSPC does not destroy data). OK where unsupported. */
 int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path);
 int mmapio__os_unlink(const char *path);
+/* Give the (closed or open) file at `tmp` the name `path` atomically, unless
+ * `path` exists: then MMAPIO_EEXIST and `tmp` is left in place. On success
+ * `tmp` no longer exists. MMAPIO_ENOTSUP when the file system cannot do
+ * this (no hard links); callers then fall back to a plain exclusive create.
+ * Used so that a file being created is never visible with length 0. */
+int mmapio__os_publish(const char *tmp, const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
 /* ---- Mappings ---------------------------------------------------------- */
