@@ -346,15 +346,39 @@ int mmapio__os_copy_file(const char *src, const char *dst)
     mmapio__posix_close_quiet(in);
     return mmapio__fail_os(e, "fcntl", src);
   }
+  /* The destination is opened without O_TRUNC and truncated only once it
+   * is known not to be the source itself (copying a file onto itself, or
+   * onto a hard link of itself, would otherwise destroy it). O_NONBLOCK
+   * keeps a FIFO without a reader from blocking the open. */
   int out;
   do {
-    out = mmapio__sys_open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    out = mmapio__sys_open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
   } while (out < 0 && errno == EINTR);
   if (out < 0) {
     int e = errno;
     mmapio__posix_close_quiet(in);
-    if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
+    if (e == EISDIR || e == ENXIO) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
     return mmapio__fail_os(e, "open", dst);
+  }
+  struct stat dst_st;
+  rc = MMAPIO_OK;
+  if (mmapio__sys_fstat(out, &dst_st) != 0) {
+    rc = mmapio__fail_os(errno, "fstat", dst);
+  } else if ((rc = check_regular(&dst_st, "open", dst)) != MMAPIO_OK) {
+    /* rc and the message are set */
+  } else if (dst_st.st_dev == st.st_dev && dst_st.st_ino == st.st_ino) {
+    rc = mmapio__fail(MMAPIO_EINVAL, "copy_file(%s, %s): source and destination are the same file",
+                      src, dst);
+  } else if ((fl = mmapio__sys_fcntl(out, F_GETFL, 0)) < 0 ||
+             mmapio__sys_fcntl(out, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    rc = mmapio__fail_os(errno, "fcntl", dst);
+  } else if (set_len(out, 0) != 0) {
+    rc = mmapio__fail_os(errno, "ftruncate", dst);
+  }
+  if (rc != MMAPIO_OK) {
+    mmapio__posix_close_quiet(in);
+    mmapio__posix_close_quiet(out);
+    return rc;
   }
 
   int e = 0;

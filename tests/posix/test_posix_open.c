@@ -266,6 +266,31 @@ static void test_copy(void)
     mmapio__sys_reset();
   }
 
+  /* Copying a file onto itself (or onto a hard link of itself) must not
+   * truncate it. */
+  ASSERT_STATUS(mmapio__os_copy_file(src, src), MMAPIO_EINVAL);
+  ASSERT_MSG_HAS("same file");
+  char *lnk = test_tmp_path("copylink");
+  ASSERT_EQ(link(src, lnk), 0);
+  ASSERT_STATUS(mmapio__os_copy_file(src, lnk), MMAPIO_EINVAL);
+  back = (uint8_t *)test_read_file(src, &got);
+  ASSERT_EQ(got, n);
+  ASSERT_MEMEQ(back, data, n);
+  free(back);
+  test_unlink(lnk);
+  free(lnk);
+  /* A FIFO destination without a reader neither blocks nor is written. */
+  char *fifo = test_tmp_path("copyfifo");
+  ASSERT_EQ(mkfifo(fifo, 0600), 0);
+  ASSERT_STATUS(mmapio__os_copy_file(src, fifo), MMAPIO_EINVAL);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* with a reader: still not a regular file */
+  ASSERT(rd >= 0);
+  ASSERT_STATUS(mmapio__os_copy_file(src, fifo), MMAPIO_EINVAL);
+  ASSERT_MSG_HAS("not a regular file");
+  close(rd);
+  test_unlink(fifo);
+  free(fifo);
+
   /* Empty source. */
   ASSERT_EQ(test_write_file(src, "", 0), 0);
   ASSERT_OK(mmapio__os_copy_file(src, dst));
