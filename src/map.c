@@ -572,15 +572,23 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 #define MMAPIO__BORROW_MUT 0x4u
 #define MMAPIO__BORROW_DROPPED 0x80000000u
 
-int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
+/* Cold paths of mmapio_view_get, kept out of line so the fast path needs no
+ * stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__COLD
+#endif
+static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, uint64_t off,
+                                             uint64_t len)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get: out is NULL");
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get: map is NULL");
   mmapio__slot *s;
   int rc = mmapio__lock_shared(m, &s);
-  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return rc;
+  if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
-  if (MMAPIO__UNLIKELY(!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX)) {
+  if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
     mmapio__unlock_shared(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
@@ -589,7 +597,41 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   out->priv_.slot_ = &s->count;
   out->priv_.wstate_ = &m->wstate;
   out->priv_.map_ = m;
-  out->priv_.kind_ = MMAPIO__BORROW_FAST | (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u);
+  out->priv_.kind_ = MMAPIO__BORROW_FAST |
+                     (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u);
+  return MMAPIO_OK;
+}
+
+int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
+{
+  /* Fast path: cached slot, no writer, fence-free mode, in bounds. Anything
+   * else (first use by a thread, a writer, an error) takes the slow path,
+   * which redoes everything from the start. */
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
+                       mmapio__ld_relaxed(&mmapio__reader_fence)))
+    return mmapio__view_get_slow(out, m, off, len);
+  mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
+  mmapio__slot *s = e->slot;
+  uint32_t n = mmapio__ld_relaxed(&s->count);
+  mmapio__st_relaxed(&s->count, n + 1u);
+  mmapio__compiler_fence();
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
+                       !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX)) {
+    /* Undo and retry slowly; the slow path handles waiting and errors. */
+    mmapio__st_release(&s->count, n);
+    mmapio__compiler_fence();
+    if (mmapio__ld_relaxed(&m->wstate) != 0u) mmapio__wake_u32(&s->count);
+    return mmapio__view_get_slow(out, m, off, len);
+  }
+  out->data = m->om.base + off;
+  out->len = (size_t)len;
+  out->priv_.slot_ = &s->count;
+  out->priv_.wstate_ = &m->wstate;
+  out->priv_.map_ = m;
+  out->priv_.kind_ = MMAPIO__BORROW_FAST;
   return MMAPIO_OK;
 }
 
