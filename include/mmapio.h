@@ -285,8 +285,16 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     existing one as it is (size and content kept) unless TRUNCATE is also
  *     given. CREATE|EXCLUSIVE fails with EEXIST on an existing file.
  *     TRUNCATE resizes an existing file to `o->size` with zero content.
- *   - CREATE or TRUNCATE with a mode other than READ_WRITE is EINVAL.
- *   - `o->size` (when creating/truncating) must be in 1..MMAPIO_MAX_SIZE.
+ *   - CREATE or TRUNCATE with a mode other than READ_WRITE is EINVAL;
+ *     EXCLUSIVE without CREATE is EINVAL.
+ *   - `o->size` must be in 1..MMAPIO_MAX_SIZE when the file is truncated or
+ *     created (ESIZE otherwise, and nothing is created). With CREATE alone,
+ *     an existing file is opened as it is whatever `o->size` says.
+ *   - A created file never exists under its name with another length: it
+ *     is created and sized under a temporary name in the same directory and
+ *     then published with an atomic no-replace link (rename on Windows), so
+ *     concurrent open_or_create calls of the same path all see the final
+ *     file. On file systems without hard links it is created directly.
  *   - `o->max_size` > 0 (READ_WRITE only) reserves address space so that
  *     mmapio_resize up to max_size never moves the mapping. It must be >= the
  *     file size and <= MMAPIO_MAX_SIZE.
