@@ -13,6 +13,21 @@
 #  include <sys/wait.h>
 #endif
 
+/* The sanitizers' runtimes replace mlock/munlock with no-ops (they would
+ * otherwise lock the huge shadow memory with mlockall): under them, lock
+ * calls succeed without locking, so the effects cannot be checked. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+      __has_feature(memory_sanitizer)
+#    define UNDER_SANITIZER 1
+#  endif
+#endif
+#ifndef UNDER_SANITIZER
+#  define UNDER_SANITIZER 0
+#endif
+
 static size_t pg;
 
 static void lock_cycle(mmapio_map *m)
@@ -21,12 +36,12 @@ static void lock_cycle(mmapio_map *m)
   uint64_t r = 0, t = 0;
   ASSERT_OK(mmapio_lock(m, 1, 2 * pg)); /* unaligned: pages 0..2 */
   ASSERT_OK(mmapio_residency(&r, &t, m, 0, 3 * pg));
-  ASSERT_U64_EQ(r, 3);
+  if (!UNDER_SANITIZER) ASSERT_U64_EQ(r, 3);
   ASSERT_OK(mmapio_unlock(m, 1, 2 * pg));
   ASSERT_OK(mmapio_unlock(m, 1, 2 * pg)); /* unlocking unlocked pages is fine */
   ASSERT_OK(mmapio_lock_all(m));
   ASSERT_OK(mmapio_residency(&r, &t, m, 0, len));
-  ASSERT_U64_EQ(r, t);
+  if (!UNDER_SANITIZER) ASSERT_U64_EQ(r, t);
   ASSERT_OK(mmapio_unlock_all(m));
   ASSERT_OK(mmapio_lock(m, len - 1, 1));
   ASSERT_OK(mmapio_unlock(m, len - 1, 1));
@@ -153,22 +168,22 @@ static void test_limits(void)
 int main(void)
 {
   pg = mmapio_page_size();
-#if !MMAPIO_WITH_LOCKING
-  ASSERT_EQ(mmapio_has_feature(MMAPIO_FEATURE_LOCKING), 0);
-  ASSERT_STATUS(mmapio_lock(NULL, 0, 1), MMAPIO_ENOTSUP);
-  ASSERT_STATUS(mmapio_unlock(NULL, 0, 1), MMAPIO_ENOTSUP);
-  ASSERT_STATUS(mmapio_lock_all(NULL), MMAPIO_ENOTSUP);
-  ASSERT_STATUS(mmapio_unlock_all(NULL), MMAPIO_ENOTSUP);
-  TEST_SKIP("feature LOCKING is compiled out (stubs checked)");
-#else
+  if (!MMAPIO_WITH_LOCKING) {
+    ASSERT_EQ(mmapio_has_feature(MMAPIO_FEATURE_LOCKING), 0);
+    ASSERT_STATUS(mmapio_lock(NULL, 0, 1), MMAPIO_ENOTSUP);
+    ASSERT_STATUS(mmapio_unlock(NULL, 0, 1), MMAPIO_ENOTSUP);
+    ASSERT_STATUS(mmapio_lock_all(NULL), MMAPIO_ENOTSUP);
+    ASSERT_STATUS(mmapio_unlock_all(NULL), MMAPIO_ENOTSUP);
+    TEST_SKIP("feature LOCKING is compiled out (stubs checked)");
+  }
   ASSERT_EQ(mmapio_has_feature(MMAPIO_FEATURE_LOCKING), 1);
   test_basic();
-#  ifdef _WIN32
+#ifdef _WIN32
   printf("locking: limit checks need fork()/setrlimit; skipped on Windows\n");
-#  else
+#else
+  if (UNDER_SANITIZER) TEST_SKIP("the sanitizer runtime makes mlock a no-op: limits not checkable");
   test_limits();
-#  endif
+#endif
   printf("locking: all checks passed\n");
   return 0;
-#endif
 }
