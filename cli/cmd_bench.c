@@ -10,7 +10,7 @@
 #include <string.h>
 
 #if defined(MMAPIO_CLI_HAVE_BENCH)
-/* Provided by mmapio_bench_lib; argv[0] is "bench", the rest are the
+/* Provided by mmapio_bench_lib; argv[0] is the program name, the rest are the
  * benchmark's own options (it handles --help itself). */
 int mmapio_bench_main(int argc, char **argv);
 #endif
@@ -18,7 +18,7 @@ int mmapio_bench_main(int argc, char **argv);
 void help_bench(void)
 {
 #if defined(MMAPIO_CLI_HAVE_BENCH)
-  char arg0[] = "bench", arg1[] = "--help";
+  char arg0[] = "mmapio bench", arg1[] = "--help";
   char *args[] = {arg0, arg1, NULL};
   (void)mmapio_bench_main(2, args);
 #else
@@ -34,6 +34,9 @@ void help_bench(void)
 int cmd_bench(int argc, char **argv)
 {
 #if defined(MMAPIO_CLI_HAVE_BENCH)
+  /* The benchmark names itself after argv[0] in its usage text. */
+  char arg0[] = "mmapio bench";
+  argv[0] = arg0;
   return mmapio_bench_main(argc, argv);
 #else
   if (cli_wants_help(argc, argv)) {

@@ -14,7 +14,7 @@
 
 /* Work per step: big enough that the per-call overhead vanishes, small
  * enough for a smooth progress bar. */
-#define CACHE_STEP ((uint64_t)16 << 20)
+#define CACHE_STEP ((uint64_t)4 << 20)
 
 typedef struct cache_args {
   const char *file;

@@ -105,13 +105,16 @@ static int wrong_status(const char *call, int rc, int want)
   return STEP_FAILED;
 }
 
-/* A feature the step needs is compiled out or not available here. */
+/* A feature the step needs is compiled out or not available here. `call`
+ * is the expression text; only the function name is shown. */
 static int skipped(const char *call, int rc)
 {
   const char *detail = mmapio_last_error();
+  const char *paren = strchr(call, '(');
+  int name_len = paren != NULL ? (int)(paren - call) : (int)strlen(call);
   if (detail[0] == '\0')
     detail = mmapio_strerror(rc);
-  say("skipped: %s is not available in this build or on this platform (%s)", call, detail);
+  say("skipped: %s (%.*s returned %s)", detail, name_len, call, status_name(rc));
   return STEP_SKIPPED;
 }
 

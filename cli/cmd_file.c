@@ -162,7 +162,7 @@ int cmd_info(int argc, char **argv)
   print_file_mode(file);
   printf("mapped as:        read-only (info never changes the file)\n");
   printf("page size:        %llu bytes\n", (unsigned long long)mmapio_page_size());
-  printf("alloc granularity:%s%llu bytes\n", " ", (unsigned long long)mmapio_allocation_granularity());
+  printf("map granularity:  %llu bytes\n", (unsigned long long)mmapio_allocation_granularity());
   if (len == 0) {
     printf("resident:         n/a (empty file)\n");
   } else {

@@ -8,14 +8,21 @@ endif()
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
+# When cross-compiling, EMULATOR is the command that runs the tool (Wine),
+# with '|' standing for ';'.
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+
 # mmapio_run(<prefix> args...) runs the tool and sets <prefix>_RC,
-# <prefix>_OUT and <prefix>_ERR in the caller's scope.
+# <prefix>_OUT and <prefix>_ERR in the caller's scope. Carriage returns are
+# dropped so that text output compares the same on Windows.
 function(mmapio_run prefix)
-  execute_process(COMMAND "${MMAPIO}" ${ARGN}
+  execute_process(COMMAND ${EMULATOR} "${MMAPIO}" ${ARGN}
     RESULT_VARIABLE rc
     OUTPUT_VARIABLE out
     ERROR_VARIABLE err
     TIMEOUT 60)
+  string(REPLACE "\r" "" out "${out}")
+  string(REPLACE "\r" "" err "${err}")
   set(${prefix}_RC "${rc}" PARENT_SCOPE)
   set(${prefix}_OUT "${out}" PARENT_SCOPE)
   set(${prefix}_ERR "${err}" PARENT_SCOPE)
