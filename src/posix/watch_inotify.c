@@ -50,6 +50,7 @@ typedef struct mmapio__inotify_watch {
   mmapio__os_event wake;
   mmapio_change last;     /* last change emitted in the current batch */
   int have_last;
+  uint64_t next_check_ms; /* monotonic time of the next state check */
   /* Room for many events, aligned for struct inotify_event. */
   _Alignas(struct inotify_event) char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)];
 } mmapio__inotify_watch;
@@ -97,7 +98,10 @@ static void mmapio__ino_check_path(mmapio__inotify_watch *w, mmapio__watch_emit 
 {
   mmapio__file_state ps;
   if (mmapio__posix_file_state(&ps, -1, w->path) != 0) return;
-  if (w->cur.exists && ps.dev == w->cur.dev && ps.ino == w->cur.ino) return;
+  if (w->cur.exists && ps.dev == w->cur.dev && ps.ino == w->cur.ino) {
+    w->gone = 0; /* our file came back under its name (moved back) */
+    return;
+  }
   (void)mmapio__ino_follow_path(w);
   mmapio__ino_emit_kind(w, emit, ctx, MMAPIO_CHANGE_RENAMED);
 }
@@ -127,13 +131,36 @@ static void mmapio__ino_check_file(mmapio__inotify_watch *w, mmapio__watch_emit 
   }
 }
 
-static void mmapio__ino_gone(mmapio__inotify_watch *w, mmapio__watch_emit emit, void *ctx,
-                             mmapio_change_kind kind)
+/* Take in the link count and change time of a removal or rename, so that
+ * they are not reported again as METADATA. Size and mtime stay as they
+ * were: a content change racing with the rename is still reported, with
+ * its range, when its own event is handled. */
+static void mmapio__ino_absorb_rename(mmapio__inotify_watch *w)
+{
+  mmapio__file_state s;
+  if (mmapio__posix_file_state(&s, w->fd, w->path) != 0) return;
+  w->cur.nlink = s.nlink;
+  w->cur.ctime_ns = s.ctime_ns;
+}
+
+static void mmapio__ino_removed(mmapio__inotify_watch *w, mmapio__watch_emit emit, void *ctx)
 {
   if (w->gone) return;
   w->gone = 1;
-  (void)mmapio__posix_file_state(&w->cur, w->fd, w->path);
-  mmapio__ino_emit_kind(w, emit, ctx, kind);
+  mmapio__ino_absorb_rename(w);
+  mmapio__ino_emit_kind(w, emit, ctx, MMAPIO_CHANGE_REMOVED);
+}
+
+/* Our file was renamed. Every move is reported; afterwards the path may or
+ * may not name it (moved away, or moved back / renamed onto the path). */
+static void mmapio__ino_moved(mmapio__inotify_watch *w, mmapio__watch_emit emit, void *ctx)
+{
+  mmapio__file_state ps;
+  int here = mmapio__posix_file_state(&ps, -1, w->path) == 0 && ps.dev == w->cur.dev &&
+             ps.ino == w->cur.ino;
+  w->gone = !here;
+  mmapio__ino_absorb_rename(w);
+  mmapio__ino_emit_kind(w, emit, ctx, MMAPIO_CHANGE_RENAMED);
 }
 
 static void mmapio__ino_event(mmapio__inotify_watch *w, const struct inotify_event *ev,
@@ -150,11 +177,11 @@ static void mmapio__ino_event(mmapio__inotify_watch *w, const struct inotify_eve
     if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
       mmapio__ino_check_path(w, emit, ctx);
     } else if (ev->mask & IN_DELETE) {
-      mmapio__ino_gone(w, emit, ctx, MMAPIO_CHANGE_REMOVED);
-    } else if ((ev->mask & IN_MOVED_FROM) && w->fwd < 0) {
+      mmapio__ino_removed(w, emit, ctx);
+    } else if ((ev->mask & IN_MOVED_FROM) && w->fwd < 0 && !w->gone) {
       /* Normally IN_MOVE_SELF on the file reports this; without a file
        * watch the directory is all we have. */
-      mmapio__ino_gone(w, emit, ctx, MMAPIO_CHANGE_RENAMED);
+      mmapio__ino_moved(w, emit, ctx);
     }
     return;
   }
@@ -165,8 +192,8 @@ static void mmapio__ino_event(mmapio__inotify_watch *w, const struct inotify_eve
   }
   if (ev->mask & (IN_MODIFY | IN_ATTRIB))
     mmapio__ino_check_file(w, emit, ctx, (ev->mask & IN_MODIFY) != 0, (ev->mask & IN_ATTRIB) != 0);
-  if (ev->mask & IN_DELETE_SELF) mmapio__ino_gone(w, emit, ctx, MMAPIO_CHANGE_REMOVED);
-  if (ev->mask & IN_MOVE_SELF) mmapio__ino_gone(w, emit, ctx, MMAPIO_CHANGE_RENAMED);
+  if (ev->mask & IN_DELETE_SELF) mmapio__ino_removed(w, emit, ctx);
+  if (ev->mask & IN_MOVE_SELF) mmapio__ino_moved(w, emit, ctx);
 }
 
 static int mmapio__ino_wait(mmapio__os_watch *base, mmapio__watch_emit emit, void *ctx)
@@ -179,27 +206,32 @@ static int mmapio__ino_wait(mmapio__os_watch *base, mmapio__watch_emit emit, voi
   p[1].fd = w->ifd;
   p[1].events = POLLIN;
   p[1].revents = 0;
-  int r = poll(p, 2, MMAPIO__INOTIFY_CHECK_MS);
+  /* The state check runs on a clock, not only when inotify is quiet: a
+   * busy directory (think /tmp) could otherwise postpone it forever. */
+  uint64_t now = mmapio__monotonic_ms();
+  uint64_t due = w->next_check_ms > now ? w->next_check_ms - now : 0;
+  int r = poll(p, 2, (int)due);
   if (r < 0) {
     if (errno == EINTR) return MMAPIO_OK;
     return mmapio__fail_os(errno, "poll", w->path);
   }
   if (p[0].revents != 0) return MMAPIO_OK; /* woken: the caller is stopping */
   w->have_last = 0;
-  if (r == 0) {
-    /* Quiet interval: catch stores through mappings (see the top). */
+  if (r > 0) {
+    ssize_t n = read(w->ifd, w->buf, sizeof w->buf);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return mmapio__fail_os(errno, "read(inotify)", w->path);
+    for (ssize_t i = 0; i < n;) {
+      const struct inotify_event *ev = (const struct inotify_event *)(const void *)(w->buf + i);
+      mmapio__ino_event(w, ev, emit, ctx);
+      i += (ssize_t)(sizeof *ev + ev->len);
+    }
+  }
+  now = mmapio__monotonic_ms();
+  if (now >= w->next_check_ms) {
+    /* Catch stores through mappings (see the top). */
+    w->next_check_ms = now + MMAPIO__INOTIFY_CHECK_MS;
     mmapio__ino_check_file(w, emit, ctx, 0, 0);
-    return MMAPIO_OK;
-  }
-  ssize_t n = read(w->ifd, w->buf, sizeof w->buf);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return MMAPIO_OK;
-    return mmapio__fail_os(errno, "read(inotify)", w->path);
-  }
-  for (ssize_t i = 0; i < n;) {
-    const struct inotify_event *ev = (const struct inotify_event *)(const void *)(w->buf + i);
-    mmapio__ino_event(w, ev, emit, ctx);
-    i += (ssize_t)(sizeof *ev + ev->len);
   }
   return MMAPIO_OK;
 }

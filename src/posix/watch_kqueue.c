@@ -44,6 +44,7 @@ typedef struct mmapio__kq_watch {
   int fd;                 /* the followed file, or -1 */
   mmapio__file_state cur;
   int gone;
+  uint64_t next_check_ms; /* monotonic time of the next state check */
   mmapio__os_event wake;
 } mmapio__kq_watch;
 
@@ -87,13 +88,18 @@ static void mmapio__kq_check_path(mmapio__kq_watch *w, mmapio__watch_emit emit, 
     mmapio__kq_emit_kind(emit, ctx, MMAPIO_CHANGE_RENAMED);
     return;
   }
+  if (ps.exists) w->gone = 0; /* the path names our file (again) */
   if (!ps.exists && !w->gone) {
     w->gone = 1;
     if (w->fd >= 0) (void)mmapio__posix_file_state(&fs, w->fd, NULL);
     else fs = ps;
     mmapio__kq_emit_kind(emit, ctx,
                          fs.exists && fs.nlink > 0 ? MMAPIO_CHANGE_RENAMED : MMAPIO_CHANGE_REMOVED);
-    if (fs.exists) w->cur = fs;
+    if (fs.exists) {
+      /* Take in the rename itself; size and mtime changes stay visible. */
+      w->cur.nlink = fs.nlink;
+      w->cur.ctime_ns = fs.ctime_ns;
+    }
   }
 }
 
@@ -115,9 +121,13 @@ static int mmapio__kq_wait(mmapio__os_watch *base, mmapio__watch_emit emit, void
 {
   mmapio__kq_watch *w = (mmapio__kq_watch *)base;
   struct kevent evs[8];
+  /* The state check runs on a clock, not only when nothing happens: a busy
+   * directory could otherwise postpone it forever. */
+  uint64_t now = mmapio__monotonic_ms();
+  uint64_t due = w->next_check_ms > now ? w->next_check_ms - now : 0;
   struct timespec ts;
-  ts.tv_sec = MMAPIO__KQ_CHECK_MS / 1000;
-  ts.tv_nsec = (long)(MMAPIO__KQ_CHECK_MS % 1000) * 1000000L;
+  ts.tv_sec = (time_t)(due / 1000u);
+  ts.tv_nsec = (long)(due % 1000u) * 1000000L;
   int n = kevent(w->kq, NULL, 0, evs, 8, &ts);
   if (n < 0) {
     if (errno == EINTR) return MMAPIO_OK;
@@ -125,9 +135,10 @@ static int mmapio__kq_wait(mmapio__os_watch *base, mmapio__watch_emit emit, void
   }
   for (int i = 0; i < n; i++)
     if (evs[i].filter == EVFILT_READ && (int)evs[i].ident == w->wake.rd) return MMAPIO_OK;
-  if (n == 0) {
+  now = mmapio__monotonic_ms();
+  if (now >= w->next_check_ms) {
+    w->next_check_ms = now + MMAPIO__KQ_CHECK_MS;
     mmapio__kq_check_file(w, emit, ctx, 0, 0);
-    return MMAPIO_OK;
   }
   for (int i = 0; i < n; i++) {
     const struct kevent *ev = &evs[i];

@@ -115,6 +115,7 @@ static void mmapio__poll_follow_path(mmapio__poll_watch *w)
 static void mmapio__poll_check(mmapio__poll_watch *w, mmapio__watch_emit emit, void *ctx)
 {
   mmapio__file_state ps, fs;
+  mmapio_change c;
   (void)mmapio__posix_file_state(&ps, -1, w->path);
   if (ps.exists && (ps.dev != w->cur.dev || ps.ino != w->cur.ino || !w->cur.exists)) {
     /* The path names another file: an atomic replace (rename over the
@@ -123,6 +124,7 @@ static void mmapio__poll_check(mmapio__poll_watch *w, mmapio__watch_emit emit, v
     mmapio__poll_emit(emit, ctx, MMAPIO_CHANGE_RENAMED);
     return;
   }
+  if (ps.exists) w->gone = 0; /* the path names our file (again) */
   if (w->fd >= 0) (void)mmapio__posix_file_state(&fs, w->fd, NULL);
   else fs = ps;
   if (!ps.exists && !w->gone) {
@@ -130,10 +132,13 @@ static void mmapio__poll_check(mmapio__poll_watch *w, mmapio__watch_emit emit, v
     w->gone = 1;
     mmapio__poll_emit(emit, ctx,
                       fs.exists && fs.nlink > 0 ? MMAPIO_CHANGE_RENAMED : MMAPIO_CHANGE_REMOVED);
-    if (fs.exists) w->cur = fs; /* the unlink/rename is not a separate change */
-    return;
+    /* The unlink/rename is not a separate METADATA change. Size and mtime
+     * stay: a content change seen in the same look is reported below. */
+    if (fs.exists) {
+      w->cur.nlink = fs.nlink;
+      w->cur.ctime_ns = fs.ctime_ns;
+    }
   }
-  mmapio_change c;
   if (fs.exists && mmapio__watch_diff(&c, &w->cur, &fs)) emit(ctx, &c);
   if (fs.exists) w->cur = fs;
 }
