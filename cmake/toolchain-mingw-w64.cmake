@@ -25,6 +25,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# The printf family of msvcrt.dll does not know %zu (and older versions not
+# %llu); MinGW's own C99 implementation does, and GCC then checks formats
+# against it. The library's detail messages rely on both.
+set(CMAKE_C_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
+
 # Link libgcc and winpthread statically: the .exe files then need no MinGW
 # DLL next to them, under Wine or when copied to a Windows machine.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")

@@ -249,8 +249,8 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
+  /* om->keep (max_size) belongs to the caller; it is only read here. */
   if (reserve < len) reserve = len;
-  om->keep = reserve;
   /* A section cannot be empty; an empty file is an empty mapping. */
   if (len == 0) return MMAPIO_OK;
   wm = (mmapio__win_map *)calloc(1, sizeof *wm);
@@ -283,7 +283,6 @@ int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flag
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
-  om->keep = len;
   /* Windows has no fork(): MMAPIO_ANON_SHARED changes nothing. */
   om->anon_shared = (anon_flags & MMAPIO_ANON_SHARED) != 0;
   if (len == 0) return MMAPIO_OK;
@@ -443,6 +442,12 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
    *    exclusively, so nobody touches the bytes meanwhile. */
   if (!mmapio__win_unmap_all(om, wm, old_ph, 1))
     return mmapio__fail_os((int)GetLastError(), "UnmapViewOfFile", path);
+  /* An open section blocks truncation too (ERROR_USER_MAPPED_FILE), even
+   * without views; the restore path makes a new one if needed. */
+  if (wm->section != NULL) {
+    CloseHandle(wm->section);
+    wm->section = NULL;
+  }
 
   /* 2. The new length (with disk space reserved when growing). */
   e = mmapio__win_set_size((HANDLE)f, old_len, new_len, sparse, &call);
@@ -478,7 +483,6 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
     /* The old placeholder region is not used any more. */
     if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
   }
-  CloseHandle(wm->section);
   wm->section = s;
   return MMAPIO_OK;
 

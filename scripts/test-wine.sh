@@ -1,0 +1,97 @@
+#!/bin/sh
+# test-wine.sh -- cross-build mmapio for Windows with MinGW-w64 and run the
+# whole CTest suite under Wine.
+#
+#   scripts/test-wine.sh [extra ctest arguments, e.g. -L unit or -R win_]
+#
+# Environment:
+#   MMAPIO_WIN_BUILD   build directory (default: <repo>/build-win)
+#   WINEPREFIX         Wine prefix (default: <build>/wineprefix, created quietly)
+#   MMAPIO_JOBS        parallel build and test jobs (default: 2)
+#
+# Needs cmake, ninja (or make), the MinGW-w64 cross compiler and Wine; on a
+# Debian machine, as root, missing packages are installed with apt-get.
+# No display is needed. Exit status: 0 when the build succeeded and every
+# test passed or skipped.
+set -eu
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${MMAPIO_WIN_BUILD:-$repo/build-win}
+jobs=${MMAPIO_JOBS:-2}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+find_wine() {
+  for w in wine64 /usr/lib/wine/wine64 /usr/lib64/wine/wine64 /opt/wine-stable/bin/wine64 wine; do
+    if have "$w" || [ -x "$w" ]; then echo "$w"; return 0; fi
+  done
+  return 1
+}
+
+# ---- tools -------------------------------------------------------------------
+missing=""
+have x86_64-w64-mingw32-gcc || missing="$missing mingw-w64"
+find_wine >/dev/null || missing="$missing wine wine64"
+have cmake || missing="$missing cmake"
+have ninja || have make || missing="$missing ninja-build"
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && have apt-get; then
+    echo "test-wine.sh: installing$missing" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2 ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2; }
+  else
+    echo "test-wine.sh: missing$missing (install them, e.g. apt-get install$missing)" >&2
+    exit 2
+  fi
+fi
+wine=$(find_wine)
+case "$wine" in
+  */*) wineserver=$(dirname "$wine")/wineserver ;;
+  *) wineserver=wineserver ;;
+esac
+[ -x "$wineserver" ] || have "$wineserver" || wineserver=wineserver
+
+# ---- Wine prefix -------------------------------------------------------------
+mkdir -p "$build"
+export WINEPREFIX="${WINEPREFIX:-$build/wineprefix}"
+export WINEDEBUG=-all
+export WINEARCH=win64
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  echo "test-wine.sh: creating the Wine prefix $WINEPREFIX"
+  # No Mono or Gecko: the tests need neither, and their installers would
+  # ask questions.
+  WINEDLLOVERRIDES="mscoree,mshtml=" "$wine" wineboot -i >/dev/null 2>&1 || true
+  "$wineserver" -w 2>/dev/null || true
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    echo "test-wine.sh: wineboot did not create $WINEPREFIX" >&2
+    exit 2
+  fi
+fi
+
+# ---- build -------------------------------------------------------------------
+gen=""
+if have ninja; then gen="-G Ninja"; fi
+# shellcheck disable=SC2086
+cmake -S "$repo" -B "$build" $gen \
+  -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-mingw-w64.cmake" \
+  -DMMAPIO_WINE="$wine" -DMMAPIO_WINEPREFIX="$WINEPREFIX" >/dev/null
+build_status=0
+if have ninja && [ -n "$gen" ]; then
+  # Keep going past failures so every test that can be built is run.
+  cmake --build "$build" -j "$jobs" -- -k 0 || build_status=$?
+else
+  cmake --build "$build" -j "$jobs" -- -k || build_status=$?
+fi
+if [ "$build_status" != 0 ]; then
+  echo "test-wine.sh: the build FAILED (status $build_status); running the tests that were built" >&2
+fi
+
+# ---- tests -------------------------------------------------------------------
+# One wineserver for the whole run instead of one per test program.
+"$wineserver" -p 2>/dev/null || true
+test_status=0
+ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@" || test_status=$?
+"$wineserver" -k 2>/dev/null || true
+
+if [ "$build_status" != 0 ]; then exit "$build_status"; fi
+exit "$test_status"
