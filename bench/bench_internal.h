@@ -61,6 +61,7 @@ typedef struct bench_config {
   int reps;               /* repetitions per side; the medians are reported */
   int quiet;              /* no progress on stderr */
   double min_time;        /* seconds one batch should last at least (calibration) */
+  int cpu_clock;          /* --clock cpu: time CPU-bound workloads with the thread's CPU clock */
   uint64_t touch_size;    /* size of the touch_1g map (--size) */
   const char *dir;        /* directory of the benchmark files */
   char fs_name[64];       /* filesystem type of `dir` ("ext4", "tmpfs", ...) */
@@ -74,6 +75,7 @@ typedef struct bench_run {
   uint64_t min_iters;     /* lower bound for the calibrated iteration count */
   uint64_t max_iters;     /* upper bound (0 = none) */
   double min_time;        /* 0 = cfg->min_time; else this workload's own */
+  int io_bound;           /* 1: waits for a disk or another thread; always timed on the wall clock */
   char note[256];         /* shown next to the result (sizes, modes, filesystem) */
   char error[512];        /* why a setup or batch failed */
 } bench_run;
@@ -95,7 +97,11 @@ typedef struct bench_workload {
 extern const bench_workload bench_workloads[];
 extern const size_t bench_workload_count;
 
-/* Helpers the workloads use (bench_lib.c). */
+/* Helpers the workloads use (bench_lib.c). bench_now() reads the clock the
+ * run uses for this workload: monotonic wall time, or with --clock cpu the
+ * calling thread's CPU time (user + system) for workloads that are not
+ * io_bound, which a busy shared machine disturbs far less (time spent
+ * preempted is not counted). */
 double bench_now(void);
 int bench_fail(bench_run *r, const char *what, int status);       /* mmapio status */
 int bench_fail_os(bench_run *r, const char *what, const char *path); /* errno / GetLastError */

@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 {
   /* Every workload the program must know; keep in step with bench_workloads[]. */
   static const char *names[] = { "view_rw", "view_ro", "read_1m", "scan_views", "flush_page",
-                                 "millis_writes", "chunks_4k", "chunks_64k", "atomic_add", "touch_1g",
+                                 "millis_writes", "millis_rewrite", "millis_raw", "chunks_4k", "chunks_64k", "atomic_add", "touch_1g",
                                  "create", "random_reads", "seq_reads", "resize", "resize_inplace",
                                  "advise", "cow_open" };
   const char *dir = argc > 1 ? argv[1] : ".";

