@@ -115,6 +115,7 @@ mmapio__sys_table mmapio__sys = {
   mmapio__sys_real_read,
   mmapio__sys_real_write,
   mmapio__sys_real_unlink,
+  mmapio__sys_real_link,
 };
 
 #define MMAPIO__REC_MAX 4096u   /* recorded calls kept; later ones are dropped */
@@ -191,6 +192,8 @@ void mmapio__sys_reset(void)
   pthread_mutex_unlock(&hook_mu);
 }
 
+/* Starting clears the previous recording; stopping keeps it, so a second
+ * stop returns the same calls. */
 void mmapio__sys_record_start(void)
 {
   pthread_mutex_lock(&hook_mu);
@@ -251,6 +254,8 @@ unsigned mmapio__sys_count(const char *name)
  * injected, and every count is 0. Tests that need the hooks detect this
  * (a recorded flush shows no msync) and skip. */
 void mmapio__sys_reset(void) {}
+/* Starting clears the previous recording; stopping keeps it, so a second
+ * stop returns the same calls. */
 void mmapio__sys_record_start(void) {}
 size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max)
 {

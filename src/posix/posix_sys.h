@@ -32,6 +32,7 @@
  *   "copy_file_range" 0, length, 0
  *   "read" / "write"  0, length, 0
  *   "unlink"          0, 0, 0
+ *   "link"            0, 0, 0
  * An injected failure makes the call return its failure value (-1,
  * MAP_FAILED, or the error itself for posix_fallocate) with errno set,
  * without calling the OS.
@@ -118,6 +119,7 @@ typedef struct mmapio__sys_table {
   ssize_t (*x_read)(int fd, void *buf, size_t n);
   ssize_t (*x_write)(int fd, const void *buf, size_t n);
   int (*x_unlink)(const char *path);
+  int (*x_link)(const char *from, const char *to);
 } mmapio__sys_table;
 
 #if MMAPIO__HOOKS
@@ -247,6 +249,7 @@ static inline ssize_t mmapio__sys_real_write(int fd, const void *buf, size_t n)
   return write(fd, buf, n);
 }
 static inline int mmapio__sys_real_unlink(const char *path) { return unlink(path); }
+static inline int mmapio__sys_real_link(const char *from, const char *to) { return link(from, to); }
 
 /* ---- Wrappers used by the backend ---------------------------------------- */
 static inline int mmapio__sys_open(const char *path, int flags, mode_t mode)
@@ -368,6 +371,11 @@ static inline int mmapio__sys_unlink(const char *path)
 {
   MMAPIO__SYS_PRE("unlink", 0, 0, 0, -1);
   return MMAPIO__SYS_CALL(unlink)(path);
+}
+static inline int mmapio__sys_link(const char *from, const char *to)
+{
+  MMAPIO__SYS_PRE("link", 0, 0, 0, -1);
+  return MMAPIO__SYS_CALL(link)(from, to);
 }
 
 /* ---- Shared backend helpers (posix_file.c) -------------------------------- */
