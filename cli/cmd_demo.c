@@ -691,12 +691,11 @@ int cmd_demo(int argc, char **argv)
       d.skipped++;
     } else {
       d.failed++;
-      /* Without the working file nothing else can run; go straight to the
-       * clean-up (which tolerates missing files). */
+      /* Without the working file nothing else can run (and a failed create
+       * leaves no file behind to clean up). */
       if (i == 0) {
-        d.step = (int)(sizeof steps / sizeof steps[0]) - 1;
-        i = sizeof steps / sizeof steps[0] - 2;
-        d.keep = 0;
+        say("cannot continue without the working file");
+        break;
       }
     }
     fflush(stdout);

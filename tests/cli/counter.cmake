@@ -33,6 +33,18 @@ mmapio_run(r counter "${f}" --init --add 7)
 expect_rc(r 0)
 expect_equal("${r_OUT}" "7\n" "--init --add 7")
 
+# Eight processes started together (execute_process runs its COMMANDs
+# concurrently, as a pipeline) share the counter without losing an update.
+set(cmds)
+foreach(i RANGE 1 8)
+  list(APPEND cmds COMMAND ${EMULATOR} "${MMAPIO}" counter "${f}")
+endforeach()
+execute_process(${cmds} RESULTS_VARIABLE prc OUTPUT_QUIET ERROR_VARIABLE perr TIMEOUT 60)
+expect_equal("${prc}" "0;0;0;0;0;0;0;0" "exit codes of the concurrent counters (${perr})")
+mmapio_run(r counter "${f}" --get)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "15\n" "7 + 8 concurrent increments")
+
 # An existing empty file cannot hold a counter: the library's message.
 file(WRITE "${WORK}/empty.bin" "")
 mmapio_run(r counter "${WORK}/empty.bin")

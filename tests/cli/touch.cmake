@@ -16,3 +16,12 @@ expect_contains("${r_OUT}" "resident after evict" "evict")
 mmapio_run(r touch "${f}" --range 60K:8K)
 expect_rc(r 1)
 expect_contains("${r_ERR}" "range out of bounds" "touch past the end")
+
+# `lock --seconds 0` pins one page, reports and releases at once (a single
+# page stays within every RLIMIT_MEMLOCK default).
+mmapio_run(feat info "${f}")
+if(feat_OUT MATCHES "features:[^\n]* locking")
+  mmapio_run(r lock "${f}" --range 0:4K --seconds 0)
+  expect_rc(r 0)
+  expect_contains("${r_OUT}" "released" "lock --seconds 0")
+endif()
