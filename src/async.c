@@ -323,7 +323,8 @@ int mmapio_write_async(mmapio_task **out, mmapio_map *m, uint64_t off, const voi
   t->buf = malloc(len);
   if (t->buf == NULL) {
     free(t);
-    return mmapio__fail(MMAPIO_ENOMEM, "%s: cannot copy %zu bytes: out of memory", op, len);
+    return mmapio__fail(MMAPIO_ENOMEM, "%s: cannot copy %llu bytes: out of memory", op,
+                        (unsigned long long)len);
   }
   memcpy(t->buf, src, len);
   t->off = off;
