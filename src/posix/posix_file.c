@@ -138,12 +138,14 @@ static int set_len(int fd, uint64_t len)
   return r;
 }
 
-/* Put the length back to `len` after a failed growth; keeps errno. */
+/* Put the length back to `len` after a failed growth; keeps errno. The
+ * truncation runs even when the length looks unchanged: it also frees
+ * blocks a failed reservation may have allocated past the end of file,
+ * which matters most when the disk is full. */
 static void restore_len(int fd, uint64_t len)
 {
   int saved = errno;
-  struct stat st;
-  if (mmapio__sys_fstat(fd, &st) != 0 || (uint64_t)st.st_size != len) (void)set_len(fd, len);
+  (void)set_len(fd, len);
   errno = saved;
 }
 
@@ -247,7 +249,13 @@ int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *
   } while (r != 0 && errno == EINTR);
   if (r != 0) {
     int e = errno;
-    if (e == ENOSPC || e == EDQUOT || e == EFBIG) return mmapio__fail_os(e, "fallocate", path);
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+      /* Give back what the failed attempt allocated past the end of file
+       * (same length, same content). */
+      struct stat st;
+      if (mmapio__sys_fstat(f, &st) == 0) restore_len(f, (uint64_t)st.st_size);
+      return mmapio__fail_os(e, "fallocate", path);
+    }
   }
   return MMAPIO_OK;
 #elif MMAPIO__APPLE
