@@ -782,6 +782,19 @@ MMAPIO_API int mmapio_unlock_all(mmapio_map *m);
 /* 12. File watching (feature WATCH)                                         */
 /* ------------------------------------------------------------------------ */
 
+/** What happened to the watched file.
+ *  - MODIFIED: the content changed (write(), truncation, extension, or a
+ *    store through a mapping once the OS updated the modification time).
+ *    For a size change, offset/len give the bytes that appeared or
+ *    disappeared ([min(old,new), max(old,new))); bytes below the old end may
+ *    have changed too. 0,0 when the range is unknown.
+ *  - METADATA: mode/permissions, owner, link count or change time changed
+ *    (chmod, chown, a new hard link); content and size did not.
+ *  - REMOVED: the file was unlinked (its name is gone and it has no other).
+ *  - RENAMED: the file was renamed or moved away, or the path now names a
+ *    different file (an atomic replace: rename(tmp, path); or a new file
+ *    created after a removal). In the second case the watch moves to the
+ *    new file and keeps reporting its changes. */
 typedef enum mmapio_change_kind {
   MMAPIO_CHANGE_MODIFIED = 1,
   MMAPIO_CHANGE_METADATA = 2,
@@ -794,13 +807,49 @@ typedef void (*mmapio_watch_fn)(const mmapio_change *c, void *payload);
 typedef struct mmapio_watch mmapio_watch;
 
 /*! mmapio_watch_start() : call `fn(change, payload)` on an internal thread
- *  when the map's file changes. @return OK, EINVAL, ENOTSUP (feature off or
- *  anonymous map), EIO. @since 1.0.0 */
+ *  when the map's file changes.
+ *
+ *  The watch follows the path given at open (mmapio_path(m)): its file, and
+ *  whichever file later takes that name. Backends: inotify on Linux (the
+ *  file and its directory), kqueue on macOS and the BSDs, ReadDirectoryChangesW
+ *  on Windows, and stat polling every 50 ms in the portable POSIX build or
+ *  when the native backend cannot start (e.g. the inotify watch limit).
+ *  One thread per watch runs the callbacks, one at a time, in order; the
+ *  callback must not call mmapio_watch_stop on its own watch.
+ *
+ *  Latency: write(), truncation, chmod, unlink and rename are reported as
+ *  the OS notifies them (immediately; within 50 ms when polling). Stores
+ *  through a mapping -- this process's or another's -- raise no OS event;
+ *  the watch sees them when the kernel updates the file's modification
+ *  time and checks that time every 250 ms (50 ms when polling). Linux and
+ *  the BSDs update it on the first store to a page since it was last
+ *  written back, and at msync; Windows when the view is flushed or unmapped.
+ *  So a store to an already dirty page may only show after the next
+ *  writeback (Linux: typically up to ~30 s) or mmapio_flush.
+ *
+ *  A change can be reported more than once, and several changes close
+ *  together can be reported as one. The polling backend misses a change
+ *  that leaves size, mtime, mode, owner and links exactly as they were.
+ *  On Windows a file moved away is no longer followed.
+ *
+ *  The watch holds a reference to `m` until mmapio_watch_stop (so the
+ *  caller may close its own reference first).
+ *  @param out  receives the watch; NULL on failure.
+ *  @return OK; EINVAL (out, m or fn NULL); ENOTSUP (feature compiled out,
+ *          anonymous map, or no path); ENOMEM; ENOENT/EACCES/EIO when the
+ *          file or its directory cannot be watched (no thread is started).
+ *  Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_watch_start(mmapio_watch **out, mmapio_map *m, mmapio_watch_fn fn, void *payload);
-/*! mmapio_watch_active() : 1 while the watch runs. @since 1.0.0 */
+/*! mmapio_watch_active() : 1 while the watch runs; 0 after mmapio_watch_stop
+ *  was called, if the backend failed for good (the watch then stops
+ *  reporting), for NULL, or when the feature is compiled out. @since 1.0.0 */
 MMAPIO_API int mmapio_watch_active(const mmapio_watch *w);
-/*! mmapio_watch_stop() : stop and free; after it returns fn is never called
- *  again. NULL: no-op. @since 1.0.0 */
+/*! mmapio_watch_stop() : stop, join the watch thread and free the watch.
+ *  It interrupts the backend's wait at once (no timeout). After it returns
+ *  fn is never called again, and the watch's map reference is released
+ *  (the map is closed if that was the last one). Changes found together
+ *  with the stop request are dropped. NULL: no-op. Must not be called from
+ *  the watch's own callback, nor twice. @since 1.0.0 */
 MMAPIO_API void mmapio_watch_stop(mmapio_watch *w);
 
 /* ------------------------------------------------------------------------ */
@@ -809,25 +858,73 @@ MMAPIO_API void mmapio_watch_stop(mmapio_watch *w);
 
 typedef struct mmapio_task mmapio_task;
 
-/*! Start background operations. Checks needing no I/O (NULL, mode, size,
- *  bounds against the current length) are reported by the starting call;
- *  everything else by the task's status. Tasks retain the map.
- *  @since 1.0.0 */
+/*! Start background operations on a small pool of library threads (at most
+ *  two, started on first use and joined when the last submitted task is
+ *  freed). Checks needing no I/O are reported by the starting call, in the
+ *  order arguments (NULL) -> zero-length action -> mode -> size -> bounds
+ *  (against the current length); everything else by the task's status.
+ *  A zero-length action, and a flush of a READ_ONLY, COPY_ON_WRITE or
+ *  anonymous map (a no-op), give a task that is already complete.
+ *  Tasks on a map hold a reference to it until mmapio_task_free, so the
+ *  caller may close its own reference while they run.
+ *
+ *  - mmapio_flush_async / mmapio_flush_range_async: mmapio_flush /
+ *    mmapio_flush_range on a worker. EBOUNDS for a range outside the map.
+ *  - mmapio_write_async: copies `src` before returning (the caller may reuse
+ *    it at once), then mmapio_write and mmapio_flush_range over the written
+ *    range at the map's durability level: after it completes OK, a freshly
+ *    opened read-only map sees the bytes and they are as durable as the
+ *    map's durability promises. EMODE on READ_ONLY maps; on COW maps the
+ *    bytes stay private. ENOMEM if the copy cannot be allocated.
+ *  - mmapio_create_async: mmapio_create_rw(path, size); the map is fetched
+ *    with mmapio_task_take_map. ESIZE "Size must be greater than zero" and
+ *    "Size %llu exceeds maximum safe limit of %llu bytes" at once.
+ *  - mmapio_copy_file_async / mmapio_remove_file_async: mmapio_copy_file /
+ *    mmapio_remove_file; the paths are copied.
+ *  @param out  receives the task; NULL on failure.
+ *  @return OK, EINVAL, EMODE, ESIZE, EBOUNDS, ENOMEM (also when no worker
+ *          thread can be started), ENOTSUP (feature compiled out).
+ *  Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_flush_async(mmapio_task **out, mmapio_map *m);
 MMAPIO_API int mmapio_flush_range_async(mmapio_task **out, mmapio_map *m, uint64_t off, uint64_t len);
 MMAPIO_API int mmapio_write_async(mmapio_task **out, mmapio_map *m, uint64_t off, const void *src, size_t len);
 MMAPIO_API int mmapio_create_async(mmapio_task **out, const char *path, uint64_t size);
 MMAPIO_API int mmapio_copy_file_async(mmapio_task **out, const char *src, const char *dst);
 MMAPIO_API int mmapio_remove_file_async(mmapio_task **out, const char *path);
-/*! mmapio_task_poll() : EAGAIN while running, else the operation's status. */
+/*! mmapio_task_poll() : MMAPIO_EAGAIN while running, else the operation's
+ *  status (the same every time). When that status is a failure, the
+ *  calling thread's mmapio_last_error()/mmapio_last_os_error() become the
+ *  worker's detail message and OS code. EINVAL for NULL. Never blocks.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_task_poll(mmapio_task *t);
-/*! mmapio_task_wait() : wait up to timeout_ms (-1 forever); ETIMEDOUT. */
+/*! mmapio_task_wait() : wait until the task completes, at most timeout_ms
+ *  milliseconds (monotonic clock); -1 waits forever, 0 only looks.
+ *  @return the operation's status (a failure sets this thread's detail as
+ *          mmapio_task_poll does), ETIMEDOUT, or EINVAL (NULL, timeout < -1).
+ *  Several threads may wait for one task. @since 1.0.0 */
 MMAPIO_API int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms);
-/*! mmapio_task_event() : readable / signalled when the task is done. */
+/*! mmapio_task_event() : a descriptor (POSIX: readable; an eventfd on
+ *  Linux, a pipe elsewhere) or event HANDLE (Windows: signalled) that
+ *  becomes ready when the task completes and stays ready, for poll(),
+ *  epoll, kqueue, select or WaitForMultipleObjects. Made on first call
+ *  (already ready if the task is done); every call returns the same one.
+ *  It belongs to the task: do not read from, close or reset it; it is
+ *  closed by mmapio_task_free. MMAPIO_INVALID_FILE for NULL, if it cannot
+ *  be created (descriptor limit), or when the feature is compiled out.
+ *  @since 1.0.0 */
 MMAPIO_API mmapio_native_file mmapio_task_event(mmapio_task *t);
-/*! mmapio_task_take_map() : the map made by mmapio_create_async. */
+/*! mmapio_task_take_map() : hand over the map made by mmapio_create_async;
+ *  the caller then owns it (mmapio_close). Once only.
+ *  @return OK; EINVAL (NULL, not a create task, map already taken);
+ *          EAGAIN (still running); the task's failure status (with its
+ *          detail) if the create failed. *out is NULL on failure.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_task_take_map(mmapio_map **out, mmapio_task *t);
-/*! mmapio_task_free() : waits if still running. NULL: no-op. */
+/*! mmapio_task_free() : wait for the task if it is still running, then
+ *  free it: its event is closed, a created map nobody took is closed, and
+ *  its map reference is released. The last free of a submitted task joins
+ *  the worker threads. NULL: no-op. No other call on `t` may run
+ *  concurrently or follow. @since 1.0.0 */
 MMAPIO_API void mmapio_task_free(mmapio_task *t);
 
 /* ------------------------------------------------------------------------ */
@@ -836,21 +933,62 @@ MMAPIO_API void mmapio_task_free(mmapio_task *t);
 
 typedef struct mmapio_bytes { const uint8_t *data; size_t len; void *owner_; } mmapio_bytes;
 
-/*! mmapio_bytes_get() : a reference-counted buffer of [off, off+len) that
- *  stays valid after mmapio_close and after the file is removed. @since 1.0.0 */
+/*! mmapio_bytes_get() : a reference-counted, read-only buffer of
+ *  [off, off+len) that stays valid and unchanged after mmapio_close and
+ *  after the file is removed, until its last mmapio_bytes_release.
+ *
+ *  READ_ONLY maps: zero-copy -- `data` points into the mapping and the
+ *  buffer holds a map reference (the mapping stays until the last buffer
+ *  goes). Changes made to the file by other processes show through, as in
+ *  any view. READ_WRITE, COPY_ON_WRITE and anonymous maps: a private copy
+ *  made under the map's shared lock, because those mappings can be written
+ *  (or moved by resize) underneath. A zero-length buffer (still bounds
+ *  checked: off <= length) owns nothing and has a non-NULL `data`.
+ *  The buffer can be handed to writev() as an iovec (cast away const; the
+ *  memory is never written). With a READ_ONLY map of a file another process
+ *  truncates, reading `data` can fault like any direct access.
+ *  @param out  filled on success; {NULL, 0, NULL} on failure.
+ *  @return OK; EINVAL (out or m NULL); EBOUNDS; EDEADLK (copying modes:
+ *          this thread holds a write view of m); EFAULT (FAULT_SAFE maps);
+ *          ENOMEM; ENOTSUP (feature compiled out). Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_bytes_get(mmapio_bytes *out, mmapio_map *m, uint64_t off, uint64_t len);
+/*! mmapio_bytes_retain() : `*copy` becomes another reference to the same
+ *  bytes (same data and len); each needs its own release. Retaining a
+ *  released or zero-length buffer gives the same kind of buffer.
+ *  @return OK, EINVAL (copy or b NULL), ENOTSUP (feature compiled out).
+ *  Thread-safe (atomic count): buffers may be shared between threads.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_bytes_retain(mmapio_bytes *copy, const mmapio_bytes *b);
+/*! mmapio_bytes_release() : drop this reference and clear *b to
+ *  {NULL, 0, NULL}; the last reference frees the copy or releases the map
+ *  (closing it if it was the map's last reference). NULL or an already
+ *  released buffer: no-op. @since 1.0.0 */
 MMAPIO_API void mmapio_bytes_release(mmapio_bytes *b);
 
-/** A cursor over a map, like a file opened for reading. */
+/** A cursor over a map, like a file opened for reading. Always available
+ *  (no feature). Reads go through mmapio_read: they take the map's shared
+ *  lock and check bounds against the length at that moment, so a reader
+ *  outlives resizes. One reader must not be used by two threads at once. */
 typedef struct mmapio_reader { mmapio_map *map; uint64_t pos; } mmapio_reader;
 
-/*! mmapio_reader_init() : position 0 over `m` (no reference taken). */
+/*! mmapio_reader_init() : position 0 over `m` (no reference taken: the map
+ *  must outlive the reader's use). NULL r: no-op. @since 1.0.0 */
 MMAPIO_API void mmapio_reader_init(mmapio_reader *r, mmapio_map *m);
-/*! mmapio_reader_read() : @return bytes read, 0 at the end, <0 status. */
+/*! mmapio_reader_read() : copy up to n bytes from the position and advance
+ *  it by the count copied.
+ *  @return bytes read (short only at the end of the map), 0 when n is 0 or
+ *          the position is at or past the end, or a negative status: EINVAL
+ *          (r or its map NULL, dst NULL with n > 0), EDEADLK (this thread
+ *          holds a write view of the map), EFAULT (FAULT_SAFE maps). On
+ *          failure the position is unchanged. @since 1.0.0 */
 MMAPIO_API int64_t mmapio_reader_read(mmapio_reader *r, void *dst, size_t n);
-/*! mmapio_reader_seek() : SEEK_SET/CUR/END; a negative result is EINVAL.
- *  @return the new position or <0 status. */
+/*! mmapio_reader_seek() : set the position to delta from the start
+ *  (SEEK_SET), the current position (SEEK_CUR) or the map's current length
+ *  (SEEK_END), as for fseek; positions past the end are allowed (reads
+ *  there return 0).
+ *  @return the new position, or EINVAL (r or its map NULL, unknown whence,
+ *          a negative result or one above INT64_MAX), position unchanged.
+ *  @since 1.0.0 */
 MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whence);
 
 /* ------------------------------------------------------------------------ */
