@@ -312,12 +312,14 @@ typedef struct bench_machine {
   char os[256];
 } bench_machine;
 
+#ifndef _WIN32
 static void trim(char *s)
 {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
     s[--n] = '\0';
 }
+#endif
 
 static void machine_info(bench_machine *mi)
 {
