@@ -377,15 +377,17 @@ MMAPIO_API int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags);
 MMAPIO_API int mmapio_retain(mmapio_map *m);
 
 /*! mmapio_close() : release the caller's reference.
- *  With read/write views, atomic pins or iterators still outstanding it
- *  returns MMAPIO_EBUSY and changes nothing. When the last reference goes
+ *  It returns MMAPIO_EBUSY and changes nothing while atomic pins exist or
+ *  the calling thread holds views or iterators of `m`; for the last
+ *  reference also while any other thread holds a view or iterator, or is
+ *  inside mmapio_write/mmapio_read of `m`. When the last reference goes
  *  (segments, byte buffers, async tasks and watches hold references of their
  *  own), the background flusher stops serving the map (no flush of it runs
  *  after close returns), RW maps whose policy is not MANUAL get a final
  *  flush whose status is returned, the memory is unmapped and the file
  *  closed -- the file is closed even when that final flush fails.
- *  @return OK (also for NULL), EBUSY (views, pins or iterators outstanding,
- *          in any thread), or the final flush's status.
+ *  @return OK (also for NULL), EBUSY (last reference with views, pins or
+ *          iterators outstanding), or the final flush's status.
  *  Thread-safe, but `m` must not be used by the caller after a successful
  *  close of its last reference. @since 1.0.0 */
 MMAPIO_API int mmapio_close(mmapio_map *m);

@@ -13,6 +13,13 @@
 
 static uint64_t mmapio__next_uid = 1;
 
+/* Address of byte `off`; the base of an empty mapping is NULL and is never
+ * offset (pointer arithmetic on NULL is undefined). */
+static inline uint8_t *mmapio__at(const mmapio_map *m, uint64_t off)
+{
+  return m->om.base != NULL ? m->om.base + off : NULL;
+}
+
 /* ---- Options ------------------------------------------------------------ */
 
 void mmapio_options_init(mmapio_options *o)
@@ -98,6 +105,12 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
     int rc = mmapio__check_size(o->size, 0);
     if (rc != MMAPIO_OK) return rc;
   }
+  /* Checked before any file is created or truncated, so that a rejected
+   * max_size changes nothing on disk. */
+  if (o->max_size != 0 && o->max_size < o->size &&
+      (o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)))
+    return mmapio__fail(MMAPIO_ESIZE, "mmapio_open(%s): max_size %llu is smaller than size %llu",
+                        path, (unsigned long long)o->max_size, (unsigned long long)o->size);
   return MMAPIO_OK;
 }
 
@@ -263,17 +276,7 @@ static int mmapio__create_published(mmapio_native_file *out, const char *path,
   }
   if (rc != MMAPIO_OK) {
     free(tmp);
-    /* E.g. a read-only directory entry for temporaries: try the direct way. */
-    rc = mmapio__os_open(&f, path, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
-    if (rc != MMAPIO_OK) return rc;
-    rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
-    if (rc != MMAPIO_OK) {
-      mmapio__os_close_file(f);
-      mmapio__unlink_quiet(path);
-      return rc;
-    }
-    *out = f;
-    return MMAPIO_OK;
+    return rc;
   }
   rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
   if (rc == MMAPIO_OK) {
@@ -298,7 +301,13 @@ static int mmapio__create_published(mmapio_native_file *out, const char *path,
   }
   if (rc != MMAPIO_OK) {
     mmapio__os_close_file(f);
-    mmapio__unlink_quiet(tmp);
+    /* Leave nothing behind; if even that fails, say so (it is the more
+     * pressing problem for the caller). */
+    mmapio__saved_error e;
+    mmapio__error_save(&e);
+    int rc2 = mmapio__os_unlink(tmp);
+    if (rc2 == MMAPIO_OK) mmapio__error_restore(&e);
+    else rc = rc2;
     free(tmp);
     return rc;
   }
@@ -330,19 +339,22 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
     if (rc == MMAPIO_ENOENT) return mmapio__check_size(o.size, 0);
   } else if (o.flags & MMAPIO_OPEN_CREATE) {
     /* Create-or-open without a check-then-open race, and without ever
-     * showing the new file with length 0: the file is created and sized
-     * under a temporary name, then published with an atomic no-replace
-     * link. If the name exists, open that file instead (unless EXCLUSIVE),
-     * retrying if it disappears in between. */
+     * showing the new file with length 0: an existing file is simply
+     * opened; a missing one is created and sized under a temporary name,
+     * then published with an atomic no-replace link. If someone else
+     * published it first, open theirs (unless EXCLUSIVE); if it vanishes
+     * in between, start over. */
     for (int tries = 0; tries < 16; tries++) {
+      if (!(o.flags & MMAPIO_OPEN_EXCLUSIVE)) {
+        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
+        if (rc != MMAPIO_ENOENT) break;
+      }
       rc = mmapio__create_published(&f, path, &o);
       if (rc == MMAPIO_OK) {
         created = 1;
         break;
       }
       if (rc != MMAPIO_EEXIST || (o.flags & MMAPIO_OPEN_EXCLUSIVE)) break;
-      rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
-      if (rc != MMAPIO_ENOENT) break;
     }
   } else {
     rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
@@ -491,6 +503,26 @@ void mmapio__map_release_ref(mmapio_map *m)
 int mmapio_close(mmapio_map *m)
 {
   if (m == NULL) return MMAPIO_OK;
+  /* Dropping a reference that is not the last cannot invalidate anything:
+   * the borrows check only guards the destruction of the mapping. */
+  uint32_t r = mmapio__ld_acquire(&m->refs);
+  if (r > 1u) {
+    /* Not the last reference: the mapping stays alive for the other
+     * holders, so only this thread's own borrows and pins make it EBUSY
+     * (other threads' momentary reads and writes are not borrows). */
+    mmapio__slot *self = mmapio__slot_get(m);
+    if (self == NULL) return MMAPIO_ENOMEM;
+    if (self->count != 0u || self->excl)
+      return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): views or iterators are still outstanding",
+                          mmapio__path_or(m->path));
+    uint32_t pins = mmapio__ld_acquire(&m->pins);
+    if (pins != 0u)
+      return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): %u atomic view(s) still outstanding",
+                          mmapio__path_or(m->path), (unsigned)pins);
+    while (r > 1u) {
+      if (mmapio__cas(&m->refs, &r, r - 1u)) return MMAPIO_OK;
+    }
+  }
   /* A non-waiting exclusive hold proves that no thread holds a view, write
    * view or iterator; pins are counted separately. */
   mmapio__slot *s;
@@ -543,7 +575,7 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
-  else if (len > 0) rc = mmapio__copy_out(m, dst, m->om.base + off, len, off);
+  else if (len > 0) rc = mmapio__copy_out(m, dst, mmapio__at(m, off), len, off);
   mmapio__unlock_shared(m, s);
   return rc;
 }
@@ -561,7 +593,7 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
-  else rc = mmapio__copy_in(m, m->om.base + off, src, len, off);
+  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
   return rc;
@@ -592,7 +624,7 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
     mmapio__unlock_shared(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
-  out->data = m->om.base + off;
+  out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   out->priv_.slot_ = &s->count;
   out->priv_.wstate_ = &m->wstate;
@@ -626,7 +658,7 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
     if (mmapio__ld_relaxed(&m->wstate) != 0u) mmapio__wake_u32(&s->count);
     return mmapio__view_get_slow(out, m, off, len);
   }
-  out->data = m->om.base + off;
+  out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   out->priv_.slot_ = &s->count;
   out->priv_.wstate_ = &m->wstate;
@@ -663,7 +695,7 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
     mmapio__unlock_excl(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
-  out->data = m->om.base + off;
+  out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   out->priv_.slot_ = &s->count;
   out->priv_.wstate_ = &m->wstate;

@@ -116,6 +116,7 @@ mmapio__sys_table mmapio__sys = {
   mmapio__sys_real_write,
   mmapio__sys_real_unlink,
   mmapio__sys_real_link,
+  mmapio__sys_real_rename_noreplace,
 };
 
 #define MMAPIO__REC_MAX 4096u   /* recorded calls kept; later ones are dropped */

@@ -33,6 +33,7 @@
  *   "read" / "write"  0, length, 0
  *   "unlink"          0, 0, 0
  *   "link"            0, 0, 0
+ *   "renameat2"       0, 0, flags (RENAME_NOREPLACE)
  * An injected failure makes the call return its failure value (-1,
  * MAP_FAILED, or the error itself for posix_fallocate) with errno set,
  * without calling the OS.
@@ -59,6 +60,9 @@
 #  define MMAPIO__LINUX 1
 #else
 #  define MMAPIO__LINUX 0
+#endif
+#if MMAPIO__LINUX
+#  include <sys/syscall.h>
 #endif
 
 #if defined(__APPLE__)
@@ -120,6 +124,7 @@ typedef struct mmapio__sys_table {
   ssize_t (*x_write)(int fd, const void *buf, size_t n);
   int (*x_unlink)(const char *path);
   int (*x_link)(const char *from, const char *to);
+  int (*x_rename_noreplace)(const char *from, const char *to);
 } mmapio__sys_table;
 
 #if MMAPIO__HOOKS
@@ -250,6 +255,18 @@ static inline ssize_t mmapio__sys_real_write(int fd, const void *buf, size_t n)
 }
 static inline int mmapio__sys_real_unlink(const char *path) { return unlink(path); }
 static inline int mmapio__sys_real_link(const char *from, const char *to) { return link(from, to); }
+/* rename that fails with EEXIST instead of replacing; EINVAL/ENOSYS where
+ * the kernel or file system cannot (callers then use link + unlink). */
+static inline int mmapio__sys_real_rename_noreplace(const char *from, const char *to)
+{
+#if MMAPIO__LINUX && defined(SYS_renameat2)
+  return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u /* RENAME_NOREPLACE */);
+#else
+  (void)from; (void)to;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
 
 /* ---- Wrappers used by the backend ---------------------------------------- */
 static inline int mmapio__sys_open(const char *path, int flags, mode_t mode)
@@ -371,6 +388,11 @@ static inline int mmapio__sys_unlink(const char *path)
 {
   MMAPIO__SYS_PRE("unlink", 0, 0, 0, -1);
   return MMAPIO__SYS_CALL(unlink)(path);
+}
+static inline int mmapio__sys_rename_noreplace(const char *from, const char *to)
+{
+  MMAPIO__SYS_PRE("renameat2", 0, 0, 1, -1);
+  return MMAPIO__SYS_CALL(rename_noreplace)(from, to);
 }
 static inline int mmapio__sys_link(const char *from, const char *to)
 {
