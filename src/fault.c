@@ -28,14 +28,30 @@ static int mmapio__fault_fail(const mmapio_map *m, const char *op, uint64_t off)
                       op, mmapio__path_or(m->path), (unsigned long long)off);
 }
 
-/* Offset (inside the mapping) of a fault at `addr` during an access to the
- * mapped range that starts at `lo` = base + off. Falls back to `off` when the
- * backend could not tell the address. */
+/* Offset (inside the mapping) to report for a fault at `addr` during an
+ * access to the mapped range [lo, lo+len) that starts at mapping offset
+ * `off`. A copy routine does not necessarily touch its range in order (glibc
+ * stores the head of a large copy last, and loads the tail first), so the
+ * address the CPU faulted on is not always the first lost byte. On this
+ * error path we look again, page by page in ascending order with the guarded
+ * touch, and report the first byte of the first page that cannot be read,
+ * clamped to the start of the range. When every page reads fine (a write
+ * fault on a page that can be read: a sparse file on a full disk) the page
+ * of the faulting address is reported. */
 static uint64_t mmapio__fault_offset(uintptr_t addr, const void *lo, uint64_t len, uint64_t off)
 {
-  uintptr_t l = (uintptr_t)lo;
-  if (addr >= l && (uint64_t)(addr - l) < len) return off + (uint64_t)(addr - l);
-  return off;
+  uintptr_t l = (uintptr_t)lo, pg = (uintptr_t)mmapio__os_page_size();
+  uintptr_t a = (addr >= l && (uint64_t)(addr - l) < len) ? addr : l + (uintptr_t)(len - 1u);
+  uintptr_t first = a - a % pg;
+  uintptr_t start = l - l % pg;
+  uintptr_t at = 0;
+  if (first > start &&
+      mmapio__os_guarded_touch((const void *)start, (size_t)(first - start), (size_t)pg, &at) ==
+          MMAPIO_EFAULT &&
+      at >= start && at < first)
+    first = at - at % pg;
+  if (first < l) first = l;
+  return off + (uint64_t)(first - l);
 }
 
 int mmapio__copy_out(mmapio_map *m, void *dst, const uint8_t *src, size_t len, uint64_t off)

@@ -243,6 +243,9 @@ static const op_desc ops[] = {
  *   close / munmap   -- releasing: the descriptor or mapping is gone either
  *                       way, and POSIX says not to retry close();
  *   madvise          -- advice and the touch hint are best effort;
+ *   unlink           -- only used to clean up (a temporary name after a
+ *                       failed publish, a file a failed create made): the
+ *                       operation's own result does not depend on it;
  *   fallocate(KEEP_SIZE) -- the pre-check before truncating an existing
  *                       file (platform.h mmapio__os_file_can_reserve) only
  *                       acts on "disk full": other refusals mean "cannot
@@ -257,7 +260,7 @@ static int tolerated(const mmapio__sys_call *c, int err, const op_desc *d)
     const char *p = strstr(d->may_ignore, c->name);
     if (p != NULL && (p == d->may_ignore || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ')) return 1;
   }
-  static const char *const ok[] = {"close", "munmap", "madvise", "CloseHandle", "UnmapViewOfFile",
+  static const char *const ok[] = {"close", "munmap", "madvise", "unlink", "CloseHandle", "UnmapViewOfFile", "DeleteFileW",
                                    "PrefetchVirtualMemory", NULL};
   for (size_t i = 0; ok[i] != NULL; i++)
     if (strcmp(c->name, ok[i]) == 0) return 1;
