@@ -11,6 +11,11 @@ file(MAKE_DIRECTORY "${WORK}")
 # When cross-compiling, EMULATOR is the command that runs the tool (Wine),
 # with '|' standing for ';'.
 string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+if(EMULATOR)
+  set(RUN_TIMEOUT 300)
+else()
+  set(RUN_TIMEOUT 60)
+endif()
 
 # mmapio_run(<prefix> args...) runs the tool and sets <prefix>_RC,
 # <prefix>_OUT and <prefix>_ERR in the caller's scope. Carriage returns are
@@ -20,7 +25,7 @@ function(mmapio_run prefix)
     RESULT_VARIABLE rc
     OUTPUT_VARIABLE out
     ERROR_VARIABLE err
-    TIMEOUT 60)
+    TIMEOUT ${RUN_TIMEOUT})
   string(REPLACE "\r" "" out "${out}")
   string(REPLACE "\r" "" err "${err}")
   set(${prefix}_RC "${rc}" PARENT_SCOPE)
