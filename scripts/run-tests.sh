@@ -163,7 +163,7 @@ for s in "${all_stages[@]}"; do
       log="$build_root/windows.ctest.log"
       mkdir -p "$build_root"
       rc=0
-      MMAPIO_BUILD_ROOT="$build_root" JOBS="$jobs" "$repo/scripts/test-wine.sh" 2>&1 | tee "$log" || rc=$?
+      MMAPIO_WIN_BUILD="$build_root/windows" MMAPIO_JOBS="$jobs" "$repo/scripts/test-wine.sh" 2>&1 | tee "$log" || rc=$?
       count_log windows "$log"
       [ $rc -eq 0 ] || fail_stage windows "scripts/test-wine.sh exited with $rc" ;;
     minimal)

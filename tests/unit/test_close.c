@@ -79,7 +79,19 @@ static void check_busy(mmapio_map *m)
   __atomic_store_n(&o.state, 2, __ATOMIC_RELEASE);
   ASSERT(thread_join(&t) == NULL);
 
-  /* With an extra reference the rule is the same: EBUSY changes nothing. */
+  /* Not the last reference, view held by another thread: the reference
+   * is simply dropped (only the last close waits for other threads). */
+  ASSERT_OK(mmapio_retain(m));
+  o.state = 0;
+  thread_start(&t, other_holds_view, &o);
+  while (__atomic_load_n(&o.state, __ATOMIC_ACQUIRE) != 1) sleep_ms(1);
+  ASSERT_OK(mmapio_close(m));
+  __atomic_store_n(&o.state, 2, __ATOMIC_RELEASE);
+  ASSERT(thread_join(&t) == NULL);
+
+  /* Not the last reference, but the calling thread holds a view: EBUSY,
+   * and nothing changes (mmapio.h: "while ... the calling thread holds
+   * views or iterators of m"). */
   ASSERT_OK(mmapio_retain(m));
   ASSERT_OK(mmapio_view_get(&v, m, 0, 8));
   ASSERT_STATUS(mmapio_close(m), MMAPIO_EBUSY);

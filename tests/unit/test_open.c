@@ -404,6 +404,12 @@ static void check_invalid_options(void)
   o.reserved0 = 1;
   ASSERT_STATUS(mmapio_open(&m, p, &o), MMAPIO_EINVAL);
 
+  /* EXCLUSIVE without CREATE. */
+  o = opts(MMAPIO_MODE_READ_WRITE, MMAPIO_OPEN_EXCLUSIVE, 0);
+  ASSERT_STATUS(mmapio_open(&m, p, &o), MMAPIO_EINVAL);
+  o = opts(MMAPIO_MODE_READ_WRITE, MMAPIO_OPEN_EXCLUSIVE | MMAPIO_OPEN_TRUNCATE, 10);
+  ASSERT_STATUS(mmapio_open(&m, p, &o), MMAPIO_EINVAL);
+
   /* CREATE or TRUNCATE need READ_WRITE. */
   const mmapio_mode not_rw[] = {MMAPIO_MODE_READ_ONLY, MMAPIO_MODE_COPY_ON_WRITE};
   for (size_t i = 0; i < (has_cow() ? 2u : 1u); i++) {
