@@ -634,11 +634,20 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
   return MMAPIO_OK;
 }
 
+/* The fast path took a count and then saw a writer or a bad range: give
+ * the count back (waking a writer that may wait for it), then start over on
+ * the slow path, which waits or reports the error. */
+static MMAPIO__COLD int mmapio__view_get_retry(mmapio_view *out, mmapio_map *m, uint64_t off,
+                                              uint64_t len, mmapio__slot *s)
+{
+  mmapio__unlock_shared(m, s);
+  return mmapio__view_get_slow(out, m, off, len);
+}
+
 int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
 {
-  /* Fast path: cached slot, no writer, fence-free mode, in bounds. Anything
-   * else (first use by a thread, a writer, an error) takes the slow path,
-   * which redoes everything from the start. */
+  /* Fast path: cached slot, fence-free mode, no writer, in bounds. It makes
+   * no calls except tail calls to the cold paths, so it needs no frame. */
   mmapio__tcache *c = mmapio__tc;
   if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
                        mmapio__ld_relaxed(&mmapio__reader_fence)))
@@ -646,18 +655,12 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
-  uint32_t n = mmapio__ld_relaxed(&s->count);
-  mmapio__st_relaxed(&s->count, n + 1u);
+  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
   mmapio__compiler_fence();
   uint64_t total = mmapio__len(m);
   if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
-                       !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX)) {
-    /* Undo and retry slowly; the slow path handles waiting and errors. */
-    mmapio__st_release(&s->count, n);
-    mmapio__compiler_fence();
-    if (mmapio__ld_relaxed(&m->wstate) != 0u) mmapio__wake_u32(&s->count);
-    return mmapio__view_get_slow(out, m, off, len);
-  }
+                       !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX))
+    return mmapio__view_get_retry(out, m, off, len, s);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   out->priv_.slot_ = &s->count;
