@@ -23,7 +23,7 @@ void help_counter(void)
          "\n"
          "  --add N   add N (wraps around modulo 2^64)\n"
          "  --get     print the value without changing it\n"
-         "  --init    set the counter to 0 first (combine with --add to set N)\n"
+         "  --init    set the counter to 0 (with --add N: set it to N)\n"
          "\n"
          "Any number of processes may update the same file concurrently; each\n"
          "update is a single atomic fetch-add on the shared mapping, flushed to\n"
@@ -81,9 +81,14 @@ int cmd_counter(int argc, char **argv)
   if (get) {
     value = mmapio_load_u64((uint64_t *)a.ptr, MMAPIO_ORDER_ACQUIRE);
   } else {
-    if (init)
-      mmapio_store_u64((uint64_t *)a.ptr, 0, MMAPIO_ORDER_SEQ_CST);
-    value = mmapio_fetch_add_u64((uint64_t *)a.ptr, add, MMAPIO_ORDER_SEQ_CST) + add;
+    if (init) {
+      /* One atomic store, so concurrent readers see the old value or the
+       * new one, never a zero in between. */
+      value = add;
+      mmapio_store_u64((uint64_t *)a.ptr, value, MMAPIO_ORDER_SEQ_CST);
+    } else {
+      value = mmapio_fetch_add_u64((uint64_t *)a.ptr, add, MMAPIO_ORDER_SEQ_CST) + add;
+    }
   }
   mmapio_atomic_release(&a);
   /* The fetch-add is already visible to every process mapping the file;

@@ -85,7 +85,9 @@ int cli_parse_u64(const char *s, uint64_t *out)
   char *end = NULL;
   unsigned long long v;
   unsigned shift = 0;
-  if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+  /* strtoull would skip blanks and accept a sign (negating the value):
+   * neither makes sense for a size. */
+  if (s == NULL || (unsigned char)*s <= ' ' || *s == '-' || *s == '+')
     return -1;
   errno = 0;
   v = strtoull(s, &end, 0);
