@@ -364,6 +364,8 @@ MMAPIO_API int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mod
                               const char *path_hint);
 
 #define MMAPIO_ANON_SHARED 0x01u /* shared with fork() children; default: private */
+#define MMAPIO_ANON_HUGE_PAGES 0x08u /* best effort: transparent huge pages (MADV_HUGEPAGE);
+                                        MAP_HUGETLB pools are not used. Feature HUGEPAGES. */
 
 /*! mmapio_anon() : an anonymous READ_WRITE mapping of `size` zero bytes with
  *  no file behind it (paging file on Windows). Flush is a no-op, resize
@@ -413,8 +415,15 @@ MMAPIO_API mmapio_native_file mmapio_native_handle(const mmapio_map *m);
  *  its own synchronisation. Invalidated by a moving resize and by close; NULL
  *  for an empty mapping. @since 1.0.0 */
 MMAPIO_API void *mmapio_unsafe_ptr(mmapio_map *m);
-/*! mmapio_huge_pages_active() : 1 if the OS actually backs (part of) the map
- *  with huge pages, 0 otherwise. @since 1.0.0 */
+/*! mmapio_huge_pages_active() : 1 if the OS backs (part of) the map with
+ *  huge pages *now*, 0 otherwise (always 0 without MMAPIO_OPEN_HUGE_PAGES /
+ *  MMAPIO_ANON_HUGE_PAGES). Huge pages are allocated when pages are first
+ *  touched, so this is usually 0 right after open. Linux reads
+ *  /proc/self/smaps (AnonHugePages, FilePmdMapped, ShmemPmdMapped). File
+ *  maps get huge pages only where the kernel supports large page-cache
+ *  folios for the file system, on tmpfs mounted with huge=, or with
+ *  CONFIG_READ_ONLY_THP_FOR_FS; anonymous maps need THP set to "madvise"
+ *  or "always". Huge pages never pre-fault or dirty the file. @since 1.0.0 */
 MMAPIO_API int mmapio_huge_pages_active(const mmapio_map *m);
 
 /* ------------------------------------------------------------------------ */
@@ -562,27 +571,44 @@ typedef struct mmapio_iter {
 typedef struct mmapio_chunk { uint64_t offset; const uint8_t *data; size_t len; } mmapio_chunk;
 typedef struct mmapio_chunk_mut { uint64_t offset; uint8_t *data; size_t len; } mmapio_chunk_mut;
 
-/*! mmapio_chunks() : start iterating the whole map in `chunk`-byte pieces
- *  (the last may be shorter; chunk 0 or an empty map yields nothing). Takes
- *  the shared lock once for the iterator's life (a read view of the whole
- *  map). Call mmapio_iter_end exactly once after a successful start.
- *  @return OK, EINVAL (NULL), EDEADLK, ENOTSUP (feature off). @since 1.0.0 */
+/*! mmapio_chunks() : start iterating the whole map in `chunk`-byte pieces.
+ *  The last piece may be shorter (100 bytes at chunk 7: 14 x 7 + 2); chunk 0
+ *  or an empty map yields nothing. The iterator takes ONE shared hold for
+ *  its whole life (like a read view of the whole map: writers of other
+ *  threads wait, close returns EBUSY) and allocates nothing, per item or
+ *  otherwise. The length is fixed at start. Call mmapio_iter_end exactly
+ *  once after a successful start, on the same thread.
+ *  @param it     caller-owned iterator state (e.g. on the stack).
+ *  @return OK; EINVAL (it or m NULL); EDEADLK (this thread holds a write
+ *          view of m); ENOTSUP (ITERATOR feature compiled out). On failure
+ *          `it` is left inactive (iter_next returns EINVAL, iter_end is a
+ *          no-op). Thread-safe with respect to other users of `m`.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_chunks(mmapio_iter *it, mmapio_map *m, size_t chunk);
 /*! mmapio_pages() : mmapio_chunks with chunk = mmapio_page_size(). @since 1.0.0 */
 MMAPIO_API int mmapio_pages(mmapio_iter *it, mmapio_map *m);
-/*! mmapio_chunks_mut() : like mmapio_chunks with writable chunks; RW/COW only
- *  (EMODE on RO); exclusive for its life; the bytes yielded are counted by
- *  the flush policy when the iterator ends. @since 1.0.0 */
+/*! mmapio_chunks_mut() : like mmapio_chunks with writable chunks. Needs a RW
+ *  or COW map. Holds the map exclusively for its life (waits for the views
+ *  and readers of other threads). When it ends, the bytes it yielded are
+ *  counted by the flush policy like one mmapio_write (a failing policy
+ *  flush leaves its detail in mmapio_last_error()).
+ *  @return OK, EINVAL, EMODE (read-only map), EDEADLK (this thread holds a
+ *          view of m), ENOTSUP. @since 1.0.0 */
 MMAPIO_API int mmapio_chunks_mut(mmapio_iter *it, mmapio_map *m, size_t chunk);
-/*! mmapio_iter_next() : @return 1 and fills `out` with the next chunk, 0 at
- *  the end, EINVAL for NULL or a mut iterator. @since 1.0.0 */
+/*! mmapio_iter_next() : @return 1 and fills `out` with the next chunk
+ *  (offset, pointer into the mapping, length), 0 at the end, EINVAL for
+ *  NULL, an ended iterator or a mut iterator. The pointer is valid until
+ *  mmapio_iter_end. @since 1.0.0 */
 MMAPIO_API int mmapio_iter_next(mmapio_chunk *out, mmapio_iter *it);
 /*! mmapio_iter_next_mut() : as mmapio_iter_next for mmapio_chunks_mut
  *  iterators (EINVAL for a read iterator). @since 1.0.0 */
 MMAPIO_API int mmapio_iter_next_mut(mmapio_chunk_mut *out, mmapio_iter *it);
-/*! mmapio_iter_remaining() : exact number of chunks left. @since 1.0.0 */
+/*! mmapio_iter_remaining() : exact number of chunks left (0 for NULL or an
+ *  ended iterator). Never fails. @since 1.0.0 */
 MMAPIO_API size_t mmapio_iter_remaining(const mmapio_iter *it);
-/*! mmapio_iter_end() : release the iterator's lock. Idempotent. @since 1.0.0 */
+/*! mmapio_iter_end() : release the iterator's hold (and, for mut iterators,
+ *  apply the flush policy). NULL, ended or never-started iterators: no-op.
+ *  Must run on the thread that started the iterator. @since 1.0.0 */
 MMAPIO_API void mmapio_iter_end(mmapio_iter *it);
 
 /* ------------------------------------------------------------------------ */
@@ -624,9 +650,16 @@ typedef struct mmapio_atomic {
 } mmapio_atomic;
 
 /*! mmapio_atomic_u32() / _u64() / _u32_array() / _u64_array() :
- *  @return OK, EINVAL (NULL), EALIGN "atomic alignment error: required=%u,
- *          offset=%llu" (checked before bounds), EBOUNDS (len = size*count),
- *          ENOTSUP (feature off). @since 1.0.0 */
+ *  an atomic view of 1 (or `count`) naturally aligned u32/u64 cells at `off`.
+ *  Works in every mode; `writable` is 0 on READ_ONLY maps (use loads only:
+ *  a store would fault). The view is a *pin*: it takes no lock while held,
+ *  never blocks writers, and makes mmapio_close and moving resizes return
+ *  EBUSY until released; in-place growth (max_size) is allowed and keeps
+ *  `ptr` valid. Pins may be released from any thread.
+ *  @return OK; EINVAL (out or m NULL); EALIGN "atomic alignment error:
+ *          required=%u, offset=%llu" (checked before bounds); EBOUNDS (len =
+ *          size * count; an array of 0 cells is still bounds-checked);
+ *          EDEADLK; ENOTSUP (ATOMIC compiled out). Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_atomic_u32(mmapio_atomic *out, mmapio_map *m, uint64_t off);
 MMAPIO_API int mmapio_atomic_u64(mmapio_atomic *out, mmapio_map *m, uint64_t off);
 MMAPIO_API int mmapio_atomic_u32_array(mmapio_atomic *out, mmapio_map *m, uint64_t off, size_t count);
@@ -689,19 +722,40 @@ MMAPIO__DEF_ATOMICS(uint64_t, u64)
 #  define MMAPIO__FULL_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #  define MMAPIO__LOAD_RELAXED_U32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #  define MMAPIO__STORE_RELEASE_U32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#elif defined(_MSC_VER)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
 #  include <intrin.h>
-/* MSVC: the Interlocked intrinsics are full barriers on x86/x64, which is at
- * least as strong as every requested order. Plain aligned loads/stores of
- * volatile cells are atomic; SEQ_CST stores use an exchange. */
+/* MSVC on x64 and ARM64. The Interlocked read-modify-writes are full
+ * barriers, at least as strong as any requested order. Loads and stores:
+ * on x64 aligned accesses are atomic and the hardware orders them as
+ * acquire/release, so only the compiler must be stopped (SEQ_CST stores use
+ * an exchange); on ARM64 they use load-acquire / store-release (__ldar /
+ * __stlr), which are sequentially consistent together. Loads never write,
+ * so they work on read-only mappings. 32-bit x86 is not supported (64-bit
+ * cells could not be loaded atomically without writing). */
+#  if defined(_M_ARM64)
+#    define MMAPIO__MSVC_LD32(p) ((uint32_t)__ldar32((unsigned __int32 volatile *)(p)))
+#    define MMAPIO__MSVC_LD64(p) ((uint64_t)__ldar64((unsigned __int64 volatile *)(p)))
+#    define MMAPIO__MSVC_ST32(p, v) __stlr32((unsigned __int32 volatile *)(p), (v))
+#    define MMAPIO__MSVC_ST64(p, v) __stlr64((unsigned __int64 volatile *)(p), (v))
+#    define MMAPIO__FULL_FENCE() __dmb(_ARM64_BARRIER_ISH)
+#  else
+#    define MMAPIO__MSVC_LD32(p) (*(const volatile uint32_t *)(p))
+#    define MMAPIO__MSVC_LD64(p) (*(const volatile uint64_t *)(p))
+#    define MMAPIO__MSVC_ST32(p, v) (*(volatile uint32_t *)(p) = (v))
+#    define MMAPIO__MSVC_ST64(p, v) (*(volatile uint64_t *)(p) = (v))
+#    define MMAPIO__FULL_FENCE() __faststorefence()
+#  endif
 MMAPIO__INLINE uint32_t mmapio_load_u32(const uint32_t *p, mmapio_order o)
-{ uint32_t v = *(const volatile uint32_t *)p; if (o == MMAPIO_ORDER_SEQ_CST) _ReadWriteBarrier(); return v; }
+{ uint32_t v; (void)o; _ReadWriteBarrier(); v = MMAPIO__MSVC_LD32(p); _ReadWriteBarrier(); return v; }
 MMAPIO__INLINE void mmapio_store_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange((volatile long *)p, (long)v); else *(volatile uint32_t *)p = v; }
+{ _ReadWriteBarrier();
+  if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange((volatile long *)p, (long)v);
+  else MMAPIO__MSVC_ST32(p, v);
+  _ReadWriteBarrier(); }
 MMAPIO__INLINE uint32_t mmapio_fetch_add_u32(uint32_t *p, uint32_t v, mmapio_order o)
 { (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, (long)v); }
 MMAPIO__INLINE uint32_t mmapio_fetch_sub_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, -(long)v); }
+{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, (long)(0u - v)); }
 MMAPIO__INLINE uint32_t mmapio_fetch_and_u32(uint32_t *p, uint32_t v, mmapio_order o)
 { (void)o; return (uint32_t)_InterlockedAnd((volatile long *)p, (long)v); }
 MMAPIO__INLINE uint32_t mmapio_fetch_or_u32(uint32_t *p, uint32_t v, mmapio_order o)
@@ -714,13 +768,16 @@ MMAPIO__INLINE int mmapio_compare_exchange_u32(uint32_t *p, uint32_t *e, uint32_
 { long old = _InterlockedCompareExchange((volatile long *)p, (long)d, (long)*e); (void)s; (void)f;
   if ((uint32_t)old == *e) return 1; *e = (uint32_t)old; return 0; }
 MMAPIO__INLINE uint64_t mmapio_load_u64(const uint64_t *p, mmapio_order o)
-{ uint64_t v = *(const volatile uint64_t *)p; if (o == MMAPIO_ORDER_SEQ_CST) _ReadWriteBarrier(); return v; }
+{ uint64_t v; (void)o; _ReadWriteBarrier(); v = MMAPIO__MSVC_LD64(p); _ReadWriteBarrier(); return v; }
 MMAPIO__INLINE void mmapio_store_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange64((volatile __int64 *)p, (__int64)v); else *(volatile uint64_t *)p = v; }
+{ _ReadWriteBarrier();
+  if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange64((volatile __int64 *)p, (__int64)v);
+  else MMAPIO__MSVC_ST64(p, v);
+  _ReadWriteBarrier(); }
 MMAPIO__INLINE uint64_t mmapio_fetch_add_u64(uint64_t *p, uint64_t v, mmapio_order o)
 { (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)v); }
 MMAPIO__INLINE uint64_t mmapio_fetch_sub_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, -(__int64)v); }
+{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)(0u - v)); }
 MMAPIO__INLINE uint64_t mmapio_fetch_and_u64(uint64_t *p, uint64_t v, mmapio_order o)
 { (void)o; return (uint64_t)_InterlockedAnd64((volatile __int64 *)p, (__int64)v); }
 MMAPIO__INLINE uint64_t mmapio_fetch_or_u64(uint64_t *p, uint64_t v, mmapio_order o)
@@ -733,11 +790,10 @@ MMAPIO__INLINE int mmapio_compare_exchange_u64(uint64_t *p, uint64_t *e, uint64_
 { __int64 old = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)d, (__int64)*e); (void)s; (void)f;
   if ((uint64_t)old == *e) return 1; *e = (uint64_t)old; return 0; }
 #  define MMAPIO__COMPILER_FENCE() _ReadWriteBarrier()
-#  define MMAPIO__FULL_FENCE() __faststorefence()
-#  define MMAPIO__LOAD_RELAXED_U32(p) (*(const volatile uint32_t *)(p))
-#  define MMAPIO__STORE_RELEASE_U32(p, v) (_ReadWriteBarrier(), *(volatile uint32_t *)(p) = (v))
+#  define MMAPIO__LOAD_RELAXED_U32(p) MMAPIO__MSVC_LD32(p)
+#  define MMAPIO__STORE_RELEASE_U32(p, v) (_ReadWriteBarrier(), MMAPIO__MSVC_ST32((p), (v)))
 #else
-#  error "mmapio.h needs GCC/Clang __atomic builtins or MSVC Interlocked intrinsics"
+#  error "mmapio.h needs GCC/Clang __atomic builtins, or MSVC targeting x64 or ARM64"
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -752,29 +808,62 @@ typedef enum mmapio_advice {
   MMAPIO_ADVICE_DONTNEED = 4
 } mmapio_advice;
 
-/*! mmapio_advise() : madvise / PrefetchVirtualMemory over the page-expanded
- *  range (any offset: aligned internally). Feature ADVISE.
- *  @return OK (also len 0), EINVAL (NULL, unknown advice), EBOUNDS, ENOTSUP,
- *          EIO. @since 1.0.0 */
+/* Every hint below: check order NULL/enum -> zero length (OK, nothing done)
+ * -> bounds (EBOUNDS) -> the OS call over the page-expanded range (start
+ * rounded down, end rounded up, clamped to the length). The call runs while
+ * the mapping is kept from moving (a shared hold on the map's `stable`
+ * lock), without blocking readers or writers. None of them ever loses data:
+ * on private maps (COW, private anonymous) DONTNEED/evict only use advice
+ * that keeps the content (MADV_PAGEOUT / MADV_COLD), never MADV_DONTNEED.
+ * All are thread-safe. */
+
+/*! mmapio_advise() : give the OS an access-pattern hint for a range (any
+ *  offset: aligned internally). POSIX: madvise with the matching advice
+ *  (posix_madvise in portable builds). Windows: WILLNEED =
+ *  PrefetchVirtualMemory, DONTNEED = trim the range from the working set
+ *  (VirtualUnlock, which also unlocks pages you had locked), NORMAL/RANDOM/
+ *  SEQUENTIAL do nothing. Feature ADVISE.
+ *  @return OK (also len 0), EINVAL (NULL, unknown advice), EBOUNDS, ENOTSUP
+ *          (feature compiled out), EIO (OS refusal). @since 1.0.0 */
 MMAPIO_API int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_advice a);
-/*! mmapio_prefetch() : ask the OS to read the range ahead (posix_fadvise
- *  WILLNEED / PrefetchVirtualMemory). Always available. @since 1.0.0 */
+/*! mmapio_prefetch() : ask the OS to read the range ahead without waiting
+ *  (posix_fadvise WILLNEED on the file; madvise WILLNEED for anonymous maps;
+ *  PrefetchVirtualMemory on Windows). Always available.
+ *  @return OK (also len 0), EINVAL, EBOUNDS, EIO. @since 1.0.0 */
 MMAPIO_API int mmapio_prefetch(mmapio_map *m, uint64_t off, uint64_t len);
 /*! mmapio_touch() / mmapio_touch_range() : pre-fault every page of the map /
- *  range by reading one byte per page (writes nothing). @since 1.0.0 */
+ *  range by reading one byte per page, so later accesses do not fault. Writes
+ *  nothing (content and file mtime unchanged). With MMAPIO_OPEN_FAULT_SAFE a
+ *  page that cannot be read gives EFAULT instead of a crash.
+ *  @return OK (also len 0 / empty map), EINVAL, EBOUNDS, EFAULT. @since 1.0.0 */
 MMAPIO_API int mmapio_touch(mmapio_map *m);
 MMAPIO_API int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len);
 /*! mmapio_residency() : count the pages intersecting the range that are in
- *  memory (mincore / QueryWorkingSetEx). Both outputs are set on success;
- *  len 0 gives 0 and 0. @since 1.0.0 */
+ *  memory (mincore; QueryWorkingSetEx on Windows, which counts this
+ *  process's working set only). Both outputs are set on success; len 0 gives
+ *  0 and 0. @return OK, EINVAL (any pointer NULL), EBOUNDS, EIO. @since 1.0.0 */
 MMAPIO_API int mmapio_residency(uint64_t *resident_pages, uint64_t *total_pages, mmapio_map *m,
                                 uint64_t off, uint64_t len);
-/*! mmapio_evict() : flush dirty pages of the range (RW) and drop the clean
- *  cached pages. @since 1.0.0 */
+/*! mmapio_evict() : drop the range from memory without losing data: RW file
+ *  maps are flushed first (at the map's durability), then the clean pages are
+ *  dropped from the page cache (Linux: MADV_DONTNEED on shared maps plus
+ *  posix_fadvise DONTNEED; private maps: MADV_PAGEOUT/MADV_COLD; Windows:
+ *  working-set trim). Linux drops only whole page-cache folios, so evicting
+ *  part of a large folio may leave it resident.
+ *  @return OK (also len 0), EINVAL, EBOUNDS, the flush's failure, EIO.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_evict(mmapio_map *m, uint64_t off, uint64_t len);
 /*! mmapio_lock() / mmapio_unlock() / mmapio_lock_all() / mmapio_unlock_all() :
- *  pin pages in RAM (mlock / VirtualLock). Feature LOCKING. EACCES or ENOMEM
- *  with a message naming the limit (RLIMIT_MEMLOCK) when refused. @since 1.0.0 */
+ *  pin the page-expanded range (or the whole map) in RAM: mlock / munlock;
+ *  on Windows VirtualLock / VirtualUnlock after growing the working set with
+ *  SetProcessWorkingSetSize. Locks survive in-place growth; a moving resize
+ *  creates a new mapping whose pages are not locked. Feature LOCKING.
+ *  @return OK (also len 0), EINVAL, EBOUNDS, ENOTSUP (feature compiled out),
+ *          ENOMEM or EACCES when the OS refuses, with a message naming the
+ *          limit, e.g. "mlock(path): Cannot allocate memory; locking N bytes
+ *          exceeds the locked-memory limit RLIMIT_MEMLOCK (currently M bytes):
+ *          raise it (ulimit -l, /etc/security/limits.conf memlock) or grant
+ *          CAP_IPC_LOCK". @since 1.0.0 */
 MMAPIO_API int mmapio_lock(mmapio_map *m, uint64_t off, uint64_t len);
 MMAPIO_API int mmapio_unlock(mmapio_map *m, uint64_t off, uint64_t len);
 MMAPIO_API int mmapio_lock_all(mmapio_map *m);

@@ -245,6 +245,8 @@ int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char 
 int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
 /* Huge pages at open (hints.c): sets m->huge_active. */
 void mmapio__apply_huge_pages(mmapio_map *m);
+/* What the OS grants now (hints.c); also refreshes m->huge_active. */
+int mmapio__huge_pages_query(const mmapio_map *m);
 /* Called when the last reference goes, before unmapping (watch.c etc.). */
 void mmapio__modules_on_destroy(mmapio_map *m);
 

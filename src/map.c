@@ -467,9 +467,12 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: out is NULL");
   *out = NULL;
-  if (flags & ~(uint32_t)MMAPIO_ANON_SHARED)
+  const uint32_t known = MMAPIO_ANON_SHARED | MMAPIO_ANON_HUGE_PAGES;
+  if (flags & ~known)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: unknown flag bits 0x%x",
-                        (unsigned)(flags & ~(uint32_t)MMAPIO_ANON_SHARED));
+                        (unsigned)(flags & ~known));
+  if ((flags & MMAPIO_ANON_HUGE_PAGES) && !MMAPIO_WITH_HUGEPAGES)
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_anon: huge pages are not built in");
   int rc = mmapio__check_size(size, 0);
   if (rc != MMAPIO_OK) return rc;
   mmapio_map *m = mmapio__map_alloc(NULL);
@@ -483,6 +486,10 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
     return rc;
   }
   m->len = size;
+  if (flags & MMAPIO_ANON_HUGE_PAGES) {
+    m->open_flags |= MMAPIO_OPEN_HUGE_PAGES;
+    mmapio__apply_huge_pages(m);
+  }
   *out = m;
   return MMAPIO_OK;
 }
@@ -562,7 +569,12 @@ void *mmapio_unsafe_ptr(mmapio_map *m)
 {
   return m != NULL ? (void *)mmapio__ld_acquire(&m->om.base) : NULL;
 }
-int mmapio_huge_pages_active(const mmapio_map *m) { return m != NULL ? m->huge_active : 0; }
+int mmapio_huge_pages_active(const mmapio_map *m)
+{
+  /* Huge pages appear when pages are first faulted in, so ask the OS now
+   * rather than report what open saw. */
+  return m != NULL ? mmapio__huge_pages_query(m) : 0;
+}
 
 /* ---- Reading and writing ------------------------------------------------ */
 
