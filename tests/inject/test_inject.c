@@ -275,6 +275,14 @@ static int tolerated(const mmapio__sys_call *c, int err, const op_desc *d)
 
 #define MAXREC 256
 
+/* The case being checked, printed if a check exits the process. */
+static char cur_case[256];
+static int in_check;
+static void print_case(void)
+{
+  if (in_check) fprintf(stderr, "  while checking: %s\n", cur_case);
+}
+
 int main(void)
 {
   page = mmapio_page_size();
@@ -285,6 +293,7 @@ int main(void)
   ASSERT(fix_data != NULL);
   for (size_t i = 0; i < 16 * page; i++) fix_data[i] = pat(i);
 
+  atexit(print_case);
   mmapio__sys_call *rec = (mmapio__sys_call *)calloc(MAXREC, sizeof *rec);
   ASSERT(rec != NULL);
   unsigned total_cases = 0, total_calls = 0, total_tolerated = 0;
@@ -323,6 +332,9 @@ int main(void)
           int r = d->op();
           mmapio__sys_reset();
           total_cases++;
+          snprintf(cur_case, sizeof cur_case, "%s: call %u (%s) failing with %s returned %d", d->name,
+                   k, call, err_names[e], r);
+          in_check = 1;
           if (r == MMAPIO_OK) {
             if (!tolerated(cr, errs[e], d))
               TEST_FAIL_("%s: call %u (%s) failed with %s but the op returned OK", d->name, k,
@@ -340,6 +352,7 @@ int main(void)
             d->check_fail();
           }
           d->teardown();
+          in_check = 0;
         }
       }
     }
