@@ -87,8 +87,13 @@ if [ "$build_status" != 0 ]; then
 fi
 
 # ---- tests -------------------------------------------------------------------
-# One wineserver for the whole run instead of one per test program.
+# One wineserver for the whole run instead of one per test program. The
+# first Wine program of a session also starts Wine's background services
+# (services.exe, explorer.exe, ...), which inherit its stdout and stderr;
+# CTest would then wait for those pipes to close until the test times out.
+# So start the services here, with their output going nowhere.
 "$wineserver" -p 2>/dev/null || true
+"$wine" wineboot >/dev/null 2>&1 </dev/null || true
 test_status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@" || test_status=$?
 "$wineserver" -k 2>/dev/null || true

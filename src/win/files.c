@@ -220,6 +220,16 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   /* Overwrites dst, like open(O_TRUNC) + copy on POSIX. */
   ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wd, FALSE);
   err = ok ? 0 : GetLastError();
+  if (!ok && err == ERROR_ACCESS_DENIED) {
+    /* CopyFileW refuses a directory as the source with "access denied";
+     * the contract says EINVAL for anything that is not a regular file. */
+    DWORD attrs = GetFileAttributesW(ws);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+      free(ws);
+      free(wd);
+      return mmapio__fail(MMAPIO_EINVAL, "CopyFileW(%s): is a directory", src);
+    }
+  }
   free(ws);
   free(wd);
   if (!ok) return mmapio__fail_os((int)err, "CopyFileW", src);

@@ -382,6 +382,9 @@ static int mmapio__win_restore(mmapio__os_mapping *om, mmapio__win_map *wm, HAND
   return 1;
 }
 
+/* Largest shrink whose cut bytes are kept in memory until it succeeded. */
+#define MMAPIO__WIN_TAIL_MAX ((uint64_t)64 << 20)
+
 static int mmapio__win_remap_anon(mmapio__os_mapping *om, mmapio__win_map *wm, uint64_t old_len,
                                   uint64_t new_len)
 {
@@ -418,7 +421,8 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
   uint8_t *old_base = om->base;
-  uint64_t old_reserved = om->reserved, res;
+  uint64_t old_reserved = om->reserved, res, tail_len = 0;
+  uint8_t *tail = NULL;
   int old_ph, st;
   const char *call = "SetEndOfFile";
   DWORD e;
@@ -437,11 +441,28 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
   if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
   old_ph = wm->ph;
 
+  /* 0. A shrink truncates before the new section and view exist (Windows
+   *    refuses to truncate while either exists), so a failure after the
+   *    truncation could not give the cut bytes back. Keep a copy of them
+   *    for that case, up to MMAPIO__WIN_TAIL_MAX; a larger shrink that
+   *    fails after truncating (only CreateFileMappingW or MapViewOfFile
+   *    running out of memory right after a larger mapping was released)
+   *    restores the length with zeros there. */
+  if (new_len < old_len && old_len - new_len <= MMAPIO__WIN_TAIL_MAX && om->base != NULL) {
+    tail_len = old_len - new_len;
+    tail = (uint8_t *)malloc((size_t)tail_len);
+    if (tail == NULL)
+      return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "malloc(resize undo buffer)", path);
+    memcpy(tail, om->base + new_len, (size_t)tail_len);
+  }
+
   /* 1. No view may remain while the file shrinks, and unmapping first also
    *    lets a failed growth truncate back. The caller holds the map
    *    exclusively, so nobody touches the bytes meanwhile. */
-  if (!mmapio__win_unmap_all(om, wm, old_ph, 1))
+  if (!mmapio__win_unmap_all(om, wm, old_ph, 1)) {
+    free(tail);
     return mmapio__fail_os((int)GetLastError(), "UnmapViewOfFile", path);
+  }
   /* An open section blocks truncation too (ERROR_USER_MAPPED_FILE), even
    * without views; the restore path makes a new one if needed. */
   if (wm->section != NULL) {
@@ -484,6 +505,7 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
     if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
   }
   wm->section = s;
+  free(tail);
   return MMAPIO_OK;
 
 unsize:
@@ -508,7 +530,10 @@ restore:
     wm->ph = 0;
     st = mmapio__fail(st, "%s; mapping the old %llu bytes again failed too (the map is unusable)",
                       first, (unsigned long long)old_len);
+  } else if (tail != NULL) {
+    memcpy(om->base + new_len, tail, (size_t)tail_len);
   }
+  free(tail);
   return st;
 }
 

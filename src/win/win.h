@@ -85,7 +85,7 @@ wchar_t *mmapio__win_widen(const char *s, DWORD *err);
  *   (FileEndOfFileInfo) so that the file pointer, shared with duplicated
  *   handles, is not moved), "SetFileAllocation" (a: allocation size; done
  *   with SetFileInformationByHandle(FileAllocationInfo)), "DeleteFileW",
- *   "CopyFileW".
+ *   "CopyFileW", "MoveFileExW" (win_publish.c).
  * Synchronisation calls (SRW locks, WaitOnAddress, ...) are not hooked. */
 #if defined(MMAPIO_TEST_HOOKS) && MMAPIO_TEST_HOOKS
 DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags);

@@ -28,7 +28,7 @@ int mmapio__os_publish(const char *tmp, const char *path)
   int rc = MMAPIO_OK;
   if (wt == NULL || wp == NULL) {
     rc = mmapio__fail(MMAPIO_EINVAL, "MoveFileExW(%s): path is not valid UTF-8", path);
-  } else if (!MoveFileExW(wt, wp, 0)) {
+  } else if (MMAPIO__WIN_INJECT("MoveFileExW", 0, 0, 0) || !MoveFileExW(wt, wp, 0)) {
     DWORD e = GetLastError();
     if (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS)
       rc = mmapio__fail_os_status(MMAPIO_EEXIST, (int)e, "MoveFileExW", path);
