@@ -94,6 +94,9 @@ fi
 # So start the services here, with their output going nowhere.
 "$wineserver" -p 2>/dev/null || true
 "$wine" wineboot >/dev/null 2>&1 </dev/null || true
+# Wine reuses small process ids from run to run, and the tests name their
+# files after the pid: files a crashed earlier run left behind would collide.
+rm -rf "$build"/tests/tmp/mmapio-* 2>/dev/null || true
 test_status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@" || test_status=$?
 "$wineserver" -k 2>/dev/null || true

@@ -110,7 +110,12 @@ int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flag
 void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len);
 /* In-place growth to new_len <= om->reserved: the file has already been
  * extended; make [old_len, new_len) accessible at the same address.
- * POSIX: nothing to do (the reservation maps the file already). */
+ * POSIX: nothing to do (the reservation maps the file already).
+ * Windows: needs placeholders (VirtualAlloc2 + MapViewOfFile3, Windows 10
+ * 1803+); without them (older Windows, Wine 8) mmapio__os_map reserves only
+ * len, so om->reserved == len and the core always resizes by moving. There
+ * om->handle points to the backend's data, whose first member is the
+ * newest section HANDLE. */
 int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                              uint64_t new_len, const char *path);
 /* Moving resize of a READ_WRITE or anonymous mapping (f invalid), called
