@@ -415,6 +415,15 @@ MMAPIO_API mmapio_native_file mmapio_native_handle(const mmapio_map *m);
  *  its own synchronisation. Invalidated by a moving resize and by close; NULL
  *  for an empty mapping. @since 1.0.0 */
 MMAPIO_API void *mmapio_unsafe_ptr(mmapio_map *m);
+/*! mmapio_capacity() : the length up to which mmapio_resize grows this map in
+ *  place (same base address, no waiting, views and pins stay valid): the
+ *  address space reserved at open with max_size, else mmapio_len(). On
+ *  Windows in-place growth needs placeholder mappings (VirtualAlloc2 +
+ *  MapViewOfFile3, Windows 10 1803 and later); where they are missing (older
+ *  Windows, Wine) the reservation is not made and this returns mmapio_len():
+ *  growth then moves the mapping like a resize without max_size.
+ *  @since 1.0.0 */
+MMAPIO_API uint64_t mmapio_capacity(const mmapio_map *m);
 /*! mmapio_huge_pages_active() : 1 if the OS backs (part of) the map with
  *  huge pages *now*, 0 otherwise (always 0 without MMAPIO_OPEN_HUGE_PAGES /
  *  MMAPIO_ANON_HUGE_PAGES). Huge pages are allocated when pages are first
@@ -536,7 +545,8 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
 
 /*! mmapio_resize() : change the length of a READ_WRITE map and its file
  *  (anonymous maps: the memory only).
- *  - In-place growth (new_size <= max_size given at open): the file is
+ *  - In-place growth (new_size <= mmapio_capacity(m), i.e. within the
+ *    max_size given at open where the OS could reserve it): the file is
  *    extended first, then the new length is published; the base address is
  *    unchanged and views and pins stay valid (no waiting).
  *  - Any other resize (shrink, growth without/beyond max_size) takes the map

@@ -569,6 +569,16 @@ void *mmapio_unsafe_ptr(mmapio_map *m)
 {
   return m != NULL ? (void *)mmapio__ld_acquire(&m->om.base) : NULL;
 }
+uint64_t mmapio_capacity(const mmapio_map *m)
+{
+  if (m == NULL) return 0;
+  uint64_t len = mmapio__len(m);
+  if (m->is_anon || m->max_size == 0) return len;
+  uint64_t r = mmapio__ld_acquire(&m->om.reserved);
+  if (r > m->max_size) r = m->max_size;
+  return r > len ? r : len;
+}
+
 int mmapio_huge_pages_active(const mmapio_map *m)
 {
   /* Huge pages appear when pages are first faulted in, so ask the OS now
