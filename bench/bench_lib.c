@@ -510,7 +510,7 @@ static void json_num(FILE *f, double v)
 static int write_json(const char *path, const bench_result *res, size_t n, const bench_config *cfg,
                       const bench_machine *mi)
 {
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, "wb");
   size_t i;
   int k;
   if (f == NULL) {
@@ -618,7 +618,7 @@ static int write_svg(const char *path, const bench_result *res, size_t n, const 
   const int label_w = 250, plot_w = 560, right_w = 110, row_h = 26, top = 70;
   const int width = label_w + plot_w + right_w;
   const int height = top + (int)n * row_h + 50;
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, "wb");
   size_t i;
   int g;
   if (f == NULL) {

@@ -107,6 +107,10 @@ static int mmapio__touch_locked(mmapio_map *m, uint64_t off, uint64_t len)
   mmapio__hrange r;
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc != MMAPIO_OK) return rc;
+  /* Fault-safe maps touch under the fault guard: a page that cannot be read
+   * is MMAPIO_EFAULT instead of SIGBUS. */
+  if (m->open_flags & MMAPIO_OPEN_FAULT_SAFE)
+    return mmapio__guarded_touch(m, off, len, "mmapio_touch_range");
   const volatile uint8_t *p = r.addr;
   size_t pg = mmapio_page_size();
   size_t n = (size_t)r.pages;

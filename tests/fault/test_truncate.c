@@ -117,6 +117,14 @@ int main(void)
   ASSERT_OK(mmapio_read(ro, 0, buf, keep));
   ASSERT_MEMEQ(buf, data, keep);
 
+  /* Touch on fault-safe maps: OK on what remains, EFAULT on what is gone
+   * (never SIGBUS). */
+  ASSERT_OK(mmapio_touch_range(rw, 0, keep));
+  ASSERT_STATUS(mmapio_touch_range(ro, keep + 2 * page, page), MMAPIO_EFAULT);
+  expect_fault_msg("mmapio_touch_range", path, keep + 2 * page);
+  ASSERT_STATUS(mmapio_touch(rw), MMAPIO_EFAULT);
+  ASSERT_OK(mmapio_touch_range(rw, 0, keep));
+
   /* Probe: OK on what remains, EFAULT on what is gone (offset clamped to
    * the range asked for), on a map without the flag too. */
   ASSERT_OK(mmapio_probe(plain, 0, keep));
