@@ -39,7 +39,7 @@ static int mmapio__atomic_get(mmapio_atomic *out, mmapio_map *m, uint64_t off, s
   mmapio__slot *s = mmapio__slot_get(m);
   if (s == NULL) return MMAPIO_ENOMEM;
   int held = 0;
-  if (!s->excl) {
+  if (!mmapio__ld_relaxed(&s->excl)) {
     int rc = mmapio__lock_shared(m, &s);
     if (rc != MMAPIO_OK) return rc;
     held = 1;

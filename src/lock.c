@@ -112,7 +112,7 @@ void mmapio__slots_free(mmapio_map *m)
 int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s)
 {
   for (;;) {
-    if (s->excl) {
+    if (mmapio__ld_relaxed(&s->excl)) {
       /* We hold the map exclusively (a write view): a shared hold would wait
        * for ourselves. */
       mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
@@ -151,13 +151,13 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
 {
   mmapio__slot *self = mmapio__slot_get(m);
   if (self == NULL) return MMAPIO_ENOMEM;
-  if (self->count != 0u || self->excl) {
+  if (mmapio__ld_relaxed(&self->count) != 0u || mmapio__ld_relaxed(&self->excl)) {
     if (try_only)
       return mmapio__fail(MMAPIO_EBUSY, "%s(%s): views or iterators are still outstanding", op,
                           mmapio__path_or(m->path));
     return mmapio__fail(MMAPIO_EDEADLK,
                         "%s(%s): would deadlock: the calling thread holds a %s of this map", op,
-                        mmapio__path_or(m->path), self->excl ? "write view" : "view or iterator");
+                        mmapio__path_or(m->path), mmapio__ld_relaxed(&self->excl) ? "write view" : "view or iterator");
   }
   if (try_only) {
     if (!mmapio__mutex_trylock(&m->wmu))
@@ -184,14 +184,14 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
       mmapio__wait_u32(&s->count, c, 10);
     }
   }
-  self->excl = 1u;
+  mmapio__st_relaxed(&self->excl, 1u);
   *out = self;
   return MMAPIO_OK;
 }
 
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
 {
-  s->excl = 0u;
+  mmapio__st_relaxed(&s->excl, 0u);
   mmapio__st_release(&m->wstate, 0u);
   mmapio__wake_u32(&m->wstate);
   mmapio__mutex_unlock(&m->wmu);

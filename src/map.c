@@ -519,7 +519,7 @@ int mmapio_close(mmapio_map *m)
      * (other threads' momentary reads and writes are not borrows). */
     mmapio__slot *self = mmapio__slot_get(m);
     if (self == NULL) return MMAPIO_ENOMEM;
-    if (self->count != 0u || self->excl)
+    if (mmapio__ld_relaxed(&self->count) != 0u || mmapio__ld_relaxed(&self->excl))
       return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): views or iterators are still outstanding",
                           mmapio__path_or(m->path));
     uint32_t pins = mmapio__ld_acquire(&m->pins);
