@@ -15,7 +15,7 @@
 
 void help_counter(void)
 {
-  printf("usage: mmapio counter FILE [--add N] [--get] [--init]\n"
+  printf("usage: mmapio counter FILE [--add N] [--get] [--init] [--quiet]\n"
          "\n"
          "Maintains an atomic unsigned 64-bit counter at offset 0 of FILE. The\n"
          "file is created (8 zero bytes) if it does not exist. Without options\n"
@@ -24,6 +24,7 @@ void help_counter(void)
          "  --add N   add N (wraps around modulo 2^64)\n"
          "  --get     print the value without changing it\n"
          "  --init    set the counter to 0 (with --add N: set it to N)\n"
+         "  --quiet   do not print the value\n"
          "\n"
          "Any number of processes may update the same file concurrently; each\n"
          "update is a single atomic fetch-add on the shared mapping, flushed to\n"
@@ -34,7 +35,7 @@ int cmd_counter(int argc, char **argv)
 {
   const char *file = NULL, *v;
   uint64_t add = 1, value;
-  int has_add = 0, get = 0, init = 0, i, r, rc, rc2;
+  int has_add = 0, get = 0, init = 0, quiet = 0, i, r, rc, rc2;
   mmapio_map *m = NULL;
   mmapio_atomic a;
 
@@ -49,6 +50,8 @@ int cmd_counter(int argc, char **argv)
       get = 1;
     } else if (strcmp(argv[i], "--init") == 0) {
       init = 1;
+    } else if (strcmp(argv[i], "--quiet") == 0) {
+      quiet = 1;
     } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && file == NULL) {
       file = argv[++i];
     } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -103,6 +106,6 @@ int cmd_counter(int argc, char **argv)
   }
   if (rc != MMAPIO_OK)
     return CLI_FAILED;
-  printf("%llu\n", (unsigned long long)value);
+  if (!quiet) printf("%llu\n", (unsigned long long)value);
   return CLI_OK;
 }

@@ -642,8 +642,13 @@ MMAPIO_API int mmapio_segment_valid(const mmapio_segment *s);
 MMAPIO_API int mmapio_segment_view(mmapio_view *out, const mmapio_segment *s);
 /*! mmapio_segment_view_mut() : write view of the whole segment. @since 1.0.0 */
 MMAPIO_API int mmapio_segment_view_mut(mmapio_view_mut *out, const mmapio_segment *s);
-/*! mmapio_segment_write() : write inside the segment; EBOUNDS when
- *  [rel_off, rel_off+len) leaves the segment (never writes past it). @since 1.0.0 */
+/*! mmapio_segment_write() : write `len` bytes at `rel_off` inside the
+ *  segment (through mmapio_write: exclusive, flush policy applied).
+ *  @return OK (also len 0), EINVAL (NULL or released segment, src NULL),
+ *          EBOUNDS when [rel_off, rel_off+len) leaves the segment (it never
+ *          writes past it) or when the map has shrunk past the segment (even
+ *          if the bytes asked for are still inside the map), plus every
+ *          status of mmapio_write. @since 1.0.0 */
 MMAPIO_API int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *src, size_t len);
 
 /* ------------------------------------------------------------------------ */

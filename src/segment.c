@@ -59,6 +59,11 @@ int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *
   if (rc != MMAPIO_OK) return rc;
   if (len == 0) return MMAPIO_OK;
   if (!mmapio__in_bounds(rel_off, len, s->len)) return mmapio__fail_bounds(rel_off, len, s->len);
+  /* A segment the map has shrunk past is invalid as a whole (API.md 9),
+   * even where a byte of it is still inside the map. */
+  uint64_t total = mmapio__len(s->map);
+  if (!mmapio__in_bounds(s->offset, s->len, total))
+    return mmapio__fail_bounds(s->offset, s->len, total);
   /* mmapio_write re-checks against the map's current length. */
   return mmapio_write(s->map, s->offset + rel_off, src, len);
 }

@@ -199,6 +199,8 @@ static void reset_fixture(void)
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("the FAULT_SAFE feature is compiled out");
   page = mmapio_page_size();
   path = test_tmp_path("chain");
 

@@ -137,6 +137,8 @@ static int child(void)
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("the FAULT_SAFE feature is compiled out");
   dir = test_tmp_path("tmpfs");
   ASSERT_EQ(mkdir(dir, 0700), 0);
   fflush(stdout);

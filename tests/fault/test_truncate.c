@@ -69,6 +69,8 @@ static mmapio_map *open_flags(const char *path, mmapio_mode mode, uint32_t flags
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("the FAULT_SAFE feature is compiled out");
   page = mmapio_page_size();
   size_t total = NPAGES * page, keep = KEEP * page;
   uint8_t *data = (uint8_t *)malloc(total), *buf = (uint8_t *)malloc(total);

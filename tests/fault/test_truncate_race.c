@@ -75,6 +75,8 @@ static void worker(void *arg)
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("the FAULT_SAFE feature is compiled out");
   page = mmapio_page_size();
   char *path = test_tmp_path("trace");
   size_t total = NPAGES * page;

@@ -301,6 +301,12 @@ int main(void)
 
   for (size_t o = 0; o < NOPS; o++) {
     const op_desc *d = &ops[o];
+    /* Operations whose feature is compiled out are not part of this build. */
+    if ((strstr(d->name, "cow") != NULL && !mmapio_has_feature(MMAPIO_FEATURE_COW)) ||
+        (strstr(d->name, "FAULT_SAFE") != NULL && !mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))) {
+      printf("%-40s skipped: feature compiled out\n", d->name);
+      continue;
+    }
     /* Warm up (first-use initialisation is not part of the op), then count. */
     for (int pass = 0; pass < 2; pass++) {
       d->setup();

@@ -171,7 +171,9 @@ static void reopener_main(void *arg)
     mmapio_options o;
     mmapio_options_init(&o);
     o.mode = MMAPIO_MODE_READ_ONLY;
-    o.flags = MMAPIO_OPEN_FAULT_SAFE; /* the resizer may shrink the file under it */
+    /* The resizer may shrink the file under it: fault safety turns that into
+     * EFAULT. Without the feature this reader only reads what stays. */
+    o.flags = mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE) ? MMAPIO_OPEN_FAULT_SAFE : 0u;
     mmapio_map *r = NULL;
     int rc = mmapio_open(&r, path, &o);
     if (rc != MMAPIO_OK) {

@@ -110,6 +110,19 @@ static void check_in_place(void)
   ASSERT_OK(mmapio_write(m, 0, buf, sizeof buf));
   void *base = mmapio_unsafe_ptr(m);
 
+  /* Where the OS cannot reserve address space (Windows without
+   * placeholders, e.g. Wine), growth moves like any resize: say so and skip
+   * the in-place part. */
+  if (mmapio_capacity(m) < 16 * PS) {
+    printf("SKIP part: in-place growth unavailable here (capacity %llu < max_size %llu)\n",
+           (unsigned long long)mmapio_capacity(m), (unsigned long long)(16 * PS));
+    ASSERT_U64_EQ(mmapio_capacity(m), mmapio_len(m));
+    ASSERT_OK(mmapio_close(m));
+    test_unlink(p);
+    free(p);
+    return;
+  }
+  ASSERT_U64_EQ(mmapio_capacity(m), 16 * PS);
   /* A live read view of this thread: in-place growth does not wait for it
    * (no EDEADLK) and the view stays valid. */
   mmapio_view v;

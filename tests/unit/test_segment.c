@@ -73,6 +73,8 @@ int main(void)
   ASSERT_BOUNDS(mmapio_segment_view_mut(&vm, &s), ps + 10, 100, ps + 50);
   /* A write reaching past the map's current end (inside the segment). */
   ASSERT_STATUS(mmapio_segment_write(&s, 35, buf, 10), MMAPIO_EBOUNDS);
+  /* Even a byte still inside the map: the segment as a whole is invalid. */
+  ASSERT_BOUNDS(mmapio_segment_write(&s, 0, buf, 1), ps + 10, 100, ps + 50);
   ASSERT_U64_EQ(mmapio_len(m), ps + 50);
   ASSERT_BOUNDS(mmapio_segment_view(&v, &s2), total, 0, ps + 50);
   /* Growing back makes them valid again. */
