@@ -10,6 +10,7 @@
 #   tsan      Clang, ThreadSanitizer, labels concurrency and stress
 #   windows   MinGW-w64 cross build run under Wine (scripts/test-wine.sh), if present
 #   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
+#   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
 #
 # It stops at the first failing stage with a non-zero exit status, prints each
 # stage's CTest summary line, and ends with one line
@@ -26,7 +27,7 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows minimal)
+all_stages=(normal portable asan tsan windows minimal fuzz)
 stages=()
 
 usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -169,6 +170,15 @@ for s in "${all_stages[@]}"; do
     minimal)
       # The preset's feature switches, in our own build tree.
       run_stage minimal -- --preset minimal -DCMAKE_C_COMPILER=gcc ;;
+    fuzz)
+      # libFuzzer targets (bounds rule, random API sequences against a
+      # model), 35 s each from the seed corpus: bounded, never timed.
+      echo
+      echo "== stage fuzz: scripts/run-fuzz.sh ${MMAPIO_FUZZ_SECONDS:-35}"
+      MMAPIO_FUZZ_BUILD="$build_root/fuzz" MMAPIO_FUZZ_JOBS="$jobs" \
+        "$repo/scripts/run-fuzz.sh" "${MMAPIO_FUZZ_SECONDS:-35}" \
+        || fail_stage fuzz "a fuzz target found a failure (see $build_root/fuzz/fuzz-artifacts)"
+      summaries+=("[fuzz] fuzz_bounds and fuzz_api_seq ran ${MMAPIO_FUZZ_SECONDS:-35} s each without a failure") ;;
   esac
 done
 
