@@ -624,6 +624,16 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 /* ---- Views -------------------------------------------------------------- */
 
 #define MMAPIO__BORROW_MUT 0x4u
+
+/* The bookkeeping a view carries so that release finds its slot and map. */
+static inline void mmapio__borrow_fill(struct mmapio__borrow *b, mmapio_map *m, mmapio__slot *s,
+                                       uint32_t kind)
+{
+  b->slot_ = &s->count;
+  b->wstate_ = &m->wstate;
+  b->map_ = m;
+  b->kind_ = kind;
+}
 #define MMAPIO__BORROW_DROPPED 0x80000000u
 
 /* Cold paths of mmapio_view_get, kept out of line so the fast path needs no
@@ -646,13 +656,11 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
     mmapio__unlock_shared(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
+  mmapio__borrow_fill(&out->priv_, m, s,
+                      MMAPIO__BORROW_FAST |
+                          (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u));
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
-  out->priv_.slot_ = &s->count;
-  out->priv_.wstate_ = &m->wstate;
-  out->priv_.map_ = m;
-  out->priv_.kind_ = MMAPIO__BORROW_FAST |
-                     (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u);
   return MMAPIO_OK;
 }
 
@@ -683,12 +691,9 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
                        !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX))
     return mmapio__view_get_retry(out, m, off, len, s);
+  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_FAST);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
-  out->priv_.slot_ = &s->count;
-  out->priv_.wstate_ = &m->wstate;
-  out->priv_.map_ = m;
-  out->priv_.kind_ = MMAPIO__BORROW_FAST;
   return MMAPIO_OK;
 }
 
@@ -720,12 +725,9 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
     mmapio__unlock_excl(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
+  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_MUT);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
-  out->priv_.slot_ = &s->count;
-  out->priv_.wstate_ = &m->wstate;
-  out->priv_.map_ = m;
-  out->priv_.kind_ = MMAPIO__BORROW_MUT;
   return MMAPIO_OK;
 }
 

@@ -20,6 +20,7 @@
  * file we watch even after its name was taken by another one.
  */
 #include "internal.h"
+#include "watch_posix.h"
 
 #if MMAPIO_WITH_WATCH && defined(__linux__) && !defined(MMAPIO_PORTABLE_POSIX)
 
@@ -262,29 +263,12 @@ int mmapio__os_watch_open_inotify(mmapio__os_watch **out, const char *path)
   w->fd = -1;
   w->wake.rd = -1;
   w->wake.wr = -1;
-  size_t n = strlen(path) + 1;
-  w->path = (char *)malloc(n);
-  w->dir = (char *)malloc(n + 2);
-  if (w->path == NULL || w->dir == NULL) {
+  int rc = mmapio__posix_split_path(path, &w->path, &w->dir, &w->name);
+  if (rc != MMAPIO_OK) {
     mmapio__ino_destroy(&w->base);
-    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_watch_start(%s): out of memory", path);
+    return rc;
   }
-  memcpy(w->path, path, n);
-  /* Split into directory and name. A trailing slash cannot name a regular
-   * file, so the last '/' separates them. */
-  const char *slash = strrchr(w->path, '/');
-  if (slash == NULL) {
-    memcpy(w->dir, ".", 2);
-    w->name = w->path;
-  } else if (slash == w->path) {
-    memcpy(w->dir, "/", 2);
-    w->name = slash + 1;
-  } else {
-    memcpy(w->dir, w->path, (size_t)(slash - w->path));
-    w->dir[slash - w->path] = '\0';
-    w->name = slash + 1;
-  }
-  int rc = mmapio__os_event_open(&w->wake);
+  rc = mmapio__os_event_open(&w->wake);
   if (rc != MMAPIO_OK) {
     mmapio__ino_destroy(&w->base);
     return rc;

@@ -17,6 +17,7 @@
  * MMAPIO_USE_KQUEUE defined (e.g. Linux with libkqueue).
  */
 #include "internal.h"
+#include "watch_posix.h"
 
 #if MMAPIO_WITH_WATCH &&                                                  \
     (defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
@@ -182,24 +183,14 @@ int mmapio__os_watch_open_kqueue(mmapio__os_watch **out, const char *path)
   w->fd = -1;
   w->wake.rd = -1;
   w->wake.wr = -1;
-  size_t n = strlen(path) + 1;
-  w->path = (char *)malloc(n);
-  w->dir = (char *)malloc(n + 2);
-  if (w->path == NULL || w->dir == NULL) {
+  const char *name;
+  int rc = mmapio__posix_split_path(path, &w->path, &w->dir, &name);
+  if (rc != MMAPIO_OK) {
     mmapio__kq_destroy(&w->base);
-    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_watch_start(%s): out of memory", path);
+    return rc;
   }
-  memcpy(w->path, path, n);
-  const char *slash = strrchr(w->path, '/');
-  if (slash == NULL) {
-    memcpy(w->dir, ".", 2);
-  } else if (slash == w->path) {
-    memcpy(w->dir, "/", 2);
-  } else {
-    memcpy(w->dir, w->path, (size_t)(slash - w->path));
-    w->dir[slash - w->path] = '\0';
-  }
-  int rc = mmapio__os_event_open(&w->wake);
+  (void)name;
+  rc = mmapio__os_event_open(&w->wake);
   if (rc != MMAPIO_OK) {
     mmapio__kq_destroy(&w->base);
     return rc;

@@ -19,6 +19,7 @@
  * so a stop never waits for the interval to end.
  */
 #include "internal.h"
+#include "watch_posix.h"
 
 #if MMAPIO_WITH_WATCH
 
@@ -29,6 +30,37 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Copy `path` and split it into its directory and last component, for the
+ * backends that also watch the directory (atomic replace, removal). A
+ * trailing slash cannot name a regular file, so the last '/' separates them.
+ * *name points into *copy. Both strings are freed by the caller. */
+int mmapio__posix_split_path(const char *path, char **copy, char **dir, const char **name)
+{
+  size_t n = strlen(path) + 1;
+  *copy = (char *)malloc(n);
+  *dir = (char *)malloc(n + 2);
+  if (*copy == NULL || *dir == NULL) {
+    free(*copy);
+    free(*dir);
+    *copy = *dir = NULL;
+    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_watch_start(%s): out of memory", path);
+  }
+  memcpy(*copy, path, n);
+  const char *slash = strrchr(*copy, '/');
+  if (slash == NULL) {
+    memcpy(*dir, ".", 2);
+    *name = *copy;
+  } else if (slash == *copy) {
+    memcpy(*dir, "/", 2);
+    *name = slash + 1;
+  } else {
+    memcpy(*dir, *copy, (size_t)(slash - *copy));
+    (*dir)[slash - *copy] = '\0';
+    *name = slash + 1;
+  }
+  return MMAPIO_OK;
+}
 
 #define MMAPIO__POLL_MS 50
 

@@ -237,29 +237,13 @@ static int mmapio__win_map_new(mmapio__os_mapping *om, mmapio__win_map *wm, HAND
   }
 }
 
-int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
-                   uint64_t reserve, uint32_t open_flags, const char *path)
+/* Create the section of `file` (INVALID_HANDLE_VALUE: the paging file) with
+ * wm->prot and map it; on failure free `wm` and report the failing call. */
+static int mmapio__win_map_section(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE file,
+                                   uint64_t len, uint64_t reserve, const char *path)
 {
-  mmapio__win_map *wm;
-  DWORD prot, access;
   const char *call = "MapViewOfFile";
-  (void)open_flags;
-  if (!mmapio__win_prot(mode, &prot, &access))
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio__os_map(%s): unknown mode %d", mmapio__path_or(path), (int)mode);
-  om->base = NULL;
-  om->reserved = 0;
-  om->handle = NULL;
-  /* om->keep (max_size) belongs to the caller; it is only read here. */
-  if (reserve < len) reserve = len;
-  /* A section cannot be empty; an empty file is an empty mapping. */
-  if (len == 0) return MMAPIO_OK;
-  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
-  if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
-  wm->prot = prot;
-  wm->access = access;
-  /* The section is exactly as long as the file: a longer read-write
-   * section would silently extend the file. */
-  wm->section = mmapio__win_section((HANDLE)f, prot, len);
+  wm->section = mmapio__win_section(file, wm->prot, len);
   if (wm->section == NULL) {
     int st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
     free(wm);
@@ -276,10 +260,33 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   return MMAPIO_OK;
 }
 
+int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
+                   uint64_t reserve, uint32_t open_flags, const char *path)
+{
+  mmapio__win_map *wm;
+  DWORD prot, access;
+  (void)open_flags;
+  if (!mmapio__win_prot(mode, &prot, &access))
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio__os_map(%s): unknown mode %d", mmapio__path_or(path), (int)mode);
+  om->base = NULL;
+  om->reserved = 0;
+  om->handle = NULL;
+  /* om->keep (max_size) belongs to the caller; it is only read here. */
+  if (reserve < len) reserve = len;
+  /* A section cannot be empty; an empty file is an empty mapping. */
+  if (len == 0) return MMAPIO_OK;
+  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
+  wm->prot = prot;
+  wm->access = access;
+  /* The section is exactly as long as the file: a longer read-write
+   * section would silently extend the file. */
+  return mmapio__win_map_section(om, wm, (HANDLE)f, len, reserve, path);
+}
+
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags)
 {
   mmapio__win_map *wm;
-  const char *call = "MapViewOfFile";
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
@@ -293,21 +300,7 @@ int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flag
   wm->access = FILE_MAP_WRITE;
   /* A section backed by the paging file: zero-filled, committed up front,
    * so running out of commit is ENOMEM here and not a fault later. */
-  wm->section = mmapio__win_section(INVALID_HANDLE_VALUE, PAGE_READWRITE, len);
-  if (wm->section == NULL) {
-    int st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", NULL);
-    free(wm);
-    return st;
-  }
-  if (!mmapio__win_map_new(om, wm, wm->section, len, len, NULL, &call)) {
-    int st = mmapio__fail_os((int)GetLastError(), call, NULL);
-    CloseHandle(wm->section);
-    free(wm->views);
-    free(wm);
-    return st;
-  }
-  om->handle = wm;
-  return MMAPIO_OK;
+  return mmapio__win_map_section(om, wm, INVALID_HANDLE_VALUE, len, len, NULL);
 }
 
 void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
