@@ -16,10 +16,6 @@
  */
 #include "internal.h"
 
-/* The lazily evaluated huge-page state; map.c's accessor may call it
- * (declared here until internal.h carries it). */
-int mmapio__huge_pages_query(const mmapio_map *m);
-
 /* A page-expanded range inside the mapping. */
 typedef struct mmapio__hrange {
   uint8_t *addr;  /* page-aligned start address */
@@ -65,7 +61,7 @@ int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_advice a)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_advise(%s): unknown advice %d",
                         mmapio__path_or(m->path), (int)a);
   if (len == 0) return MMAPIO_OK;
-  mmapio__hrange r;
+  mmapio__hrange r = {NULL, 0, 0, 0};
   mmapio__rwlock_rdlock(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc == MMAPIO_OK) rc = mmapio__os_advise(r.addr, r.len, a, mmapio__hint_kind(m), m->path);
@@ -81,7 +77,7 @@ int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_advice a)
 
 static int mmapio__prefetch_locked(mmapio_map *m, uint64_t off, uint64_t len)
 {
-  mmapio__hrange r;
+  mmapio__hrange r = {NULL, 0, 0, 0};
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc != MMAPIO_OK) return rc;
   return mmapio__os_prefetch(r.addr, r.len, m->file, r.off, mmapio__hint_kind(m), m->path);
@@ -104,7 +100,7 @@ int mmapio_prefetch(mmapio_map *m, uint64_t off, uint64_t len)
  * never dirties a page (file mtime and content stay as they were). */
 static int mmapio__touch_locked(mmapio_map *m, uint64_t off, uint64_t len)
 {
-  mmapio__hrange r;
+  mmapio__hrange r = {NULL, 0, 0, 0};
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc != MMAPIO_OK) return rc;
   /* Fault-safe maps touch under the fault guard: a page that cannot be read
@@ -152,7 +148,7 @@ int mmapio_residency(uint64_t *resident_pages, uint64_t *total_pages, mmapio_map
     *total_pages = 0;
     return MMAPIO_OK;
   }
-  mmapio__hrange r;
+  mmapio__hrange r = {NULL, 0, 0, 0};
   uint64_t resident = 0;
   mmapio__rwlock_rdlock(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
@@ -179,7 +175,7 @@ int mmapio_evict(mmapio_map *m, uint64_t off, uint64_t len)
     int frc = mmapio_flush_range(m, off, len);
     if (frc != MMAPIO_OK) return frc;
   }
-  mmapio__hrange r;
+  mmapio__hrange r = {NULL, 0, 0, 0};
   mmapio__rwlock_rdlock(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc == MMAPIO_OK)

@@ -120,7 +120,13 @@ struct mmapio_map {
   /* hot, read-mostly */
   uint64_t uid;          /* unique per map, never reused; keys the thread caches */
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
-  uint32_t pad0;
+  uint32_t rwaiters;     /* atomic: readers sleeping until wstate is 0 */
+  uint32_t rfence;       /* atomic: 1 = readers of this map fence (write-heavy
+                            phase, writers skip the heavy barrier) */
+  uint32_t excl_n;       /* exclusive acquisitions (writers only, under wmu) */
+  uint64_t win_ms;       /* start of the current rate window (under wmu) */
+  uint32_t win_heavy;    /* heavy barriers in that window (under wmu) */
+  uint32_t pad2;
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio_mode mode;
@@ -191,14 +197,27 @@ static inline mmapio__slot *mmapio__slot_get(mmapio_map *m)
   return mmapio__slot_slow(m);
 }
 
+/* The reader's side of the store-load ordering between its slot count and
+ * the map's wstate: a compiler barrier when writers issue the asymmetric
+ * heavy barrier, a full fence when the process has none or this map is in a
+ * write-heavy phase (rfence). rfence is read *after* the count store, which
+ * is what makes switching modes safe (see mmapio__writer_barrier). */
+static inline void mmapio__reader_barrier(const mmapio_map *m)
+{
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__reader_fence) |
+                       mmapio__ld_relaxed(&m->rfence)))
+    mmapio__full_fence();
+  else
+    mmapio__compiler_fence();
+}
+
 /* Take a shared hold. Returns OK or EDEADLK/ENOMEM (recorded). */
 static inline int mmapio__lock_shared(mmapio_map *m, mmapio__slot **out)
 {
   mmapio__slot *s = mmapio__slot_get(m);
   if (MMAPIO__UNLIKELY(s == NULL)) return MMAPIO_ENOMEM;
   mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
-  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__reader_fence))) mmapio__full_fence();
-  else mmapio__compiler_fence();
+  mmapio__reader_barrier(m);
   *out = s;
   if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->wstate) == 0u)) return MMAPIO_OK;
   return mmapio__lock_shared_slow(m, s);
@@ -209,8 +228,7 @@ void mmapio__unlock_shared_wake(mmapio_map *m);
 static inline void mmapio__unlock_shared(mmapio_map *m, mmapio__slot *s)
 {
   mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
-  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__reader_fence))) mmapio__full_fence();
-  else mmapio__compiler_fence();
+  mmapio__reader_barrier(m);
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) mmapio__unlock_shared_wake(m);
 }
 

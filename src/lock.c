@@ -27,18 +27,61 @@ static void mmapio__asym_setup(void)
   mmapio__st_release(&mmapio__asym_state, 1);
 }
 
-/* Writers issue the heavy barrier only when readers skip their fence and
- * another thread has a slot on this map. A thread registering a new slot
- * issues a full fence after publishing it (mmapio__slot_slow), so a writer
- * that does not see the slot in the list is seen by that reader. The mode is
- * fixed before the first map is opened (mmapio__locks_init). */
+/* The writer's side, after storing wstate = 1 and before reading the other
+ * slots' counts.
+ *
+ * Asymmetric mode (rfence == 0): readers only have a compiler barrier, so
+ * the writer issues the process-wide heavy barrier -- unless no other
+ * thread has a slot on this map (a thread registering a new slot issues a
+ * full fence after publishing it, so a writer that does not see the slot is
+ * seen by that reader).
+ *
+ * The heavy barrier costs microseconds. When a map is written often by one
+ * thread while others read it, the writers switch the map to symmetric mode
+ * (rfence = 1): readers then pay a full fence (a few ns) and writers need
+ * none. The switch is safe because readers load rfence after storing their
+ * count: a reader that still saw rfence == 0 did so before the heavy barrier
+ * that follows the switch, so its count is visible to every later writer.
+ * Writers serialise on wmu, so they all see the current mode. Switching back
+ * happens at unlock (mmapio__writer_mode_end), once writes are rare again;
+ * the next writer then sees rfence == 0 and uses the heavy barrier. */
+#define MMAPIO__HEAVY_WINDOW_MS 10u   /* window over which heavy barriers are counted */
+#define MMAPIO__HEAVY_MAX 16u         /* more heavy barriers than this per window: symmetric */
+#define MMAPIO__CALM_CHECK 64u        /* symmetric mode: look at the clock every N writes */
+#define MMAPIO__CALM_MS 200u          /* ...and go back if N writes took longer than this */
+
 static void mmapio__writer_barrier(mmapio_map *m, mmapio__slot *self)
 {
   mmapio__full_fence();
   mmapio__slot *head = mmapio__ld_acquire(&m->slots);
   if (mmapio__ld_relaxed(&mmapio__reader_fence)) return;
+  if (mmapio__ld_relaxed(&m->rfence)) return;
   if (head == self && self->next == NULL) return;
+  uint64_t now = mmapio__monotonic_ms();
+  if (now - m->win_ms > MMAPIO__HEAVY_WINDOW_MS) {
+    m->win_ms = now;
+    m->win_heavy = 0;
+  }
+  if (++m->win_heavy > MMAPIO__HEAVY_MAX) {
+    mmapio__st_seqcst(&m->rfence, 1u);
+    m->win_ms = now;
+    m->excl_n = 0;
+  }
   mmapio__asym_heavy();
+}
+
+/* Called by the exclusive holder before it lets readers in again. */
+static void mmapio__writer_mode_end(mmapio_map *m)
+{
+  if (!mmapio__ld_relaxed(&m->rfence)) return;
+  if (++m->excl_n % MMAPIO__CALM_CHECK != 0u) return;
+  uint64_t now = mmapio__monotonic_ms();
+  if (now - m->win_ms > MMAPIO__CALM_MS) {
+    /* Fewer than CALM_CHECK writes in CALM_MS: back to cheap readers. */
+    mmapio__st_seqcst(&m->rfence, 0u);
+    m->win_heavy = 0;
+  }
+  m->win_ms = now;
 }
 
 void mmapio__locks_init(void) { mmapio__asym_setup(); }
@@ -130,11 +173,16 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s)
     mmapio__st_release(&s->count, 0u);
     mmapio__full_fence();
     mmapio__wake_u32(&s->count);
+    /* Announce ourselves before looking at wstate; the writer stores 0
+     * before looking at rwaiters (both with full fences), so either we see
+     * 0 or it sees us and wakes us. The timeout is only a backstop. */
     uint32_t w;
+    mmapio__fetch_add(&m->rwaiters, 1u);
+    mmapio__full_fence();
     while ((w = mmapio__ld_acquire(&m->wstate)) != 0u) mmapio__wait_u32(&m->wstate, w, 50);
+    mmapio__fetch_sub(&m->rwaiters, 1u);
     mmapio__st_relaxed(&s->count, 1u);
-    if (mmapio__ld_relaxed(&mmapio__reader_fence)) mmapio__full_fence();
-    else mmapio__compiler_fence();
+    mmapio__reader_barrier(m);
     if (mmapio__ld_acquire(&m->wstate) == 0u) return MMAPIO_OK;
   }
 }
@@ -146,6 +194,16 @@ void mmapio__unlock_shared_wake(mmapio_map *m)
 }
 
 /* ---- Exclusive holds ---------------------------------------------------- */
+
+/* Let readers in again. The futex wake (a system call) is only made when a
+ * reader sleeps: an uncontended write costs no system call at all. */
+static void mmapio__wstate_clear(mmapio_map *m)
+{
+  mmapio__writer_mode_end(m);
+  mmapio__st_seqcst(&m->wstate, 0u);
+  mmapio__full_fence();
+  if (mmapio__ld_relaxed(&m->rwaiters) != 0u) mmapio__wake_u32(&m->wstate);
+}
 
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only)
 {
@@ -173,8 +231,7 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
     uint32_t c;
     while ((c = mmapio__ld_acquire(&s->count)) != 0u) {
       if (try_only) {
-        mmapio__st_release(&m->wstate, 0u);
-        mmapio__wake_u32(&m->wstate);
+        mmapio__wstate_clear(m);
         mmapio__mutex_unlock(&m->wmu);
         return mmapio__fail(MMAPIO_EBUSY, "%s(%s): views or iterators are still outstanding", op,
                             mmapio__path_or(m->path));
@@ -192,7 +249,6 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
 {
   mmapio__st_relaxed(&s->excl, 0u);
-  mmapio__st_release(&m->wstate, 0u);
-  mmapio__wake_u32(&m->wstate);
+  mmapio__wstate_clear(m);
   mmapio__mutex_unlock(&m->wmu);
 }

@@ -657,8 +657,10 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
     return mmapio__fail_bounds(off, len, total);
   }
   mmapio__borrow_fill(&out->priv_, m, s,
-                      MMAPIO__BORROW_FAST |
-                          (mmapio__ld_relaxed(&mmapio__reader_fence) ? MMAPIO__BORROW_FENCE : 0u));
+                      MMAPIO__BORROW_FAST | ((mmapio__ld_relaxed(&mmapio__reader_fence) |
+                                              mmapio__ld_relaxed(&m->rfence))
+                                                 ? MMAPIO__BORROW_FENCE
+                                                 : 0u));
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   return MMAPIO_OK;
@@ -687,11 +689,19 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   mmapio__slot *s = e->slot;
   mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
   mmapio__compiler_fence();
+  /* Read after the count store (see mmapio__reader_barrier). In a
+   * write-heavy phase the view fences, and so does its release (the
+   * exported function, selected by the FENCE bit). */
+  uint32_t kind = MMAPIO__BORROW_FAST;
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u)) {
+    mmapio__full_fence();
+    kind |= MMAPIO__BORROW_FENCE;
+  }
   uint64_t total = mmapio__len(m);
   if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
                        !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX))
     return mmapio__view_get_retry(out, m, off, len, s);
-  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_FAST);
+  mmapio__borrow_fill(&out->priv_, m, s, kind);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   return MMAPIO_OK;
