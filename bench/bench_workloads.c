@@ -155,6 +155,8 @@ static int raw_rwlock_init(raw_rwlock *l) { return pthread_rwlock_init(l, NULL);
 static void raw_rwlock_destroy(raw_rwlock *l) { pthread_rwlock_destroy(l); }
 static void raw_rdlock(raw_rwlock *l) { pthread_rwlock_rdlock(l); }
 static void raw_rdunlock(raw_rwlock *l) { pthread_rwlock_unlock(l); }
+static void raw_wrlock(raw_rwlock *l) { pthread_rwlock_wrlock(l); }
+static void raw_wrunlock(raw_rwlock *l) { pthread_rwlock_unlock(l); }
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -634,19 +636,19 @@ static int batch_millis_rewrite(bench_run *r, int side, uint64_t iters, double *
 typedef struct raw_flusher {
   uint8_t *p;
   size_t len;
-  volatile int stop;
-  int failed;
+  int stop;   /* atomic */
+  int failed; /* atomic */
 } raw_flusher;
 
 static void *raw_flusher_main(void *arg)
 {
   raw_flusher *f = (raw_flusher *)arg;
-  while (!f->stop) {
+  while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
     struct timespec ts;
     ts.tv_sec = 0;
     ts.tv_nsec = 10 * 1000 * 1000;
     nanosleep(&ts, NULL);
-    if (msync(f->p, f->len, MS_SYNC) != 0) f->failed = 1;
+    if (msync(f->p, f->len, MS_SYNC) != 0) __atomic_store_n(&f->failed, 1, __ATOMIC_RELEASE);
   }
   return NULL;
 }
@@ -713,7 +715,7 @@ static int batch_millis_raw(bench_run *r, int side, uint64_t iters, double *sec)
     for (off = 0; off < s->size; off += s->chunk) memcpy(f.p + off, s->buf, s->chunk);
     total += bench_now() - t0;
     if (side == BENCH_OURS) {
-      fl.stop = 1;
+      __atomic_store_n(&fl.stop, 1, __ATOMIC_RELEASE);
       pthread_join(th, NULL);
     }
     raw_close(&f);
@@ -1295,6 +1297,122 @@ static int batch_cow_open(bench_run *r, int side, uint64_t iters, double *sec)
 }
 
 /* ------------------------------------------------------------------------ */
+/* write_shared: 64-byte writes while another thread keeps reading           */
+/* ------------------------------------------------------------------------ */
+
+/* The "many readers, one writer" case a database has: one thread writes
+ * small records while another reads through views. Ours: mmapio_write on a
+ * RW map whose other thread takes read views. Baseline: pthread_rwlock
+ * wrlock + memcpy + unlock while the other thread takes the read lock. The
+ * reader takes 64 holds, then sleeps 20 us, and runs only while a batch is
+ * timed. */
+#if !defined(_WIN32)
+typedef struct shared_reader {
+  wstate *s;
+  int side;
+  int stop; /* atomic */
+  int failed;
+} shared_reader;
+
+static void *shared_reader_main(void *arg)
+{
+  shared_reader *sr = (shared_reader *)arg;
+  while (!__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE)) {
+    int k;
+    for (k = 0; k < 64; k++) {
+      if (sr->side == BENCH_OURS) {
+        mmapio_view v;
+        if (mmapio_view_get(&v, sr->s->m, 0, 64) != MMAPIO_OK) {
+          sr->failed = 1;
+          return NULL;
+        }
+        BENCH_ESCAPE(v.data);
+        mmapio_view_release(&v);
+      } else {
+        raw_rdlock(&sr->s->rw);
+        BENCH_ESCAPE(sr->s->obj.base);
+        raw_rdunlock(&sr->s->rw);
+      }
+    }
+    {
+      struct timespec ts;
+      ts.tv_sec = 0;
+      ts.tv_nsec = 20 * 1000;
+      nanosleep(&ts, NULL);
+    }
+  }
+  return NULL;
+}
+#endif
+
+static int setup_write_shared(bench_run *r)
+{
+#if defined(_WIN32)
+  snprintf(r->note, sizeof r->note, "POSIX only (reader thread)");
+  return BENCH_RC_NA;
+#else
+  wstate *s;
+  int rc = setup_file_pair(r, "write_shared", BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
+  if (rc != BENCH_RC_OK) return rc;
+  if (raw_rwlock_init(&s->rw) != 0) return bench_fail_os(r, "pthread_rwlock_init", NULL);
+  s->have_rw = 1;
+  s->buf = (uint8_t *)calloc(1, 64);
+  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
+  r->min_iters = r->cfg->smoke ? 1000 : 100000;
+  snprintf(r->note, sizeof r->note,
+           "RW map of 1 MiB, 64-byte writes at 4 KiB steps; a second thread takes 64 read "
+           "holds every 20 us");
+  return BENCH_RC_OK;
+#endif
+}
+
+static int batch_write_shared(bench_run *r, int side, uint64_t iters, double *sec)
+{
+#if defined(_WIN32)
+  (void)r; (void)side; (void)iters; (void)sec;
+  return BENCH_RC_NA;
+#else
+  wstate *s = WS(r);
+  shared_reader sr;
+  pthread_t th;
+  uint64_t i, span = s->size / 4096u;
+  double t0;
+  sr.s = s;
+  sr.side = side;
+  sr.stop = 0;
+  sr.failed = 0;
+  if (pthread_create(&th, NULL, shared_reader_main, &sr) != 0)
+    return bench_fail_os(r, "pthread_create", NULL);
+  t0 = bench_now();
+  for (i = 0; i < iters; i++) {
+    uint64_t off = (i % span) * 4096u + 64u;
+    s->buf[0] = (uint8_t)i;
+    if (side == BENCH_OURS) {
+      int rc = mmapio_write(s->m, off, s->buf, 64);
+      if (rc != MMAPIO_OK) {
+        __atomic_store_n(&sr.stop, 1, __ATOMIC_RELEASE);
+        pthread_join(th, NULL);
+        return bench_fail(r, "mmapio_write", rc);
+      }
+    } else {
+      raw_wrlock(&s->rw);
+      memcpy(s->raw.p + off, s->buf, 64);
+      raw_wrunlock(&s->rw);
+    }
+    BENCH_BARRIER();
+  }
+  *sec = bench_now() - t0;
+  __atomic_store_n(&sr.stop, 1, __ATOMIC_RELEASE);
+  pthread_join(th, NULL);
+  if (sr.failed) {
+    snprintf(r->error, sizeof r->error, "the reader thread's mmapio_view_get failed");
+    return BENCH_RC_ERROR;
+  }
+  return BENCH_RC_OK;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1348,6 +1466,9 @@ const bench_workload bench_workloads[] = {
     batch_resize, ws_teardown },
   { "advise", "advise", "mmapio_advise SEQUENTIAL + NORMAL", "madvise MADV_SEQUENTIAL + MADV_NORMAL",
     BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_advise, batch_advise, ws_teardown },
+  { "write_shared", "update_region", "64-byte mmapio_write while another thread takes read views",
+    "pthread_rwlock wrlock + memcpy + unlock while another thread takes the read lock", BENCH_TIME,
+    BENCH_T_NONE, 0.0, NULL, setup_write_shared, batch_write_shared, ws_teardown },
   { "cow_open", "cow open", "mmapio_open_cow + mmapio_read(1 byte) + mmapio_close",
     "open + mmap(MAP_PRIVATE) + read + munmap + close", BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_cow_open,
     batch_cow_open, ws_teardown },

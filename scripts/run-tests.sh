@@ -7,7 +7,8 @@
 #   normal    GCC, default options
 #   portable  GCC, -DMMAPIO_PORTABLE_POSIX=ON (the fallbacks macOS/BSD use)
 #   asan      Clang, AddressSanitizer + UndefinedBehaviorSanitizer, full suite
-#   tsan      Clang, ThreadSanitizer, labels concurrency and stress
+#   tsan      Clang, ThreadSanitizer: every tier with threads (concurrency, stress,
+#             ext, fault, modules, bench)
 #   windows   MinGW-w64 cross build run under Wine (scripts/test-wine.sh), if present
 #   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
 #   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
@@ -152,7 +153,7 @@ for s in "${all_stages[@]}"; do
         -DCMAKE_CXX_COMPILER=clang++ -DMMAPIO_SANITIZE=address,undefined ;;
     tsan)
       export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
-      run_stage tsan -L 'concurrency|stress' -- -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+      run_stage tsan -L 'concurrency|stress|ext|fault|modules|bench' -- -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
         -DCMAKE_CXX_COMPILER=clang++ -DMMAPIO_SANITIZE=thread ;;
     windows)
       if [ ! -x "$repo/scripts/test-wine.sh" ]; then

@@ -25,7 +25,8 @@
  * may take more even while a writer waits (no self-deadlock); a call that
  * would wait for the calling thread's own holds returns MMAPIO_EDEADLK.
  *
- * Lock order: resize_mu -> exclusive (wmu + slots) -> stable (wr).
+ * Lock order: exclusive (wmu + slots) -> resize_mu -> stable (wr); in-place
+ * growth takes resize_mu alone (it may run while the caller holds views).
  * Flushes take only `stable` (shared): they keep the mapping from moving but
  * do not exclude readers or writers.
  */

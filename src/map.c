@@ -753,6 +753,26 @@ int mmapio_view_mut_release(mmapio_view_mut *v)
 
 /* ---- Resize ------------------------------------------------------------- */
 
+/* With resize_mu held: nothing to do (same size), or in-place growth within
+ * the reservation: extend the file first, then publish the length; views and
+ * pins stay valid and nobody waits. MMAPIO__NOT_IN_PLACE when the resize
+ * must move or shrink the mapping. */
+#define MMAPIO__NOT_IN_PLACE 1
+static int mmapio__resize_in_place(mmapio_map *m, uint64_t new_size, int sparse)
+{
+  uint64_t old = mmapio__len(m);
+  if (new_size == old) return MMAPIO_OK;
+  if (m->is_anon || new_size < old || m->max_size == 0 || new_size > m->om.reserved)
+    return MMAPIO__NOT_IN_PLACE;
+  int rc = mmapio__os_file_set_size(m->file, old, new_size, sparse, m->path);
+  if (rc == MMAPIO_OK) {
+    rc = mmapio__os_grow_in_place(&m->om, m->file, old, new_size, m->path);
+    if (rc != MMAPIO_OK) (void)mmapio__os_file_set_size(m->file, new_size, old, 1, m->path);
+  }
+  if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+  return rc;
+}
+
 int mmapio_resize(mmapio_map *m, uint64_t new_size)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_resize: map is NULL");
@@ -764,46 +784,38 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
   if (rc != MMAPIO_OK) return rc;
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
+  /* Lock order: exclusive hold (wmu) before resize_mu. In-place growth takes
+   * only resize_mu, so it may run while the caller holds views, and a
+   * moving resize never holds resize_mu while it waits for views. */
   mmapio__mutex_lock(&m->resize_mu);
-  uint64_t old = mmapio__len(m);
-  if (new_size == old) {
-    mmapio__mutex_unlock(&m->resize_mu);
-    return MMAPIO_OK;
-  }
-  if (!m->is_anon && new_size > old && m->max_size != 0 && new_size <= m->om.reserved) {
-    /* In-place growth: extend the file first, then publish the length.
-     * Views and pins stay valid; nobody waits. */
-    rc = mmapio__os_file_set_size(m->file, old, new_size, sparse, m->path);
-    if (rc == MMAPIO_OK) {
-      rc = mmapio__os_grow_in_place(&m->om, m->file, old, new_size, m->path);
-      if (rc != MMAPIO_OK) (void)mmapio__os_file_set_size(m->file, new_size, old, 1, m->path);
-    }
-    if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
-    mmapio__mutex_unlock(&m->resize_mu);
-    return rc;
-  }
+  rc = mmapio__resize_in_place(m, new_size, sparse);
+  mmapio__mutex_unlock(&m->resize_mu);
+  if (rc != MMAPIO__NOT_IN_PLACE) return rc;
 
   mmapio__slot *s;
   rc = mmapio__lock_excl(m, &s, "mmapio_resize", 0);
-  if (rc != MMAPIO_OK) {
-    mmapio__mutex_unlock(&m->resize_mu);
-    return rc;
+  if (rc != MMAPIO_OK) return rc;
+  mmapio__mutex_lock(&m->resize_mu);
+  /* Another resize may have run while we waited. */
+  rc = mmapio__resize_in_place(m, new_size, sparse);
+  if (rc == MMAPIO__NOT_IN_PLACE) {
+    uint64_t old = mmapio__len(m);
+    uint32_t pins = mmapio__ld_acquire(&m->pins);
+    if (pins != 0u) {
+      rc = mmapio__fail(MMAPIO_EBUSY, "mmapio_resize(%s): %u atomic view(s) still outstanding",
+                        path, (unsigned)pins);
+    } else {
+      /* Flushes and hints hold `stable` shared: wait for them before the
+       * mapping may move. The file is truncated only now, under the
+       * exclusive hold, so no reader can touch a page that is going away. */
+      mmapio__rwlock_wrlock(&m->stable);
+      rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
+                            sparse, m->path);
+      if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+      mmapio__rwlock_wrunlock(&m->stable);
+    }
   }
-  uint32_t pins = mmapio__ld_acquire(&m->pins);
-  if (pins != 0u) {
-    rc = mmapio__fail(MMAPIO_EBUSY, "mmapio_resize(%s): %u atomic view(s) still outstanding",
-                      path, (unsigned)pins);
-  } else {
-    /* Flushes and hints hold `stable` shared: wait for them before the
-     * mapping may move. The file is truncated only now, under the exclusive
-     * hold, so no reader can touch a page that is going away. */
-    mmapio__rwlock_wrlock(&m->stable);
-    rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
-                          sparse, m->path);
-    if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
-    mmapio__rwlock_wrunlock(&m->stable);
-  }
-  mmapio__unlock_excl(m, s);
   mmapio__mutex_unlock(&m->resize_mu);
+  mmapio__unlock_excl(m, s);
   return rc;
 }
