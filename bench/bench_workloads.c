@@ -1102,7 +1102,7 @@ static int setup_resize_common(bench_run *r, int inplace)
   r->io_bound = 1;
   bench_path(s->path, sizeof s->path, r->cfg, inplace ? "resize_inplace_ours" : "resize_ours");
   bench_path(s->path2, sizeof s->path2, r->cfg, inplace ? "resize_inplace_base" : "resize_base");
-  s->size = inplace; /* remembered for the batch */
+  s->size = inplace ? 1u : 0u; /* remembered for the batch */
   r->max_iters = 20000;
   snprintf(r->note, sizeof r->note,
            "time per growth step (1 MiB -> 9 MiB by 1 MiB, fresh file each sequence); ours %s%s, "

@@ -114,7 +114,7 @@ typedef struct mmapio__tcache {
 } mmapio__tcache;
 
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
-extern int mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
+extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {

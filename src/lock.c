@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
-int mmapio__reader_fence = 1;
+uint32_t mmapio__reader_fence = 1;
 
 /* ---- One-time set-up of the asymmetric fence ---------------------------- */
 static int mmapio__asym_state; /* 0 unknown, 1 ready */
@@ -23,7 +23,7 @@ static void mmapio__asym_setup(void)
    * tests can exercise it on systems that have a heavy barrier. */
   const char *force = getenv("MMAPIO_FORCE_FENCE");
   int heavy = (force != NULL && force[0] == '1') ? 0 : mmapio__asym_init();
-  mmapio__st_release(&mmapio__reader_fence, heavy ? 0 : 1);
+  mmapio__st_release(&mmapio__reader_fence, heavy ? 0u : 1u);
   mmapio__st_release(&mmapio__asym_state, 1);
 }
 
