@@ -186,23 +186,35 @@ static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
     m->policy.kind = MMAPIO_FLUSH_MANUAL;
     m->policy.every = 0;
   }
-  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
-    return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
-  if (len > MMAPIO_MAX_SIZE)
-    return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
-                        (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
-  if (o->max_size != 0 && o->max_size < len)
-    return mmapio__fail(MMAPIO_ESIZE,
-                        "mmapio_open(%s): max_size %llu is smaller than the file (%llu bytes)",
-                        mmapio__path_or(m->path), (unsigned long long)o->max_size,
-                        (unsigned long long)len);
-  uint64_t reserve = len;
-  if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
   m->max_size = o->max_size;
   m->om.keep = o->max_size;
-  if (len > 0) {
+  for (int tries = 0;; tries++) {
+    if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
+      return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
+    if (len > MMAPIO_MAX_SIZE)
+      return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
+                          (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
+    if (o->max_size != 0 && o->max_size < len)
+      return mmapio__fail(MMAPIO_ESIZE,
+                          "mmapio_open(%s): max_size %llu is smaller than the file (%llu bytes)",
+                          mmapio__path_or(m->path), (unsigned long long)o->max_size,
+                          (unsigned long long)len);
+    if (len == 0) break;
+    uint64_t reserve = len;
+    if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
     rc = mmapio__os_map(&m->om, f, m->mode, len, reserve, o->flags, m->path);
-    if (rc != MMAPIO_OK) return rc;
+    if (rc == MMAPIO_OK) break;
+    /* Another process may have resized the file between our size query and
+     * the mapping, and some OSes (Windows) refuse a read-only mapping
+     * longer than the file. Look again and retry with the new size; keep
+     * the original failure if the size did not change. */
+    mmapio__saved_error e;
+    mmapio__error_save(&e);
+    uint64_t now_len = len;
+    int rc2 = mmapio__os_file_size(&now_len, f, m->path);
+    mmapio__error_restore(&e);
+    if (tries >= 3 || rc2 != MMAPIO_OK || now_len == len) return rc;
+    len = now_len;
   }
   m->len = len;
   if (o->flags & MMAPIO_OPEN_FAULT_SAFE) {
