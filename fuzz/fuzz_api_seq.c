@@ -15,6 +15,7 @@
  * At the end every map is closed and the file on disk must equal the model.
  */
 #include "mmapio.h"
+#include "fuzz_input.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -30,23 +31,6 @@
 
 #define MAXLEN (48u * 1024u)
 
-typedef struct {
-  const uint8_t *p;
-  size_t n;
-} input;
-
-static uint64_t take(input *in, unsigned nbytes)
-{
-  uint64_t v = 0;
-  for (unsigned i = 0; i < nbytes; i++) {
-    v <<= 8;
-    if (in->n > 0) {
-      v |= *in->p++;
-      in->n--;
-    }
-  }
-  return v;
-}
 
 static char path[512];
 static size_t page;

@@ -12,6 +12,7 @@
  * a plain in-memory copy of the map.
  */
 #include "mmapio.h"
+#include "fuzz_input.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,23 +21,6 @@
 
 #define MAXLEN (64u * 1024u)
 
-typedef struct {
-  const uint8_t *p;
-  size_t n;
-} input;
-
-static uint64_t take(input *in, unsigned nbytes)
-{
-  uint64_t v = 0;
-  for (unsigned i = 0; i < nbytes; i++) {
-    v <<= 8;
-    if (in->n > 0) {
-      v |= *in->p++;
-      in->n--;
-    }
-  }
-  return v;
-}
 
 /* An offset or length near an interesting value. */
 static uint64_t pick(input *in, uint64_t total)
