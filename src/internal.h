@@ -149,15 +149,11 @@ struct mmapio_map {
   uint64_t max_size;     /* in-place growth limit (0 = none) */
   uint32_t refs;         /* atomic reference count */
   uint32_t pins;         /* atomic: atomic views outstanding */
-  uint32_t iters;        /* atomic: iterators outstanding (informational) */
-  uint32_t pad1;
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio__mutex slot_mu;
   mmapio__mutex wmu;     /* serialises exclusive holders */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
-
-  void *ext[4];          /* module data (watch list, fault-safe state, ...) */
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -266,7 +262,5 @@ int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
 void mmapio__apply_huge_pages(mmapio_map *m);
 /* What the OS grants now (hints.c); also refreshes m->huge_active. */
 int mmapio__huge_pages_query(const mmapio_map *m);
-/* Called when the last reference goes, before unmapping (watch.c etc.). */
-void mmapio__modules_on_destroy(mmapio_map *m);
 
 #endif /* MMAPIO_INTERNAL_H */

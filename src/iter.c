@@ -20,7 +20,7 @@
 /* flags_ bits */
 #define MMAPIO__IT_ACTIVE 0x1u /* started and not ended */
 #define MMAPIO__IT_MUT 0x2u    /* chunks_mut iterator */
-#define MMAPIO__IT_HELD 0x4u   /* holds a lock and counts in m->iters */
+#define MMAPIO__IT_HELD 0x4u   /* holds a shared or exclusive hold on the map */
 
 #if MMAPIO_WITH_ITERATOR
 
@@ -52,7 +52,6 @@ static int mmapio__iter_start(mmapio_iter *it, mmapio_map *m, size_t chunk, int 
   it->priv_.slot_ = &s->count;
   it->priv_.map_ = m;
   it->flags_ |= MMAPIO__IT_HELD;
-  mmapio__fetch_add(&m->iters, 1u);
   return MMAPIO_OK;
 }
 
@@ -131,7 +130,6 @@ void mmapio_iter_end(mmapio_iter *it)
   if (!(flags & MMAPIO__IT_HELD)) return;
   mmapio__slot *s = (mmapio__slot *)(void *)it->priv_.slot_;
   it->priv_.slot_ = NULL;
-  mmapio__fetch_sub(&m->iters, 1u);
   if (flags & MMAPIO__IT_MUT) {
     /* Every byte handed out may have been written: count them for the flush
      * policy, after the lock is gone (a policy flush must not run under the

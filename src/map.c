@@ -155,8 +155,6 @@ static void mmapio__map_free(mmapio_map *m)
   free(m);
 }
 
-void mmapio__modules_on_destroy(mmapio_map *m) { (void)m; }
-
 /* Unmap, close and free; returns the final flush's status. */
 static int mmapio__map_destroy(mmapio_map *m)
 {
@@ -165,7 +163,6 @@ static int mmapio__map_destroy(mmapio_map *m)
   if (m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
       m->policy.kind != MMAPIO_FLUSH_MANUAL)
     rc = mmapio__flush_all(m);
-  mmapio__modules_on_destroy(m);
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
   if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
   mmapio__map_free(m);
