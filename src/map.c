@@ -259,16 +259,46 @@ static int mmapio__open_failed(mmapio_map *m, int rc, int created)
   return rc;
 }
 
-/* Create `path` with o->size bytes (blocks reserved unless SPARSE) so that
- * it never exists under that name with another length: temporary name,
- * size, then mmapio__os_publish. Falls back to a direct exclusive create
- * where the file system cannot publish. EEXIST when `path` exists. */
+/* A call that failed after creating `name`: remove it, keeping the original
+ * failure unless the removal fails too (then that is the more pressing
+ * problem: something was left behind). */
+static int mmapio__remove_created(const char *name, int rc)
+{
+  mmapio__saved_error e;
+  mmapio__error_save(&e);
+  int rc2 = mmapio__os_unlink(name);
+  if (rc2 != MMAPIO_OK) return rc2;
+  mmapio__error_restore(&e);
+  return rc;
+}
+
+/* Create `name` exclusively with o->size bytes (blocks reserved unless
+ * SPARSE); on failure nothing is left. Messages name `path`. */
+static int mmapio__create_sized(mmapio_native_file *out, const char *name, const char *path,
+                                const mmapio_options *o)
+{
+  int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
+  int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
+  mmapio_native_file f = MMAPIO_INVALID_FILE;
+  int rc = mmapio__os_open(&f, name, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+  if (rc != MMAPIO_OK) return rc;
+  rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
+  if (rc != MMAPIO_OK) {
+    mmapio__os_close_file(f);
+    return mmapio__remove_created(name, rc);
+  }
+  *out = f;
+  return MMAPIO_OK;
+}
+
+/* Create `path` with o->size bytes so that it never exists under that name
+ * with another length: temporary name, size, then mmapio__os_publish.
+ * Falls back to a direct exclusive create where the file system cannot
+ * publish. EEXIST when `path` exists. */
 static int mmapio__create_published(mmapio_native_file *out, const char *path,
                                     const mmapio_options *o)
 {
   static uint64_t counter;
-  int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
-  int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
   size_t n = strlen(path) + 64;
   char *tmp = (char *)malloc(n);
   if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
@@ -281,48 +311,27 @@ static int mmapio__create_published(mmapio_native_file *out, const char *path,
              (unsigned long long)mmapio__monotonic_ms(),
              (unsigned long long)mmapio__fetch_add(&counter, 1),
              (unsigned long long)(uintptr_t)&tmp);
-    rc = mmapio__os_open(&f, tmp, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+    rc = mmapio__create_sized(&f, tmp, path, o);
   }
-  if (rc != MMAPIO_OK) {
-    free(tmp);
-    return rc;
-  }
-  rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
   if (rc == MMAPIO_OK) {
     rc = mmapio__os_publish(tmp, path);
-    if (rc == MMAPIO_ENOTSUP) {
-      /* No hard links here: an exclusive create of the final name, sized
-       * right away (a concurrent opener may briefly see length 0). */
-      mmapio__os_close_file(f);
-      mmapio__unlink_quiet(tmp);
+    if (rc == MMAPIO_OK) {
       free(tmp);
-      rc = mmapio__os_open(&f, path, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
-      if (rc != MMAPIO_OK) return rc;
-      rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
-      if (rc != MMAPIO_OK) {
-        mmapio__os_close_file(f);
-        mmapio__unlink_quiet(path);
-        return rc;
-      }
       *out = f;
       return MMAPIO_OK;
     }
-  }
-  if (rc != MMAPIO_OK) {
     mmapio__os_close_file(f);
-    /* Leave nothing behind; if even that fails, say so (it is the more
-     * pressing problem for the caller). */
-    mmapio__saved_error e;
-    mmapio__error_save(&e);
-    int rc2 = mmapio__os_unlink(tmp);
-    if (rc2 == MMAPIO_OK) mmapio__error_restore(&e);
-    else rc = rc2;
-    free(tmp);
-    return rc;
+    if (rc == MMAPIO_ENOTSUP) {
+      /* No hard links here: an exclusive create of the final name, sized
+       * right away (a concurrent opener may briefly see length 0). */
+      mmapio__unlink_quiet(tmp);
+      rc = mmapio__create_sized(out, path, path, o);
+    } else {
+      rc = mmapio__remove_created(tmp, rc);
+    }
   }
   free(tmp);
-  *out = f;
-  return MMAPIO_OK;
+  return rc;
 }
 
 int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
