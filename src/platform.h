@@ -23,6 +23,7 @@ typedef struct { void *p_; } mmapio__mutex;
 typedef struct { void *p_; } mmapio__rwlock;
 typedef struct { void *p_; } mmapio__cond;
 typedef struct { void *h_; } mmapio__thread;
+#  define MMAPIO__MUTEX_INIT {NULL} /* SRWLOCK_INIT */
 #  define MMAPIO__OS_WINDOWS 1
 #else
 #  include <pthread.h>
@@ -30,6 +31,7 @@ typedef pthread_mutex_t mmapio__mutex;
 typedef pthread_rwlock_t mmapio__rwlock;
 typedef pthread_cond_t mmapio__cond;
 typedef struct { pthread_t t_; } mmapio__thread;
+#  define MMAPIO__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
 #  define MMAPIO__OS_WINDOWS 0
 #endif
 
@@ -316,7 +318,10 @@ void mmapio__sys_reset(void);                       /* stop recording, clear inj
 void mmapio__sys_record_start(void);                /* record calls process-wide */
 size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max); /* stop; returns the count recorded */
 /* The nth (1-based) call whose name equals `name` (NULL: any call) after
- * this one fails with OS error `err` (errno / Win32 code), once. */
+ * this one fails with OS error `err` (errno / Win32 code; 0: the backend's
+ * generic I/O error, EIO / ERROR_GEN_FAILURE), once. Up to 16 injections
+ * may be armed at a time; names match up to 47 characters. One engine
+ * (src/hooks.c) serves both backends. */
 void mmapio__sys_fail_nth(const char *name, unsigned nth, int err);
 unsigned mmapio__sys_count(const char *name);       /* calls since reset (NULL: all) */
 

@@ -1,6 +1,6 @@
 /*
- * posix_sys.c -- system facts, errno translation, and the syscall table with
- * its test hooks (recording and fault injection) for the POSIX backend.
+ * posix_sys.c -- system facts, errno translation, and the syscall table of
+ * the POSIX backend (test builds; the hook engine itself is src/hooks.c).
  */
 #include "posix_sys.h"
 
@@ -89,7 +89,7 @@ int mmapio__os_status(int oserr)
   }
 }
 
-/* ---- Test hooks ------------------------------------------------------------ */
+/* ---- The syscall table (test builds) --------------------------------------- */
 #if MMAPIO__HOOKS
 
 mmapio__sys_table mmapio__sys = {
@@ -118,159 +118,5 @@ mmapio__sys_table mmapio__sys = {
   mmapio__sys_real_link,
   mmapio__sys_real_rename_noreplace,
 };
-
-#define MMAPIO__REC_MAX 4096u   /* recorded calls kept; later ones are dropped */
-#define MMAPIO__INJ_MAX 16u     /* pending injected failures */
-#define MMAPIO__CNT_MAX 64u     /* distinct call names counted */
-#define MMAPIO__NAME_MAX 32u
-
-typedef struct mmapio__inject {
-  char name[MMAPIO__NAME_MAX]; /* "" matches any call */
-  unsigned left;               /* matching calls still to let through, plus one */
-  int err;
-  int active;
-} mmapio__inject;
-
-typedef struct mmapio__count {
-  const char *name; /* the static name string passed by the wrapper */
-  unsigned n;
-} mmapio__count;
-
-/* One mutex guards all hook state. The hooks run only in test builds and
- * only around system calls, so a lock per call is cheap next to the call. */
-static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
-static int hook_recording;
-static size_t hook_nrec;
-static mmapio__sys_call hook_rec[MMAPIO__REC_MAX];
-static mmapio__inject hook_inj[MMAPIO__INJ_MAX];
-static mmapio__count hook_cnt[MMAPIO__CNT_MAX];
-static unsigned hook_total;
-
-int mmapio__sys_hook(const char *name, uint64_t a, uint64_t b, int flags)
-{
-  int fail = 0;
-  pthread_mutex_lock(&hook_mu);
-  hook_total++;
-  for (size_t i = 0; i < MMAPIO__CNT_MAX; i++) {
-    if (hook_cnt[i].name == NULL) {
-      hook_cnt[i].name = name;
-      hook_cnt[i].n = 1;
-      break;
-    }
-    if (hook_cnt[i].name == name || strcmp(hook_cnt[i].name, name) == 0) {
-      hook_cnt[i].n++;
-      break;
-    }
-  }
-  if (hook_recording && hook_nrec < MMAPIO__REC_MAX) {
-    mmapio__sys_call *c = &hook_rec[hook_nrec++];
-    c->name = name;
-    c->a = a;
-    c->b = b;
-    c->flags = flags;
-  }
-  for (size_t i = 0; i < MMAPIO__INJ_MAX; i++) {
-    mmapio__inject *in = &hook_inj[i];
-    if (!in->active) continue;
-    if (in->name[0] != '\0' && strcmp(in->name, name) != 0) continue;
-    if (--in->left == 0) {
-      in->active = 0;
-      if (fail == 0) fail = in->err;
-    }
-  }
-  pthread_mutex_unlock(&hook_mu);
-  return fail;
-}
-
-void mmapio__sys_reset(void)
-{
-  pthread_mutex_lock(&hook_mu);
-  hook_recording = 0;
-  hook_nrec = 0;
-  hook_total = 0;
-  memset(hook_inj, 0, sizeof hook_inj);
-  memset(hook_cnt, 0, sizeof hook_cnt);
-  pthread_mutex_unlock(&hook_mu);
-}
-
-/* Starting clears the previous recording; stopping keeps it, so a second
- * stop returns the same calls. */
-void mmapio__sys_record_start(void)
-{
-  pthread_mutex_lock(&hook_mu);
-  hook_nrec = 0;
-  hook_recording = 1;
-  pthread_mutex_unlock(&hook_mu);
-}
-
-/* Copies at most `max` recorded calls and returns how many were copied. */
-size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max)
-{
-  pthread_mutex_lock(&hook_mu);
-  hook_recording = 0;
-  size_t n = hook_nrec < max ? hook_nrec : max;
-  if (out != NULL && n > 0) memcpy(out, hook_rec, n * sizeof *out);
-  if (out == NULL) n = 0;
-  pthread_mutex_unlock(&hook_mu);
-  return n;
-}
-
-void mmapio__sys_fail_nth(const char *name, unsigned nth, int err)
-{
-  if (nth == 0) nth = 1;
-  pthread_mutex_lock(&hook_mu);
-  for (size_t i = 0; i < MMAPIO__INJ_MAX; i++) {
-    mmapio__inject *in = &hook_inj[i];
-    if (in->active) continue;
-    snprintf(in->name, sizeof in->name, "%s", name != NULL ? name : "");
-    in->left = nth;
-    in->err = err;
-    in->active = 1;
-    break;
-  }
-  pthread_mutex_unlock(&hook_mu);
-}
-
-unsigned mmapio__sys_count(const char *name)
-{
-  unsigned n = 0;
-  pthread_mutex_lock(&hook_mu);
-  if (name == NULL) {
-    n = hook_total;
-  } else {
-    for (size_t i = 0; i < MMAPIO__CNT_MAX && hook_cnt[i].name != NULL; i++) {
-      if (strcmp(hook_cnt[i].name, name) == 0) {
-        n = hook_cnt[i].n;
-        break;
-      }
-    }
-  }
-  pthread_mutex_unlock(&hook_mu);
-  return n;
-}
-
-#else /* !MMAPIO__HOOKS */
-
-/* Without hooks the calls go straight to the OS: nothing is recorded or
- * injected, and every count is 0. Tests that need the hooks detect this
- * (a recorded flush shows no msync) and skip. */
-void mmapio__sys_reset(void) {}
-/* Starting clears the previous recording; stopping keeps it, so a second
- * stop returns the same calls. */
-void mmapio__sys_record_start(void) {}
-size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max)
-{
-  (void)out; (void)max;
-  return 0;
-}
-void mmapio__sys_fail_nth(const char *name, unsigned nth, int err)
-{
-  (void)name; (void)nth; (void)err;
-}
-unsigned mmapio__sys_count(const char *name)
-{
-  (void)name;
-  return 0;
-}
 
 #endif /* MMAPIO__HOOKS */

@@ -5,8 +5,8 @@
  * the mmapio__sys_<call>() functions below (modelled on SQLite's aSyscall[]
  * table). In a build without MMAPIO_TEST_HOOKS they are inline functions that
  * call the OS directly, so the indirection costs nothing. With
- * MMAPIO_TEST_HOOKS each call first asks mmapio__sys_hook() whether to record
- * it and whether to fail it (fault injection, see the "Test hooks" section of
+ * MMAPIO_TEST_HOOKS each call first asks mmapio__hook_call() (src/hooks.c,
+ * shared with the Windows backend) whether to record it and whether to fail it (fault injection, see the "Test hooks" section of
  * platform.h), then calls the OS through the function pointer table
  * `mmapio__sys`, which a test may also repoint.
  *
@@ -46,6 +46,7 @@
 #ifndef MMAPIO_POSIX_SYS_H
 #define MMAPIO_POSIX_SYS_H
 
+#include "hooks.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -69,14 +70,6 @@
 #  define MMAPIO__APPLE 1
 #else
 #  define MMAPIO__APPLE 0
-#endif
-
-/* MMAPIO__HOOKS is 1 in a build with MMAPIO_TEST_HOOKS (the public macro is
- * left untouched for other files that test it with #ifdef). */
-#if defined(MMAPIO_TEST_HOOKS) && (MMAPIO_TEST_HOOKS + 0) != 0
-#  define MMAPIO__HOOKS 1
-#else
-#  define MMAPIO__HOOKS 0
 #endif
 
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
@@ -129,13 +122,16 @@ typedef struct mmapio__sys_table {
 
 #if MMAPIO__HOOKS
 extern mmapio__sys_table mmapio__sys;
-/* Count (and maybe record) a call; returns 0 to go ahead, or the errno with
- * which the call must fail. Thread-safe. */
-int mmapio__sys_hook(const char *name, uint64_t a, uint64_t b, int flags);
-#  define MMAPIO__SYS_PRE(name, a, b, fl, failret)                          \
-    do {                                                                    \
-      int e_ = mmapio__sys_hook((name), (uint64_t)(a), (uint64_t)(b), (fl)); \
-      if (e_ != 0) { errno = e_; return failret; }                          \
+/* Count (and maybe record) a call through the engine of src/hooks.c; an
+ * injected failure sets errno (EIO when the test gave none) and returns
+ * `failret` without calling the OS. */
+#  define MMAPIO__SYS_PRE(name, a, b, fl, failret)                                    \
+    do {                                                                              \
+      int e_ = 0;                                                                     \
+      if (mmapio__hook_call((name), (uint64_t)(a), (uint64_t)(b), (fl), &e_)) {       \
+        errno = e_ != 0 ? e_ : EIO;                                                   \
+        return failret;                                                               \
+      }                                                                               \
     } while (0)
 #  define MMAPIO__SYS_CALL(fn) (mmapio__sys.x_##fn)
 #else

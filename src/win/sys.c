@@ -1,6 +1,7 @@
 /*
  * sys.c -- Win32 system facts, error translation, run-time API lookup and
- * the test-hook table.
+ * the test-only switch that disables placeholders (the hook engine itself
+ * is src/hooks.c).
  */
 #include "win.h"
 
@@ -183,7 +184,6 @@ static BOOL CALLBACK mmapio__win_api_init(PINIT_ONCE once, PVOID param, PVOID *c
   HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
   HMODULE nt = GetModuleHandleW(L"ntdll.dll");
   mmapio__win_api *api = &mmapio__win_api_table;
-  const char *env;
   (void)once; (void)param; (void)ctx;
   if (kb != NULL) {
     /* Casting through FARPROC -> void * -> the real type avoids the
@@ -203,11 +203,16 @@ static BOOL CALLBACK mmapio__win_api_init(PINIT_ONCE once, PVOID param, PVOID *c
     api->WakeByAddressAll = NULL;
   }
   api->is_wine = nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
-  /* MMAPIO_WIN_NO_PLACEHOLDERS=1 forces the fallback (moving resizes) so
-   * that both paths can be tested on one machine. */
-  env = getenv("MMAPIO_WIN_NO_PLACEHOLDERS");
-  if (env != NULL && env[0] == '1') api->placeholders = 0;
-  else api->placeholders = mmapio__win_probe_placeholders(api);
+  api->placeholders = mmapio__win_probe_placeholders(api);
+#if MMAPIO__HOOKS
+  {
+    /* Test builds only: MMAPIO_WIN_NO_PLACEHOLDERS=1 forces the fallback
+     * (moving resizes) so that both paths can be tested on one machine. The
+     * shipped library reads no environment variable. */
+    const char *env = getenv("MMAPIO_WIN_NO_PLACEHOLDERS");
+    if (env != NULL && env[0] == '1') api->placeholders = 0;
+  }
+#endif
   return TRUE;
 }
 
@@ -216,144 +221,3 @@ const mmapio__win_api *mmapio__win_get_api(void)
   InitOnceExecuteOnce(&mmapio__win_api_once, mmapio__win_api_init, NULL, NULL);
   return &mmapio__win_api_table;
 }
-
-/* ---- Test hooks ---------------------------------------------------------- */
-/* The state is process-wide and protected by one SRW lock. A flag read
- * without the lock would be enough to skip the work when nothing is
- * recorded or armed, but every hooked call is a system call costing far
- * more than an uncontended SRW lock, so the simple version is kept. */
-
-#define MMAPIO__WIN_MAX_RECORDS 4096u
-#define MMAPIO__WIN_MAX_NAMES 64u
-#define MMAPIO__WIN_MAX_INJECT 8u
-
-typedef struct mmapio__win_inject {
-  const char *name; /* NULL: any call; copied pointer from the caller */
-  char name_buf[48];
-  unsigned remaining; /* calls still to let through before failing; 0: unused slot */
-  int err;
-} mmapio__win_inject;
-
-static SRWLOCK mmapio__win_hook_lock = SRWLOCK_INIT;
-static int mmapio__win_recording;
-static size_t mmapio__win_nrec;
-static mmapio__sys_call mmapio__win_rec[MMAPIO__WIN_MAX_RECORDS];
-static struct {
-  const char *name;
-  unsigned count;
-} mmapio__win_counts[MMAPIO__WIN_MAX_NAMES];
-static unsigned mmapio__win_total;
-static mmapio__win_inject mmapio__win_inj[MMAPIO__WIN_MAX_INJECT];
-
-void mmapio__sys_reset(void)
-{
-  AcquireSRWLockExclusive(&mmapio__win_hook_lock);
-  mmapio__win_recording = 0;
-  mmapio__win_nrec = 0;
-  memset(mmapio__win_counts, 0, sizeof mmapio__win_counts);
-  mmapio__win_total = 0;
-  memset(mmapio__win_inj, 0, sizeof mmapio__win_inj);
-  ReleaseSRWLockExclusive(&mmapio__win_hook_lock);
-}
-
-void mmapio__sys_record_start(void)
-{
-  AcquireSRWLockExclusive(&mmapio__win_hook_lock);
-  mmapio__win_nrec = 0;
-  mmapio__win_recording = 1;
-  ReleaseSRWLockExclusive(&mmapio__win_hook_lock);
-}
-
-/* Returns how many calls were copied to `out` (at most max, and at most the
- * MMAPIO__WIN_MAX_RECORDS kept). */
-size_t mmapio__sys_record_stop(mmapio__sys_call *out, size_t max)
-{
-  size_t n;
-  AcquireSRWLockExclusive(&mmapio__win_hook_lock);
-  mmapio__win_recording = 0;
-  n = mmapio__win_nrec < max ? mmapio__win_nrec : max;
-  if (n > 0 && out != NULL) memcpy(out, mmapio__win_rec, n * sizeof out[0]);
-  if (out == NULL) n = 0;
-  ReleaseSRWLockExclusive(&mmapio__win_hook_lock);
-  return n;
-}
-
-void mmapio__sys_fail_nth(const char *name, unsigned nth, int err)
-{
-  size_t i;
-  if (nth == 0) nth = 1;
-  AcquireSRWLockExclusive(&mmapio__win_hook_lock);
-  for (i = 0; i < MMAPIO__WIN_MAX_INJECT; i++) {
-    mmapio__win_inject *j = &mmapio__win_inj[i];
-    if (j->remaining != 0) continue;
-    j->name = NULL;
-    if (name != NULL) {
-      size_t k = 0;
-      while (name[k] != '\0' && k + 1 < sizeof j->name_buf) {
-        j->name_buf[k] = name[k];
-        k++;
-      }
-      j->name_buf[k] = '\0';
-      j->name = j->name_buf;
-    }
-    j->remaining = nth;
-    j->err = err != 0 ? err : (int)ERROR_GEN_FAILURE;
-    break;
-  }
-  ReleaseSRWLockExclusive(&mmapio__win_hook_lock);
-}
-
-unsigned mmapio__sys_count(const char *name)
-{
-  unsigned n = 0;
-  size_t i;
-  AcquireSRWLockShared(&mmapio__win_hook_lock);
-  if (name == NULL) {
-    n = mmapio__win_total;
-  } else {
-    for (i = 0; i < MMAPIO__WIN_MAX_NAMES && mmapio__win_counts[i].name != NULL; i++) {
-      if (strcmp(mmapio__win_counts[i].name, name) == 0) {
-        n = mmapio__win_counts[i].count;
-        break;
-      }
-    }
-  }
-  ReleaseSRWLockShared(&mmapio__win_hook_lock);
-  return n;
-}
-
-#if defined(MMAPIO_TEST_HOOKS) && MMAPIO_TEST_HOOKS
-DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags)
-{
-  DWORD fail = 0;
-  size_t i;
-  AcquireSRWLockExclusive(&mmapio__win_hook_lock);
-  mmapio__win_total++;
-  for (i = 0; i < MMAPIO__WIN_MAX_NAMES; i++) {
-    if (mmapio__win_counts[i].name == NULL) {
-      mmapio__win_counts[i].name = name;
-      mmapio__win_counts[i].count = 1;
-      break;
-    }
-    if (strcmp(mmapio__win_counts[i].name, name) == 0) {
-      mmapio__win_counts[i].count++;
-      break;
-    }
-  }
-  if (mmapio__win_recording && mmapio__win_nrec < MMAPIO__WIN_MAX_RECORDS) {
-    mmapio__sys_call *c = &mmapio__win_rec[mmapio__win_nrec++];
-    c->name = name;
-    c->a = a;
-    c->b = b;
-    c->flags = flags;
-  }
-  for (i = 0; i < MMAPIO__WIN_MAX_INJECT; i++) {
-    mmapio__win_inject *j = &mmapio__win_inj[i];
-    if (j->remaining == 0) continue;
-    if (j->name != NULL && strcmp(j->name, name) != 0) continue;
-    if (--j->remaining == 0 && fail == 0) fail = (DWORD)j->err;
-  }
-  ReleaseSRWLockExclusive(&mmapio__win_hook_lock);
-  return fail;
-}
-#endif

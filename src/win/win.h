@@ -23,6 +23,7 @@
 #endif
 #include <windows.h>
 
+#include "hooks.h"
 #include "internal.h"
 
 /* ---- Functions resolved at run time (kernelbase.dll) -------------------- */
@@ -71,8 +72,9 @@ wchar_t *mmapio__win_widen(const char *s, DWORD *err);
 /* ---- The test-hook table -------------------------------------------------- */
 /* Every Win32 call that the backend makes on files and mappings first calls
  * mmapio__win_hook(name, a, b, flags). In MMAPIO_TEST_HOOKS builds that
- * records the call (when recording) and returns a Win32 error code when a
- * test asked for this call to fail (0 otherwise); the caller then sets it
+ * asks the engine of src/hooks.c, which records the call (when recording)
+ * and returns a Win32 error code when a test asked for this call to fail
+ * (0 otherwise); the caller then sets it
  * with SetLastError() and fails exactly as if the OS had failed. The names
  * recorded are:
  *   "CreateFileW", "DuplicateHandle", "GetFileSizeEx", "CreateFileMappingW",
@@ -87,15 +89,18 @@ wchar_t *mmapio__win_widen(const char *s, DWORD *err);
  *   with SetFileInformationByHandle(FileAllocationInfo)), "DeleteFileW",
  *   "CopyFileW", "MoveFileExW" (win_publish.c).
  * Synchronisation calls (SRW locks, WaitOnAddress, ...) are not hooked. */
-#if defined(MMAPIO_TEST_HOOKS) && MMAPIO_TEST_HOOKS
-DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags);
-#else
 static __inline DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags)
 {
+#if MMAPIO__HOOKS
+  /* The engine of src/hooks.c, shared with the POSIX backend. */
+  int err = 0;
+  if (!mmapio__hook_call(name, a, b, flags, &err)) return 0;
+  return err != 0 ? (DWORD)err : (DWORD)ERROR_GEN_FAILURE;
+#else
   (void)name; (void)a; (void)b; (void)flags;
   return 0;
-}
 #endif
+}
 
 /* Evaluate to 1 (and set the thread's last error) when the hook injects a
  * failure for this call. */
