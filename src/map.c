@@ -46,6 +46,9 @@ static int mmapio__check_size(uint64_t size, int is_new_size)
   return MMAPIO_OK;
 }
 
+/* mmapio__check_size without a message. */
+static int mmapio__size_valid(uint64_t size) { return size != 0 && size <= MMAPIO_MAX_SIZE; }
+
 static int mmapio__mode_valid(int mode)
 {
   return mode == MMAPIO_MODE_READ_ONLY || mode == MMAPIO_MODE_READ_WRITE ||
@@ -169,11 +172,23 @@ static int mmapio__map_destroy(mmapio_map *m)
   return rc;
 }
 
-/* Map the open file `f` (owned by m from now on) and apply the options. */
-static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
-                              const mmapio_options *o)
+/* ---- Opening: the steps ------------------------------------------------ */
+/*
+ * mmapio_open is built from these steps, in this order, so that a failure
+ * never leaves a created file behind and never changes an existing file:
+ *   configure  copy the options into the map (cannot fail);
+ *   memory     map the file (address space);
+ *   extras     fault safety, huge pages, the background flusher;
+ *   touch      the touch hint (after the content is final).
+ * A new file is created without a visible name, sized, taken through every
+ * step and only then published (mmapio__open_new). TRUNCATE of an existing
+ * file runs every check that can fail -- size limits, address space, block
+ * reservation -- before the first change (mmapio__open_truncate).
+ */
+
+/* Take the options; `f` is owned by m from now on. */
+static void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mmapio_options *o)
 {
-  int rc;
   m->file = f;
   m->mode = o->mode;
   m->open_flags = o->flags;
@@ -185,50 +200,107 @@ static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
   }
   m->max_size = o->max_size;
   m->om.keep = o->max_size;
+}
+
+/* The size rules of an open: an empty file only read-only, nothing above
+ * MMAPIO_MAX_SIZE, max_size not below the length. */
+static int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
+{
+  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
+    return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
+  if (len > MMAPIO_MAX_SIZE)
+    return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
+                        (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
+  if (o->max_size != 0 && o->max_size < len)
+    return mmapio__fail(MMAPIO_ESIZE,
+                        "mmapio_open(%s): max_size %llu is smaller than the file (%llu bytes)",
+                        mmapio__path_or(m->path), (unsigned long long)o->max_size,
+                        (unsigned long long)len);
+  return MMAPIO_OK;
+}
+
+/* Map `len` bytes of m->file. `follow`: the file is shared and `len` is
+ * its length as queried, so when the mapping fails because another process
+ * resized the file in between (some OSes, Windows, refuse a read-only
+ * mapping longer than the file), look again and retry with the new length;
+ * the original failure stays if the length did not change. */
+static int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o, int follow)
+{
   for (int tries = 0;; tries++) {
-    if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
-      return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
-    if (len > MMAPIO_MAX_SIZE)
-      return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
-                          (unsigned long long)len, (unsigned long long)MMAPIO_MAX_SIZE);
-    if (o->max_size != 0 && o->max_size < len)
-      return mmapio__fail(MMAPIO_ESIZE,
-                          "mmapio_open(%s): max_size %llu is smaller than the file (%llu bytes)",
-                          mmapio__path_or(m->path), (unsigned long long)o->max_size,
-                          (unsigned long long)len);
+    int rc = mmapio__check_open_len(m, len, o);
+    if (rc != MMAPIO_OK) return rc;
     if (len == 0) break;
     uint64_t reserve = len;
     if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
-    rc = mmapio__os_map(&m->om, f, m->mode, len, reserve, o->flags, m->path);
+    rc = mmapio__os_map(&m->om, m->file, m->mode, len, reserve, o->flags, m->path);
     if (rc == MMAPIO_OK) break;
-    /* Another process may have resized the file between our size query and
-     * the mapping, and some OSes (Windows) refuse a read-only mapping
-     * longer than the file. Look again and retry with the new size; keep
-     * the original failure if the size did not change. */
+    if (!follow) return rc;
     mmapio__saved_error e;
     mmapio__error_save(&e);
     uint64_t now_len = len;
-    int rc2 = mmapio__os_file_size(&now_len, f, m->path);
+    int rc2 = mmapio__os_file_size(&now_len, m->file, m->path);
     mmapio__error_restore(&e);
     if (tries >= 3 || rc2 != MMAPIO_OK || now_len == len) return rc;
     len = now_len;
   }
   m->len = len;
+  return MMAPIO_OK;
+}
+
+/* Fault safety, huge pages and the background flusher: everything after
+ * the mapping that can fail, but does not depend on the content. */
+static int mmapio__map_extras(mmapio_map *m, const mmapio_options *o)
+{
+  int rc;
   if (o->flags & MMAPIO_OPEN_FAULT_SAFE) {
     rc = mmapio__fault_enable(m);
     if (rc != MMAPIO_OK) return rc;
   }
   if (o->flags & MMAPIO_OPEN_HUGE_PAGES) mmapio__apply_huge_pages(m);
-  if (o->touch != MMAPIO_TOUCH_NEVER && len > 0) {
-    rc = mmapio__apply_touch_hint(m, o->touch);
-    if (rc != MMAPIO_OK) return rc;
-  }
   if (m->mode == MMAPIO_MODE_READ_WRITE && m->policy.kind == MMAPIO_FLUSH_EVERY_MILLIS &&
       m->policy.every > 0) {
     rc = mmapio__flusher_add(m);
     if (rc != MMAPIO_OK) return rc;
   }
   return MMAPIO_OK;
+}
+
+static int mmapio__map_touch(mmapio_map *m, const mmapio_options *o)
+{
+  if (o->touch == MMAPIO_TOUCH_NEVER || mmapio__len(m) == 0) return MMAPIO_OK;
+  return mmapio__apply_touch_hint(m, o->touch);
+}
+
+/* Map the open file `f` (owned by m from now on), `len` bytes as queried,
+ * and apply the options. */
+static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
+                              const mmapio_options *o)
+{
+  mmapio__map_configure(m, f, o);
+  int rc = mmapio__map_memory(m, len, o, 1);
+  if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
+  if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
+  return rc;
+}
+
+/* Undo what the steps did to m (flusher, mapping, file), keeping the
+ * object and its path for another attempt. */
+static void mmapio__map_undo(mmapio_map *m)
+{
+  mmapio__flusher_remove(m);
+  if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
+  if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
+  m->file = MMAPIO_INVALID_FILE;
+  m->len = 0;
+  memset(&m->om, 0, sizeof m->om);
+}
+
+/* Failure after the map object exists: undo the steps, free the object. */
+static int mmapio__open_failed(mmapio_map *m, int rc)
+{
+  mmapio__map_undo(m);
+  mmapio__map_free(m);
+  return rc;
 }
 
 /* Remove a file this call created, keeping the detail of the failure that
@@ -241,96 +313,105 @@ static void mmapio__unlink_quiet(const char *path)
   mmapio__error_restore(&e);
 }
 
-/* Failure after the map object exists: unmap/close everything, and remove a
- * file this call created. */
-static int mmapio__open_failed(mmapio_map *m, int rc, int created)
+/* TRUNCATE of the existing file m->file (old_len bytes): checks first, then
+ * the change. POSIX maps the new length before the file changes, so that
+ * running out of address space changes nothing; Windows cannot map past
+ * the end of a file and maps afterwards. */
+static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_options *o)
 {
-  /* Keep the detail message of the original failure. */
-  m->policy.kind = MMAPIO_FLUSH_MANUAL;
-  if (created && m->path != NULL) {
-    char *p = m->path;
-    m->path = NULL;
-    (void)mmapio__map_destroy(m);
-    mmapio__unlink_quiet(p);
-    free(p);
+  int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
+  int rc = MMAPIO_OK;
+  if (MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
+  if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
+  if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
+  if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
+  return rc;
+}
+
+/* Open the existing file at m->path; ENOENT when it is missing. */
+static int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
+{
+  int access = o->mode == MMAPIO_MODE_READ_WRITE ? MMAPIO__OPEN_RDWR : MMAPIO__OPEN_READ;
+  int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
+  mmapio_native_file f = MMAPIO_INVALID_FILE;
+  uint64_t len = 0;
+  int rc = mmapio__os_open_stat(&f, &len, m->path, access, MMAPIO__CREATE_NO, priv);
+  if (rc != MMAPIO_OK) return rc;
+  if ((o->flags & MMAPIO_OPEN_TRUNCATE) && mmapio__size_valid(o->size)) {
+    mmapio__map_configure(m, f, o);
+    rc = mmapio__open_truncate(m, len, o);
   } else {
-    (void)mmapio__map_destroy(m);
+    rc = mmapio__map_finish(m, f, len, o);
   }
+  if (rc != MMAPIO_OK) mmapio__map_undo(m);
   return rc;
 }
 
-/* A call that failed after creating `name`: remove it, keeping the original
- * failure unless the removal fails too (then that is the more pressing
- * problem: something was left behind). */
-static int mmapio__remove_created(const char *name, int rc)
-{
-  mmapio__saved_error e;
-  mmapio__error_save(&e);
-  int rc2 = mmapio__os_unlink(name);
-  if (rc2 != MMAPIO_OK) return rc2;
-  mmapio__error_restore(&e);
-  return rc;
-}
-
-/* Create `name` exclusively with o->size bytes (blocks reserved unless
- * SPARSE); on failure nothing is left. Messages name `path`. */
-static int mmapio__create_sized(mmapio_native_file *out, const char *name, const char *path,
-                                const mmapio_options *o)
+/* Create m->path with o->size zero bytes: unnamed (or under a short
+ * temporary name), sized, taken through every step, then published under
+ * its name. EEXIST (nothing left behind) when the name exists by then. */
+static int mmapio__open_new(mmapio_map *m, const mmapio_options *o)
 {
   int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
   int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
-  mmapio_native_file f = MMAPIO_INVALID_FILE;
-  int rc = mmapio__os_open(&f, name, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, priv);
+  mmapio__os_newfile nf;
+  int rc = mmapio__os_newfile_open(&nf, m->path, priv);
   if (rc != MMAPIO_OK) return rc;
-  rc = mmapio__os_file_set_size(f, 0, o->size, sparse, path);
-  if (rc != MMAPIO_OK) {
-    mmapio__os_close_file(f);
-    return mmapio__remove_created(name, rc);
+  rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
+  if (rc == MMAPIO_OK) {
+    mmapio__map_configure(m, nf.f, o);
+    nf.f = MMAPIO_INVALID_FILE; /* m owns the descriptor now */
+    rc = mmapio__map_memory(m, o->size, o, 0);
+    if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
+    if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
+    if (rc == MMAPIO_OK) {
+      nf.f = m->file;
+      rc = mmapio__os_newfile_publish(&nf, m->path);
+      nf.f = MMAPIO_INVALID_FILE;
+    }
   }
-  *out = f;
+  if (rc != MMAPIO_OK) {
+    mmapio__map_undo(m);
+    mmapio__os_newfile_discard(&nf);
+    return rc;
+  }
+  /* FULL durability covers the name too: one directory sync, now. */
+  if (o->durability == MMAPIO_DURABLE_FULL) {
+    rc = mmapio__os_sync_dir(m->path);
+    if (rc != MMAPIO_OK) {
+      mmapio__map_undo(m);
+      mmapio__unlink_quiet(m->path);
+      return rc;
+    }
+  }
   return MMAPIO_OK;
 }
 
-/* Create `path` with o->size bytes so that it never exists under that name
- * with another length: temporary name, size, then mmapio__os_publish.
- * Falls back to a direct exclusive create where the file system cannot
- * publish. EEXIST when `path` exists. */
-static int mmapio__create_published(mmapio_native_file *out, const char *path,
-                                    const mmapio_options *o)
+/* Create-or-open without a check-then-open race, and without ever showing
+ * a new file with another length: an existing file is opened (and, with
+ * TRUNCATE, truncated in place); a missing one is created by
+ * mmapio__open_new. If someone else publishes the name first, open theirs
+ * (unless EXCLUSIVE); if it vanishes in between, start over. A SPARSE
+ * TRUNCATE creates first (the common case of create_rw, and a wasted
+ * attempt costs little); a reserving one opens first, since a thrown-away
+ * reservation of the whole size would cost much and could fail for space
+ * that truncating in place does not need. */
+static int mmapio__open_create(mmapio_map *m, const mmapio_options *o)
 {
-  static uint64_t counter;
-  size_t n = strlen(path) + 64;
-  char *tmp = (char *)malloc(n);
-  if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
-  mmapio_native_file f = MMAPIO_INVALID_FILE;
+  int excl = (o->flags & MMAPIO_OPEN_EXCLUSIVE) != 0;
+  int existing_first =
+      !excl && !((o->flags & MMAPIO_OPEN_TRUNCATE) && (o->flags & MMAPIO_OPEN_SPARSE));
   int rc = MMAPIO_EEXIST;
-  for (int tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
-    /* Unique enough across processes: time, a process-wide counter and the
-     * address of this frame; a collision just tries the next name. */
-    snprintf(tmp, n, "%s.mmapio-%llx-%llx-%llx.tmp", path,
-             (unsigned long long)mmapio__monotonic_ms(),
-             (unsigned long long)mmapio__fetch_add(&counter, 1),
-             (unsigned long long)(uintptr_t)&tmp);
-    rc = mmapio__create_sized(&f, tmp, path, o);
-  }
-  if (rc == MMAPIO_OK) {
-    rc = mmapio__os_publish(tmp, path);
-    if (rc == MMAPIO_OK) {
-      free(tmp);
-      *out = f;
-      return MMAPIO_OK;
+  for (int tries = 0; tries < 16; tries++) {
+    if (existing_first) {
+      rc = mmapio__open_existing(m, o);
+      if (rc != MMAPIO_ENOENT) return rc;
     }
-    mmapio__os_close_file(f);
-    if (rc == MMAPIO_ENOTSUP) {
-      /* No hard links here: an exclusive create of the final name, sized
-       * right away (a concurrent opener may briefly see length 0). */
-      mmapio__unlink_quiet(tmp);
-      rc = mmapio__create_sized(out, path, path, o);
-    } else {
-      rc = mmapio__remove_created(tmp, rc);
-    }
+    rc = mmapio__open_new(m, o);
+    if (rc != MMAPIO_EEXIST || excl) return rc;
+    existing_first = 1;
   }
-  free(tmp);
   return rc;
 }
 
@@ -342,69 +423,21 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   mmapio_options o;
   int rc = mmapio__read_options(&o, in, path);
   if (rc != MMAPIO_OK) return rc;
-
-  int sparse = (o.flags & MMAPIO_OPEN_SPARSE) != 0;
-  int access = o.mode == MMAPIO_MODE_READ_WRITE ? MMAPIO__OPEN_RDWR : MMAPIO__OPEN_READ;
-  int priv = (o.flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
-  int created = 0;
-  mmapio_native_file f = MMAPIO_INVALID_FILE;
-
-  if ((o.flags & MMAPIO_OPEN_CREATE) && mmapio__check_size(o.size, 0) != MMAPIO_OK) {
-    /* The size is invalid, so the file may only be opened, never created:
-     * a missing file reports the size error and nothing is created. */
-    if (o.flags & MMAPIO_OPEN_EXCLUSIVE) return mmapio__check_size(o.size, 0);
-    rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
-    if (rc == MMAPIO_ENOENT) return mmapio__check_size(o.size, 0);
-  } else if (o.flags & MMAPIO_OPEN_CREATE) {
-    /* Create-or-open without a check-then-open race, and without ever
-     * showing the new file with length 0: an existing file is simply
-     * opened; a missing one is created and sized under a temporary name,
-     * then published with an atomic no-replace link. If someone else
-     * published it first, open theirs (unless EXCLUSIVE); if it vanishes
-     * in between, start over. */
-    for (int tries = 0; tries < 16; tries++) {
-      if (!(o.flags & MMAPIO_OPEN_EXCLUSIVE)) {
-        rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
-        if (rc != MMAPIO_ENOENT) break;
-      }
-      rc = mmapio__create_published(&f, path, &o);
-      if (rc == MMAPIO_OK) {
-        created = 1;
-        break;
-      }
-      if (rc != MMAPIO_EEXIST || (o.flags & MMAPIO_OPEN_EXCLUSIVE)) break;
-    }
-  } else {
-    rc = mmapio__os_open(&f, path, access, MMAPIO__CREATE_NO, priv);
-  }
-  if (rc != MMAPIO_OK) return rc;
+  /* With CREATE and an invalid size the file may only be opened, never
+   * created: a missing file reports the size error. */
+  int create = (o.flags & MMAPIO_OPEN_CREATE) != 0;
+  int size_ok = mmapio__size_valid(o.size);
+  if (create && !size_ok && (o.flags & MMAPIO_OPEN_EXCLUSIVE)) return mmapio__check_size(o.size, 0);
 
   mmapio_map *m = mmapio__map_alloc(path);
-  if (m == NULL) {
-    mmapio__os_close_file(f);
-    if (created) mmapio__unlink_quiet(path);
-    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  if (create && size_ok) {
+    rc = mmapio__open_create(m, &o);
+  } else {
+    rc = mmapio__open_existing(m, &o);
+    if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o.size, 0);
   }
-  m->file = f;
-
-  uint64_t len = 0;
-  rc = mmapio__os_file_size(&len, f, path);
-  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
-  if (created) {
-    len = o.size; /* sized before it was published */
-  } else if (o.flags & MMAPIO_OPEN_TRUNCATE) {
-    /* Make sure the new size fits before destroying the old content. */
-    if (!sparse) {
-      rc = mmapio__os_file_can_reserve(f, o.size, path);
-      if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
-    }
-    rc = mmapio__os_file_set_size(f, len, 0, 1, path);
-    if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, o.size, sparse, path);
-    if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
-    len = o.size;
-  }
-  rc = mmapio__map_finish(m, f, len, &o);
-  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, created);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   *out = m;
   return MMAPIO_OK;
 }
@@ -476,7 +509,7 @@ int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode, con
   mmapio_options_init(&o);
   o.mode = mode;
   if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, dup, len, &o);
-  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   *out = m;
   return MMAPIO_OK;
 }

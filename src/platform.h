@@ -24,6 +24,7 @@ typedef struct { void *p_; } mmapio__rwlock;
 typedef struct { void *p_; } mmapio__cond;
 typedef struct { void *h_; } mmapio__thread;
 #  define MMAPIO__MUTEX_INIT {NULL} /* SRWLOCK_INIT */
+#  define MMAPIO__OS_MAP_BEYOND_EOF 0
 #  define MMAPIO__OS_WINDOWS 1
 #else
 #  include <pthread.h>
@@ -32,6 +33,7 @@ typedef pthread_rwlock_t mmapio__rwlock;
 typedef pthread_cond_t mmapio__cond;
 typedef struct { pthread_t t_; } mmapio__thread;
 #  define MMAPIO__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#  define MMAPIO__OS_MAP_BEYOND_EOF 1
 #  define MMAPIO__OS_WINDOWS 0
 #endif
 
@@ -80,16 +82,44 @@ int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path);
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path);
 /* Best-effort check that `len` bytes can be reserved for the file without
- * changing its length or content (used before truncating an existing file,
- * so that ENOSPC does not destroy data). OK where unsupported. */
+ * changing its length or content. OK where unsupported. */
 int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path);
+/* TRUNCATE of an existing file: make `f` (now old_len bytes) new_len zero
+ * bytes, reserving blocks unless `sparse`. Every check that can refuse
+ * (RLIMIT_FSIZE and the file system's maximum file size: ESIZE; block
+ * reservation: ENOSPC) runs before the first change, so on failure the
+ * length and content are unchanged. */
+int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
+                          const char *path);
+/* mmapio__os_open that also returns the file's length (*len, when not NULL)
+ * from the same status query. */
+int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
+                         int create, int private_perms);
 int mmapio__os_unlink(const char *path);
-/* Give the (closed or open) file at `tmp` the name `path` atomically, unless
- * `path` exists: then MMAPIO_EEXIST and `tmp` is left in place. On success
- * `tmp` no longer exists. MMAPIO_ENOTSUP when the file system cannot do
- * this (no hard links); callers then fall back to a plain exclusive create.
- * Used so that a file being created is never visible with length 0. */
-int mmapio__os_publish(const char *tmp, const char *path);
+
+/* A file being created: it has no name yet (Linux O_TMPFILE; tmp NULL) or a
+ * short temporary one in the directory of its final name (tmp, malloc'ed),
+ * so it can be sized and mapped before anyone can see it. */
+typedef struct mmapio__os_newfile {
+  mmapio_native_file f; /* open read-write */
+  char *tmp;
+} mmapio__os_newfile;
+/* Create it in the directory of `path` (0666 & ~umask, or 0600 when
+ * private_perms). Messages name `path`. A name too long for the system is
+ * EINVAL with a message saying so. */
+int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms);
+/* Give it the name `path` in one step, unless `path` exists: then EEXIST
+ * and nf is unchanged (discard it). On success nf->f stays open (the
+ * caller's now) and the temporary name is gone. File systems without hard
+ * links publish non-atomically (a concurrent opener may see it empty). */
+int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path);
+/* Close nf->f (unless MMAPIO_INVALID_FILE) and remove the temporary name;
+ * records nothing (keeps the caller's detail message). */
+void mmapio__os_newfile_discard(mmapio__os_newfile *nf);
+/* Make the directory entry of `path` durable (POSIX: fsync of its
+ * directory; Windows: nothing to do, see mmapio.h). Used once after
+ * creating a file at MMAPIO_DURABLE_FULL. */
+int mmapio__os_sync_dir(const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
 /* ---- Mappings ---------------------------------------------------------- */
@@ -105,7 +135,11 @@ typedef struct mmapio__os_mapping {
 
 /* Map `len` bytes of `f` from offset 0 in `mode`, reserving `reserve`
  * (>= len) bytes of address space so the mapping can grow in place up to it.
- * COPY_ON_WRITE is a private writable mapping of a read-only file. */
+ * COPY_ON_WRITE is a private writable mapping of a read-only file.
+ * Where MMAPIO__OS_MAP_BEYOND_EOF is 1 (POSIX) `len` may exceed the file's
+ * length (the file is sized afterwards; no byte past its end is touched
+ * meanwhile), so a TRUNCATE can take the address space before it changes
+ * the file. Windows cannot: a read-write section extends the file. */
 int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
                    uint64_t reserve, uint32_t open_flags, const char *path);
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags);

@@ -14,8 +14,10 @@
 #include "posix_sys.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 void mmapio__posix_close_quiet(int fd)
 {
@@ -38,26 +40,45 @@ static int check_regular(const struct stat *st, const char *call, const char *pa
   return mmapio__fail(MMAPIO_EINVAL, "%s(%s): not a regular file", call, mmapio__path_or(path));
 }
 
-int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
-                    int private_perms)
+/* open(2) that retries EINTR. */
+static int open_retry(const char *path, int flags, mode_t perms)
 {
-  *out = MMAPIO_INVALID_FILE;
-  /* O_NONBLOCK so that opening a FIFO (or a device that waits for a
-   * carrier) never blocks; it is cleared once the file is known to be
-   * regular. O_NOCTTY keeps a terminal from becoming our controlling one. */
-  int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
-#ifdef O_NOCTTY
-  flags |= O_NOCTTY;
-#endif
-  if (create == MMAPIO__CREATE_EXCL) flags |= O_CREAT | O_EXCL;
-  mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
   int fd;
   do {
     fd = mmapio__sys_open(path, flags, perms);
   } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
+                         int create, int private_perms)
+{
+  *out = MMAPIO_INVALID_FILE;
+  /* O_NOCTTY keeps a terminal from becoming our controlling one. An
+   * existing path is opened with O_NONBLOCK so that a FIFO (or a device that
+   * waits for a carrier) never blocks the open; the flag is left set: it has
+   * no effect on the regular files this function accepts, and clearing it
+   * would cost two more calls. A new file (O_EXCL) is regular anyway. */
+  int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+#ifdef O_NOCTTY
+  flags |= O_NOCTTY;
+#endif
+  if (create == MMAPIO__CREATE_EXCL) flags |= O_CREAT | O_EXCL;
+  else flags |= O_NONBLOCK;
+  mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
+  int fd = open_retry(path, flags, perms);
+  if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & O_NONBLOCK)) {
+    /* A regular file under a lease (fcntl F_SETLEASE) refuses a
+     * non-blocking open instead of waiting for the lease to be broken; a
+     * FIFO never answers this, so a blocking open is safe here. */
+    fd = open_retry(path, flags & ~O_NONBLOCK, perms);
+  }
   if (fd < 0) {
     int e = errno;
     if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", path);
+    if (e == ENAMETOOLONG)
+      return mmapio__fail(MMAPIO_EINVAL, "open(%s): file name too long (longer than the system "
+                                         "allows for a name or a path)", path);
     return mmapio__fail_os(e, "open", path);
   }
   struct stat st;
@@ -67,19 +88,21 @@ int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int c
   if (mmapio__sys_fstat(fd, &st) != 0) {
     rc = mmapio__fail_os(errno, "fstat", path);
   } else if ((rc = check_regular(&st, "open", path)) == MMAPIO_OK) {
-    int fl = mmapio__sys_fcntl(fd, F_GETFL, 0);
-    if (fl < 0 || mmapio__sys_fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-      rc = mmapio__fail_os(errno, "fcntl", path);
-    } else {
-      *out = fd;
-      return MMAPIO_OK;
-    }
+    *out = fd;
+    if (len != NULL) *len = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
+    return MMAPIO_OK;
   }
   mmapio__posix_close_quiet(fd);
   /* A file this call created must not be left behind (O_EXCL guarantees
    * that the name refers to the file we created). */
   if (create == MMAPIO__CREATE_EXCL && S_ISREG(st.st_mode)) (void)mmapio__sys_unlink(path);
   return rc;
+}
+
+int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
+                    int private_perms)
+{
+  return mmapio__os_open_stat(out, NULL, path, access, create, private_perms);
 }
 
 int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
@@ -222,23 +245,47 @@ static int grow_reserved(int fd, uint64_t old_len, uint64_t new_len)
 #endif
 }
 
+/* EFBIG: `len` is more than this file system (or the process's
+ * RLIMIT_FSIZE) allows for one file. MMAPIO_ESIZE with a message that says
+ * so, keeping the OS code. */
+static int fail_too_large(const char *call, const char *path, uint64_t len)
+{
+  mmapio__saved_error se;
+  char text[128];
+  mmapio__os_strerror(EFBIG, text, sizeof text);
+  snprintf(se.msg, sizeof se.msg,
+           "%s(%s): %s: %llu bytes is more than the file system (or RLIMIT_FSIZE) allows "
+           "for one file",
+           call, mmapio__path_or(path), text, (unsigned long long)len);
+  se.oserr = EFBIG;
+  mmapio__error_restore(&se);
+  return MMAPIO_ESIZE;
+}
+
+static int fail_size_call(int e, const char *call, const char *path, uint64_t len)
+{
+  if (e == EFBIG) return fail_too_large(call, path, len);
+  return mmapio__fail_os(e, call, path);
+}
+
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path)
 {
-  if (new_len > MMAPIO__OFF_MAX) return mmapio__fail_os(EFBIG, "ftruncate", path);
+  if (new_len > MMAPIO__OFF_MAX) return fail_too_large("ftruncate", path, new_len);
   if (new_len == old_len) return MMAPIO_OK;
   if (new_len < old_len || sparse) {
-    if (set_len(f, new_len) != 0) return mmapio__fail_os(errno, "ftruncate", path);
+    if (set_len(f, new_len) != 0) return fail_size_call(errno, "ftruncate", path, new_len);
     return MMAPIO_OK;
   }
   int e = grow_reserved(f, old_len, new_len);
-  if (e != 0) return mmapio__fail_os(e, MMAPIO__LINUX ? "fallocate" : "posix_fallocate", path);
+  if (e != 0)
+    return fail_size_call(e, MMAPIO__LINUX ? "fallocate" : "posix_fallocate", path, new_len);
   return MMAPIO_OK;
 }
 
 int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path)
 {
-  if (len > MMAPIO__OFF_MAX) return mmapio__fail_os(EFBIG, "fallocate", path);
+  if (len > MMAPIO__OFF_MAX) return fail_too_large("fallocate", path, len);
   if (len == 0) return MMAPIO_OK;
 #if MMAPIO__LINUX
   /* KEEP_SIZE allocates blocks without changing the length or the content,
@@ -254,7 +301,7 @@ int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *
        * (same length, same content). */
       struct stat st;
       if (mmapio__sys_fstat(f, &st) == 0) restore_len(f, (uint64_t)st.st_size);
-      return mmapio__fail_os(e, "fallocate", path);
+      return fail_size_call(e, "fallocate", path, len);
     }
   }
   return MMAPIO_OK;
@@ -279,6 +326,79 @@ int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *
   (void)f; (void)path;
   return MMAPIO_OK;
 #endif
+}
+
+/* The process's file size limit (RLIMIT_FSIZE), UINT64_MAX when none. */
+static uint64_t fsize_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return (uint64_t)rl.rlim_cur;
+}
+
+/* Fail with ESIZE unless `f` may be given `len` bytes, without changing the
+ * file: RLIMIT_FSIZE (growing past it would also raise SIGXFSZ), then the
+ * file system's own maximum file size, which lseek enforces (Linux refuses
+ * an offset beyond it with EINVAL, exactly where ftruncate would answer
+ * EFBIG). The file offset moves; the library never uses it. */
+static int check_can_hold(int f, uint64_t len, const char *path)
+{
+  if (len > MMAPIO__OFF_MAX) return fail_too_large("lseek", path, len);
+  uint64_t lim = fsize_limit();
+  if (len > lim)
+    return mmapio__fail(MMAPIO_ESIZE,
+                        "mmapio_open(%s): %llu bytes exceed this process's file size limit "
+                        "(RLIMIT_FSIZE = %llu bytes)",
+                        mmapio__path_or(path), (unsigned long long)len, (unsigned long long)lim);
+  if (mmapio__sys_lseek(f, (off_t)len, SEEK_SET) < 0) {
+    int e = errno;
+    if (e == EINVAL || e == EFBIG || e == EOVERFLOW) return fail_too_large("lseek", path, len);
+    return mmapio__fail_os(e, "lseek", path);
+  }
+  return MMAPIO_OK;
+}
+
+int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
+                          const char *path)
+{
+  /* 1. Everything that can refuse the new size, before any change. */
+  int rc = MMAPIO_OK;
+  if (new_len > old_len) rc = check_can_hold(f, new_len, path);
+  if (rc == MMAPIO_OK && !sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
+  if (rc != MMAPIO_OK) return rc;
+#if MMAPIO__LINUX
+  if (!sparse) {
+    /* 2. The blocks of [0, new_len) are reserved now (the check keeps what
+     *    it allocated). Zero the part that stays in place, which keeps its
+     *    blocks, and set the length: no step after the check needs new
+     *    space, so a disk that fills up meanwhile cannot fail us half way.
+     *    Growing sets the length first (undone if the zeroing fails), so
+     *    the zeroing is the one step that changes content. File systems
+     *    without FALLOC_FL_ZERO_RANGE (tmpfs) take the truncate-and-grow
+     *    path below. */
+    int grow = new_len > old_len;
+    uint64_t keep = grow ? old_len : new_len;
+    if (grow && set_len(f, new_len) != 0) return fail_size_call(errno, "ftruncate", path, new_len);
+    int r = 0;
+    if (keep > 0) {
+      do {
+        r = mmapio__sys_fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, (off_t)keep);
+      } while (r != 0 && errno == EINTR);
+    }
+    if (r == 0) {
+      if (!grow && set_len(f, new_len) != 0)
+        return fail_size_call(errno, "ftruncate", path, new_len);
+      return MMAPIO_OK;
+    }
+    int e = errno;
+    if (grow) restore_len(f, old_len);
+    if (!reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
+  }
+#endif
+  /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). */
+  rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, new_len, sparse, path);
+  return rc;
 }
 
 int mmapio__os_unlink(const char *path)

@@ -65,8 +65,9 @@ int mmapio__os_status(int oserr)
 #ifdef EDQUOT
   case EDQUOT:
 #endif
-  case EFBIG:
     return MMAPIO_ENOSPC;
+  case EFBIG: /* larger than the file system or RLIMIT_FSIZE allows: a size problem */
+    return MMAPIO_ESIZE;
   case ENOMEM:
   case EOVERFLOW: /* mmap: the length does not fit the address space */
     return MMAPIO_ENOMEM;
@@ -117,6 +118,9 @@ mmapio__sys_table mmapio__sys = {
   mmapio__sys_real_unlink,
   mmapio__sys_real_link,
   mmapio__sys_real_rename_noreplace,
+  mmapio__sys_real_rename,
+  mmapio__sys_real_linkat,
+  mmapio__sys_real_lseek,
 };
 
 #endif /* MMAPIO__HOOKS */

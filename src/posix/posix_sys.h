@@ -34,6 +34,11 @@
  *   "unlink"          0, 0, 0
  *   "link"            0, 0, 0
  *   "renameat2"       0, 0, flags (RENAME_NOREPLACE)
+ *   "rename"          0, 0, 0
+ *   "linkat"          0, 0, flags (AT_SYMLINK_FOLLOW / AT_EMPTY_PATH): naming an
+ *                     O_TMPFILE file
+ *   "lseek"           offset, 0, whence (the file system's size limit probe)
+ *   "fsync_dir"       0, 0, 0             (fsync of a directory)
  * An injected failure makes the call return its failure value (-1,
  * MAP_FAILED, or the error itself for posix_fallocate) with errno set,
  * without calling the OS.
@@ -52,6 +57,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h> /* rename */
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -118,6 +124,9 @@ typedef struct mmapio__sys_table {
   int (*x_unlink)(const char *path);
   int (*x_link)(const char *from, const char *to);
   int (*x_rename_noreplace)(const char *from, const char *to);
+  int (*x_rename)(const char *from, const char *to);
+  int (*x_linkat)(int fromfd, const char *from, int tofd, const char *to, int flags);
+  off_t (*x_lseek)(int fd, off_t off, int whence);
 } mmapio__sys_table;
 
 #if MMAPIO__HOOKS
@@ -264,6 +273,20 @@ static inline int mmapio__sys_real_rename_noreplace(const char *from, const char
 #endif
 }
 
+static inline int mmapio__sys_real_rename(const char *from, const char *to)
+{
+  return rename(from, to);
+}
+static inline int mmapio__sys_real_linkat(int fromfd, const char *from, int tofd, const char *to,
+                                          int flags)
+{
+  return linkat(fromfd, from, tofd, to, flags);
+}
+static inline off_t mmapio__sys_real_lseek(int fd, off_t off, int whence)
+{
+  return lseek(fd, off, whence);
+}
+
 /* ---- Wrappers used by the backend ---------------------------------------- */
 static inline int mmapio__sys_open(const char *path, int flags, mode_t mode)
 {
@@ -394,6 +417,27 @@ static inline int mmapio__sys_link(const char *from, const char *to)
 {
   MMAPIO__SYS_PRE("link", 0, 0, 0, -1);
   return MMAPIO__SYS_CALL(link)(from, to);
+}
+static inline int mmapio__sys_rename(const char *from, const char *to)
+{
+  MMAPIO__SYS_PRE("rename", 0, 0, 0, -1);
+  return MMAPIO__SYS_CALL(rename)(from, to);
+}
+static inline int mmapio__sys_linkat(int fromfd, const char *from, int tofd, const char *to,
+                                     int flags)
+{
+  MMAPIO__SYS_PRE("linkat", 0, 0, flags, -1);
+  return MMAPIO__SYS_CALL(linkat)(fromfd, from, tofd, to, flags);
+}
+static inline off_t mmapio__sys_lseek(int fd, off_t off, int whence)
+{
+  MMAPIO__SYS_PRE("lseek", off, 0, whence, (off_t)-1);
+  return MMAPIO__SYS_CALL(lseek)(fd, off, whence);
+}
+static inline int mmapio__sys_fsync_dir(int fd)
+{
+  MMAPIO__SYS_PRE("fsync_dir", 0, 0, 0, -1);
+  return MMAPIO__SYS_CALL(fsync)(fd);
 }
 
 /* ---- Shared backend helpers (posix_file.c) -------------------------------- */

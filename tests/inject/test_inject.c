@@ -159,6 +159,7 @@ static int op_create_sparse(void)
   return mmapio_open(&m, fresh, &o);
 }
 static int op_create_over(void) { return mmapio_create_rw(&m, fix, 2 * page); }
+static int op_create_over_grow(void) { return mmapio_create_rw(&m, fix, 8 * page); }
 static int op_anon(void) { return mmapio_anon(&m, 5 * page, 0); }
 static int op_anon_shared(void) { return mmapio_anon(&m, 5 * page, MMAPIO_ANON_SHARED); }
 static int op_grow(void) { return mmapio_resize(m, 8 * page); }
@@ -186,7 +187,31 @@ static void fail_out_null(void)
   ASSERT(m == NULL);
   ASSERT(fixture_intact(fix_len));
 }
-static void fail_out_null_any(void) { ASSERT(m == NULL); }
+/* The call that failed in the current case, and the index of the first
+ * call of the operation's recording that changes the fixture (SIZE_MAX:
+ * none). A TRUNCATE runs every check that can refuse it (size limits,
+ * address space, block reservation) before it changes the file; only an OS
+ * failure of the change itself, after that point of no return, may leave
+ * the fixture changed. */
+static size_t cur_k;
+static size_t first_change = (size_t)-1;
+static void fail_truncate(void)
+{
+  ASSERT(m == NULL);
+  if (cur_k > first_change + 1) return; /* past the point of no return */
+  ASSERT(fixture_intact(fix_len));
+}
+
+/* The first call of a TRUNCATE that changes content or length: the zeroing
+ * fallocate (FALLOC_FL_ZERO_RANGE), or an ftruncate / SetEndOfFile. */
+static size_t find_first_change(const mmapio__sys_call *rec, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(rec[i].name, "ftruncate") == 0 || strcmp(rec[i].name, "SetEndOfFile") == 0) return i;
+    if (strcmp(rec[i].name, "fallocate") == 0 && (rec[i].flags & 0x10 /* ZERO_RANGE */)) return i;
+  }
+  return (size_t)-1;
+}
 static void fail_map_intact(void)
 {
   map_usable(m, fix_len, 1);
@@ -208,6 +233,7 @@ static void fail_closed(void) { ASSERT(m == NULL); ASSERT(fixture_intact(fix_len
 static void ok_open(void) { ASSERT(m != NULL); map_usable(m, fix_len, mmapio_mode_of(m) != MMAPIO_MODE_READ_ONLY); }
 static void ok_created(void) { ASSERT(m != NULL); ASSERT_U64_EQ(mmapio_len(m), 3 * page); }
 static void ok_created_over(void) { ASSERT(m != NULL); ASSERT_U64_EQ(mmapio_len(m), 2 * page); }
+static void ok_created_over_grow(void) { ASSERT(m != NULL); ASSERT_U64_EQ(mmapio_len(m), 8 * page); }
 static void ok_anon(void) { ASSERT(m != NULL); ASSERT_U64_EQ(mmapio_len(m), 5 * page); }
 static void ok_len8(void) { map_usable(m, 8 * page, 1); }
 static void ok_len2(void) { ASSERT_U64_EQ(mmapio_len(m), 2 * page); }
@@ -224,7 +250,8 @@ static const op_desc ops[] = {
   {"open(FAULT_SAFE, max_size, TOUCH_EAGER)", NULL, setup_none, op_open_safe_max, fail_out_null, ok_open, teardown_map},
   {"create_rw(new)", NULL, setup_none, op_create_new, fail_out_null, ok_created, teardown_map},
   {"open(CREATE|SPARSE, new)", NULL, setup_none, op_create_sparse, fail_out_null, ok_created, teardown_map},
-  {"create_rw(existing: truncate)", NULL, setup_none, op_create_over, fail_out_null_any, ok_created_over, teardown_map},
+  {"create_rw(existing: truncate)", NULL, setup_none, op_create_over, fail_truncate, ok_created_over, teardown_map},
+  {"create_rw(existing: truncate, grow)", NULL, setup_none, op_create_over_grow, fail_truncate, ok_created_over_grow, teardown_map},
   {"anon", NULL, setup_none, op_anon, fail_out_null, ok_anon, teardown_map},
   {"anon(SHARED)", NULL, setup_none, op_anon_shared, fail_out_null, ok_anon, teardown_map},
   {"resize(grow, moving)", NULL, setup_open_rw, op_grow, fail_map_intact, ok_len8, teardown_map},
@@ -321,6 +348,7 @@ int main(void)
       d->teardown();
       if (pass == 0) continue;
       ASSERT(nrec == n || n > MAXREC);
+      first_change = find_first_change(rec, nrec);
       if (n > 0) saw_any = 1;
       printf("%-40s %2u OS calls:", d->name, n);
       for (size_t i = 0; i < nrec; i++) printf(" %s", rec[i].name);
@@ -333,6 +361,7 @@ int main(void)
         const char *call = cr->name;
         for (size_t e = 0; e < NERRS; e++) {
           d->setup();
+          cur_k = k;
           mmapio__sys_reset();
           mmapio__sys_fail_nth(NULL, k, errs[e]);
           int r = d->op();

@@ -80,8 +80,8 @@ static void test_grow_shrink(void)
     ASSERT(fd_blocks_bytes(fd) >= mb);
     ASSERT(fd_blocks_bytes(fd) < 64 * mb);
   }
-  /* Lengths an off_t cannot hold. */
-  ASSERT_STATUS(mmapio__os_file_set_size(fd, 65 * mb, UINT64_MAX, 0, p), MMAPIO_ENOSPC);
+  /* Lengths an off_t cannot hold: a size problem, not a full disk. */
+  ASSERT_STATUS(mmapio__os_file_set_size(fd, 65 * mb, UINT64_MAX, 0, p), MMAPIO_ESIZE);
   ASSERT_U64_EQ(fd_size(fd), 65 * mb);
   mmapio__os_close_file(fd);
   test_unlink(p);
@@ -155,7 +155,7 @@ static void test_enospc_restores(void)
 }
 
 /* A real refusal from the kernel: RLIMIT_FSIZE makes growth beyond the
- * limit fail with EFBIG (reported as ENOSPC), in a child process so the
+ * limit fail with EFBIG (reported as ESIZE), in a child process so the
  * limit does not leak into the other tests. */
 static void test_real_limit(void)
 {
@@ -170,9 +170,9 @@ static void test_real_limit(void)
     int fd = -1;
     if (mmapio__os_open(&fd, p, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, 0) != MMAPIO_OK) _exit(2);
     if (mmapio__os_file_set_size(fd, 0, 4096, 0, p) != MMAPIO_OK) _exit(3);
-    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 0, p) != MMAPIO_ENOSPC) _exit(4);
+    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 0, p) != MMAPIO_ESIZE) _exit(4);
     if (fd_size(fd) != 4096) _exit(5);
-    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 1, p) != MMAPIO_ENOSPC) _exit(6);
+    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 1, p) != MMAPIO_ESIZE) _exit(6);
     if (fd_size(fd) != 4096) _exit(7);
     _exit(0);
   }
