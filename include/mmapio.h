@@ -240,7 +240,9 @@ typedef enum mmapio_touch_hint {
 typedef enum mmapio_durability {
   MMAPIO_DURABLE_DATA = 0, /* default: data reaches the device (msync MS_SYNC /
                               FlushViewOfFile + FlushFileBuffers) */
-  MMAPIO_DURABLE_FULL = 1, /* DATA plus the device cache (fsync; F_FULLFSYNC on macOS) */
+  MMAPIO_DURABLE_FULL = 1, /* DATA plus the device cache (fsync; F_FULLFSYNC on macOS);
+                              a file created at FULL also gets its directory
+                              fsynced once, so its name survives a power cut */
   MMAPIO_DURABLE_NONE = 2  /* writeback started, not awaited (fast, not durable) */
 } mmapio_durability;
 
@@ -291,10 +293,23 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     created (ESIZE otherwise, and nothing is created). With CREATE alone,
  *     an existing file is opened as it is whatever `o->size` says.
  *   - A created file never exists under its name with another length: it
- *     is created and sized under a temporary name in the same directory and
- *     then published with an atomic no-replace link (rename on Windows), so
- *     concurrent open_or_create calls of the same path all see the final
- *     file. On file systems without hard links it is created directly.
+ *     is created without a name (Linux: O_TMPFILE) or under a short hidden
+ *     temporary name (".mmapio-" and 12 hex digits) in the same directory,
+ *     sized and mapped, and only then published with an atomic no-replace
+ *     link (rename on Windows), so concurrent open_or_create calls of the
+ *     same path all see the final file and any name the system accepts
+ *     (up to NAME_MAX bytes) works. On file systems without hard links the
+ *     name is claimed first and the file moved over it (a concurrent opener
+ *     may then briefly see it empty).
+ *   - TRUNCATE of an existing file changes that file in place (same inode,
+ *     links, owner and permissions), after every check that can refuse it:
+ *     RLIMIT_FSIZE and the file system's maximum file size, the address
+ *     space (POSIX maps before truncating), and the disk blocks (unless
+ *     SPARSE). Only an I/O error of the truncation itself can come later.
+ *   - With durability MMAPIO_DURABLE_FULL, creating a file also makes its
+ *     name durable: the directory is fsynced once, right after the name is
+ *     published (POSIX; on Windows the directory is not flushed
+ *     separately). DATA and NONE do not sync the directory.
  *   - `o->max_size` > 0 (READ_WRITE only) reserves address space so that
  *     mmapio_resize up to max_size never moves the mapping. It must be >= the
  *     file size and <= MMAPIO_MAX_SIZE.
@@ -311,10 +326,14 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *  @return MMAPIO_OK, or
  *    EINVAL   out/path NULL, unknown flag bits, bad mode/touch/durability/
  *             policy kind, CREATE/TRUNCATE without READ_WRITE, path is a
- *             directory or not a regular file, reserved0 != 0
+ *             directory or not a regular file, reserved0 != 0, a file
+ *             name or path longer than the system allows ("file name too
+ *             long")
  *    EVERSION o->struct_size larger than this library knows, or too small
  *    ESIZE    size 0 or above MMAPIO_MAX_SIZE for create/truncate; empty file
- *             in RW/COW mode; max_size smaller than the file or too large
+ *             in RW/COW mode; max_size smaller than the file or too large;
+ *             a size larger than the file system allows for one file or
+ *             than RLIMIT_FSIZE (the message names which limit)
  *    ENOENT   file missing and no CREATE
  *    EEXIST   CREATE|EXCLUSIVE and the file exists
  *    EACCES   permission denied
@@ -322,8 +341,8 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *    ENOMEM   out of memory or address space
  *    ENOTSUP  the mode's feature (COW, HUGEPAGES, FAULT_SAFE) is compiled out
  *    EIO      any other OS failure
- *  On failure no file is left created (a file this call created is removed)
- *  and an existing file is not modified.
+ *  On failure no file is left created (a new file gets its name only after
+ *  every step succeeded) and an existing file is not modified.
  *  Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *o);
 
@@ -559,8 +578,10 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
  *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE; checked before the
  *          size), ESIZE ("New size must be greater than zero", "New size %llu
  *          exceeds maximum safe limit of %llu bytes"), EBUSY, EDEADLK,
- *          ENOSPC, ENOMEM, EIO. On failure the map keeps its old length and
- *          stays usable. @since 1.0.0 */
+ *          ENOSPC, ENOMEM, EIO; ESIZE also when the file system (or
+ *          RLIMIT_FSIZE) cannot hold new_size. On failure the map and the
+ *          file keep their old length and content and the map stays
+ *          usable. @since 1.0.0 */
 MMAPIO_API int mmapio_resize(mmapio_map *m, uint64_t new_size);
 
 /* ------------------------------------------------------------------------ */
