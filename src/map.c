@@ -321,7 +321,8 @@ static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_o
 {
   int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
   int rc = MMAPIO_OK;
-  if (MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
+  if (o->size > old_len) rc = mmapio__os_file_can_hold(m->file, o->size, m->path);
+  if (rc == MMAPIO_OK && MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
   if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
   if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
   if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);

@@ -84,11 +84,14 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
 /* Best-effort check that `len` bytes can be reserved for the file without
  * changing its length or content. OK where unsupported. */
 int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path);
-/* TRUNCATE of an existing file: make `f` (now old_len bytes) new_len zero
- * bytes, reserving blocks unless `sparse`. Every check that can refuse
- * (RLIMIT_FSIZE and the file system's maximum file size: ESIZE; block
- * reservation: ENOSPC) runs before the first change, so on failure the
- * length and content are unchanged. */
+/* ESIZE (message naming the limit) unless `f` may be given `len` bytes:
+ * RLIMIT_FSIZE and the file system's maximum file size (POSIX); OK where
+ * that cannot be known. Changes nothing. */
+int mmapio__os_file_can_hold(mmapio_native_file f, uint64_t len, const char *path);
+/* TRUNCATE of an existing file (after mmapio__os_file_can_hold(new_len)):
+ * make `f` (now old_len bytes) new_len zero bytes, reserving blocks unless
+ * `sparse`. The block reservation (ENOSPC) runs before the first change, so
+ * on that failure the length and content are unchanged. */
 int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
                           const char *path);
 /* mmapio__os_open that also returns the file's length (*len, when not NULL)

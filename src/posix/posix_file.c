@@ -341,7 +341,7 @@ static uint64_t fsize_limit(void)
  * file system's own maximum file size, which lseek enforces (Linux refuses
  * an offset beyond it with EINVAL, exactly where ftruncate would answer
  * EFBIG). The file offset moves; the library never uses it. */
-static int check_can_hold(int f, uint64_t len, const char *path)
+int mmapio__os_file_can_hold(mmapio_native_file f, uint64_t len, const char *path)
 {
   if (len > MMAPIO__OFF_MAX) return fail_too_large("lseek", path, len);
   uint64_t lim = fsize_limit();
@@ -361,10 +361,10 @@ static int check_can_hold(int f, uint64_t len, const char *path)
 int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
                           const char *path)
 {
-  /* 1. Everything that can refuse the new size, before any change. */
+  /* 1. The blocks, before any change (the caller has checked the size
+   *    limits with mmapio__os_file_can_hold). */
   int rc = MMAPIO_OK;
-  if (new_len > old_len) rc = check_can_hold(f, new_len, path);
-  if (rc == MMAPIO_OK && !sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
+  if (!sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
   if (rc != MMAPIO_OK) return rc;
 #if MMAPIO__LINUX
   if (!sparse) {

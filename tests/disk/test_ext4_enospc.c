@@ -1,0 +1,244 @@
+/*
+ * A real small disk: an 8 MiB ext4 image, loop-mounted in a private mount
+ * namespace, filled to the last block. Every failing create, open, resize
+ * and TRUNCATE must leave the existing files exactly as they were (length
+ * and content) and leave no new or temporary file behind:
+ *   - create_rw / CREATE|EXCLUSIVE / open_or_create of a new 2 MiB file:
+ *     MMAPIO_ENOSPC, no file;
+ *   - create_rw and open(TRUNCATE) of an existing 1 MiB file to 4 MiB:
+ *     MMAPIO_ENOSPC, the file unchanged;
+ *   - resize 512 KiB -> 4 MiB, moving and within max_size: MMAPIO_ENOSPC,
+ *     map and file unchanged and usable;
+ *   - sizes beyond ext4's maximum file size (2^47 bytes), TRUNCATE sparse
+ *     or not, and resize: MMAPIO_ESIZE naming the file system's limit,
+ *     unchanged;
+ *   - open_or_create of the existing file and a shrinking TRUNCATE still
+ *     work on the full disk (they need no new blocks).
+ * Needs root, mkfs.ext4 (e2fsprogs) and a loop device; skips with the
+ * reason otherwise.
+ */
+#include "../unit/helpers.h"
+
+#if defined(__linux__)
+#  include <dirent.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <sched.h>
+#  include <sys/mount.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+
+static int child_fails;
+#  define CHECK(cond)                                                                       \
+    do {                                                                                  \
+      if (!(cond)) {                                                                      \
+        fprintf(stderr, "%s:%d: child check failed: %s (last_error \"%s\")\n", __FILE__,  \
+                __LINE__, #cond, mmapio_last_error());                                    \
+        child_fails++;                                                                    \
+      }                                                                                   \
+    } while (0)
+
+#  define SKIP_MKFS 78
+#  define SKIP_MOUNT 79
+
+/* Names in `dir` other than "." and ".." and lost+found. */
+static int entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+        strcmp(e->d_name, "lost+found") == 0)
+      continue;
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Fill the file system with `path` until ENOSPC. */
+static void fill(const char *path)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  CHECK(fd >= 0);
+  if (fd < 0) return;
+  static char buf[4096];
+  memset(buf, 0x55, sizeof buf);
+  for (;;) {
+    ssize_t w = write(fd, buf, sizeof buf);
+    if (w <= 0) break;
+  }
+  /* Smaller pieces take the last partial blocks. */
+  for (;;) {
+    ssize_t w = write(fd, buf, 512);
+    if (w <= 0) break;
+  }
+  CHECK(fsync(fd) == 0);
+  close(fd);
+}
+
+static int unchanged(const char *p, size_t len, unsigned seed)
+{
+  return file_len(p) == (int64_t)len && file_has_pattern(p, len, seed);
+}
+
+static void make_pattern_file(const char *p, size_t len, unsigned seed)
+{
+  mmapio_map *m;
+  CHECK(mmapio_create_rw(&m, p, len) == MMAPIO_OK);
+  if (m == NULL) return;
+  void *buf = malloc(len);
+  pat_fill(buf, len, 0, seed);
+  CHECK(mmapio_write(m, 0, buf, len) == MMAPIO_OK);
+  CHECK(mmapio_flush(m) == MMAPIO_OK);
+  CHECK(mmapio_close(m) == MMAPIO_OK);
+  free(buf);
+}
+
+static void checks(const char *dir)
+{
+  char a[1024], b[1024], n[1024], filler[1024];
+  snprintf(a, sizeof a, "%s/a.bin", dir);
+  snprintf(b, sizeof b, "%s/b.bin", dir);
+  snprintf(n, sizeof n, "%s/new.bin", dir);
+  snprintf(filler, sizeof filler, "%s/filler", dir);
+  const size_t alen = (size_t)MIB, blen = 512 * (size_t)KIB;
+  make_pattern_file(a, alen, 11);
+  make_pattern_file(b, blen, 22);
+  fill(filler);
+  CHECK(entries(dir) == 3);
+  mmapio_map *m = BAD_MAP;
+
+  /* New files that do not fit. */
+  CHECK(mmapio_create_rw(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
+  CHECK(m == NULL);
+  CHECK(strstr(mmapio_last_error(), n) != NULL);
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_EXCLUSIVE;
+  o.size = 2 * MIB;
+  CHECK(mmapio_open(&m, n, &o) == MMAPIO_ENOSPC);
+  CHECK(mmapio_open_or_create(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
+  CHECK(!file_exists(n));
+  CHECK(entries(dir) == 3); /* no temporary names either */
+
+  /* TRUNCATE of an existing file to a size that does not fit. */
+  CHECK(mmapio_create_rw(&m, a, 4 * MIB) == MMAPIO_ENOSPC);
+  CHECK(m == NULL);
+  CHECK(unchanged(a, alen, 11));
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_TRUNCATE;
+  o.size = 4 * MIB;
+  CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
+  CHECK(unchanged(a, alen, 11));
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE;
+  CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
+  CHECK(unchanged(a, alen, 11));
+
+  /* Beyond ext4's maximum file size: ESIZE, whatever the flags. */
+  const uint32_t big_flags[] = {MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE,
+                                MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE, MMAPIO_OPEN_TRUNCATE,
+                                MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE};
+  for (size_t i = 0; i < sizeof big_flags / sizeof big_flags[0]; i++) {
+    mmapio_options_init(&o);
+    o.flags = big_flags[i];
+    o.size = MMAPIO_MAX_SIZE;
+    int st = mmapio_open(&m, a, &o);
+    CHECK(st == MMAPIO_ESIZE);
+    CHECK(strstr(mmapio_last_error(), "file system") != NULL);
+    CHECK(unchanged(a, alen, 11));
+  }
+  CHECK(entries(dir) == 3);
+
+  /* Resizes that do not fit: moving, in place, and beyond the maximum. */
+  for (int variant = 0; variant < 3; variant++) {
+    mmapio_options_init(&o);
+    if (variant == 1) o.max_size = 8 * MIB;
+    if (variant == 2) o.flags = MMAPIO_OPEN_SPARSE;
+    mmapio_map *mb = NULL;
+    CHECK(mmapio_open(&mb, b, &o) == MMAPIO_OK);
+    if (mb == NULL) continue;
+    if (variant < 2) CHECK(mmapio_resize(mb, 4 * MIB) == MMAPIO_ENOSPC);
+    CHECK(mmapio_resize(mb, MMAPIO_MAX_SIZE) == MMAPIO_ESIZE);
+    CHECK(mmapio_len(mb) == blen);
+    uint8_t *got = (uint8_t *)malloc(blen);
+    CHECK(mmapio_read(mb, 0, got, blen) == MMAPIO_OK);
+    CHECK(pat_check(got, blen, 0, 22));
+    CHECK(mmapio_write(mb, blen - 1, got + blen - 1, 1) == MMAPIO_OK);
+    CHECK(mmapio_flush(mb) == MMAPIO_OK);
+    CHECK(mmapio_close(mb) == MMAPIO_OK);
+    free(got);
+    CHECK(unchanged(b, blen, 22));
+  }
+
+  /* What needs no new blocks still works on the full disk. */
+  CHECK(mmapio_open_or_create(&m, a, 2 * MIB) == MMAPIO_OK);
+  if (m != NULL) {
+    CHECK(mmapio_len(m) == alen);
+    CHECK(mmapio_close(m) == MMAPIO_OK);
+  }
+  CHECK(unchanged(a, alen, 11));
+  CHECK(mmapio_create_rw(&m, a, 256 * KIB) == MMAPIO_OK);
+  if (m != NULL) {
+    uint8_t *got = (uint8_t *)malloc(256 * KIB);
+    CHECK(mmapio_read(m, 0, got, 256 * KIB) == MMAPIO_OK);
+    CHECK(all_bytes(got, 256 * KIB, 0));
+    free(got);
+    CHECK(mmapio_close(m) == MMAPIO_OK);
+  }
+  CHECK(file_len(a) == (int64_t)(256 * KIB));
+  CHECK(entries(dir) == 3);
+}
+
+static int in_child(const char *img, const char *dir)
+{
+  if (unshare(CLONE_NEWNS) != 0) return 77;
+  if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 77;
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd, "mkfs.ext4 -q -F -m 0 '%s' >/dev/null 2>&1", img);
+  if (system(cmd) != 0) return SKIP_MKFS;
+  snprintf(cmd, sizeof cmd, "mount -t ext4 -o loop '%s' '%s' >/dev/null 2>&1", img, dir);
+  if (system(cmd) != 0) return SKIP_MOUNT;
+  checks(dir);
+  snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", dir);
+  if (system(cmd) != 0) {}
+  return child_fails ? 1 : 0;
+}
+#endif
+
+int main(void)
+{
+#if !defined(__linux__)
+  TEST_SKIP("the ext4 loop-device test needs Linux");
+#else
+  if (geteuid() != 0) TEST_SKIP("needs root to loop-mount an ext4 image");
+  char *dir = test_tmp_path("ext4");
+  char *img = test_tmp_path("ext4-img");
+  ASSERT(make_dir(dir) == 0);
+  int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT(fd >= 0);
+  ASSERT(ftruncate(fd, (off_t)(8 * MIB)) == 0);
+  close(fd);
+  fflush(NULL);
+  pid_t pid = fork();
+  ASSERT(pid >= 0);
+  if (pid == 0) _exit(in_child(img, dir));
+  int st = 0;
+  ASSERT(waitpid(pid, &st, 0) == pid);
+  /* The mount lived only in the child's namespace. */
+  remove_dir(dir);
+  test_unlink(img);
+  free(dir);
+  free(img);
+  if (!WIFEXITED(st)) TEST_FAIL_("child crashed (status %#x): a full disk must not crash", st);
+  switch (WEXITSTATUS(st)) {
+    case 0: return 0;
+    case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
+    case SKIP_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case SKIP_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
+    default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", WEXITSTATUS(st));
+  }
+#endif
+}
