@@ -16,6 +16,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#  include <linux/fs.h> /* BLKGETSIZE64 */
+#endif
 
 void mmapio__posix_close_quiet(int fd)
 {
@@ -33,7 +37,7 @@ void mmapio__posix_close_quiet(int fd)
  * (FIFOs, devices, sockets) as "not a regular file". */
 static int check_regular(const struct stat *st, const char *call, const char *path)
 {
-  if (S_ISREG(st->st_mode)) return MMAPIO_OK;
+  if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode)) return MMAPIO_OK; /* devices: windows */
   if (S_ISDIR(st->st_mode)) return mmapio__fail_os_status(MMAPIO_EINVAL, EISDIR, call, path);
   return mmapio__fail(MMAPIO_EINVAL, "%s(%s): not a regular file", call, mmapio__path_or(path));
 }
@@ -120,11 +124,29 @@ void mmapio__os_close_file(mmapio_native_file f)
   if (f >= 0) (void)mmapio__sys_close(f);
 }
 
+/* A block device's size (st_size is 0 for them): BLKGETSIZE64 on Linux,
+ * the end offset elsewhere (and where the ioctl is refused). */
+static int block_size(uint64_t *out, int fd, const char *path)
+{
+#ifdef BLKGETSIZE64
+  uint64_t n = 0;
+  if (ioctl(fd, BLKGETSIZE64, &n) == 0) {
+    *out = n;
+    return MMAPIO_OK;
+  }
+#endif
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0) return mmapio__fail_os(errno, "lseek(SEEK_END)", path);
+  *out = (uint64_t)end;
+  return MMAPIO_OK;
+}
+
 int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path)
 {
   struct stat st;
   *out = 0;
   if (mmapio__sys_fstat(f, &st) != 0) return mmapio__fail_os(errno, "fstat", path);
+  if (S_ISBLK(st.st_mode)) return block_size(out, f, path);
   *out = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
   return MMAPIO_OK;
 }
@@ -227,6 +249,10 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
 {
   if (new_len > MMAPIO__OFF_MAX) return mmapio__fail_os(EFBIG, "ftruncate", path);
   if (new_len == old_len) return MMAPIO_OK;
+  struct stat st;
+  if (mmapio__sys_fstat(f, &st) == 0 && S_ISBLK(st.st_mode))
+    return mmapio__fail(MMAPIO_ENOTSUP, "ftruncate(%s): a block device has a fixed size",
+                        mmapio__path_or(path));
   if (new_len < old_len || sparse) {
     if (set_len(f, new_len) != 0) return mmapio__fail_os(errno, "ftruncate", path);
     return MMAPIO_OK;
