@@ -280,6 +280,9 @@ typedef struct mmapio_options {
  *     iterators, atomics, flush_range, advise, prefetch, touch, residency,
  *     evict, probe, lock, bytes, async writes, the reader) is relative to
  *     the window: map offset 0 is file offset `offset`;
+ *   - iterators count chunks from the window's byte 0 (mmapio_pages yields
+ *     page-sized chunks of the window, which start at page boundaries of
+ *     the file only when `offset` is a page multiple);
  *   - mmapio_len() is the window's length, mmapio_unsafe_ptr() the address
  *     of its first byte, and the bounds rule applies at the window's edges:
  *     bytes outside the window are never reachable through the map;
@@ -321,7 +324,10 @@ typedef struct mmapio_options {
  *  regular files.
  *  A caller compiled against a 1.0 header passes the 1.0 struct_size (the
  *  struct without offset and length): it is accepted and means offset 0,
- *  the whole file. */
+ *  the whole file; the library reads no byte past struct_size. Any
+ *  struct_size from the 1.0 size up to sizeof(mmapio_options) in 8-byte
+ *  steps is accepted (fields past it keep their defaults); others are
+ *  EVERSION. mmapio_open_fd maps whole files only. */
 
 /*! mmapio_options_init() : fills `o` with the defaults (READ_WRITE, no flags,
  *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL, offset 0,
