@@ -487,6 +487,45 @@ static void check_resize(void)
   free(p);
 }
 
+/* FAULT_SAFE through a window: the file is truncated under it, and the
+ * fault offsets are window offsets (POSIX: Windows cannot truncate a
+ * mapped file). */
+static void check_fault_window(void)
+{
+#ifndef _WIN32
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE)) return;
+  char *p = mk_file("win-fault", (size_t)FLEN, SEED);
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.mode = MMAPIO_MODE_READ_ONLY;
+  o.flags = MMAPIO_OPEN_FAULT_SAFE;
+  o.offset = PS + 3;
+  mmapio_map *m;
+  ASSERT_OK(mmapio_open(&m, p, &o));
+  uint64_t wl = mmapio_len(m);
+  /* File pages up to 3 * PS stay readable (the last one partly zero). */
+  ASSERT_EQ(truncate(p, (off_t)(2 * PS + 13)), 0);
+  uint64_t first_lost = 3 * PS - o.offset; /* window offset of file page 3 */
+  uint8_t *buf = (uint8_t *)malloc((size_t)wl);
+  ASSERT(buf != NULL);
+  const char *want = fmt_msg("mmapio_read(%s): fault at offset %llu: pages not backed (file "
+                             "truncated, disk full or I/O error)",
+                             p, (unsigned long long)first_lost);
+  ASSERT_ERR(mmapio_read(m, 0, buf, (size_t)wl), MMAPIO_EFAULT, want);
+  ASSERT_OK(mmapio_read(m, 0, buf, (size_t)first_lost));
+  ASSERT(pat_check(buf, (size_t)(2 * PS + 13 - o.offset), o.offset, SEED));
+  ASSERT_OK(mmapio_probe(m, 0, first_lost));
+  ASSERT_ERR(mmapio_probe(m, 1, wl - 1), MMAPIO_EFAULT,
+             fmt_msg("mmapio_probe(%s): fault at offset %llu: pages not backed (file truncated, "
+                     "disk full or I/O error)",
+                     p, (unsigned long long)first_lost));
+  free(buf);
+  ASSERT_OK(mmapio_close(m));
+  test_unlink(p);
+  free(p);
+#endif
+}
+
 /* A caller built against the 1.0 header passes a shorter struct: accepted,
  * whole file, and the bytes after it are never read. */
 static void check_old_struct(void)
@@ -539,6 +578,7 @@ int main(void)
   check_flush_syscalls();
   check_open_errors();
   check_resize();
+  check_fault_window();
   check_old_struct();
   return 0;
 }
