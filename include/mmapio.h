@@ -268,11 +268,73 @@ typedef struct mmapio_options {
   uint64_t size;                     /* size for create/truncate; 0 = keep the file's size */
   uint64_t max_size;                 /* address space reserved for in-place growth; 0 = none */
   mmapio_flush_policy flush_policy;  /* default MANUAL */
+  /* Since 1.1: a window of the file (see "Window maps" below). */
+  uint64_t offset;                   /* file offset of byte 0 of the map; default 0 */
+  uint64_t length;                   /* bytes mapped from offset; 0 = up to the end of the file */
 } mmapio_options;
 
+/* Window maps (since 1.1)
+ *
+ *  With `offset` and `length` a map covers only the bytes [offset, offset +
+ *  length) of the file (length 0: [offset, end of file)). Everything else
+ *  then works on the window as if it were the whole file:
+ *   - every offset given to the map API (read, write, views, segments,
+ *     iterators, atomics, flush_range, advise, prefetch, touch, residency,
+ *     evict, probe, lock, bytes, async writes, the reader) is relative to
+ *     the window: map offset 0 is file offset `offset`;
+ *   - iterators count chunks from the window's byte 0 (mmapio_pages yields
+ *     page-sized chunks of the window, which start at page boundaries of
+ *     the file only when `offset` is a page multiple);
+ *   - mmapio_len() is the window's length, mmapio_unsafe_ptr() the address
+ *     of its first byte, and the bounds rule applies at the window's edges:
+ *     bytes outside the window are never reachable through the map;
+ *   - `offset` may be any value: the library maps from the offset rounded
+ *     down to mmapio_allocation_granularity() (64 KiB on Windows, the page
+ *     size elsewhere) and hides the difference. Page-based calls (flush,
+ *     hints, locking, residency, probe) round to the pages of the *file*,
+ *     so with an offset that is not a page multiple the first and last page
+ *     of a window may be shared with bytes just outside it (msync and the
+ *     page cache work on whole pages; no byte outside the window is ever
+ *     written by the library);
+ *   - an atomic view needs its *file* offset (offset + off) aligned, since
+ *     that is what makes the address aligned: EALIGN names the map offset;
+ *   - a window must lie inside the file: `offset` past the end of the file
+ *     is EBOUNDS, and so is a window whose end passes the end of the file
+ *     (the file is never grown to fit a window; a window of a file being
+ *     created or truncated is checked against `size`, the new file length,
+ *     before anything is created). A window of length 0 (offset at the end
+ *     of the file, length 0) is an empty RO map, and ESIZE "Cannot map
+ *     zero-length file" for RW/COW, as for an empty file;
+ *   - `size` keeps its meaning with CREATE/TRUNCATE: the length of the file
+ *     (not of the window). To create a file and map its tail from offset X,
+ *     give size = the whole file length and offset X;
+ *   - resize: a window opened with length 0 reaches the end of the file and
+ *     stays so: mmapio_resize(m, n) sets the *file* length to offset + n
+ *     (grow or shrink, like a whole-file map, which is the case offset 0),
+ *     and max_size bounds the window length. A window opened with an
+ *     explicit length is a fixed range of the file: mmapio_resize is
+ *     ENOTSUP for it (the file may hold other data after it), and max_size
+ *     must be 0 (EINVAL);
+ *   - mmapio_watch_start reports changes of the whole file, with *file*
+ *     offsets;
+ *   - COW windows are private like COW maps; RO windows share the page
+ *     cache like RO maps.
+ *  Block devices (POSIX): a block device can be opened with mmapio_open or
+ *  mmapio_open_fd (RO, RW or COW, whole or as a window); its size is the
+ *  device's (BLKGETSIZE64 on Linux, lseek(SEEK_END) elsewhere). Its length
+ *  cannot change: TRUNCATE and mmapio_resize are ENOTSUP. Windows opens only
+ *  regular files.
+ *  A caller compiled against a 1.0 header passes the 1.0 struct_size (the
+ *  struct without offset and length): it is accepted and means offset 0,
+ *  the whole file; the library reads no byte past struct_size. Any
+ *  struct_size from the 1.0 size up to sizeof(mmapio_options) in 8-byte
+ *  steps is accepted (fields past it keep their defaults); others are
+ *  EVERSION. mmapio_open_fd maps whole files only. */
+
 /*! mmapio_options_init() : fills `o` with the defaults (READ_WRITE, no flags,
- *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL) and sets
- *  struct_size. NULL is a no-op. @since 1.0.0 */
+ *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL, offset 0,
+ *  length 0: the whole file) and sets struct_size. NULL is a no-op.
+ *  @since 1.0.0 (offset and length since 1.1) */
 MMAPIO_API void mmapio_options_init(mmapio_options *o);
 
 /*! mmapio_open() : open (and optionally create) `path` as described by `o`.
@@ -328,12 +390,17 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *             policy kind, CREATE/TRUNCATE without READ_WRITE, path is a
  *             directory or not a regular file, reserved0 != 0, a file
  *             name or path longer than the system allows ("file name too
- *             long")
- *    EVERSION o->struct_size larger than this library knows, or too small
+ *             long"); max_size with a window of explicit length
+ *    EVERSION o->struct_size larger than this library knows, smaller than
+ *             the 1.0 struct, or not a multiple of 8
  *    ESIZE    size 0 or above MMAPIO_MAX_SIZE for create/truncate; empty file
- *             in RW/COW mode; max_size smaller than the file or too large;
- *             a size larger than the file system allows for one file or
- *             than RLIMIT_FSIZE (the message names which limit)
+ *             (or empty window) in RW/COW mode; max_size smaller than the
+ *             file (the window) or too large; window length above
+ *             MMAPIO_MAX_SIZE; a size larger than the file system allows
+ *             for one file or than RLIMIT_FSIZE (the message names which
+ *             limit)
+ *    EBOUNDS  the window (offset, length) does not lie inside the file
+ *             (see "Window maps")
  *    ENOENT   file missing and no CREATE
  *    EEXIST   CREATE|EXCLUSIVE and the file exists
  *    EACCES   permission denied
@@ -575,13 +642,18 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
  *    (mmapio_unsafe_ptr changes).
  *  Bytes below min(old, new) are kept; grown bytes read zero, also after a
  *  shrink followed by a grow. Disk blocks are reserved unless SPARSE.
+ *  Windows (since 1.1, see "Window maps"): `new_size` is the window length;
+ *  a window opened with length 0 sets the file length to offset + new_size;
+ *  a window opened with an explicit length cannot be resized (ENOTSUP).
  *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE; checked before the
- *          size), ESIZE ("New size must be greater than zero", "New size %llu
- *          exceeds maximum safe limit of %llu bytes"), EBUSY, EDEADLK,
- *          ENOSPC, ENOMEM, EIO; ESIZE also when the file system (or
- *          RLIMIT_FSIZE) cannot hold new_size. On failure the map and the
- *          file keep their old length and content and the map stays
- *          usable. @since 1.0.0 */
+ *          size), ENOTSUP (a window of explicit length, checked after the
+ *          mode; a block device, whose length is fixed), ESIZE ("New size
+ *          must be greater than zero", "New size %llu exceeds maximum safe
+ *          limit of %llu bytes"; also when the file system or RLIMIT_FSIZE
+ *          cannot hold new_size), EBUSY, EDEADLK, ENOSPC, ENOMEM, EIO. On
+ *          failure the map and the file keep their old length and content
+ *          and the map stays usable.
+ *  @since 1.0.0 */
 MMAPIO_API int mmapio_resize(mmapio_map *m, uint64_t new_size);
 
 /* ------------------------------------------------------------------------ */

@@ -27,7 +27,9 @@ static int mmapio__atomic_get(mmapio_atomic *out, mmapio_map *m, uint64_t off, s
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_atomic_u%u: NULL argument", size * 8u);
   /* Alignment before bounds (API.md 10). The mapping base is page aligned,
    * so an aligned offset is an aligned address. */
-  if (off % size != 0)
+  /* The address is aligned when the file offset is (a window's base is
+   * aligned down to the allocation granularity, then offset). */
+  if ((off + m->om.offset) % size != 0)
     return mmapio__fail(MMAPIO_EALIGN, "atomic alignment error: required=%u, offset=%llu", size,
                         (unsigned long long)off);
   /* The byte length saturates instead of wrapping, so a huge count is

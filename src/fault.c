@@ -97,15 +97,20 @@ int mmapio__fault_enable(mmapio_map *m)
 #endif
 }
 
-/* Page-expanded [*start, *end) of (off, len) inside the mapping. The mapping
- * itself covers whole pages, so rounding the end up stays inside it. */
-static void mmapio__page_span(uint64_t off, uint64_t len, uint64_t *start, uint64_t *end)
+/* The whole pages holding (off, len): their page-aligned start address,
+ * returned, and their length in *span (a page multiple: the OS mapping
+ * itself covers whole pages, so rounding the end up stays inside it). For a
+ * window the start may lie before the window's byte 0; *lead says by how
+ * much it lies before `off`. */
+static const uint8_t *mmapio__page_span(const mmapio_map *m, uint64_t off, uint64_t len,
+                                        uint64_t *span, uint64_t *lead)
 {
   uint64_t page = (uint64_t)mmapio__os_page_size();
-  *start = off - off % page;
-  uint64_t e = off + len; /* no overflow: off + len <= total */
-  uint64_t r = e % page;
-  *end = r == 0 ? e : e + (page - r);
+  uint64_t fo;
+  /* No clamp: end rounded up to the page (UINT64_MAX / 2 > any map). */
+  const uint8_t *lo = mmapio__file_pages(m, off, len, UINT64_MAX / 2, page, span, &fo);
+  *lead = (off + m->om.delta) % page;
+  return lo;
 }
 
 /* The guarded touch over a page-expanded span, without taking a lock: the
@@ -114,19 +119,19 @@ static void mmapio__page_span(uint64_t off, uint64_t len, uint64_t *start, uint6
  * page, before `off`). */
 static int mmapio__touch_span(mmapio_map *m, uint64_t off, uint64_t len, const char *op)
 {
-  uint64_t start, end;
-  mmapio__page_span(off, len, &start, &end);
+  uint64_t span, lead;
+  const uint8_t *lo = mmapio__page_span(m, off, len, &span, &lead);
   int rc = mmapio__os_fault_install();
   if (rc != MMAPIO_OK) {
     return mmapio__fail(rc, "%s(%s): guarded access is not supported on this platform or toolchain",
                         op, mmapio__path_or(m->path));
   }
-  const uint8_t *lo = m->om.base + start;
   uintptr_t at = 0;
-  rc = mmapio__os_guarded_touch(lo, (size_t)(end - start), mmapio__os_page_size(), &at);
+  rc = mmapio__os_guarded_touch(lo, (size_t)span, mmapio__os_page_size(), &at);
   if (rc == MMAPIO_OK) return MMAPIO_OK;
-  uint64_t fo = mmapio__fault_offset(at, lo, end - start, start);
-  if (fo < off) fo = off;
+  /* Offset from lo, then from off (lo lies `lead` bytes before off). */
+  uint64_t rel = mmapio__fault_offset(at, lo, span, 0);
+  uint64_t fo = rel > lead ? off + (rel - lead) : off;
   return mmapio__fault_fail(m, op, fo);
 }
 
@@ -154,12 +159,12 @@ int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
     return rc;
   }
 
-  uint64_t start, end;
-  mmapio__page_span(off, len, &start, &end);
+  uint64_t span, lead;
+  const uint8_t *lo = mmapio__page_span(m, off, len, &span, &lead);
   /* Let the kernel populate the range first: it reports an unbacked page
    * without any signal. When it is not available, or when it says a page is
    * not backed (it does not say which), the guarded touch finds the page. */
-  rc = mmapio__os_populate_read(m->om.base + start, (size_t)(end - start));
+  rc = mmapio__os_populate_read((void *)(uintptr_t)lo, (size_t)span);
   if (rc != MMAPIO_OK) rc = mmapio__touch_span(m, off, len, "mmapio_probe");
   mmapio__rwlock_rdunlock(&m->stable);
   return rc;

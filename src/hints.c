@@ -19,7 +19,7 @@
 /* A page-expanded range inside the mapping. */
 typedef struct mmapio__hrange {
   uint8_t *addr;  /* page-aligned start address */
-  uint64_t off;   /* its offset in the map (= file offset) */
+  uint64_t off;   /* the file offset of addr */
   uint64_t len;   /* bytes from addr to the clamped end (> 0) */
   uint64_t pages; /* pages intersecting the range */
 } mmapio__hrange;
@@ -40,13 +40,8 @@ static int mmapio__hint_range(mmapio__hrange *r, mmapio_map *m, uint64_t off, ui
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) return mmapio__fail_bounds(off, len, total);
   uint64_t pg = (uint64_t)mmapio_page_size();
-  uint64_t start = off & ~(pg - 1u);
-  /* off + len <= total <= MMAPIO_MAX_SIZE, so neither sum can overflow. */
-  uint64_t end = (off + len + pg - 1u) & ~(pg - 1u);
-  if (end > total) end = total;
-  r->addr = m->om.base + start;
-  r->off = start;
-  r->len = end - start;
+  /* Whole pages of the file (a window's byte 0 need not start a page). */
+  r->addr = mmapio__file_pages(m, off, len, total, pg, &r->len, &r->off);
   r->pages = (r->len + pg - 1u) / pg;
   return MMAPIO_OK;
 }
@@ -215,10 +210,12 @@ void mmapio__apply_huge_pages(mmapio_map *m)
   uint64_t span = m->om.reserved > total ? m->om.reserved : total;
   if (span == 0) return;
   /* A refusal is not an error: the flag is a request, and the answer is
-   * reported by mmapio_huge_pages_active(). Keep no detail message from it. */
+   * reported by mmapio_huge_pages_active(). Keep no detail message from it.
+   * A window's advice starts at the page holding its byte 0. */
+  uint64_t lead = m->om.delta % (uint64_t)mmapio_page_size();
   mmapio__saved_error e;
   mmapio__error_save(&e);
-  (void)mmapio__os_huge_advise(m->om.base, span, mmapio__hint_kind(m), m->path);
+  (void)mmapio__os_huge_advise(m->om.base - lead, span + lead, mmapio__hint_kind(m), m->path);
   mmapio__error_restore(&e);
   mmapio__st_relaxed(&m->huge_active, mmapio__os_huge_query(m->om.base, total));
 #endif

@@ -154,6 +154,9 @@ struct mmapio_map {
   mmapio__mutex wmu;     /* serialises exclusive holders */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
+
+  /* window maps: om.offset is the file offset of byte 0 */
+  int fixed_window;      /* opened with an explicit length: resize is ENOTSUP */
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -178,6 +181,28 @@ static inline int mmapio__in_bounds(uint64_t off, uint64_t len, uint64_t total)
 static inline uint64_t mmapio__len(const mmapio_map *m)
 {
   return mmapio__ld_acquire(&m->len);
+}
+
+/* The whole pages of the file that hold the map bytes [off, off + len)
+ * (len > 0, in bounds of `total`): a page-aligned start address, the bytes
+ * from it to the end of the range rounded up to a page and clamped to the
+ * map's end, and the file offset of that start. For a window whose offset
+ * is not a page multiple the start may lie up to a page before the window's
+ * byte 0 -- still inside the OS mapping, which begins om.delta bytes before
+ * om.base at a granularity-aligned address. Returns the address. */
+static inline uint8_t *mmapio__file_pages(const mmapio_map *m, uint64_t off, uint64_t len,
+                                         uint64_t total, uint64_t pg, uint64_t *span_len,
+                                         uint64_t *file_off)
+{
+  uint64_t d = m->om.delta;
+  uint64_t lead = (off + d) % pg;        /* bytes of the first page before off */
+  uint64_t e = off + len;                /* <= total <= MMAPIO_MAX_SIZE: no overflow */
+  uint64_t tail = (e + d) % pg;
+  uint64_t end = tail != 0 ? e + (pg - tail) : e;
+  if (end > total) end = total;
+  *span_len = end - off + lead;
+  *file_off = m->om.offset + off - lead;
+  return m->om.base + off - lead;
 }
 
 /* ---- Locking ------------------------------------------------------------ */

@@ -26,12 +26,12 @@ static int mmapio__lock_range(mmapio_map *m, uint64_t off, uint64_t len, int do_
   if (!mmapio__in_bounds(off, len, total)) {
     rc = mmapio__fail_bounds(off, len, total);
   } else if (len > 0) {
-    uint64_t pg = (uint64_t)mmapio_page_size();
-    uint64_t start = off & ~(pg - 1u);
-    uint64_t end = (off + len + pg - 1u) & ~(pg - 1u);
-    if (end > total) end = total;
-    if (do_lock) rc = mmapio__os_lock(m->om.base + start, end - start, m->path);
-    else rc = mmapio__os_unlock(m->om.base + start, end - start, m->path);
+    uint64_t span, file_off;
+    uint8_t *a = mmapio__file_pages(m, off, len, total, (uint64_t)mmapio_page_size(), &span,
+                                    &file_off);
+    (void)file_off;
+    if (do_lock) rc = mmapio__os_lock(a, span, m->path);
+    else rc = mmapio__os_unlock(a, span, m->path);
   }
   mmapio__rwlock_rdunlock(&m->stable);
   return rc;

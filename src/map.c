@@ -55,17 +55,44 @@ static int mmapio__mode_valid(int mode)
          mode == MMAPIO_MODE_COPY_ON_WRITE;
 }
 
+/* The window of the options in a file of `file_len` bytes: its length in
+ * *win_len (see "Window maps" in mmapio.h). Offset 0 and length 0 are the
+ * whole file. */
+static int mmapio__window(uint64_t *win_len, const mmapio_options *o, uint64_t file_len,
+                          const char *path)
+{
+  if (o->offset > file_len)
+    return mmapio__fail(MMAPIO_EBOUNDS,
+                        "mmapio_open(%s): window offset %llu is past the end of the file "
+                        "(%llu bytes)",
+                        path, (unsigned long long)o->offset, (unsigned long long)file_len);
+  uint64_t avail = file_len - o->offset;
+  if (o->length > avail)
+    return mmapio__fail(MMAPIO_EBOUNDS,
+                        "mmapio_open(%s): window [%llu, %llu) passes the end of the file "
+                        "(%llu bytes)",
+                        path, (unsigned long long)o->offset,
+                        (unsigned long long)(o->offset + o->length), (unsigned long long)file_len);
+  *win_len = o->length != 0 ? o->length : avail;
+  return MMAPIO_OK;
+}
+
 /* Copy the caller's options into `o`, validating every field. */
 static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, const char *path)
 {
   mmapio_options_init(o);
   if (in == NULL) return MMAPIO_OK;
-  if (in->struct_size != sizeof *o)
+  /* Older callers pass the size of the struct their header had (it only
+   * grows at its end, in 8-byte units): the fields they do not know keep
+   * their defaults. The 1.0 struct ends before the window fields. */
+  const size_t v1_0 = offsetof(mmapio_options, offset);
+  if (in->struct_size < v1_0 || in->struct_size > sizeof *o || in->struct_size % 8u != 0)
     return mmapio__fail(MMAPIO_EVERSION,
                         "mmapio_open(%s): options struct_size %u not understood (this library "
                         "uses %u; call mmapio_options_init)",
                         path, (unsigned)in->struct_size, (unsigned)sizeof *o);
-  *o = *in;
+  memcpy(o, in, in->struct_size);
+  o->struct_size = (uint32_t)sizeof *o;
   if (o->flags & ~(uint32_t)MMAPIO_OPEN_ALL_FLAGS_)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown flag bits 0x%x", path,
                         (unsigned)(o->flags & ~(uint32_t)MMAPIO_OPEN_ALL_FLAGS_));
@@ -108,9 +135,30 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
     int rc = mmapio__check_size(o->size, 0);
     if (rc != MMAPIO_OK) return rc;
   }
+  /* The window: checked here as far as it can be without the file, and
+   * against the new length of a file about to be truncated, so that a
+   * rejected window changes nothing on disk. */
+  if (o->length > MMAPIO_MAX_SIZE)
+    return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
+                        (unsigned long long)o->length, (unsigned long long)MMAPIO_MAX_SIZE);
+  if (o->offset > (uint64_t)INT64_MAX - o->length)
+    return mmapio__fail(MMAPIO_EBOUNDS,
+                        "mmapio_open(%s): window offset %llu + length %llu passes the largest "
+                        "file offset",
+                        path, (unsigned long long)o->offset, (unsigned long long)o->length);
+  if (o->length != 0 && o->max_size != 0)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): max_size needs a window that reaches the end of the "
+                        "file (length 0)",
+                        path);
+  if (o->flags & MMAPIO_OPEN_TRUNCATE) {
+    uint64_t wl = 0;
+    int rc = mmapio__window(&wl, o, o->size, path);
+    if (rc != MMAPIO_OK) return rc;
+  }
   /* Checked before any file is created or truncated, so that a rejected
-   * max_size changes nothing on disk. */
-  if (o->max_size != 0 && o->max_size < o->size &&
+   * max_size changes nothing on disk. max_size bounds the window. */
+  if (o->max_size != 0 && o->max_size < o->size - (o->offset < o->size ? o->offset : o->size) &&
       (o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)))
     return mmapio__fail(MMAPIO_ESIZE, "mmapio_open(%s): max_size %llu is smaller than size %llu",
                         path, (unsigned long long)o->max_size, (unsigned long long)o->size);
@@ -200,12 +248,18 @@ static void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mma
   }
   m->max_size = o->max_size;
   m->om.keep = o->max_size;
+  m->om.offset = o->offset;
+  m->fixed_window = o->length != 0;
 }
 
 /* The size rules of an open: an empty file only read-only, nothing above
  * MMAPIO_MAX_SIZE, max_size not below the length. */
 static int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
 {
+  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && o->offset != 0)
+    return mmapio__fail(MMAPIO_ESIZE,
+                        "Cannot map zero-length file: the window at offset %llu is empty",
+                        (unsigned long long)o->offset);
   if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
     return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
   if (len > MMAPIO_MAX_SIZE)
@@ -240,8 +294,10 @@ static int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options 
     uint64_t now_len = len;
     int rc2 = mmapio__os_file_size(&now_len, m->file, m->path);
     mmapio__error_restore(&e);
-    if (tries >= 3 || rc2 != MMAPIO_OK || now_len == len) return rc;
-    len = now_len;
+    if (tries >= 3 || rc2 != MMAPIO_OK) return rc;
+    /* A window of explicit length does not follow the file's length. */
+    if (o->length != 0 || now_len < o->offset || now_len - o->offset == len) return rc;
+    len = now_len - o->offset;
   }
   m->len = len;
   return MMAPIO_OK;
@@ -320,12 +376,13 @@ static void mmapio__unlink_quiet(const char *path)
 static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_options *o)
 {
   int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
-  int rc = MMAPIO_OK;
-  if (o->size > old_len) rc = mmapio__os_file_can_hold(m->file, o->size, m->path);
-  if (rc == MMAPIO_OK && MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
+  uint64_t wl = 0; /* the window in the truncated file */
+  int rc = mmapio__window(&wl, o, o->size, m->path);
+  if (rc == MMAPIO_OK && o->size > old_len) rc = mmapio__os_file_can_hold(m->file, o->size, m->path);
+  if (rc == MMAPIO_OK && MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, wl, o, 0);
   if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
   if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
-  if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
+  if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, wl, o, 0);
   if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
   return rc;
 }
@@ -343,7 +400,12 @@ static int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
     mmapio__map_configure(m, f, o);
     rc = mmapio__open_truncate(m, len, o);
   } else {
-    rc = mmapio__map_finish(m, f, len, o);
+    rc = mmapio__window(&len, o, len, m->path);
+    if (rc == MMAPIO_OK) {
+      rc = mmapio__map_finish(m, f, len, o);
+    } else {
+      mmapio__os_close_file(f);
+    }
   }
   if (rc != MMAPIO_OK) mmapio__map_undo(m);
   return rc;
@@ -359,11 +421,13 @@ static int mmapio__open_new(mmapio_map *m, const mmapio_options *o)
   mmapio__os_newfile nf;
   int rc = mmapio__os_newfile_open(&nf, m->path, priv);
   if (rc != MMAPIO_OK) return rc;
-  rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
+  uint64_t wl = 0; /* the window in the new file */
+  rc = mmapio__window(&wl, o, o->size, m->path);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
   if (rc == MMAPIO_OK) {
     mmapio__map_configure(m, nf.f, o);
     nf.f = MMAPIO_INVALID_FILE; /* m owns the descriptor now */
-    rc = mmapio__map_memory(m, o->size, o, 0);
+    rc = mmapio__map_memory(m, wl, o, 0);
     if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
     if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
     if (rc == MMAPIO_OK) {
@@ -816,10 +880,13 @@ static int mmapio__resize_in_place(mmapio_map *m, uint64_t new_size, int sparse)
   if (new_size == old) return MMAPIO_OK;
   if (m->is_anon || new_size < old || m->max_size == 0 || new_size > m->om.reserved)
     return MMAPIO__NOT_IN_PLACE;
-  int rc = mmapio__os_file_set_size(m->file, old, new_size, sparse, m->path);
+  /* The file ends where the window ends (om.offset is 0 for whole files). */
+  uint64_t fo = m->om.offset;
+  int rc = mmapio__os_file_set_size(m->file, fo + old, fo + new_size, sparse, m->path);
   if (rc == MMAPIO_OK) {
     rc = mmapio__os_grow_in_place(&m->om, m->file, old, new_size, m->path);
-    if (rc != MMAPIO_OK) (void)mmapio__os_file_set_size(m->file, new_size, old, 1, m->path);
+    if (rc != MMAPIO_OK)
+      (void)mmapio__os_file_set_size(m->file, fo + new_size, fo + old, 1, m->path);
   }
   if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
   return rc;
@@ -831,6 +898,11 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
   const char *path = mmapio__path_or(m->path);
   if (m->mode != MMAPIO_MODE_READ_WRITE)
     return mmapio__fail(MMAPIO_EMODE, "mmapio_resize(%s): only READ_WRITE maps can be resized",
+                        path);
+  if (m->fixed_window)
+    return mmapio__fail(MMAPIO_ENOTSUP,
+                        "mmapio_resize(%s): a window opened with an explicit length cannot be "
+                        "resized (open it with length 0 to map up to the end of the file)",
                         path);
   int rc = mmapio__check_size(new_size, 1);
   if (rc != MMAPIO_OK) return rc;

@@ -66,7 +66,8 @@ int mmapio__os_status(int oserr);
 /* Open `path` (UTF-8) close-on-exec / non-inheritable, with share modes that
  * let other processes read, write, rename and delete. New files get
  * 0666 & ~umask, or 0600 when private_perms. Fails with EINVAL for a
- * directory or anything that is not a regular file. */
+ * directory or anything that is not a regular file (POSIX also accepts
+ * block devices). */
 int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
                     int private_perms);
 /* Duplicate `f` (close-on-exec); EACCES if `need_write` and f is read-only;
@@ -74,8 +75,10 @@ int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int c
 int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
                    const char *path);
 void mmapio__os_close_file(mmapio_native_file f);
+/* The file's length; for a block device, the device's size. */
 int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path);
-/* Change the file length to new_len. Growth reserves disk blocks unless
+/* Change the file length to new_len (ENOTSUP for a block device, whose
+ * length is fixed). Growth reserves disk blocks unless
  * `sparse` (ENOSPC when the device is full, and the length is then left
  * unchanged). Only called while the file is not mapped beyond what the
  * backend allows (see mmapio__os_remap for shrinking mapped files). */
@@ -126,23 +129,37 @@ int mmapio__os_sync_dir(const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
 /* ---- Mappings ---------------------------------------------------------- */
+/* Windows of a file: every length and offset of this contract (len,
+ * reserve, old_len, new_len, the flush range) and om->base / om->reserved
+ * describe the *window*: byte 0 is file offset om->offset. The backend maps
+ * from the offset rounded down to the allocation granularity and records the
+ * difference in om->delta: the OS mapping starts at om->base - om->delta
+ * (granularity aligned, so page aligned), at file offset om->offset -
+ * om->delta. Unmap, flush, remap and growth work on that real range. File
+ * lengths follow the window: a resize from old_len to new_len sets the file
+ * to om->offset + new_len. Anonymous maps have offset 0 and delta 0. */
 typedef struct mmapio__os_mapping {
-  uint8_t *base;     /* start of the mapping (NULL when len 0) */
-  uint64_t reserved; /* bytes of address space reserved at base (>= len) */
+  uint8_t *base;     /* byte 0 of the window (NULL when len 0) */
+  uint64_t reserved; /* bytes of address space reserved from base (>= len) */
   void *handle;      /* backend data (Windows: section handle), else NULL */
   uint64_t keep;     /* reservation asked for at open (max_size): a shrink
                         keeps at least this much address space reserved */
   int anon_shared;   /* anonymous maps: MMAPIO_ANON_SHARED */
   int huge;          /* huge pages were requested */
+  uint64_t offset;   /* in: file offset of base, set by the core before
+                        mmapio__os_map (0 = from the start of the file) */
+  uint64_t delta;    /* out (mmapio__os_map): bytes mapped before base, <
+                        mmapio__os_granularity() */
 } mmapio__os_mapping;
 
-/* Map `len` bytes of `f` from offset 0 in `mode`, reserving `reserve`
- * (>= len) bytes of address space so the mapping can grow in place up to it.
- * COPY_ON_WRITE is a private writable mapping of a read-only file.
- * Where MMAPIO__OS_MAP_BEYOND_EOF is 1 (POSIX) `len` may exceed the file's
- * length (the file is sized afterwards; no byte past its end is touched
- * meanwhile), so a TRUNCATE can take the address space before it changes
- * the file. Windows cannot: a read-write section extends the file. */
+/* Map `len` bytes of `f` from file offset om->offset (any value; see above)
+ * in `mode`, reserving `reserve` (>= len) bytes of address space so the
+ * mapping can grow in place up to it. Sets om->base, om->reserved,
+ * om->delta. COPY_ON_WRITE is a private writable mapping of a read-only
+ * file. Where MMAPIO__OS_MAP_BEYOND_EOF is 1 (POSIX) `len` may exceed the
+ * file's length (the file is sized afterwards; no byte past its end is
+ * touched meanwhile), so a TRUNCATE can take the address space before it
+ * changes the file. Windows cannot: a read-write section extends the file. */
 int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
                    uint64_t reserve, uint32_t open_flags, const char *path);
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags);
@@ -165,7 +182,9 @@ int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint6
  * zero. */
 int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                      uint64_t new_len, int sparse, const char *path);
-/* Flush [off, off+len) (page aligned by the caller) at durability `d`. */
+/* Flush [off, off+len) of the window at durability `d`. The backend
+ * extends the start down to the page that holds it (a window's pages need
+ * not start at a page multiple of the window). */
 int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off, uint64_t len,
                      mmapio_durability d, const char *path);
 
@@ -237,7 +256,9 @@ int mmapio__os_populate_read(void *p, size_t len);
  * run (it holds m->stable shared), has checked the bounds, and passes a
  * page-aligned start `addr` and a byte length `len` > 0 that may end inside
  * the last page (the OS rounds it up). `file_off` is the file offset of
- * `addr` (mappings start at file offset 0, so it equals the map offset).
+ * `addr` (for a window: om->offset plus the window offset of addr, which
+ * may lie up to a page before the window's byte 0; see mmapio__file_pages in
+ * internal.h).
  * `f` is MMAPIO_INVALID_FILE for anonymous maps. `kind` says what dropping a
  * page would do, so that no hint can ever lose data: */
 #define MMAPIO__HINT_SHARED_FILE 0  /* RO/RW file maps: pages live in the page cache */

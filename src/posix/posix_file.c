@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#  include <linux/fs.h> /* BLKGETSIZE64 */
+#endif
 
 void mmapio__posix_close_quiet(int fd)
 {
@@ -35,7 +39,7 @@ void mmapio__posix_close_quiet(int fd)
  * (FIFOs, devices, sockets) as "not a regular file". */
 static int check_regular(const struct stat *st, const char *call, const char *path)
 {
-  if (S_ISREG(st->st_mode)) return MMAPIO_OK;
+  if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode)) return MMAPIO_OK; /* devices: windows */
   if (S_ISDIR(st->st_mode)) return mmapio__fail_os_status(MMAPIO_EINVAL, EISDIR, call, path);
   return mmapio__fail(MMAPIO_EINVAL, "%s(%s): not a regular file", call, mmapio__path_or(path));
 }
@@ -49,6 +53,8 @@ static int open_retry(const char *path, int flags, mode_t perms)
   } while (fd < 0 && errno == EINTR);
   return fd;
 }
+
+static int block_size(uint64_t *out, int fd, const char *path);
 
 int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
                          int create, int private_perms)
@@ -88,8 +94,16 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   if (mmapio__sys_fstat(fd, &st) != 0) {
     rc = mmapio__fail_os(errno, "fstat", path);
   } else if ((rc = check_regular(&st, "open", path)) == MMAPIO_OK) {
+    if (len != NULL && S_ISBLK(st.st_mode)) {
+      rc = block_size(len, fd, path);
+      if (rc != MMAPIO_OK) {
+        mmapio__posix_close_quiet(fd);
+        return rc;
+      }
+    } else if (len != NULL) {
+      *len = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
+    }
     *out = fd;
-    if (len != NULL) *len = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
     return MMAPIO_OK;
   }
   mmapio__posix_close_quiet(fd);
@@ -143,11 +157,29 @@ void mmapio__os_close_file(mmapio_native_file f)
   if (f >= 0) (void)mmapio__sys_close(f);
 }
 
+/* A block device's size (st_size is 0 for them): BLKGETSIZE64 on Linux,
+ * the end offset elsewhere (and where the ioctl is refused). */
+static int block_size(uint64_t *out, int fd, const char *path)
+{
+#ifdef BLKGETSIZE64
+  uint64_t n = 0;
+  if (ioctl(fd, BLKGETSIZE64, &n) == 0) {
+    *out = n;
+    return MMAPIO_OK;
+  }
+#endif
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0) return mmapio__fail_os(errno, "lseek(SEEK_END)", path);
+  *out = (uint64_t)end;
+  return MMAPIO_OK;
+}
+
 int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path)
 {
   struct stat st;
   *out = 0;
   if (mmapio__sys_fstat(f, &st) != 0) return mmapio__fail_os(errno, "fstat", path);
+  if (S_ISBLK(st.st_mode)) return block_size(out, f, path);
   *out = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
   return MMAPIO_OK;
 }
@@ -268,11 +300,25 @@ static int fail_size_call(int e, const char *call, const char *path, uint64_t le
   return mmapio__fail_os(e, call, path);
 }
 
+/* A plain fstat (not an injectable call): it only picks the message. */
+static int is_blockdev(int f)
+{
+  struct stat st;
+  return fstat(f, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+static int fail_blockdev(const char *path)
+{
+  return mmapio__fail(MMAPIO_ENOTSUP, "ftruncate(%s): a block device has a fixed size",
+                      mmapio__path_or(path));
+}
+
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path)
 {
   if (new_len > MMAPIO__OFF_MAX) return fail_too_large("ftruncate", path, new_len);
   if (new_len == old_len) return MMAPIO_OK;
+  if (is_blockdev(f)) return fail_blockdev(path);
   if (new_len < old_len || sparse) {
     if (set_len(f, new_len) != 0) return fail_size_call(errno, "ftruncate", path, new_len);
     return MMAPIO_OK;
@@ -363,6 +409,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
 {
   /* 1. The blocks, before any change (the caller has checked the size
    *    limits with mmapio__os_file_can_hold). */
+  if (is_blockdev(f)) return fail_blockdev(path);
   int rc = MMAPIO_OK;
   if (!sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
   if (rc != MMAPIO_OK) return rc;

@@ -17,6 +17,11 @@
  *             be extended by mremap) get a new mapping, a copy of the kept
  *             bytes and the old mapping unmapped.
  *
+ * Windows (platform.h): a window at file offset om->offset is mapped from
+ * the page below it; om->delta bytes precede om->base. The functions below
+ * that take a window work on the real mapping: [om->base - delta, om->base
+ * + reserved) at file offset om->offset - delta.
+ *
  * Flush (DESIGN.md section 3): DATA is msync(MS_SYNC); FULL adds fsync
  * (F_FULLFSYNC on macOS); NONE starts writeback with sync_file_range on
  * Linux and msync(MS_ASYNC) elsewhere. MS_ASYNC is never used where
@@ -40,9 +45,13 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
+  /* mmap needs a page-multiple file offset: map from the page below. */
+  uint64_t d = om->offset % (uint64_t)mmapio__os_granularity();
+  om->delta = d;
   if (len == 0) return MMAPIO_OK; /* an empty read-only file: nothing to map */
   uint64_t r = reserve > len ? reserve : len;
-  if (r > (uint64_t)SIZE_MAX || r > (uint64_t)SIZE_MAX - page())
+  if (r > (uint64_t)SIZE_MAX - d || r + d > (uint64_t)SIZE_MAX - page() ||
+      om->offset - d > (uint64_t)INT64_MAX)
     return mmapio__fail_os_status(MMAPIO_ENOMEM, ENOMEM, "mmap", path);
   int prot, flags;
   switch (mode) {
@@ -62,14 +71,14 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
     flags = MAP_SHARED;
     break;
   }
-  void *p = mmapio__sys_mmap(NULL, (size_t)r, prot, flags, f, 0);
+  void *p = mmapio__sys_mmap(NULL, (size_t)(r + d), prot, flags, f, (off_t)(om->offset - d));
   if (p == MAP_FAILED) {
     int e = errno;
     /* ENODEV: the file system does not support mmap. */
     if (e == ENODEV) return mmapio__fail_os_status(MMAPIO_ENOTSUP, e, "mmap", path);
     return mmapio__fail_os(e, "mmap", path);
   }
-  om->base = (uint8_t *)p;
+  om->base = (uint8_t *)p + d;
   om->reserved = r;
   return MMAPIO_OK;
 }
@@ -99,7 +108,8 @@ int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t flags)
 void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
 {
   (void)len; /* the whole reservation goes, whatever the length */
-  if (om->base != NULL) (void)mmapio__sys_munmap(om->base, (size_t)om->reserved);
+  if (om->base != NULL)
+    (void)mmapio__sys_munmap(om->base - om->delta, (size_t)(om->reserved + om->delta));
   om->base = NULL;
   om->reserved = 0;
 }
@@ -144,7 +154,8 @@ static uint64_t keep_after_shrink(const mmapio__os_mapping *om, uint64_t new_len
 
 /* Replace the mapping with a larger one of the file (the file has been
  * extended already). On failure errno is set and the old mapping stays. */
-static int file_move(mmapio__os_mapping *om, mmapio_native_file f, uint64_t new_len)
+static int file_move(mmapio__os_mapping *om, mmapio_native_file f, uint64_t new_len,
+                     uint64_t aoff)
 {
 #if MMAPIO__LINUX
   if (om->base != NULL) {
@@ -155,7 +166,8 @@ static int file_move(mmapio__os_mapping *om, mmapio_native_file f, uint64_t new_
     return 0;
   }
 #endif
-  void *p = mmapio__sys_mmap(NULL, (size_t)new_len, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+  void *p = mmapio__sys_mmap(NULL, (size_t)new_len, PROT_READ | PROT_WRITE, MAP_SHARED, f,
+                             (off_t)aoff);
   if (p == MAP_FAILED) return -1;
   /* The new mapping is complete; an old one that cannot be unmapped only
    * wastes address space. */
@@ -165,21 +177,23 @@ static int file_move(mmapio__os_mapping *om, mmapio_native_file f, uint64_t new_
   return 0;
 }
 
+/* On the real mapping (om->base is page aligned, lengths count from it);
+ * the mapping starts at file offset `aoff`, so the file is aoff + len long. */
 static int remap_file(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
-                      uint64_t new_len, int sparse, const char *path)
+                      uint64_t new_len, int sparse, const char *path, uint64_t aoff)
 {
   if (new_len > old_len) {
     /* The file first: mapping pages past the end would be legal, but the
      * disk space has to be known to exist before the mapping is used. */
-    int rc = mmapio__os_file_set_size(f, old_len, new_len, sparse, path);
+    int rc = mmapio__os_file_set_size(f, aoff + old_len, aoff + new_len, sparse, path);
     if (rc != MMAPIO_OK) return rc;
     if (new_len <= om->reserved) return MMAPIO_OK;
-    if (file_move(om, f, new_len) != 0) {
+    if (file_move(om, f, new_len, aoff) != 0) {
       int e = errno;
       /* Put the length back so that the map and the file agree again. */
       int r;
       do {
-        r = mmapio__sys_ftruncate(f, (off_t)old_len);
+        r = mmapio__sys_ftruncate(f, (off_t)(aoff + old_len));
       } while (r != 0 && errno == EINTR);
       return mmapio__fail_os(e, MMAPIO__LINUX && om->base != NULL ? "mremap" : "mmap", path);
     }
@@ -189,7 +203,7 @@ static int remap_file(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old
    * address space beyond the new end that is not part of the reservation
    * asked for at open. The kernel zeroes the tail of the last partial page,
    * so a later growth reads zeros there too. */
-  int rc = mmapio__os_file_set_size(f, old_len, new_len, sparse, path);
+  int rc = mmapio__os_file_set_size(f, aoff + old_len, aoff + new_len, sparse, path);
   if (rc != MMAPIO_OK) return rc;
   if (om->base != NULL) release_tail(om, keep_after_shrink(om, new_len));
   return MMAPIO_OK;
@@ -256,16 +270,41 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
   if (new_len > (uint64_t)SIZE_MAX || new_len > (uint64_t)SIZE_MAX - page())
     return mmapio__fail_os_status(MMAPIO_ENOMEM, ENOMEM, f >= 0 ? "mremap" : "mmap", path);
   if (f < 0) return remap_anon(om, old_len, new_len);
-  return remap_file(om, f, old_len, new_len, sparse, path);
+  /* Work on the real mapping, which starts om->delta bytes before the
+   * window (0 for whole files), and describe the window again after. */
+  uint64_t d = om->delta;
+  if (new_len > (uint64_t)SIZE_MAX - page() - d)
+    return mmapio__fail_os_status(MMAPIO_ENOMEM, ENOMEM, "mremap", path);
+  uint64_t keep = om->keep;
+  if (om->base != NULL) {
+    om->base -= d;
+    om->reserved += d;
+  }
+  if (keep != 0) om->keep = keep + d;
+  int rc = remap_file(om, f, old_len + d, new_len + d, sparse, path, om->offset - d);
+  if (om->base != NULL) {
+    om->base += d;
+    om->reserved -= d;
+  }
+  om->keep = keep;
+  return rc;
 }
 
 int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off, uint64_t len,
                      mmapio_durability d, const char *path)
 {
   if (f < 0) return MMAPIO_OK; /* anonymous: nothing to write back */
-  /* Never msync beyond the mapping (ENOMEM); the caller's range is page
-   * aligned and within the length, so this only guards against misuse. */
-  uint64_t have = om->base != NULL ? span(om->reserved) : 0u;
+  /* The window's range on the real mapping, from the start of its page
+   * (msync needs a page-aligned address); the file offset follows. */
+  uint64_t dl = om->delta;
+  uint8_t *rbase = om->base != NULL ? om->base - dl : NULL;
+  off += dl;
+  len += off % page();
+  off -= off % page();
+  uint64_t aoff = om->offset - dl;
+  /* Never msync beyond the mapping (ENOMEM); the caller's range is within
+   * the length, so this only guards against misuse. */
+  uint64_t have = om->base != NULL ? span(om->reserved + dl) : 0u;
   if (off >= have) len = 0;
   else if (len > have - off) len = have - off;
 
@@ -275,7 +314,8 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
     /* Start writeback of the dirty pages of the range and return. Shared
      * file mappings mark pages dirty in the page cache on their first
      * write, so this sees mapped writes. */
-    if (mmapio__sys_sync_file_range(f, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) != 0) {
+    if (mmapio__sys_sync_file_range(f, (off_t)(aoff + off), (off_t)len, SYNC_FILE_RANGE_WRITE) !=
+        0) {
       int e = errno;
       /* Nothing to start on file systems without it: not an error for a
        * level that promises nothing. */
@@ -283,7 +323,7 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
       return mmapio__fail_os(e, "sync_file_range", path);
     }
 #else
-    if (mmapio__sys_msync(om->base + off, (size_t)len, MS_ASYNC) != 0)
+    if (mmapio__sys_msync(rbase + off, (size_t)len, MS_ASYNC) != 0)
       return mmapio__fail_os(errno, "msync", path);
 #endif
     return MMAPIO_OK;
@@ -292,7 +332,7 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
   if (len > 0) {
     int r;
     do {
-      r = mmapio__sys_msync(om->base + off, (size_t)len, MS_SYNC);
+      r = mmapio__sys_msync(rbase + off, (size_t)len, MS_SYNC);
     } while (r != 0 && errno == EINTR);
     if (r != 0) return mmapio__fail_os(errno, "msync", path);
   }

@@ -21,6 +21,15 @@
  *    simply follow each other. Where placeholders are missing (before
  *    Windows 10 1803, and Wine 8, which rejects MEM_RESERVE_PLACEHOLDER)
  *    mmapio__os_map reserves only `len` and the core resizes by moving.
+ *
+ * Windows of a file (platform.h): MapViewOfFile needs a file offset that is
+ * a multiple of the allocation granularity (64 KiB), so a window is mapped
+ * from the offset rounded down to it (wm->aoff) and om->delta bytes precede
+ * om->base. Sections are aoff + length bytes long (a section counts from
+ * the start of the file). The contract functions turn the window into the
+ * real mapping on entry (mmapio__win_to_real) and back on exit, so that
+ * everything below them works on views starting at om->base = the real
+ * start, with lengths counted from there.
  */
 #include "win.h"
 
@@ -41,7 +50,24 @@ typedef struct mmapio__win_map {
   size_t nviews, cap;
   mmapio__win_view *views; /* back to back from om->base */
   uint64_t mapped;  /* sum of the views' lengths */
+  uint64_t aoff;    /* file offset of the first view (window maps; else 0) */
 } mmapio__win_map;
+
+/* Describe the real mapping in om (base at the view start, reserved counted
+ * from it) or, with back = 1, the window again. An empty mapping has no
+ * base and stays so. */
+static void mmapio__win_to_real(mmapio__os_mapping *om, int back)
+{
+  uint64_t d = om->delta;
+  if (om->base == NULL || d == 0) return;
+  if (back) {
+    om->base += d;
+    om->reserved -= d;
+  } else {
+    om->base -= d;
+    om->reserved += d;
+  }
+}
 
 static uint64_t mmapio__win_page_up(uint64_t v)
 {
@@ -99,8 +125,11 @@ static uint8_t *mmapio__win_view_plain(mmapio__win_map *wm, HANDLE s, uint64_t l
   }
   if (MMAPIO__WIN_INJECT("MapViewOfFile", 0, len, (int)wm->access)) return NULL;
   v = NULL;
-  if (hint != NULL) v = MapViewOfFileEx(s, wm->access, 0, 0, (SIZE_T)len, hint);
-  if (v == NULL) v = MapViewOfFileEx(s, wm->access, 0, 0, (SIZE_T)len, NULL);
+  {
+    DWORD hi = (DWORD)(wm->aoff >> 32), lo = (DWORD)(wm->aoff & 0xffffffffu);
+    if (hint != NULL) v = MapViewOfFileEx(s, wm->access, hi, lo, (SIZE_T)len, hint);
+    if (v == NULL) v = MapViewOfFileEx(s, wm->access, hi, lo, (SIZE_T)len, NULL);
+  }
   if (v != NULL) mmapio__win_views_push(wm, (uint8_t *)v, mmapio__win_page_up(len));
   return (uint8_t *)v;
 }
@@ -139,7 +168,8 @@ static int mmapio__win_ph_map(mmapio__win_map *wm, uint8_t *base, uint64_t res, 
   }
   v = NULL;
   if (!MMAPIO__WIN_INJECT("MapViewOfFile3", start, end - start, (int)wm->prot)) {
-    v = api->MapViewOfFile3(s, GetCurrentProcess(), base + start, start, (SIZE_T)(end - start),
+    v = api->MapViewOfFile3(s, GetCurrentProcess(), base + start, wm->aoff + start,
+                            (SIZE_T)(end - start),
                             MEM_REPLACE_PLACEHOLDER, wm->prot, NULL, 0);
   }
   if (v == NULL) {
@@ -243,7 +273,7 @@ static int mmapio__win_map_section(mmapio__os_mapping *om, mmapio__win_map *wm, 
                                    uint64_t len, uint64_t reserve, const char *path)
 {
   const char *call = "MapViewOfFile";
-  wm->section = mmapio__win_section(file, wm->prot, len);
+  wm->section = mmapio__win_section(file, wm->prot, wm->aoff + len);
   if (wm->section == NULL) {
     int st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
     free(wm);
@@ -271,6 +301,7 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
+  om->delta = om->offset % (uint64_t)mmapio__os_granularity();
   /* om->keep (max_size) belongs to the caller; it is only read here. */
   if (reserve < len) reserve = len;
   /* A section cannot be empty; an empty file is an empty mapping. */
@@ -279,9 +310,14 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
   wm->prot = prot;
   wm->access = access;
-  /* The section is exactly as long as the file: a longer read-write
-   * section would silently extend the file. */
-  return mmapio__win_map_section(om, wm, (HANDLE)f, len, reserve, path);
+  wm->aoff = om->offset - om->delta;
+  /* The section ends where the window ends, never past the file: a longer
+   * read-write section would silently extend the file. */
+  {
+    int st = mmapio__win_map_section(om, wm, (HANDLE)f, len + om->delta, reserve + om->delta, path);
+    if (st == MMAPIO_OK) mmapio__win_to_real(om, 1);
+    return st;
+  }
 }
 
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags)
@@ -307,6 +343,7 @@ void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
   (void)len;
+  mmapio__win_to_real(om, 0);
   if (wm != NULL) {
     mmapio__win_unmap_all(om, wm, 0, 0);
     if (wm->section != NULL) CloseHandle(wm->section);
@@ -318,8 +355,8 @@ void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
   om->handle = NULL;
 }
 
-int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
-                             uint64_t new_len, const char *path)
+static int mmapio__win_grow_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                                 uint64_t new_len, const char *path)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
   uint64_t end;
@@ -331,7 +368,7 @@ int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint6
   /* The file was extended by the caller; a new section reaches the new
    * bytes. Views of the older sections stay valid and see the same pages
    * (all sections of a file share its cache pages). */
-  s = mmapio__win_section((HANDLE)f, wm->prot, new_len);
+  s = mmapio__win_section((HANDLE)f, wm->prot, wm->aoff + new_len);
   if (s == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
   end = mmapio__win_page_up(new_len);
   if (end > wm->mapped && !mmapio__win_ph_map(wm, om->base, om->reserved, s, wm->mapped, end)) {
@@ -344,13 +381,24 @@ int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint6
   return MMAPIO_OK;
 }
 
+int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                             uint64_t new_len, const char *path)
+{
+  int st;
+  uint64_t d = om->base != NULL ? om->delta : 0;
+  mmapio__win_to_real(om, 0);
+  st = mmapio__win_grow_real(om, f, old_len + d, new_len + d, path);
+  mmapio__win_to_real(om, 1);
+  return st;
+}
+
 /* Map `len` bytes of the file again after a failed remap: back into the
  * old placeholder region (ph) or, for plain views, preferably at the old
  * address. Raw calls only: the detail message of the first failure stays. */
 static int mmapio__win_restore(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f, uint64_t len,
                                uint8_t *old_base, uint64_t old_reserved, int old_ph)
 {
-  HANDLE s = mmapio__win_section(f, wm->prot, len);
+  HANDLE s = mmapio__win_section(f, wm->prot, wm->aoff + len);
   if (s == NULL) return 0;
   if (old_ph) {
     if (!mmapio__win_ph_map(wm, old_base, old_reserved, s, 0, mmapio__win_page_up(len))) {
@@ -409,8 +457,8 @@ static int mmapio__win_remap_anon(mmapio__os_mapping *om, mmapio__win_map *wm, u
   return MMAPIO_OK;
 }
 
-int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
-                     uint64_t new_len, int sparse, const char *path)
+static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                                  uint64_t new_len, uint64_t keep, int sparse, const char *path)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
   uint8_t *old_base = om->base;
@@ -429,6 +477,7 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
     wm->anon = mmapio__win_file_invalid(f);
     wm->prot = PAGE_READWRITE;
     wm->access = FILE_MAP_WRITE;
+    wm->aoff = om->offset - om->delta;
     om->handle = wm;
   }
   if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
@@ -464,7 +513,7 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
   }
 
   /* 2. The new length (with disk space reserved when growing). */
-  e = mmapio__win_set_size((HANDLE)f, old_len, new_len, sparse, &call);
+  e = mmapio__win_set_size((HANDLE)f, wm->aoff + old_len, wm->aoff + new_len, sparse, &call);
   if (e != 0) {
     st = mmapio__fail_os((int)e, call, path);
     goto restore;
@@ -472,12 +521,12 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
 
   /* 3. A section of the new length, mapped in place when the placeholder
    *    reservation is large enough, else into a new region. */
-  s = mmapio__win_section((HANDLE)f, wm->prot, new_len);
+  s = mmapio__win_section((HANDLE)f, wm->prot, wm->aoff + new_len);
   if (s == NULL) {
     st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
     goto unsize;
   }
-  res = om->keep > new_len ? om->keep : new_len;
+  res = keep > new_len ? keep : new_len;
   res = mmapio__win_page_up(res);
   if (old_ph && res <= old_reserved) {
     if (!mmapio__win_ph_map(wm, old_base, old_reserved, s, 0, mmapio__win_page_up(new_len))) {
@@ -506,7 +555,7 @@ unsize:
    * to old_len were there before). */
   {
     const char *c2;
-    mmapio__win_set_size((HANDLE)f, new_len, old_len, 1, &c2);
+    mmapio__win_set_size((HANDLE)f, wm->aoff + new_len, wm->aoff + old_len, 1, &c2);
   }
 restore:
   if (!mmapio__win_restore(om, wm, (HANDLE)f, old_len, old_base, old_reserved, old_ph)) {
@@ -527,6 +576,25 @@ restore:
     memcpy(om->base + new_len, tail, (size_t)tail_len);
   }
   free(tail);
+  return st;
+}
+
+int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                     uint64_t new_len, int sparse, const char *path)
+{
+  /* A window (delta > 0) is remapped as its real mapping, which starts
+   * delta bytes before it; an empty one gets its delta from the offset. */
+  int st;
+  uint64_t d = om->delta;
+  uint64_t keep = om->keep != 0 ? om->keep + d : 0;
+  if (mmapio__win_file_invalid(f)) d = 0;
+  mmapio__win_to_real(om, 0);
+  st = mmapio__win_remap_real(om, f, old_len == 0 && om->base == NULL ? 0 : old_len + d,
+                              new_len + d, keep, sparse, path);
+  if (d != 0 && om->base != NULL) {
+    om->base += d;
+    om->reserved -= d;
+  }
   return st;
 }
 
@@ -552,6 +620,7 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
   /* Paging-file sections have nothing to write back, and read-only or
    * copy-on-write views never dirty the file. */
   if (wm == NULL || wm->anon || wm->prot != PAGE_READWRITE || len == 0) return MMAPIO_OK;
+  off += om->delta; /* the views start delta bytes before the window */
   end = off + len;
   if (end < off || end > wm->mapped) end = wm->mapped;
   /* One FlushViewOfFile per view the range touches (several only after
