@@ -74,7 +74,8 @@ int cli_wants_help(int argc, char **argv);
  * argument, and -1 when the value is missing. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
-/* Parses a size or offset: decimal or 0x-hex, with an optional binary
+/* Parses a size or offset: decimal (a leading 0 is still decimal) or
+ * 0x-hex, with an optional binary
  * suffix K, M, G or T (case-insensitive, "KiB" style also accepted).
  * Returns 0 on success, -1 on malformed input or overflow. */
 int cli_parse_u64(const char *s, uint64_t *out);

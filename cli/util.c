@@ -89,8 +89,16 @@ int cli_parse_u64(const char *s, uint64_t *out)
    * neither makes sense for a size. */
   if (s == NULL || (unsigned char)*s <= ' ' || *s == '-' || *s == '+')
     return -1;
+  /* Decimal unless "0x": a leading zero is not octal ("010" is ten). */
   errno = 0;
-  v = strtoull(s, &end, 0);
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    /* strtoull would read "0x" with no digit as 0 followed by "x". */
+    if (!((s[2] >= '0' && s[2] <= '9') || (s[2] >= 'a' && s[2] <= 'f') || (s[2] >= 'A' && s[2] <= 'F')))
+      return -1;
+    v = strtoull(s + 2, &end, 16);
+  } else {
+    v = strtoull(s, &end, 10);
+  }
   if (errno != 0 || end == s)
     return -1;
   switch (*end) {
