@@ -78,14 +78,19 @@ static uint64_t effective_length(const range_args *ra, uint64_t total)
 
 void help_info(void)
 {
-  printf("usage: mmapio info FILE [--huge-pages]\n"
+  printf("usage: mmapio info [--huge-pages] [--range OFF:LEN] FILE\n"
+         "       mmapio info [options] FILE-OR-DIRECTORY...\n"
          "\n"
-         "Maps FILE read-only and prints its size, file mode, the page size and\n"
-         "allocation granularity of this system, how much of it is resident in\n"
-         "memory, whether huge pages back the mapping, and the features compiled\n"
-         "into the library.\n"
+         "With one FILE: maps it read-only and prints its size, file mode, the\n"
+         "page size and allocation granularity of this system, how much of it\n"
+         "(or of the range) is resident in memory, whether huge pages back the\n"
+         "mapping, and the features compiled into the library.\n"
          "\n"
-         "  --huge-pages   request huge pages for the mapping (best effort)\n");
+         "  --huge-pages     request huge pages for the mapping (best effort)\n"
+         "\n"
+         "With several files, a directory, a list (-b) or any of the options\n"
+         "below: one residency line per file and a summary, like vmtouch.\n"
+         "\n" CLI_CACHE_OPTIONS_HELP);
 }
 
 static const char *feature_name(mmapio_feature f)
@@ -126,26 +131,42 @@ static void print_file_mode(const char *path)
 
 int cmd_info(int argc, char **argv)
 {
-  const char *file = NULL;
-  int huge = 0, i, rc, first = 1;
+  const char *file = NULL, *v;
+  int huge = 0, i, r, rc, first = 1, nfiles = 0, summary = 0, has_len = 0, has_range = 0;
   mmapio_options o;
   mmapio_map *m = NULL;
-  uint64_t len, resident = 0, total = 0;
+  uint64_t len, resident = 0, total = 0, roff = 0, rlen = 0;
+  cli_stat st;
   char hb[32];
+  /* The detailed block is for one file and the two options above; anything
+   * else is the multi-file residency report. */
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--huge-pages") == 0)
+    if (strcmp(argv[i], "--") == 0) {
+      nfiles += argc - i - 1;
+      if (i + 1 < argc)
+        file = argv[i + 1];
+      break;
+    }
+    if (strcmp(argv[i], "--huge-pages") == 0) {
       huge = 1;
-    else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && file == NULL)
-      file = argv[++i];
-    else if (argv[i][0] == '-' && argv[i][1] != '\0')
-      return cli_usage("info", "unknown option '%s'", argv[i]);
-    else if (file == NULL)
+    } else if ((r = cli_opt_value(argc, argv, &i, "--range", &v)) != 0) {
+      if (r < 0)
+        return cli_usage("info", "--range needs a value OFF:LEN");
+      if (cli_parse_range(v, &roff, &rlen, &has_len) != 0)
+        return cli_usage("info", "invalid --range '%s' (want OFF:LEN, e.g. 0:64M or 4K:)", v);
+      has_range = 1;
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      summary = 1;
+    } else {
+      nfiles++;
       file = argv[i];
-    else
-      return cli_usage("info", "unexpected argument '%s'", argv[i]);
+    }
   }
-  if (file == NULL)
+  if (nfiles == 0 && !summary)
     return cli_usage("info", "missing FILE");
+  if (summary || nfiles > 1 ||
+      (cli_stat_path(file, 1, &st) == 0 && st.kind == CLI_KIND_DIR))
+    return cache_info_summary(argc, argv);
 
   mmapio_options_init(&o);
   o.mode = MMAPIO_MODE_READ_ONLY;
@@ -156,6 +177,21 @@ int cmd_info(int argc, char **argv)
     return cli_fail("info", rc);
 
   len = mmapio_len(m);
+  if (!has_range)
+    rlen = len;
+  else if (!has_len)
+    rlen = roff <= len ? len - roff : 0;
+  if (has_range) {
+    mmapio_view bv;
+    /* The library's bounds check, with its exact message. */
+    rc = mmapio_view_get(&bv, m, roff, rlen);
+    if (rc != MMAPIO_OK) {
+      cli_fail("info", rc);
+      mmapio_close(m);
+      return CLI_FAILED;
+    }
+    mmapio_view_release(&bv);
+  }
   printf("file:             %s\n", file);
   printf("size:             %llu bytes (%s)\n", (unsigned long long)len,
          cli_human_bytes(len, hb, sizeof hb));
@@ -163,10 +199,16 @@ int cmd_info(int argc, char **argv)
   printf("mapped as:        read-only (info never changes the file)\n");
   printf("page size:        %llu bytes\n", (unsigned long long)mmapio_page_size());
   printf("map granularity:  %llu bytes\n", (unsigned long long)mmapio_allocation_granularity());
-  if (len == 0) {
-    printf("resident:         n/a (empty file)\n");
+  if (has_range)
+    printf("range:            %llu bytes at offset %llu\n", (unsigned long long)rlen,
+           (unsigned long long)roff);
+  if (rlen == 0) {
+    printf("resident:         n/a (%s)\n", len == 0 ? "empty file" : "empty range");
+  } else if (cli_stat_path(file, 1, &st) == 0 && !cli_residency_knowable(file, &st)) {
+    printf("resident:         unknown (the OS reports every page as resident to a caller that "
+           "may not write the file)\n");
   } else {
-    rc = mmapio_residency(&resident, &total, m, 0, len);
+    rc = mmapio_residency(&resident, &total, m, roff, rlen);
     if (rc == MMAPIO_OK)
       printf("resident:         %llu of %llu pages (%.1f%%)\n", (unsigned long long)resident,
              (unsigned long long)total, total ? 100.0 * (double)resident / (double)total : 0.0);
