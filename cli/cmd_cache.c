@@ -68,7 +68,7 @@ static int has_fault_safe(void)
 /* ---- the per-file work ---------------------------------------------------- */
 
 /* "FILE was truncated at offset N": N is the file's size now (the offset of
- * the first byte that is gone). */
+ * the first byte that is gone), at most `at`, the end of the failed range. */
 static void report_truncated(cache_state *s, const char *path, uint64_t at)
 {
   cli_stat st;
@@ -236,7 +236,7 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
   else if (o->op == OP_LOCK)
     rc = run_op("lock", mmapio_lock, m, off, len, &done);
   if (rc == MMAPIO_EFAULT) {
-    report_truncated(s, path, off + done);
+    report_truncated(s, path, off + len);
     s->failed++;
     mmapio_close(m);
     return;
@@ -255,7 +255,7 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
     mmapio_close(m);
     return;
   }
-  if (done < len)
+  if (o->op != OP_INFO && done < len)
     s->interrupted = 1;
   if (o->op != OP_INFO && len > 0 && mmapio_residency(&res2, &pages, m, off, len) != MMAPIO_OK)
     res2 = 0;
@@ -268,16 +268,16 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
   }
   if (!o->quiet) {
     if (!knowable)
-      printf("%s: residency unknown (the OS reports every page as resident to a caller that may "
-             "not write the file)%s%s\n",
-             path, o->op == OP_INFO ? "" : "; ", o->op == OP_INFO ? "" : o->cmd);
+      printf("%s: residency unknown%s%s (the OS reports every page as resident to a caller that "
+             "may not write the file)\n",
+             path, o->op == OP_INFO ? "" : " after ", o->op == OP_INFO ? "" : o->cmd);
     else if (o->op == OP_INFO)
       printf("%s: %llu of %llu pages resident (%.1f%%)\n", path, (unsigned long long)res,
              (unsigned long long)pages, pct(res, pages));
     else
       printf("%s: %llu of %llu pages resident after %s (%.1f%%), %llu before%s\n", path,
              (unsigned long long)res2, (unsigned long long)pages, o->cmd, pct(res2, pages),
-             (unsigned long long)res, done < len ? " (interrupted)" : "");
+             (unsigned long long)res, o->op != OP_INFO && done < len ? " (interrupted)" : "");
     if (o->verbose && len > 0 && knowable)
       print_page_map(m, off, len);
   }
