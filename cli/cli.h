@@ -74,7 +74,8 @@ int cli_wants_help(int argc, char **argv);
  * argument, and -1 when the value is missing. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
-/* Parses a size or offset: decimal or 0x-hex, with an optional binary
+/* Parses a size or offset: decimal (a leading 0 is still decimal) or
+ * 0x-hex, with an optional binary
  * suffix K, M, G or T (case-insensitive, "KiB" style also accepted).
  * Returns 0 on success, -1 on malformed input or overflow. */
 int cli_parse_u64(const char *s, uint64_t *out);
@@ -122,5 +123,84 @@ void cli_stdout_binary(void);
 
 /* Returns 1 when the file descriptor refers to a terminal. */
 int cli_isatty(int fd);
+
+/* ---- files, directories and processes (OS-specific, in util.c) -------- */
+
+/* Monotonic seconds, for elapsed times. */
+double cli_now(void);
+
+typedef enum cli_kind { CLI_KIND_OTHER = 0, CLI_KIND_FILE, CLI_KIND_DIR, CLI_KIND_LINK } cli_kind;
+
+typedef struct cli_stat {
+  cli_kind kind;
+  uint64_t size;
+  uint64_t dev;
+  uint64_t ino;
+  int writable; /* the caller owns or may write the file (see below) */
+} cli_stat;
+
+/* stat (follow = 1) or lstat (follow = 0). Returns 0, or -1 with errno set. */
+int cli_stat_path(const char *path, int follow, cli_stat *st);
+
+/* Reading a directory: names other than "." and "..", in the OS's order. */
+typedef struct cli_dir cli_dir;
+cli_dir *cli_dir_open(const char *path); /* NULL with errno set */
+const char *cli_dir_next(cli_dir *d);     /* NULL at the end */
+void cli_dir_close(cli_dir *d);
+
+/* Returns 1 when the OS can tell which pages of the file are in memory
+ * for this caller. Linux (since 5.2) reports every page of a file mapping
+ * as resident unless the caller owns the file or may open it for writing,
+ * so the count would be a made-up 100%. */
+int cli_residency_knowable(const char *path, const cli_stat *st);
+
+/* Returns 1 when the file lives on a memory file system (tmpfs, ramfs),
+ * whose pages cannot be evicted: they are the file. */
+int cli_on_memory_fs(const char *path);
+
+/* Daemon mode of `lock`: cli_daemon_start() forks; the parent waits until
+ * the child calls cli_daemon_ready() and exits with the status it sent
+ * (so errors reach the terminal), the child continues in a new session.
+ * Returns 0 in the child, -1 when the platform cannot (Windows). */
+int cli_daemon_start(void);
+void cli_daemon_ready(int status);
+
+/* Writes the process id to `path` (replacing it). Returns 0 or -1. */
+int cli_write_pid_file(const char *path);
+void cli_remove_file(const char *path);
+
+/* The help text of the options shared by info, touch, evict and lock. */
+#define CLI_CACHE_OPTIONS_HELP                                                                  \
+  "  --range OFF:LEN  only this range of each file ('OFF:' = up to the end)\n"                  \
+  "  -q               quiet: print nothing but errors\n"                                         \
+  "  -v               verbose: a page map per file ('O' resident, 'o' partly,\n"                \
+  "                   ' ' not) and the files that were skipped\n"                              \
+  "  -f               follow symbolic links inside directories (links named on\n"             \
+  "                   the command line are always followed)\n"                                \
+  "  -m SIZE          skip files larger than SIZE (e.g. 500M)\n"                               \
+  "  -i PATTERN       ignore files and directories whose name matches PATTERN\n"               \
+  "                   (shell pattern: * ? [set]); repeatable\n"                                \
+  "  -I PATTERN       only files whose name matches PATTERN; repeatable\n"                     \
+  "  -b LIST          also process the paths listed in LIST, one per line\n"                   \
+  "                   ('-' reads standard input)\n"                                            \
+  "  -0               the LIST is separated by NUL bytes (find -print0)\n"                     \
+  "\n"                                                                                          \
+  "FILE may be a directory: its files are processed recursively. A line per\n"                \
+  "file and a summary with the elapsed time are printed. Where the OS cannot\n"               \
+  "tell (Linux, for a file the caller may not write) the residency is\n"                      \
+  "reported as unknown rather than as 100%%.\n"
+
+/* `info` with several files, a directory, a list file or -q/-v: the
+ * residency report of cmd_cache.c. */
+int cache_info_summary(int argc, char **argv);
+
+/* Test builds of the tool only (MMAPIO_CLI_TEST_HOOKS): runs the command in
+ * $MMAPIO_CLI_TEST_AFTER_OPEN (the tests' "second process", e.g. one that
+ * truncates the file) once a file is mapped and before its pages are read.
+ * A no-op in the installed tool. */
+void cli_test_hook_after_open(void);
+
+/* Shell-style pattern match (* ? [set] [!set]) of a file name. */
+int cli_name_match(const char *pattern, const char *name);
 
 #endif /* MMAPIO_CLI_H */

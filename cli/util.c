@@ -23,9 +23,17 @@
 #  include <io.h>
 #  include <process.h>
 #  include <windows.h>
+#  include <sys/stat.h>
 #else
+#  include <dirent.h>
+#  include <fcntl.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
 #  include <time.h>
 #  include <unistd.h>
+#  if defined(__linux__)
+#    include <sys/vfs.h>
+#  endif
 #endif
 
 int cli_fail(const char *cmd, int status)
@@ -89,8 +97,16 @@ int cli_parse_u64(const char *s, uint64_t *out)
    * neither makes sense for a size. */
   if (s == NULL || (unsigned char)*s <= ' ' || *s == '-' || *s == '+')
     return -1;
+  /* Decimal unless "0x": a leading zero is not octal ("010" is ten). */
   errno = 0;
-  v = strtoull(s, &end, 0);
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    /* strtoull would read "0x" with no digit as 0 followed by "x". */
+    if (!((s[2] >= '0' && s[2] <= '9') || (s[2] >= 'a' && s[2] <= 'f') || (s[2] >= 'A' && s[2] <= 'F')))
+      return -1;
+    v = strtoull(s + 2, &end, 16);
+  } else {
+    v = strtoull(s, &end, 10);
+  }
   if (errno != 0 || end == s)
     return -1;
   switch (*end) {
@@ -295,5 +311,338 @@ void cli_stdout_binary(void)
 {
 #ifdef _WIN32
   _setmode(_fileno(stdout), _O_BINARY);
+#endif
+}
+
+/* ---- files, directories and processes ----------------------------------- */
+
+double cli_now(void)
+{
+#ifdef _WIN32
+  LARGE_INTEGER f, c;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&c);
+  return (double)c.QuadPart / (double)f.QuadPart;
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+}
+
+int cli_stat_path(const char *path, int follow, cli_stat *out)
+{
+#ifdef _WIN32
+  struct _stat64 st;
+  DWORD attr = GetFileAttributesA(path);
+  memset(out, 0, sizeof *out);
+  /* Reparse points (symbolic links, junctions) are links unless followed. */
+  if (!follow && attr != INVALID_FILE_ATTRIBUTES && (attr & FILE_ATTRIBUTE_REPARSE_POINT)) {
+    out->kind = CLI_KIND_LINK;
+    return 0;
+  }
+  if (_stat64(path, &st) != 0)
+    return -1;
+  out->kind = (st.st_mode & _S_IFMT) == _S_IFDIR ? CLI_KIND_DIR
+              : (st.st_mode & _S_IFMT) == _S_IFREG ? CLI_KIND_FILE
+                                                   : CLI_KIND_OTHER;
+  out->size = (uint64_t)st.st_size;
+  out->dev = (uint64_t)st.st_dev;
+  out->ino = (uint64_t)st.st_ino;
+  out->writable = 1;
+  return 0;
+#else
+  struct stat st;
+  memset(out, 0, sizeof *out);
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0)
+    return -1;
+  out->kind = S_ISREG(st.st_mode) ? CLI_KIND_FILE
+              : S_ISDIR(st.st_mode) ? CLI_KIND_DIR
+              : S_ISLNK(st.st_mode) ? CLI_KIND_LINK
+                                    : CLI_KIND_OTHER;
+  out->size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+  out->dev = (uint64_t)st.st_dev;
+  out->ino = (uint64_t)st.st_ino;
+  /* The kernel's rule for mincore on a file mapping: owner (or privileged)
+   * or write permission. Only the last case costs a system call. */
+  out->writable = 1;
+  if (out->kind == CLI_KIND_FILE && st.st_uid != geteuid() && geteuid() != 0)
+    out->writable = faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+  return 0;
+#endif
+}
+
+#ifdef _WIN32
+struct cli_dir {
+  HANDLE h;
+  WIN32_FIND_DATAA fd;
+  int first;
+};
+
+cli_dir *cli_dir_open(const char *path)
+{
+  char pattern[MAX_PATH + 4];
+  cli_dir *d;
+  int w = snprintf(pattern, sizeof pattern, "%s\\*", path);
+  if (w < 0 || (size_t)w >= sizeof pattern) {
+    errno = ENAMETOOLONG;
+    return NULL;
+  }
+  d = (cli_dir *)calloc(1, sizeof *d);
+  if (d == NULL)
+    return NULL;
+  d->h = FindFirstFileA(pattern, &d->fd);
+  if (d->h == INVALID_HANDLE_VALUE) {
+    DWORD e = GetLastError();
+    free(d);
+    errno = e == ERROR_ACCESS_DENIED ? EACCES : ENOENT;
+    return NULL;
+  }
+  d->first = 1;
+  return d;
+}
+
+const char *cli_dir_next(cli_dir *d)
+{
+  for (;;) {
+    if (!d->first && !FindNextFileA(d->h, &d->fd))
+      return NULL;
+    d->first = 0;
+    if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0)
+      return d->fd.cFileName;
+  }
+}
+
+void cli_dir_close(cli_dir *d)
+{
+  if (d != NULL) {
+    FindClose(d->h);
+    free(d);
+  }
+}
+#else
+struct cli_dir {
+  DIR *dir;
+};
+
+cli_dir *cli_dir_open(const char *path)
+{
+  cli_dir *d = (cli_dir *)calloc(1, sizeof *d);
+  if (d == NULL)
+    return NULL;
+  d->dir = opendir(path);
+  if (d->dir == NULL) {
+    int e = errno;
+    free(d);
+    errno = e;
+    return NULL;
+  }
+  return d;
+}
+
+const char *cli_dir_next(cli_dir *d)
+{
+  struct dirent *e;
+  while ((e = readdir(d->dir)) != NULL) {
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      return e->d_name;
+  }
+  return NULL;
+}
+
+void cli_dir_close(cli_dir *d)
+{
+  if (d != NULL) {
+    closedir(d->dir);
+    free(d);
+  }
+}
+#endif
+
+int cli_residency_knowable(const char *path, const cli_stat *st)
+{
+  (void)path;
+#if defined(__linux__)
+  return st->writable;
+#else
+  (void)st;
+  return 1;
+#endif
+}
+
+int cli_on_memory_fs(const char *path)
+{
+#if defined(__linux__)
+  struct statfs fs;
+  if (statfs(path, &fs) != 0)
+    return 0;
+  /* TMPFS_MAGIC and RAMFS_MAGIC from <linux/magic.h>. */
+  return (unsigned long)fs.f_type == 0x01021994UL || (unsigned long)fs.f_type == 0x858458f6UL;
+#else
+  (void)path;
+  return 0;
+#endif
+}
+
+#ifndef _WIN32
+static int cli_daemon_fd = -1;
+#endif
+
+int cli_daemon_start(void)
+{
+#ifdef _WIN32
+  return -1;
+#else
+  int p[2];
+  pid_t pid;
+  fflush(stdout);
+  fflush(stderr);
+  if (pipe(p) != 0)
+    return -1;
+  pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return -1;
+  }
+  if (pid > 0) {
+    /* The parent: wait for the child's verdict, then leave with it. */
+    unsigned char status = CLI_FAILED;
+    ssize_t n;
+    close(p[1]);
+    do {
+      n = read(p[0], &status, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+      /* The child died before it was ready. */
+      int ws = 0;
+      waitpid(pid, &ws, 0);
+      status = CLI_FAILED;
+    }
+    _exit(status);
+  }
+  close(p[0]);
+  cli_daemon_fd = p[1];
+  setsid();
+  return 0;
+#endif
+}
+
+void cli_daemon_ready(int status)
+{
+#ifndef _WIN32
+  unsigned char b = (unsigned char)status;
+  int fd;
+  if (cli_daemon_fd < 0)
+    return;
+  fflush(stdout);
+  fflush(stderr);
+  /* Detach from the terminal before the parent returns the prompt. */
+  fd = open("/dev/null", O_RDWR);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+      close(fd);
+  }
+  if (write(cli_daemon_fd, &b, 1) != 1) {
+    /* The parent is gone; nothing to tell. */
+  }
+  close(cli_daemon_fd);
+  cli_daemon_fd = -1;
+#else
+  (void)status;
+#endif
+}
+
+int cli_write_pid_file(const char *path)
+{
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    return -1;
+  fprintf(f, "%lu\n", cli_pid());
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+void cli_remove_file(const char *path)
+{
+  (void)remove(path);
+}
+
+/* Matches one [set] at *pp against c; advances *pp past the set. */
+static int cli_match_set(const char **pp, char c)
+{
+  const char *p = *pp + 1;
+  int neg = 0, hit = 0;
+  if (*p == '!' || *p == '^') {
+    neg = 1;
+    p++;
+  }
+  /* A ']' right after the opening bracket is a member. */
+  if (*p == ']') {
+    hit = c == ']';
+    p++;
+  }
+  while (*p != '\0' && *p != ']') {
+    if (p[1] == '-' && p[2] != '\0' && p[2] != ']') {
+      if ((unsigned char)c >= (unsigned char)p[0] && (unsigned char)c <= (unsigned char)p[2])
+        hit = 1;
+      p += 3;
+    } else {
+      if (*p == c)
+        hit = 1;
+      p++;
+    }
+  }
+  if (*p != ']')
+    return -1; /* unterminated: the caller treats '[' literally */
+  *pp = p + 1;
+  return hit != neg;
+}
+
+int cli_name_match(const char *p, const char *n)
+{
+  const char *star_p = NULL, *star_n = NULL;
+  while (*n != '\0') {
+    if (*p == '*') {
+      star_p = ++p;
+      star_n = n;
+      continue;
+    }
+    if (*p == '[') {
+      const char *q = p;
+      int r = cli_match_set(&q, *n);
+      if (r == 1) {
+        p = q;
+        n++;
+        continue;
+      }
+      if (r < 0 && *n == '[') {
+        p++;
+        n++;
+        continue;
+      }
+    } else if (*p != '\0' && (*p == '?' || *p == *n)) {
+      p++;
+      n++;
+      continue;
+    }
+    if (star_p == NULL)
+      return 0;
+    p = star_p;
+    n = ++star_n;
+  }
+  while (*p == '*')
+    p++;
+  return *p == '\0';
+}
+
+void cli_test_hook_after_open(void)
+{
+#ifdef MMAPIO_CLI_TEST_HOOKS
+  const char *cmd = getenv("MMAPIO_CLI_TEST_AFTER_OPEN");
+  if (cmd != NULL && cmd[0] != '\0' && system(cmd) != 0)
+    fprintf(stderr, "mmapio: test hook '%s' failed\n", cmd);
 #endif
 }

@@ -20,6 +20,13 @@ mmapio_run(r cat "${f}" --offset 0x18 --length 2)
 expect_rc(r 0)
 expect_equal("${r_OUT}" "yz" "cat hex offset")
 
+# A leading zero is decimal, never octal.
+mmapio_run(r cat "${f}" --offset 010 --length 09)
+expect_rc(r 0)
+expect_equal("${r_OUT}" "klmnopqrs" "cat --offset 010 --length 09 (decimal)")
+mmapio_run(r cat "${f}" --offset 0x --length 1)
+expect_rc(r 2)
+
 mmapio_run(r cat "${f}" --offset 20 --length 10)
 expect_rc(r 1)
 expect_contains("${r_ERR}" "mmapio cat: range out of bounds: offset=20, len=10, total=26" "cat past the end")

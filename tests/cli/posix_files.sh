@@ -1,0 +1,78 @@
+#!/bin/sh
+# POSIX-only behaviour of the page-cache commands: lock as a daemon with a
+# pid file, residency the OS cannot report (a file the caller may not
+# write), evict on tmpfs.
+# usage: posix_files.sh <mmapio tool> <scratch dir>
+set -u
+tool=$1
+dir=$2
+rm -rf "$dir" && mkdir -p "$dir" || exit 1
+fail() { echo "FAIL: $*"; for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
+f=$dir/data.bin
+head -c 65536 /dev/zero > "$f" || exit 1
+
+# ---- -0 -b: a NUL-separated list (find -print0), also from standard input
+echo one > "$dir/a b.txt"
+echo two > "$dir/c.txt"
+printf '%s\0%s\0' "$dir/a b.txt" "$dir/c.txt" > "$dir/list0"
+"$tool" touch -0 -b "$dir/list0" > "$dir/out" 2> "$dir/err" || fail "touch -0 -b: exit status $?"
+grep -q "files: 2, directories: 0" "$dir/out" || fail "touch -0 -b: summary"
+grep -q "a b.txt: 1 of 1 pages" "$dir/out" || fail "touch -0 -b: a name with a blank"
+printf '%s\0' "$dir/c.txt" | "$tool" touch -0 -b - > "$dir/out" 2> "$dir/err" || fail "touch -0 -b -: exit status $?"
+grep -q "files: 1, directories: 0" "$dir/out" || fail "touch -0 -b -: summary"
+
+# ---- lock -d -P: returns once locked, holds until SIGTERM
+if "$tool" info "$f" | grep -q "features:.* locking"; then
+  "$tool" lock -d -P "$dir/pid" --range 0:8K "$f" > "$dir/out" 2> "$dir/err"
+  rc=$?
+  if [ $rc -ne 0 ] && grep -q "RLIMIT_MEMLOCK\|Cannot allocate\|not permitted" "$dir/err"; then
+    echo "note: locking is not allowed here; daemon mode not tested"
+  else
+    [ $rc -eq 0 ] || fail "lock -d: exit status $rc"
+    grep -q "daemon process [0-9]* holds it until SIGTERM" "$dir/out" || fail "lock -d: no daemon line"
+    [ -s "$dir/pid" ] || fail "lock -d: no pid file"
+    pid=$(cat "$dir/pid")
+    kill -0 "$pid" 2>/dev/null || fail "lock -d: process $pid is not running"
+    grep -q "^VmLck:.* 8 kB" "/proc/$pid/status" 2>/dev/null || [ ! -r "/proc/$pid/status" ] ||
+      fail "lock -d: the daemon does not hold 8 kB locked: $(grep VmLck /proc/$pid/status)"
+    kill -TERM "$pid"
+    # The daemon removes its pid file on release; wait for that (no timing
+    # assumption: up to a minute).
+    i=0
+    while [ -e "$dir/pid" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    [ ! -e "$dir/pid" ] || fail "lock -d: the pid file is still there after SIGTERM"
+  fi
+fi
+# -d cannot be combined with --seconds
+"$tool" lock -d --seconds 1 "$f" > "$dir/out" 2> "$dir/err"
+[ $? -eq 2 ] || fail "lock -d --seconds: expected a usage error"
+
+# ---- unknown residency: another user's file that the caller may not write
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1; then
+  chmod 0644 "$f"
+  chmod 0755 "$dir"
+  if setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" info "$f" > "$dir/out" 2> "$dir/err"; then
+    grep -q "resident: *unknown (the OS reports every page as resident" "$dir/out" ||
+      fail "info as another user: residency not reported as unknown"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" touch "$f" "$dir" > "$dir/out" 2> "$dir/err"
+    grep -q "data.bin: residency unknown" "$dir/out" || fail "touch as another user: no unknown line"
+    grep -q "residency unknown for [0-9]* files (not counted above)" "$dir/out" || fail "touch as another user: summary"
+  else
+    echo "note: cannot run the tool as user 65534 ($(cat "$dir/err")); unknown residency not tested"
+  fi
+fi
+
+# ---- evict on tmpfs
+for t in /dev/shm /run/shm; do
+  if [ -d "$t" ] && [ -w "$t" ] && [ "$(stat -f -c %T "$t" 2>/dev/null)" = tmpfs ]; then
+    g=$t/mmapio-test-$$.bin
+    head -c 8192 /dev/zero > "$g"
+    "$tool" evict "$g" > "$dir/out" 2> "$dir/err"
+    rc=$?
+    rm -f "$g"
+    [ $rc -eq 1 ] || fail "evict on tmpfs: exit status $rc, expected 1"
+    grep -q "is on a memory file system (tmpfs or ramfs)" "$dir/err" || fail "evict on tmpfs: no message"
+    break
+  fi
+done
+echo "ok"

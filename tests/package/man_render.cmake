@@ -1,0 +1,26 @@
+# Renders one man page with man -l (non-empty output) and checks it with
+# groff -ww -z (no warnings). Skipped when man or groff is missing.
+if(NOT MAN OR NOT GROFF)
+  message("SKIPPED: man or groff is not installed")
+  return()
+endif()
+set(ENV{MANWIDTH} 80)
+set(ENV{MAN_KEEP_FORMATTING} "")
+execute_process(COMMAND ${MAN} -l -P cat "${PAGE}"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR out STREQUAL "")
+  message(FATAL_ERROR "man -l ${PAGE} failed (${rc}):\n${err}")
+endif()
+if(NOT err STREQUAL "")
+  message(FATAL_ERROR "man -l ${PAGE} warned:\n${err}")
+endif()
+string(LENGTH "${out}" n)
+if(n LESS 2000)
+  message(FATAL_ERROR "man -l ${PAGE} rendered only ${n} characters:\n${out}")
+endif()
+execute_process(COMMAND ${GROFF} -ww -z -man "${PAGE}"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT err STREQUAL "")
+  message(FATAL_ERROR "groff -ww -z -man ${PAGE} reported:\n${err}")
+endif()
+message(STATUS "${PAGE}: ${n} characters rendered, no groff warnings")
