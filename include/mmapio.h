@@ -366,12 +366,24 @@ MMAPIO_API int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mod
 #define MMAPIO_ANON_SHARED 0x01u /* shared with fork() children; default: private */
 #define MMAPIO_ANON_HUGE_PAGES 0x08u /* best effort: transparent huge pages (MADV_HUGEPAGE);
                                         MAP_HUGETLB pools are not used. Feature HUGEPAGES. */
+#define MMAPIO_ANON_FD 0x02u /* backed by a descriptor another process can map (Linux
+                                memfd_create): see mmapio_shm_open. @since 1.1.0 */
 
 /*! mmapio_anon() : an anonymous READ_WRITE mapping of `size` zero bytes with
  *  no file behind it (paging file on Windows). Flush is a no-op, resize
  *  works (the content below min(old,new) is kept), mmapio_path() is NULL.
+ *  With MMAPIO_ANON_FD (Linux only, since 1.1.0) the memory is a memfd:
+ *  mmapio_native_handle() returns its descriptor, which another process
+ *  receives over a Unix socket (sendmsg with SCM_RIGHTS) or by inheritance
+ *  and maps with mmapio_open_fd(..., MMAPIO_MODE_READ_WRITE, ...); both then
+ *  share the same pages (views, atomics, writes). Such a map behaves like
+ *  a file map of that descriptor: it is shared with fork() children too,
+ *  flush succeeds (nothing to write back), resize changes the memfd's
+ *  length (the other process keeps its own length until it resizes too).
  *  @return OK, EINVAL (out NULL, unknown flags), ESIZE (0 or above max),
- *          ENOMEM. @since 1.0.0 */
+ *          ENOMEM, ENOTSUP (MMAPIO_ANON_FD where memfd_create does not
+ *          exist: macOS, the BSDs' portable build, Windows -- use a named
+ *          mmapio_shm_open object there), EIO. @since 1.0.0 */
 MMAPIO_API int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags);
 
 /*! mmapio_retain() : add a reference to `m` (each needs its own mmapio_close).
@@ -1112,6 +1124,63 @@ MMAPIO_API int mmapio_remove_file(const char *path);
  *  `off` (within its current length), flush, close.
  *  @return as mmapio_open_rw, mmapio_write and mmapio_flush. @since 1.0.0 */
 MMAPIO_API int mmapio_write_file(const char *path, uint64_t off, const void *src, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Shared memory between unrelated processes                                 */
+/* ------------------------------------------------------------------------ */
+
+/*! mmapio_shm_open() : map the named shared-memory object `name`,
+ *  read-write, so that unrelated processes opening the same name share its
+ *  pages. POSIX: shm_open("/" name) (an object in /dev/shm on Linux);
+ *  Windows: a named section backed by the paging file in the session's
+ *  "Local\\" namespace (CreateFileMappingW / OpenFileMappingW).
+ *  Every map operation works on the result: read/write, views, iterators,
+ *  segments, atomic views (lock-free across processes: the cells are the
+ *  same physical memory), hints and locking. Flush succeeds and writes
+ *  nothing back (there is no file; on POSIX it still costs an msync).
+ *  mmapio_path() is NULL; mmapio_native_handle() is the descriptor on
+ *  POSIX, MMAPIO_INVALID_FILE on Windows.
+ *  Resize: POSIX changes the object's length (ftruncate) and remaps this
+ *  process; other processes keep their length until they call
+ *  mmapio_resize with the new size (never shrink an object another process
+ *  still uses past its length: touching the cut pages there is SIGBUS, or
+ *  MMAPIO_EFAULT with FAULT_SAFE). Windows sections cannot change size:
+ *  resize returns MMAPIO_ENOTSUP.
+ *  @param name   a plain name: non-empty, no '/' or '\\', at most 254 bytes
+ *                (30 on macOS). The same name means the same object for
+ *                every process of the user (Windows: of the session).
+ *  @param size   the length of a new object (zero-filled); an existing
+ *                object keeps its own length. On Windows the length of an
+ *                opened (not created) section is rounded up to the page
+ *                size, because Windows only tells the size of its view.
+ *  @param flags  0: the object must exist. MMAPIO_OPEN_CREATE: create it
+ *                when missing (size > 0), else open it as it is; with size
+ *                0 only opens (a missing object is ESIZE).
+ *                MMAPIO_OPEN_CREATE | MMAPIO_OPEN_EXCLUSIVE: it must not
+ *                exist yet. No other MMAPIO_OPEN_* flag applies.
+ *  An object found with length 0 (its creator has not sized it yet, POSIX)
+ *  is waited for up to about 200 ms, then it is ESIZE.
+ *  Lifetime: POSIX objects live until mmapio_shm_remove (or a reboot), also
+ *  after every map is closed; a Windows section lives while some process
+ *  has it open and disappears with the last mmapio_close.
+ *  @return OK; EINVAL (out NULL, name NULL, empty, too long or containing
+ *          '/' or '\\' -- each with its own message -- unknown flags,
+ *          EXCLUSIVE without CREATE); ESIZE (size 0 where a new object is
+ *          needed, above MMAPIO_MAX_SIZE, an existing object of length 0);
+ *          ENOENT (no such object and no CREATE); EEXIST (EXCLUSIVE and it
+ *          exists); EACCES (another user's object); ENOMEM; ENOSPC; EIO.
+ *          On failure *out is NULL and an object this call created is
+ *          removed again. Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_shm_open(mmapio_map **out, const char *name, uint64_t size, uint32_t flags);
+
+/*! mmapio_shm_remove() : remove the name `name`. POSIX: shm_unlink; maps
+ *  already open (here or in other processes) stay valid, a later open of
+ *  the name finds nothing or a new object. Windows has no such call: a
+ *  section disappears with its last handle, so this only checks that the
+ *  name exists and returns OK without changing anything.
+ *  @return OK; EINVAL (name NULL, empty, too long, with '/' or '\\');
+ *          ENOENT (no such object); EACCES; EIO. Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_shm_remove(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */

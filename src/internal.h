@@ -133,6 +133,7 @@ struct mmapio_map {
   mmapio_mode mode;
   uint32_t open_flags;   /* MMAPIO_OPEN_* */
   int is_anon;
+  int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
   char *path;            /* owned copy, NULL for anonymous */
@@ -245,6 +246,11 @@ void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after i
 
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */
+/* A new map object (refs 1, no mapping, file invalid) for the modules that
+ * open maps of their own (shm.c); NULL when out of memory (not recorded). */
+mmapio_map *mmapio__map_alloc(const char *path);
+/* shm.c: mmapio_anon with MMAPIO_ANON_FD (flags and size already checked). */
+int mmapio__anon_fd(mmapio_map **out, uint64_t size, uint32_t flags);
 
 /* ---- Modules' hooks ----------------------------------------------------- */
 /* Guarded copies (fault.c). Without MMAPIO_OPEN_FAULT_SAFE they are memcpy. */

@@ -116,7 +116,7 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
 
 /* ---- Map objects -------------------------------------------------------- */
 
-static mmapio_map *mmapio__map_alloc(const char *path)
+mmapio_map *mmapio__map_alloc(const char *path)
 {
   static int locks_ready;
   if (!mmapio__ld_acquire(&locks_ready)) {
@@ -485,7 +485,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: out is NULL");
   *out = NULL;
-  const uint32_t known = MMAPIO_ANON_SHARED | MMAPIO_ANON_HUGE_PAGES;
+  const uint32_t known = MMAPIO_ANON_SHARED | MMAPIO_ANON_HUGE_PAGES | MMAPIO_ANON_FD;
   if (flags & ~known)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: unknown flag bits 0x%x",
                         (unsigned)(flags & ~known));
@@ -493,6 +493,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_anon: huge pages are not built in");
   int rc = mmapio__check_size(size, 0);
   if (rc != MMAPIO_OK) return rc;
+  if (flags & MMAPIO_ANON_FD) return mmapio__anon_fd(out, size, flags); /* shm.c */
   mmapio_map *m = mmapio__map_alloc(NULL);
   if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_anon: out of memory");
   m->is_anon = 1;
@@ -800,6 +801,9 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
                         path);
   int rc = mmapio__check_size(new_size, 1);
   if (rc != MMAPIO_OK) return rc;
+  if (m->is_shm && !mmapio__os_shm_resizable())
+    return mmapio__fail(MMAPIO_ENOTSUP,
+                        "mmapio_resize: a Windows shared-memory section cannot change its size");
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
   /* Lock order: exclusive hold (wmu) before resize_mu. In-place growth takes
