@@ -366,7 +366,7 @@ MMAPIO_API int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mod
 #define MMAPIO_ANON_SHARED 0x01u /* shared with fork() children; default: private */
 #define MMAPIO_ANON_HUGE_PAGES 0x08u /* best effort: transparent huge pages (MADV_HUGEPAGE);
                                         MAP_HUGETLB pools are not used. Feature HUGEPAGES. */
-#define MMAPIO_ANON_FD 0x02u /* backed by a descriptor another process can map (Linux
+#define MMAPIO_ANON_FD 0x100u /* backed by a descriptor another process can map (Linux
                                 memfd_create): see mmapio_shm_open. @since 1.1.0 */
 
 /*! mmapio_anon() : an anonymous READ_WRITE mapping of `size` zero bytes with
@@ -1181,6 +1181,60 @@ MMAPIO_API int mmapio_shm_open(mmapio_map **out, const char *name, uint64_t size
  *  @return OK; EINVAL (name NULL, empty, too long, with '/' or '\\');
  *          ENOENT (no such object); EACCES; EIO. Thread-safe. @since 1.1.0 */
 MMAPIO_API int mmapio_shm_remove(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Per-map statistics                                                        */
+/* ------------------------------------------------------------------------ */
+
+/** What mmapio_stats reports about one map *in this process* (the counters
+ *  live in this process's map object: another process's maps of the same
+ *  file or shared-memory object are not seen). The struct grows only at the
+ *  end, in 8-byte fields. Set struct_size to sizeof(mmapio_map_stats)
+ *  before the call (MMAPIO_MAP_STATS_INIT does); a program built against an
+ *  older header passes its smaller size and gets exactly the fields it
+ *  knows. Every counter starts at 0 when the map is opened. */
+typedef struct mmapio_map_stats {
+  uint32_t struct_size;       /* in: sizeof(mmapio_map_stats) as the caller knows it */
+  uint32_t reserved0;         /* out: 0 */
+  uint64_t write_calls;       /* mmapio_write (also through segments and async writes),
+                                 mmapio_view_mut_release of a non-empty view, and the
+                                 end of a mut iterator that yielded bytes, when they
+                                 succeeded */
+  uint64_t write_bytes;       /* bytes those calls wrote (whole views / yielded chunks).
+                                 Stores through mmapio_unsafe_ptr or atomics are not seen */
+  uint64_t flush_calls;       /* OS flushes made (msync / FlushViewOfFile...): explicit,
+                                 by policy, background, at close. Maps with nothing to
+                                 write back (anonymous, RO, COW) make none */
+  uint64_t flush_failures;    /* those that failed */
+  uint64_t flush_last_ns;     /* duration of the latest one, nanoseconds */
+  uint64_t flush_max_ns;      /* the longest one */
+  uint64_t pending_bytes;     /* as mmapio_pending_bytes() */
+  uint64_t resizes_in_place;  /* successful resizes that kept the address (max_size growth) */
+  uint64_t resizes_moving;    /* successful resizes that remapped (the address may change) */
+  uint64_t views_outstanding; /* now: read views, read iterators and mmapio_read calls in
+                                 progress, plus write views, mut iterators and writes in
+                                 progress (one each) */
+  uint64_t views_peak;        /* the sum over threads of the most views each thread held at
+                                 once: exact for one thread, an upper bound of the true peak
+                                 with several */
+  uint64_t pins_outstanding;  /* now: atomic views (mmapio_atomic_*) */
+  uint64_t slots_in_use;      /* threads that have used the map (one per-thread slot each;
+                                 slots are kept until the map is destroyed) */
+} mmapio_map_stats;
+
+#define MMAPIO_MAP_STATS_INIT {(uint32_t)sizeof(mmapio_map_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/*! mmapio_stats() : fill `st` (its first st->struct_size bytes) with the
+ *  statistics of `m` at this moment. The counters cost nothing on the read,
+ *  view and write fast paths: flushes and resizes count next to the system
+ *  call they make anyway, writes and view peaks in the calling thread's own
+ *  slot with plain stores; this call sums the slots. Values read while other
+ *  threads work are each exact but not one consistent snapshot.
+ *  @param st  in: st->struct_size; out: the fields that fit in it.
+ *  @return OK; EINVAL (st or m NULL); EVERSION (struct_size below 8, above
+ *          sizeof(mmapio_map_stats) of this library, or not a multiple of 8;
+ *          nothing is written). Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
 
 /* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */

@@ -102,6 +102,13 @@ typedef struct mmapio__slot {
   uint32_t excl;              /* 1 while the owner holds the map exclusively */
   const void *owner;          /* the owner thread's cache (identity only) */
   struct mmapio__slot *next;  /* append-only list, published with release */
+  /* Statistics (stats.c), written only by the owner thread with relaxed
+   * load+store (no read-modify-write, no shared cache line), summed by
+   * mmapio_stats. */
+  uint32_t st_peak;           /* most shared holds taken by a view get */
+  uint32_t st_pad;
+  uint64_t st_wcalls;         /* mmapio_write calls, write-view and mut-iterator ends */
+  uint64_t st_wbytes;         /* bytes they wrote */
 } mmapio__slot;
 
 #define MMAPIO__TCACHE_SIZE 16u
@@ -155,6 +162,12 @@ struct mmapio_map {
   mmapio__mutex wmu;     /* serialises exclusive holders */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
+
+  /* statistics kept where a system call is made anyway (stats.c) */
+  struct {
+    uint64_t flush_calls, flush_failures, flush_last_ns, flush_max_ns; /* atomic */
+    uint64_t resize_in_place, resize_moving; /* atomic */
+  } st;
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -237,6 +250,24 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
 void mmapio__locks_init(void);          /* once, before the first map */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
+
+/* ---- Statistics (stats.c) ------------------------------------------------ */
+/* A write of `nbytes` by the owner of slot `s` (it holds the map exclusively). */
+static inline void mmapio__stat_write(mmapio__slot *s, uint64_t nbytes)
+{
+  mmapio__st_relaxed(&s->st_wcalls, mmapio__ld_relaxed(&s->st_wcalls) + 1u);
+  mmapio__st_relaxed(&s->st_wbytes, mmapio__ld_relaxed(&s->st_wbytes) + nbytes);
+}
+/* A view get took the owner's shared holds to `count`: keep the peak. */
+static inline void mmapio__stat_view_peak(mmapio__slot *s, uint32_t count)
+{
+  if (MMAPIO__UNLIKELY(count > mmapio__ld_relaxed(&s->st_peak)))
+    mmapio__st_relaxed(&s->st_peak, count);
+}
+/* An OS flush that started at mmapio__os_monotonic_ns() == t0 returned rc. */
+void mmapio__stat_flush(mmapio_map *m, uint64_t t0, int rc);
+/* A successful resize (in place: same address). */
+void mmapio__stat_resize(mmapio_map *m, int in_place);
 
 /* ---- Flush helpers (flush.c) -------------------------------------------- */
 int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */

@@ -635,6 +635,7 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
+  if (rc == MMAPIO_OK) mmapio__stat_write(s, len);
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
   return rc;
@@ -675,6 +676,7 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
     mmapio__unlock_shared(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
+  mmapio__stat_view_peak(s, mmapio__ld_relaxed(&s->count));
   mmapio__borrow_fill(&out->priv_, m, s,
                       MMAPIO__BORROW_FAST | ((mmapio__ld_relaxed(&mmapio__reader_fence) |
                                               mmapio__ld_relaxed(&m->rfence))
@@ -706,7 +708,9 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
-  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  uint32_t held = mmapio__ld_relaxed(&s->count) + 1u;
+  mmapio__st_relaxed(&s->count, held);
+  mmapio__stat_view_peak(s, held);
   mmapio__compiler_fence();
   /* Read after the count store (see mmapio__reader_barrier). In a
    * write-heavy phase the view fences, and so does its release (the
@@ -765,6 +769,7 @@ int mmapio_view_mut_release(mmapio_view_mut *v)
   if (v == NULL || v->priv_.kind_ != MMAPIO__BORROW_MUT) return MMAPIO_OK;
   mmapio_map *m = v->priv_.map_;
   v->priv_.kind_ = 0u;
+  if (v->len != 0) mmapio__stat_write((mmapio__slot *)(void *)v->priv_.slot_, v->len);
   mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
   if (v->len == 0) return MMAPIO_OK;
   return mmapio__policy_after_write(m, v->len);
@@ -789,6 +794,7 @@ static int mmapio__resize_in_place(mmapio_map *m, uint64_t new_size, int sparse)
     if (rc != MMAPIO_OK) (void)mmapio__os_file_set_size(m->file, new_size, old, 1, m->path);
   }
   if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+  if (rc == MMAPIO_OK) mmapio__stat_resize(m, 1);
   return rc;
 }
 
@@ -834,6 +840,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
       rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
                             sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+      if (rc == MMAPIO_OK) mmapio__stat_resize(m, 0);
       mmapio__rwlock_wrunlock(&m->stable);
     }
   }

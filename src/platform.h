@@ -183,6 +183,9 @@ void mmapio__cond_broadcast(mmapio__cond *c);
 int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg);
 void mmapio__thread_join(mmapio__thread *t);
 uint64_t mmapio__monotonic_ms(void);
+/* Monotonic clock in nanoseconds, for statistics (posix/shm_posix.c,
+ * win/shm_win.c). */
+uint64_t mmapio__os_monotonic_ns(void);
 void mmapio__sleep_ms(uint32_t ms);
 
 /* Block while *addr == expected, at most timeout_ms (futex, WaitOnAddress,

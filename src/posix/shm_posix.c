@@ -153,3 +153,11 @@ int mmapio__os_memfd(mmapio_native_file *out, uint64_t size)
                       "mmapio_anon: MMAPIO_ANON_FD needs memfd_create (Linux); use mmapio_shm_open");
 #endif
 }
+
+/* ---- Clock for the statistics (stats.c) -------------------------------- */
+uint64_t mmapio__os_monotonic_ns(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

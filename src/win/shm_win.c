@@ -127,3 +127,16 @@ int mmapio__os_memfd(mmapio_native_file *out, uint64_t size)
                       "mmapio_anon: MMAPIO_ANON_FD needs memfd_create (Linux); on Windows use "
                       "mmapio_shm_open");
 }
+
+/* ---- Clock for the statistics (stats.c) -------------------------------- */
+uint64_t mmapio__os_monotonic_ns(void)
+{
+  LARGE_INTEGER c, f;
+  uint64_t hz;
+  /* The frequency is fixed at boot and cheap to ask for. */
+  if (!QueryPerformanceFrequency(&f) || f.QuadPart <= 0) return 0;
+  hz = (uint64_t)f.QuadPart;
+  QueryPerformanceCounter(&c);
+  /* Split to avoid overflowing 64 bits. */
+  return (uint64_t)c.QuadPart / hz * 1000000000u + (uint64_t)c.QuadPart % hz * 1000000000u / hz;
+}
