@@ -252,20 +252,28 @@ void mmapio__locks_init(void);          /* once, before the first map */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
 
 /* ---- Statistics (stats.c) ------------------------------------------------ */
-/* A write of `nbytes` by the owner of slot `s` (it holds the map exclusively). */
+/* A write of `nbytes` by the owner of slot `s` (it holds the map
+ * exclusively). Plain increments, so that each is one instruction
+ * (add to memory): atomics would not be fused into one. Only the owner
+ * writes these fields; mmapio_stats reads them from other threads without
+ * a lock. That is a benign race by design (a statistic may be one write
+ * behind; 64-bit fields could tear on 32-bit targets), declared to the
+ * thread sanitizer in stats.c. */
 static inline void mmapio__stat_write(mmapio__slot *s, uint64_t nbytes)
 {
-  mmapio__st_relaxed(&s->st_wcalls, mmapio__ld_relaxed(&s->st_wcalls) + 1u);
-  mmapio__st_relaxed(&s->st_wbytes, mmapio__ld_relaxed(&s->st_wbytes) + nbytes);
+  s->st_wcalls += 1u;
+  mmapio__compiler_fence(); /* keeps GCC from merging the two into vector code */
+  s->st_wbytes += nbytes;
 }
-/* A view get took the owner's shared holds to `count`: keep the peak. */
+/* A view get took the owner's shared holds to `count`: keep the peak
+ * (a compare with memory and a branch; the store is rare). */
 static inline void mmapio__stat_view_peak(mmapio__slot *s, uint32_t count)
 {
-  if (MMAPIO__UNLIKELY(count > mmapio__ld_relaxed(&s->st_peak)))
-    mmapio__st_relaxed(&s->st_peak, count);
+  if (MMAPIO__UNLIKELY(count > s->st_peak)) s->st_peak = count;
 }
-/* An OS flush that started at mmapio__os_monotonic_ns() == t0 returned rc. */
-void mmapio__stat_flush(mmapio_map *m, uint64_t t0, int rc);
+/* mmapio__os_flush of m's mapping, timed and counted (out of line, so the
+ * callers' fast paths do not grow). */
+int mmapio__os_flush_counted(mmapio_map *m, uint64_t off, uint64_t len);
 /* A successful resize (in place: same address). */
 void mmapio__stat_resize(mmapio_map *m, int in_place);
 
