@@ -78,14 +78,18 @@ static uint64_t effective_length(const range_args *ra, uint64_t total)
 
 void help_info(void)
 {
-  printf("usage: mmapio info FILE [--huge-pages]\n"
+  printf("usage: mmapio info FILE [--huge-pages] [--stats]\n"
          "\n"
          "Maps FILE read-only and prints its size, file mode, the page size and\n"
          "allocation granularity of this system, how much of it is resident in\n"
          "memory, whether huge pages back the mapping, and the features compiled\n"
          "into the library.\n"
          "\n"
-         "  --huge-pages   request huge pages for the mapping (best effort)\n");
+         "  --huge-pages   request huge pages for the mapping (best effort)\n"
+         "  --stats        print mmapio_stats of the map this command opened (its own\n"
+         "                 reads and residency check); the statistics live in each\n"
+         "                 process's map object, so another process's use of FILE\n"
+         "                 cannot be seen\n");
 }
 
 static const char *feature_name(mmapio_feature f)
@@ -127,7 +131,7 @@ static void print_file_mode(const char *path)
 int cmd_info(int argc, char **argv)
 {
   const char *file = NULL;
-  int huge = 0, i, rc, first = 1;
+  int huge = 0, stats = 0, i, rc, first = 1;
   mmapio_options o;
   mmapio_map *m = NULL;
   uint64_t len, resident = 0, total = 0;
@@ -135,6 +139,8 @@ int cmd_info(int argc, char **argv)
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--huge-pages") == 0)
       huge = 1;
+    else if (strcmp(argv[i], "--stats") == 0)
+      stats = 1;
     else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && file == NULL)
       file = argv[++i];
     else if (argv[i][0] == '-' && argv[i][1] != '\0')
@@ -185,6 +191,16 @@ int cmd_info(int argc, char **argv)
   }
   printf("%s\n", first ? " (none)" : "");
   printf("library:          %s\n", mmapio_version_string());
+  if (stats) {
+    mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
+    if (mmapio_stats(&st, m) == MMAPIO_OK)
+      printf("stats (this process's map only): writes %llu (%llu bytes), flushes %llu (%llu failed), "
+             "views %llu (peak %llu), slots %llu\n",
+             (unsigned long long)st.write_calls, (unsigned long long)st.write_bytes,
+             (unsigned long long)st.flush_calls, (unsigned long long)st.flush_failures,
+             (unsigned long long)st.views_outstanding, (unsigned long long)st.views_peak,
+             (unsigned long long)st.slots_in_use);
+  }
   rc = mmapio_close(m);
   if (rc != MMAPIO_OK)
     return cli_fail("info", rc);
