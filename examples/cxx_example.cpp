@@ -16,6 +16,10 @@ int main()
   const char *dir = std::getenv("TMPDIR");
   std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : ".") + "/mmapio-cxx-example.bin";
   constexpr std::size_t kRecord = 64;
+  if (!mmapio_has_feature(MMAPIO_FEATURE_ATOMIC) || !mmapio_has_feature(MMAPIO_FEATURE_ITERATOR)) {
+    std::printf("this example needs the ATOMIC and ITERATOR features of the library\n");
+    return 77;
+  }
   try {
     // RAII: the map closes when `m` goes out of scope.
     mmapio::map m = mmapio::map::create_rw(path.c_str(), 16 * kRecord);

@@ -1218,8 +1218,10 @@ typedef struct mmapio_map_stats {
                                  once: exact for one thread, an upper bound of the true peak
                                  with several */
   uint64_t pins_outstanding;  /* now: atomic views (mmapio_atomic_*) */
-  uint64_t slots_in_use;      /* threads that have used the map (one per-thread slot each;
-                                 slots are kept until the map is destroyed) */
+  uint64_t slots_in_use;      /* per-thread slots the map has: one for each thread that
+                                 took a lock on it (read, write, view, iterator); kept until
+                                 the map is destroyed, a later thread may reuse the slot of
+                                 one that exited */
 } mmapio_map_stats;
 
 #define MMAPIO_MAP_STATS_INIT {(uint32_t)sizeof(mmapio_map_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}

@@ -141,8 +141,8 @@ static void basics()
   }
   CHECK(m.get_view(4096, 4).str() == "WXYZ");
 
-  // Atomics.
-  {
+  // Atomics (feature ATOMIC).
+  if (mmapio_has_feature(MMAPIO_FEATURE_ATOMIC)) {
     mmapio::atomic_u64 a = m.atomic64(64);
     CHECK(a && a.writable());
     CHECK(a.fetch_add(5) == 0);
