@@ -204,6 +204,46 @@ int main(int argc, char **argv)
     ASSERT_MEMEQ(buf, child_msg, sizeof buf);
   }
 
+  /* The other map operations. */
+  ASSERT_OK(mmapio_probe(m, 0, SHM_SIZE));
+  ASSERT_OK(mmapio_prefetch(m, 0, SHM_SIZE));
+  ASSERT_OK(mmapio_touch(m));
+  {
+    uint64_t res = 0, tot = 0;
+    ASSERT_OK(mmapio_residency(&res, &tot, m, 0, SHM_SIZE));
+    ASSERT(tot > 0 && res <= tot);
+  }
+  ASSERT_OK(mmapio_evict(m, 0, 4096)); /* never loses data */
+  {
+    char buf[sizeof parent_msg];
+    ASSERT_OK(mmapio_read(m, 128, buf, sizeof buf));
+    ASSERT_MEMEQ(buf, parent_msg, sizeof buf);
+  }
+  {
+    mmapio_segment sg;
+    ASSERT_OK(mmapio_segment_init(&sg, m, 4096, 64));
+    ASSERT_OK(mmapio_segment_write(&sg, 0, "seg", 3));
+    mmapio_view v;
+    ASSERT_OK(mmapio_segment_view(&v, &sg));
+    ASSERT_MEMEQ(v.data, "seg", 3);
+    mmapio_view_release(&v);
+    mmapio_segment_release(&sg);
+  }
+  if (mmapio_has_feature(MMAPIO_FEATURE_ITERATOR)) {
+    mmapio_iter it;
+    mmapio_chunk c;
+    uint64_t total = 0;
+    ASSERT_OK(mmapio_pages(&it, m));
+    while (mmapio_iter_next(&c, &it) == 1) total += c.len;
+    mmapio_iter_end(&it);
+    ASSERT_U64_EQ(total, SHM_SIZE);
+  }
+  {
+    mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
+    ASSERT_OK(mmapio_stats(&st, m));
+    ASSERT(st.write_calls >= 2);
+  }
+
   /* A second map in this process sees the same memory. */
   ASSERT_OK(mmapio_shm_open(&m2, name, 0, 0));
   {
