@@ -617,6 +617,39 @@ out:
   return res;
 }
 
+/* Per-map statistics: counted by the map object of this process only. */
+static int step_stats(demo *d)
+{
+  mmapio_map *m = NULL;
+  mmapio_view v;
+  mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
+  int rc, res = STEP_OK;
+  title(d, "Statistics of this process's map (mmapio_stats)");
+  CALL(mmapio_open_rw(&m, d->path));
+  CALL(mmapio_write(m, 0, "stats", 5));
+  CALL(mmapio_write(m, 100, greeting, sizeof greeting - 1));
+  CALL(mmapio_view_get(&v, m, 0, 16));
+  mmapio_view_release(&v);
+  CALL(mmapio_flush(m));
+  CALL(mmapio_stats(&st, m));
+  say("writes %llu (%llu bytes), flushes %llu (%llu failed), last flush %llu us, longest %llu us",
+      (unsigned long long)st.write_calls, (unsigned long long)st.write_bytes,
+      (unsigned long long)st.flush_calls, (unsigned long long)st.flush_failures,
+      (unsigned long long)(st.flush_last_ns / 1000u), (unsigned long long)(st.flush_max_ns / 1000u));
+  say("views outstanding %llu (peak %llu), pins %llu, thread slots %llu, resizes %llu in place + %llu moving",
+      (unsigned long long)st.views_outstanding, (unsigned long long)st.views_peak,
+      (unsigned long long)st.pins_outstanding, (unsigned long long)st.slots_in_use,
+      (unsigned long long)st.resizes_in_place, (unsigned long long)st.resizes_moving);
+  EXPECT(st.write_calls == 2 && st.write_bytes == 5 + sizeof greeting - 1,
+         "2 writes of %u bytes were made", (unsigned)(5 + sizeof greeting - 1));
+  EXPECT(st.flush_calls == 1 && st.views_outstanding == 0 && st.views_peak == 1,
+         "one flush and one view were made");
+  say("the counters belong to this map object: other processes' maps are not counted");
+out:
+  close_map(&m, &res);
+  return res;
+}
+
 static int step_cleanup(demo *d)
 {
   mmapio_map *m = NULL;
@@ -671,7 +704,7 @@ int cmd_demo(int argc, char **argv)
   static const step_fn steps[] = {
     step_create,   step_write_read, step_view,        step_segment,   step_flush,
     step_reopen_ro, step_cow,       step_atomic,      step_chunks,    step_growth,
-    step_shrink_grow, step_residency, step_errors,    step_deadlock,  step_cleanup,
+    step_shrink_grow, step_residency, step_errors,    step_deadlock,  step_stats,     step_cleanup,
   };
   demo d;
   const char *dir = NULL, *v;

@@ -80,7 +80,7 @@ static uint64_t effective_length(const range_args *ra, uint64_t total)
 
 void help_info(void)
 {
-  printf("usage: mmapio info [--huge-pages] [--range OFF:LEN] FILE\n"
+  printf("usage: mmapio info [--huge-pages] [--stats] [--range OFF:LEN] FILE\n"
          "       mmapio info [options] FILE-OR-DIRECTORY...\n"
          "\n"
          "With one FILE: maps it read-only and prints its size, file mode, the\n"
@@ -89,6 +89,10 @@ void help_info(void)
          "mapping, and the features compiled into the library.\n"
          "\n"
          "  --huge-pages     request huge pages for the mapping (best effort)\n"
+         "  --stats          print mmapio_stats of the map this command opened (its\n"
+         "                   own reads and residency check); the statistics live in\n"
+         "                   each process's map object, so another process's use of\n"
+         "                   FILE cannot be seen\n"
          "\n"
          "With several files, a directory, a list (-b) or any of the options\n"
          "below: one residency line per file and a summary, like vmtouch.\n"
@@ -134,7 +138,8 @@ static void print_file_mode(const char *path)
 int cmd_info(int argc, char **argv)
 {
   const char *file = NULL, *v;
-  int huge = 0, i, r, rc, first = 1, nfiles = 0, summary = 0, has_len = 0, has_range = 0;
+  int huge = 0, stats = 0, i, r, rc, first = 1, nfiles = 0, summary = 0, has_len = 0,
+      has_range = 0;
   mmapio_options o;
   mmapio_map *m = NULL;
   uint64_t len, resident = 0, total = 0, roff = 0, rlen = 0;
@@ -151,6 +156,8 @@ int cmd_info(int argc, char **argv)
     }
     if (strcmp(argv[i], "--huge-pages") == 0) {
       huge = 1;
+    } else if (strcmp(argv[i], "--stats") == 0) {
+      stats = 1;
     } else if ((r = cli_opt_value(argc, argv, &i, "--range", &v)) != 0) {
       if (r < 0)
         return cli_usage("info", "--range needs a value OFF:LEN");
@@ -229,6 +236,16 @@ int cmd_info(int argc, char **argv)
   }
   printf("%s\n", first ? " (none)" : "");
   printf("library:          %s\n", mmapio_version_string());
+  if (stats) {
+    mmapio_map_stats ms = MMAPIO_MAP_STATS_INIT;
+    if (mmapio_stats(&ms, m) == MMAPIO_OK)
+      printf("stats (this process's map only): writes %llu (%llu bytes), flushes %llu (%llu failed), "
+             "views %llu (peak %llu), slots %llu\n",
+             (unsigned long long)ms.write_calls, (unsigned long long)ms.write_bytes,
+             (unsigned long long)ms.flush_calls, (unsigned long long)ms.flush_failures,
+             (unsigned long long)ms.views_outstanding, (unsigned long long)ms.views_peak,
+             (unsigned long long)ms.slots_in_use);
+  }
   rc = mmapio_close(m);
   if (rc != MMAPIO_OK)
     return cli_fail("info", rc);

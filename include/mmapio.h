@@ -452,12 +452,24 @@ MMAPIO_API int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mod
 #define MMAPIO_ANON_SHARED 0x01u /* shared with fork() children; default: private */
 #define MMAPIO_ANON_HUGE_PAGES 0x08u /* best effort: transparent huge pages (MADV_HUGEPAGE);
                                         MAP_HUGETLB pools are not used. Feature HUGEPAGES. */
+#define MMAPIO_ANON_FD 0x100u /* backed by a descriptor another process can map (Linux
+                                memfd_create): see mmapio_shm_open. @since 1.1.0 */
 
 /*! mmapio_anon() : an anonymous READ_WRITE mapping of `size` zero bytes with
  *  no file behind it (paging file on Windows). Flush is a no-op, resize
  *  works (the content below min(old,new) is kept), mmapio_path() is NULL.
+ *  With MMAPIO_ANON_FD (Linux only, since 1.1.0) the memory is a memfd:
+ *  mmapio_native_handle() returns its descriptor, which another process
+ *  receives over a Unix socket (sendmsg with SCM_RIGHTS) or by inheritance
+ *  and maps with mmapio_open_fd(..., MMAPIO_MODE_READ_WRITE, ...); both then
+ *  share the same pages (views, atomics, writes). Such a map behaves like
+ *  a file map of that descriptor: it is shared with fork() children too,
+ *  flush succeeds (nothing to write back), resize changes the memfd's
+ *  length (the other process keeps its own length until it resizes too).
  *  @return OK, EINVAL (out NULL, unknown flags), ESIZE (0 or above max),
- *          ENOMEM. @since 1.0.0 */
+ *          ENOMEM, ENOTSUP (MMAPIO_ANON_FD where memfd_create does not
+ *          exist: macOS, the BSDs' portable build, Windows -- use a named
+ *          mmapio_shm_open object there), EIO. @since 1.0.0 */
 MMAPIO_API int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags);
 
 /*! mmapio_retain() : add a reference to `m` (each needs its own mmapio_close).
@@ -1205,6 +1217,119 @@ MMAPIO_API int mmapio_remove_file(const char *path);
  *  `off` (within its current length), flush, close.
  *  @return as mmapio_open_rw, mmapio_write and mmapio_flush. @since 1.0.0 */
 MMAPIO_API int mmapio_write_file(const char *path, uint64_t off, const void *src, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Shared memory between unrelated processes                                 */
+/* ------------------------------------------------------------------------ */
+
+/*! mmapio_shm_open() : map the named shared-memory object `name`,
+ *  read-write, so that unrelated processes opening the same name share its
+ *  pages. POSIX: shm_open("/" name) (an object in /dev/shm on Linux);
+ *  Windows: a named section backed by the paging file in the session's
+ *  "Local\\" namespace (CreateFileMappingW / OpenFileMappingW).
+ *  Every map operation works on the result: read/write, views, iterators,
+ *  segments, atomic views (lock-free across processes: the cells are the
+ *  same physical memory), hints and locking. Flush succeeds and writes
+ *  nothing back (there is no file; on POSIX it still costs an msync).
+ *  mmapio_path() is NULL; mmapio_native_handle() is the descriptor on
+ *  POSIX, MMAPIO_INVALID_FILE on Windows.
+ *  Resize: POSIX changes the object's length (ftruncate) and remaps this
+ *  process; other processes keep their length until they call
+ *  mmapio_resize with the new size (never shrink an object another process
+ *  still uses past its length: touching the cut pages there is SIGBUS, or
+ *  MMAPIO_EFAULT with FAULT_SAFE). Windows sections cannot change size:
+ *  resize returns MMAPIO_ENOTSUP.
+ *  @param name   a plain name: non-empty, no '/' or '\\', at most 254 bytes
+ *                (30 on macOS). The same name means the same object for
+ *                every process of the user (Windows: of the session).
+ *  @param size   the length of a new object (zero-filled); an existing
+ *                object keeps its own length. On Windows the length of an
+ *                opened (not created) section is rounded up to the page
+ *                size, because Windows only tells the size of its view.
+ *  @param flags  0: the object must exist. MMAPIO_OPEN_CREATE: create it
+ *                when missing (size > 0), else open it as it is; with size
+ *                0 only opens (a missing object is ESIZE).
+ *                MMAPIO_OPEN_CREATE | MMAPIO_OPEN_EXCLUSIVE: it must not
+ *                exist yet. No other MMAPIO_OPEN_* flag applies.
+ *  An object found with length 0 (its creator has not sized it yet, POSIX)
+ *  is waited for up to about 200 ms, then it is ESIZE.
+ *  Lifetime: POSIX objects live until mmapio_shm_remove (or a reboot), also
+ *  after every map is closed; a Windows section lives while some process
+ *  has it open and disappears with the last mmapio_close.
+ *  @return OK; EINVAL (out NULL, name NULL, empty, too long or containing
+ *          '/' or '\\' -- each with its own message -- unknown flags,
+ *          EXCLUSIVE without CREATE); ESIZE (size 0 where a new object is
+ *          needed, above MMAPIO_MAX_SIZE, an existing object of length 0);
+ *          ENOENT (no such object and no CREATE); EEXIST (EXCLUSIVE and it
+ *          exists); EACCES (another user's object); ENOMEM; ENOSPC; EIO.
+ *          On failure *out is NULL and an object this call created is
+ *          removed again. Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_shm_open(mmapio_map **out, const char *name, uint64_t size, uint32_t flags);
+
+/*! mmapio_shm_remove() : remove the name `name`. POSIX: shm_unlink; maps
+ *  already open (here or in other processes) stay valid, a later open of
+ *  the name finds nothing or a new object. Windows has no such call: a
+ *  section disappears with its last handle, so this only checks that the
+ *  name exists and returns OK without changing anything.
+ *  @return OK; EINVAL (name NULL, empty, too long, with '/' or '\\');
+ *          ENOENT (no such object); EACCES; EIO. Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_shm_remove(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Per-map statistics                                                        */
+/* ------------------------------------------------------------------------ */
+
+/** What mmapio_stats reports about one map *in this process* (the counters
+ *  live in this process's map object: another process's maps of the same
+ *  file or shared-memory object are not seen). The struct grows only at the
+ *  end, in 8-byte fields. Set struct_size to sizeof(mmapio_map_stats)
+ *  before the call (MMAPIO_MAP_STATS_INIT does); a program built against an
+ *  older header passes its smaller size and gets exactly the fields it
+ *  knows. Every counter starts at 0 when the map is opened. */
+typedef struct mmapio_map_stats {
+  uint32_t struct_size;       /* in: sizeof(mmapio_map_stats) as the caller knows it */
+  uint32_t reserved0;         /* out: 0 */
+  uint64_t write_calls;       /* mmapio_write (also through segments and async writes),
+                                 mmapio_view_mut_release of a non-empty view, and the
+                                 end of a mut iterator that yielded bytes, when they
+                                 succeeded */
+  uint64_t write_bytes;       /* bytes those calls wrote (whole views / yielded chunks).
+                                 Stores through mmapio_unsafe_ptr or atomics are not seen */
+  uint64_t flush_calls;       /* OS flushes made (msync / FlushViewOfFile...): explicit,
+                                 by policy, background, at close. Maps with nothing to
+                                 write back (anonymous, RO, COW) make none */
+  uint64_t flush_failures;    /* those that failed */
+  uint64_t flush_last_ns;     /* duration of the latest one, nanoseconds */
+  uint64_t flush_max_ns;      /* the longest one */
+  uint64_t pending_bytes;     /* as mmapio_pending_bytes() */
+  uint64_t resizes_in_place;  /* successful resizes that kept the address (max_size growth) */
+  uint64_t resizes_moving;    /* successful resizes that remapped (the address may change) */
+  uint64_t views_outstanding; /* now: read views, read iterators and mmapio_read calls in
+                                 progress, plus write views, mut iterators and writes in
+                                 progress (one each) */
+  uint64_t views_peak;        /* the sum over threads of the most views each thread held at
+                                 once: exact for one thread, an upper bound of the true peak
+                                 with several */
+  uint64_t pins_outstanding;  /* now: atomic views (mmapio_atomic_*) */
+  uint64_t slots_in_use;      /* per-thread slots the map has: one for each thread that
+                                 took a lock on it (read, write, view, iterator); kept until
+                                 the map is destroyed, a later thread may reuse the slot of
+                                 one that exited */
+} mmapio_map_stats;
+
+#define MMAPIO_MAP_STATS_INIT {(uint32_t)sizeof(mmapio_map_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/*! mmapio_stats() : fill `st` (its first st->struct_size bytes) with the
+ *  statistics of `m` at this moment. The counters cost nothing on the read,
+ *  view and write fast paths: flushes and resizes count next to the system
+ *  call they make anyway, writes and view peaks in the calling thread's own
+ *  slot with plain stores; this call sums the slots. Values read while other
+ *  threads work are each exact but not one consistent snapshot.
+ *  @param st  in: st->struct_size; out: the fields that fit in it.
+ *  @return OK; EINVAL (st or m NULL); EVERSION (struct_size below 8, above
+ *          sizeof(mmapio_map_stats) of this library, or not a multiple of 8;
+ *          nothing is written). Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
 
 /* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */

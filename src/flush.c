@@ -24,8 +24,7 @@ static int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len, uint64
   uint64_t end = mmapio_align_up(off + len, ps);
   if (end > total) end = total;
   *flushed = end > start ? end - start : 0;
-  if (end > start)
-    rc = mmapio__os_flush(&m->om, m->file, start, end - start, m->durability, m->path);
+  if (end > start) rc = mmapio__os_flush_counted(m, start, end - start); /* stats.c */
   mmapio__rwlock_rdunlock(&m->stable);
   return rc;
 }

@@ -102,6 +102,13 @@ typedef struct mmapio__slot {
   uint32_t excl;              /* 1 while the owner holds the map exclusively */
   const void *owner;          /* the owner thread's cache (identity only) */
   struct mmapio__slot *next;  /* append-only list, published with release */
+  /* Statistics (stats.c), written only by the owner thread with relaxed
+   * load+store (no read-modify-write, no shared cache line), summed by
+   * mmapio_stats. */
+  uint32_t st_peak;           /* most shared holds taken by a view get */
+  uint32_t st_pad;
+  uint64_t st_wcalls;         /* mmapio_write calls, write-view and mut-iterator ends */
+  uint64_t st_wbytes;         /* bytes they wrote */
 } mmapio__slot;
 
 #define MMAPIO__TCACHE_SIZE 16u
@@ -133,6 +140,7 @@ struct mmapio_map {
   mmapio_mode mode;
   uint32_t open_flags;   /* MMAPIO_OPEN_* */
   int is_anon;
+  int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
   char *path;            /* owned copy, NULL for anonymous */
@@ -157,6 +165,12 @@ struct mmapio_map {
 
   /* window maps: om.offset is the file offset of byte 0 */
   int fixed_window;      /* opened with an explicit length: resize is ENOTSUP */
+
+  /* statistics kept where a system call is made anyway (stats.c) */
+  struct {
+    uint64_t flush_calls, flush_failures, flush_last_ns, flush_max_ns; /* atomic */
+    uint64_t resize_in_place, resize_moving; /* atomic */
+  } st;
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -262,6 +276,32 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
 void mmapio__locks_init(void);          /* once, before the first map */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
 
+/* ---- Statistics (stats.c) ------------------------------------------------ */
+/* A write of `nbytes` by the owner of slot `s` (it holds the map
+ * exclusively). Plain increments, so that each is one instruction
+ * (add to memory): atomics would not be fused into one. Only the owner
+ * writes these fields; mmapio_stats reads them from other threads without
+ * a lock. That is a benign race by design (a statistic may be one write
+ * behind; 64-bit fields could tear on 32-bit targets), declared to the
+ * thread sanitizer in stats.c. */
+static inline void mmapio__stat_write(mmapio__slot *s, uint64_t nbytes)
+{
+  s->st_wcalls += 1u;
+  mmapio__compiler_fence(); /* keeps GCC from merging the two into vector code */
+  s->st_wbytes += nbytes;
+}
+/* A view get took the owner's shared holds to `count`: keep the peak
+ * (a compare with memory and a branch; the store is rare). */
+static inline void mmapio__stat_view_peak(mmapio__slot *s, uint32_t count)
+{
+  if (MMAPIO__UNLIKELY(count > s->st_peak)) s->st_peak = count;
+}
+/* mmapio__os_flush of m's mapping, timed and counted (out of line, so the
+ * callers' fast paths do not grow). */
+int mmapio__os_flush_counted(mmapio_map *m, uint64_t off, uint64_t len);
+/* A successful resize (in place: same address). */
+void mmapio__stat_resize(mmapio_map *m, int in_place);
+
 /* ---- Flush helpers (flush.c) -------------------------------------------- */
 int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */
 int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
@@ -270,6 +310,11 @@ void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after i
 
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */
+/* A new map object (refs 1, no mapping, file invalid) for the modules that
+ * open maps of their own (shm.c); NULL when out of memory (not recorded). */
+mmapio_map *mmapio__map_alloc(const char *path);
+/* shm.c: mmapio_anon with MMAPIO_ANON_FD (flags and size already checked). */
+int mmapio__anon_fd(mmapio_map **out, uint64_t size, uint32_t flags);
 
 /* ---- Modules' hooks ----------------------------------------------------- */
 /* Guarded copies (fault.c). Without MMAPIO_OPEN_FAULT_SAFE they are memcpy. */

@@ -136,6 +136,7 @@ void mmapio_iter_end(mmapio_iter *it)
      * exclusive hold). A failing policy flush has already recorded its
      * detail message; iter_end cannot return it. */
     uint64_t written = it->pos_;
+    if (written > 0) mmapio__stat_write(s, written);
     mmapio__unlock_excl(m, s);
     if (written > 0) (void)mmapio__policy_after_write(m, written);
   } else {

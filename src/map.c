@@ -167,7 +167,7 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
 
 /* ---- Map objects -------------------------------------------------------- */
 
-static mmapio_map *mmapio__map_alloc(const char *path)
+mmapio_map *mmapio__map_alloc(const char *path)
 {
   static int locks_ready;
   if (!mmapio__ld_acquire(&locks_ready)) {
@@ -583,7 +583,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: out is NULL");
   *out = NULL;
-  const uint32_t known = MMAPIO_ANON_SHARED | MMAPIO_ANON_HUGE_PAGES;
+  const uint32_t known = MMAPIO_ANON_SHARED | MMAPIO_ANON_HUGE_PAGES | MMAPIO_ANON_FD;
   if (flags & ~known)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_anon: unknown flag bits 0x%x",
                         (unsigned)(flags & ~known));
@@ -591,6 +591,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_anon: huge pages are not built in");
   int rc = mmapio__check_size(size, 0);
   if (rc != MMAPIO_OK) return rc;
+  if (flags & MMAPIO_ANON_FD) return mmapio__anon_fd(out, size, flags); /* shm.c */
   mmapio_map *m = mmapio__map_alloc(NULL);
   if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_anon: out of memory");
   m->is_anon = 1;
@@ -732,6 +733,7 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
+  if (rc == MMAPIO_OK) mmapio__stat_write(s, len);
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
   return rc;
@@ -772,6 +774,7 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
     mmapio__unlock_shared(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
+  mmapio__stat_view_peak(s, mmapio__ld_relaxed(&s->count));
   mmapio__borrow_fill(&out->priv_, m, s,
                       MMAPIO__BORROW_FAST | ((mmapio__ld_relaxed(&mmapio__reader_fence) |
                                               mmapio__ld_relaxed(&m->rfence))
@@ -803,7 +806,9 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
-  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  uint32_t held = mmapio__ld_relaxed(&s->count) + 1u;
+  mmapio__st_relaxed(&s->count, held);
+  mmapio__stat_view_peak(s, held);
   mmapio__compiler_fence();
   /* Read after the count store (see mmapio__reader_barrier). In a
    * write-heavy phase the view fences, and so does its release (the
@@ -862,6 +867,7 @@ int mmapio_view_mut_release(mmapio_view_mut *v)
   if (v == NULL || v->priv_.kind_ != MMAPIO__BORROW_MUT) return MMAPIO_OK;
   mmapio_map *m = v->priv_.map_;
   v->priv_.kind_ = 0u;
+  if (v->len != 0) mmapio__stat_write((mmapio__slot *)(void *)v->priv_.slot_, v->len);
   mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
   if (v->len == 0) return MMAPIO_OK;
   return mmapio__policy_after_write(m, v->len);
@@ -889,6 +895,7 @@ static int mmapio__resize_in_place(mmapio_map *m, uint64_t new_size, int sparse)
       (void)mmapio__os_file_set_size(m->file, fo + new_size, fo + old, 1, m->path);
   }
   if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+  if (rc == MMAPIO_OK) mmapio__stat_resize(m, 1);
   return rc;
 }
 
@@ -906,6 +913,9 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
                         path);
   int rc = mmapio__check_size(new_size, 1);
   if (rc != MMAPIO_OK) return rc;
+  if (m->is_shm && !mmapio__os_shm_resizable())
+    return mmapio__fail(MMAPIO_ENOTSUP,
+                        "mmapio_resize: a Windows shared-memory section cannot change its size");
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
   /* Lock order: exclusive hold (wmu) before resize_mu. In-place growth takes
@@ -936,6 +946,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
       rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
                             sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+      if (rc == MMAPIO_OK) mmapio__stat_resize(m, 0);
       mmapio__rwlock_wrunlock(&m->stable);
     }
   }

@@ -188,6 +188,37 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
 int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off, uint64_t len,
                      mmapio_durability d, const char *path);
 
+/* ---- Named shared memory (posix/shm_posix.c, win/shm_win.c) ------------ */
+/* Longest shared-memory name the backend accepts, in bytes, without the
+ * leading '/' or "Local\\" the backend adds: NAME_MAX - 1 on POSIX (the '/'
+ * takes the last byte), 30 on macOS (PSHMNAMLEN), 254 on Windows. */
+size_t mmapio__os_shm_name_max(void);
+/* Open the shared-memory object `name` (validated by the core: non-empty,
+ * no '/' or '\\', at most mmapio__os_shm_name_max() bytes) read-write and map
+ * all of it into `om`. create: MMAPIO__CREATE_NO (must exist),
+ * MMAPIO__CREATE_EXCL (must not exist) or MMAPIO__SHM_OPEN_OR_CREATE; a new
+ * object gets `size` zero bytes (size > 0), an existing one keeps its size.
+ * *f receives the descriptor the mapping keeps (POSIX: close-on-exec, owned
+ * by the map from now on; a file-style map of it) or MMAPIO_INVALID_FILE
+ * (Windows: the section handle lives in om, the map is paging-file memory
+ * like an anonymous one); *len the length mapped. On failure nothing is left
+ * open and an object this call created is removed again. Messages name
+ * `name`. */
+#define MMAPIO__SHM_OPEN_OR_CREATE 2
+int mmapio__os_shm_open(mmapio_native_file *f, mmapio__os_mapping *om, uint64_t *len,
+                        const char *name, uint64_t size, int create);
+/* Remove the name (POSIX shm_unlink: mappings and descriptors stay valid).
+ * Windows: names vanish with the last handle; returns OK without doing
+ * anything. ENOENT when no such object exists (POSIX). */
+int mmapio__os_shm_remove(const char *name);
+/* 1 where an open shared-memory object can change its length (POSIX
+ * ftruncate), 0 where it cannot (Windows sections have a fixed size). */
+int mmapio__os_shm_resizable(void);
+/* A new anonymous shared-memory file of `size` zero bytes that another
+ * process can map through a passed descriptor (Linux memfd_create,
+ * close-on-exec). ENOTSUP (recorded) elsewhere. */
+int mmapio__os_memfd(mmapio_native_file *out, uint64_t size);
+
 /* ---- Threads and synchronisation --------------------------------------- */
 void mmapio__mutex_init(mmapio__mutex *mu);
 void mmapio__mutex_destroy(mmapio__mutex *mu);
@@ -210,6 +241,9 @@ void mmapio__cond_broadcast(mmapio__cond *c);
 int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg);
 void mmapio__thread_join(mmapio__thread *t);
 uint64_t mmapio__monotonic_ms(void);
+/* Monotonic clock in nanoseconds, for statistics (posix/shm_posix.c,
+ * win/shm_win.c). */
+uint64_t mmapio__os_monotonic_ns(void);
 void mmapio__sleep_ms(uint32_t ms);
 
 /* Block while *addr == expected, at most timeout_ms (futex, WaitOnAddress,

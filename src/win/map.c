@@ -645,3 +645,35 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
   }
   return MMAPIO_OK;
 }
+
+/* shm_win.c: map all `len` bytes of the named paging-file section `s`
+ * (adopted: closed on unmap, also on failure here) like an anonymous
+ * mapping: flush is a no-op. Resizing is refused by the core before it
+ * reaches mmapio__os_remap. */
+int mmapio__win_map_adopt(mmapio__os_mapping *om, HANDLE s, uint64_t len, const char *name)
+{
+  mmapio__win_map *wm;
+  const char *call = "MapViewOfFile";
+  om->base = NULL;
+  om->reserved = 0;
+  om->handle = NULL;
+  om->anon_shared = 1;
+  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  if (wm == NULL) {
+    CloseHandle(s);
+    return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", name);
+  }
+  wm->anon = 1;
+  wm->prot = PAGE_READWRITE;
+  wm->access = FILE_MAP_WRITE;
+  wm->section = s;
+  if (!mmapio__win_map_new(om, wm, s, len, len, NULL, &call)) {
+    int st = mmapio__fail_os((int)GetLastError(), call, name);
+    CloseHandle(s);
+    free(wm->views);
+    free(wm);
+    return st;
+  }
+  om->handle = wm;
+  return MMAPIO_OK;
+}

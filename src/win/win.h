@@ -121,4 +121,9 @@ static __inline int mmapio__win_inject_(const char *name, uint64_t a, uint64_t b
 DWORD mmapio__win_set_size(HANDLE f, uint64_t old_len, uint64_t new_len, int sparse,
                            const char **call);
 
+/* ---- Named sections (map.c, used by shm_win.c) -------------------------- */
+/* Map all `len` bytes of the paging-file section `s`, which the mapping
+ * adopts (it is closed on unmap, and on failure here). */
+int mmapio__win_map_adopt(mmapio__os_mapping *om, HANDLE s, uint64_t len, const char *name);
+
 #endif /* MMAPIO_WIN_H */
