@@ -84,6 +84,12 @@
 #endif
 
 /* ---- Internal atomics (GCC/Clang builtins; MinGW has them too) --------- */
+/* The library is built with GCC or Clang only (MinGW on Windows); there is
+ * no MSVC branch here, so say so instead of failing somewhere below. The
+ * public header has its own MSVC branch for programs that use the library. */
+#if !defined(__GNUC__) && !defined(__clang__)
+#  error "mmapio's sources need GCC or Clang (__atomic builtins); on Windows build with MinGW-w64"
+#endif
 #define mmapio__ld_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define mmapio__ld_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define mmapio__st_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
