@@ -172,6 +172,7 @@ int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg)
 }
 
 void mmapio__thread_join(mmapio__thread *t) { check(pthread_join(t->t_, NULL), "pthread_join"); }
+void mmapio__thread_detach(mmapio__thread *t) { check(pthread_detach(t->t_), "pthread_detach"); }
 
 uint64_t mmapio__monotonic_ms(void)
 {
@@ -206,6 +207,9 @@ void mmapio__wake_u32(const uint32_t *addr)
 {
   (void)syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
+
+/* Futexes have no user-space state to prepare for fork(). */
+void mmapio__posix_waits_fork(int phase) { (void)phase; }
 
 #else /* portable: striped mutex + condition variable table */
 
@@ -257,6 +261,23 @@ void mmapio__wake_u32(const uint32_t *addr)
   mmapio__mutex_lock(&s->mu);
   mmapio__cond_broadcast(&s->cv);
   mmapio__mutex_unlock(&s->mu);
+}
+
+/* fork(): a stripe held by another thread would stay locked in the child,
+ * so take them all before fork and start the child with fresh ones. */
+void mmapio__posix_waits_fork(int phase)
+{
+  (void)pthread_once(&stripes_once, stripes_init);
+  for (unsigned i = 0; i < MMAPIO__STRIPES; i++) {
+    if (phase == MMAPIO__FORK_PREPARE) {
+      mmapio__mutex_lock(&stripes[i].mu);
+    } else if (phase == MMAPIO__FORK_PARENT) {
+      mmapio__mutex_unlock(&stripes[i].mu);
+    } else {
+      mmapio__mutex_init(&stripes[i].mu);
+      mmapio__cond_init(&stripes[i].cv);
+    }
+  }
 }
 
 #endif

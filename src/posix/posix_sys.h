@@ -405,4 +405,8 @@ static inline int mmapio__sys_link(const char *from, const char *to)
  * captured. */
 void mmapio__posix_close_quiet(int fd);
 
+/* ---- fork() (posix_sync.c, posix_fork.c) ----------------------------------- */
+/* The address-wait table's part of fork handling (MMAPIO__FORK_* phases). */
+void mmapio__posix_waits_fork(int phase);
+
 #endif /* MMAPIO_POSIX_SYS_H */
