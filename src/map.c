@@ -77,6 +77,12 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
   if ((unsigned)o->flush_policy.kind > (unsigned)MMAPIO_FLUSH_EVERY_MILLIS)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown flush policy kind %d", path,
                         (int)o->flush_policy.kind);
+  if (o->flush_policy.kind == MMAPIO_FLUSH_EVERY_MILLIS &&
+      o->flush_policy.every > MMAPIO_FLUSH_MAX_MILLIS)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): flush period %llu ms out of range (0 = never, at most %llu)",
+                        path, (unsigned long long)o->flush_policy.every,
+                        (unsigned long long)MMAPIO_FLUSH_MAX_MILLIS);
   if (o->reserved0 != 0)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): reserved0 must be 0", path);
   if ((o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)) &&

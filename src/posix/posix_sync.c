@@ -63,7 +63,24 @@ void mmapio__mutex_lock(mmapio__mutex *mu) { check(pthread_mutex_lock(mu), "pthr
 int mmapio__mutex_trylock(mmapio__mutex *mu) { return pthread_mutex_trylock(mu) == 0; }
 void mmapio__mutex_unlock(mmapio__mutex *mu) { check(pthread_mutex_unlock(mu), "pthread_mutex_unlock"); }
 
-void mmapio__rwlock_init(mmapio__rwlock *rw) { check(pthread_rwlock_init(rw, NULL), "pthread_rwlock_init"); }
+/* Writer-preferring where the C library lets us choose (glibc prefers
+ * readers by default): a moving resize, which holds the map exclusively
+ * while it waits for `stable`, must not wait behind a stream of flushes.
+ * The core never takes a shared hold of a rwlock twice in one thread, which
+ * this kind would deadlock. macOS and the BSDs already prefer writers. */
+void mmapio__rwlock_init(mmapio__rwlock *rw)
+{
+#if defined(__GLIBC__) && defined(__USE_GNU)
+  pthread_rwlockattr_t a;
+  check(pthread_rwlockattr_init(&a), "pthread_rwlockattr_init");
+  check(pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
+        "pthread_rwlockattr_setkind_np");
+  check(pthread_rwlock_init(rw, &a), "pthread_rwlock_init");
+  (void)pthread_rwlockattr_destroy(&a);
+#else
+  check(pthread_rwlock_init(rw, NULL), "pthread_rwlock_init");
+#endif
+}
 void mmapio__rwlock_destroy(mmapio__rwlock *rw) { (void)pthread_rwlock_destroy(rw); }
 void mmapio__rwlock_rdlock(mmapio__rwlock *rw)
 {
