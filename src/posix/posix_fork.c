@@ -1,7 +1,8 @@
 /*
  * posix_fork.c -- fork() support for the POSIX backend: registers the
  * core's handlers with pthread_atfork once, and adds the backend's own
- * state (the address-wait table of portable builds) to them.
+ * state (the address-wait table of portable builds, the syscall hooks of
+ * test builds) to them.
  *
  * What the handlers do, and what a child may do afterwards, is described in
  * src/lifetime.c and in the "Threads, fork, signals" section of the header.
@@ -14,16 +15,19 @@ static void mmapio__posix_prepare(void)
 {
   mmapio__fork_prepare();
   mmapio__posix_waits_fork(MMAPIO__FORK_PREPARE);
+  mmapio__posix_hooks_fork(MMAPIO__FORK_PREPARE);
 }
 
 static void mmapio__posix_parent(void)
 {
+  mmapio__posix_hooks_fork(MMAPIO__FORK_PARENT);
   mmapio__posix_waits_fork(MMAPIO__FORK_PARENT);
   mmapio__fork_parent();
 }
 
 static void mmapio__posix_child(void)
 {
+  mmapio__posix_hooks_fork(MMAPIO__FORK_CHILD);
   mmapio__posix_waits_fork(MMAPIO__FORK_CHILD);
   mmapio__fork_child();
 }

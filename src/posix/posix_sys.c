@@ -249,6 +249,15 @@ unsigned mmapio__sys_count(const char *name)
   return n;
 }
 
+/* fork(): another thread inside a hook at fork time would leave hook_mu
+ * locked in the child (posix_fork.c calls this in each phase). */
+void mmapio__posix_hooks_fork(int phase)
+{
+  if (phase == MMAPIO__FORK_PREPARE) pthread_mutex_lock(&hook_mu);
+  else if (phase == MMAPIO__FORK_PARENT) pthread_mutex_unlock(&hook_mu);
+  else pthread_mutex_init(&hook_mu, NULL);
+}
+
 #else /* !MMAPIO__HOOKS */
 
 /* Without hooks the calls go straight to the OS: nothing is recorded or
@@ -272,5 +281,7 @@ unsigned mmapio__sys_count(const char *name)
   (void)name;
   return 0;
 }
+
+void mmapio__posix_hooks_fork(int phase) { (void)phase; }
 
 #endif /* MMAPIO__HOOKS */
