@@ -223,9 +223,13 @@ typedef enum mmapio_flush_kind {
   MMAPIO_FLUSH_EVERY_MILLIS = 4   /* background flush every `every` ms (monotonic clock) */
 } mmapio_flush_kind;
 #define MMAPIO_FLUSH_NEVER MMAPIO_FLUSH_MANUAL
+/** Longest EVERY_MILLIS period: 2^32 - 1 ms (about 49.7 days). @since 1.1 */
+#define MMAPIO_FLUSH_MAX_MILLIS UINT64_C(4294967295)
 
 /** A flush policy. `every == 0` means "never" for the counting kinds and
- *  EVERY_MILLIS; `every` is ignored for MANUAL and ALWAYS. */
+ *  EVERY_MILLIS; `every` is ignored for MANUAL and ALWAYS. EVERY_MILLIS
+ *  accepts periods up to MMAPIO_FLUSH_MAX_MILLIS (mmapio_open: EINVAL
+ *  above). */
 typedef struct mmapio_flush_policy {
   mmapio_flush_kind kind;
   uint64_t every;

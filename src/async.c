@@ -67,6 +67,7 @@ static struct mmapio__pool {
   unsigned stopping;     /* a free is joining the workers */
   uint64_t live;         /* queued tasks not yet freed */
   mmapio__thread threads[MMAPIO__POOL_MAX];
+  mmapio_task *running[MMAPIO__POOL_MAX]; /* task each worker runs, or NULL */
 } mmapio__pool;
 
 static int mmapio__pool_state; /* 0: not set up, 1: being set up, 2: ready */
@@ -135,7 +136,7 @@ static void mmapio__task_run(mmapio_task *t)
 
 static void mmapio__worker(void *arg)
 {
-  (void)arg;
+  unsigned id = (unsigned)(uintptr_t)arg;
   mmapio__mutex_lock(&mmapio__pool.mu);
   for (;;) {
     while (mmapio__pool.head == NULL && !mmapio__pool.stopping) {
@@ -148,9 +149,11 @@ static void mmapio__worker(void *arg)
     mmapio__pool.head = t->next;
     if (mmapio__pool.head == NULL) mmapio__pool.tail = NULL;
     t->next = NULL;
+    mmapio__pool.running[id] = t;
     mmapio__mutex_unlock(&mmapio__pool.mu);
     mmapio__task_run(t);
     mmapio__mutex_lock(&mmapio__pool.mu);
+    mmapio__pool.running[id] = NULL;
   }
   mmapio__mutex_unlock(&mmapio__pool.mu);
 }
@@ -164,13 +167,18 @@ static int mmapio__submit(mmapio_task *t, const char *op)
    * behind it could leave the task with no worker, so wait until it is done. */
   while (mmapio__pool.stopping) mmapio__cond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
   if (mmapio__pool.idle == 0 && mmapio__pool.nthreads < MMAPIO__POOL_MAX) {
-    int rc = mmapio__thread_start(&mmapio__pool.threads[mmapio__pool.nthreads], mmapio__worker,
-                                  NULL);
+    unsigned id = mmapio__pool.nthreads;
+    int rc = mmapio__thread_start(&mmapio__pool.threads[id], mmapio__worker,
+                                  (void *)(uintptr_t)id);
     if (rc == MMAPIO_OK) {
       mmapio__pool.nthreads++;
     } else if (mmapio__pool.nthreads == 0) {
       mmapio__mutex_unlock(&mmapio__pool.mu);
-      return mmapio__fail(rc, "%s: cannot start a worker thread: %s", op, mmapio_last_error());
+      /* The cause is in this thread's detail buffer, which mmapio__fail
+       * writes: copy it out first. */
+      mmapio__saved_error cause;
+      mmapio__error_save(&cause);
+      return mmapio__fail(rc, "%s: cannot start a worker thread: %s", op, cause.msg);
     }
     /* Otherwise a running worker will get to the task. */
   }
@@ -207,6 +215,51 @@ static void mmapio__pool_release(void)
   mmapio__pool.stopping = 0;
   mmapio__cond_broadcast(&mmapio__pool.done_cv);
   mmapio__mutex_unlock(&mmapio__pool.mu);
+}
+
+void mmapio__async_fork(int phase)
+{
+  if (mmapio__ld_acquire(&mmapio__pool_state) != 2) return;
+  if (phase == MMAPIO__FORK_PREPARE) {
+    mmapio__mutex_lock(&mmapio__pool.mu);
+    return;
+  }
+  if (phase == MMAPIO__FORK_PARENT) {
+    mmapio__mutex_unlock(&mmapio__pool.mu);
+    return;
+  }
+  /* The child has no workers. Tasks that were queued or running belong to
+   * the parent (which completes them): here they fail at once, so that
+   * nothing runs twice and nobody waits for a worker that does not exist. */
+  mmapio__mutex_init(&mmapio__pool.mu);
+  mmapio__cond_init(&mmapio__pool.work_cv);
+  mmapio__cond_init(&mmapio__pool.done_cv);
+  mmapio_task *t = mmapio__pool.head;
+  mmapio__pool.head = mmapio__pool.tail = NULL;
+  for (unsigned i = 0; i <= MMAPIO__POOL_MAX; i++) {
+    mmapio_task *list = i < MMAPIO__POOL_MAX ? mmapio__pool.running[i] : t;
+    if (i < MMAPIO__POOL_MAX) {
+      mmapio__pool.running[i] = NULL;
+      if (list != NULL) list->next = NULL;
+    }
+    while (list != NULL) {
+      mmapio_task *next = list->next;
+      list->next = NULL;
+      list->status = MMAPIO_EIO;
+      mmapio__saved_error e;
+      mmapio__error_save(&e);
+      (void)mmapio__fail(MMAPIO_EIO, "task started in the parent process before fork(); "
+                                     "it does not run in the child");
+      mmapio__error_save(&list->err);
+      mmapio__error_restore(&e);
+      list->done = 1;
+      if (list->has_event) mmapio__os_event_set(&list->ev);
+      list = next;
+    }
+  }
+  mmapio__pool.nthreads = 0;
+  mmapio__pool.idle = 0;
+  mmapio__pool.stopping = 0;
 }
 
 /* ---- Starting calls ----------------------------------------------------- */
@@ -407,6 +460,15 @@ int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_task_wait: timeout %lld ms is negative (-1 waits forever)",
                         (long long)timeout_ms);
   if (mmapio__ld_acquire(&t->done)) return mmapio__task_result(t);
+  /* A write waits for the views of every other thread: if the waiting
+   * thread holds one of its map, waiting forever would never end. (A
+   * bounded wait just times out: the holder may release and wait again.) */
+  if (timeout_ms < 0 && t->kind == MMAPIO__TASK_WRITE && t->map != NULL &&
+      mmapio__self_holds(t->map))
+    return mmapio__fail(MMAPIO_EDEADLK,
+                        "mmapio_task_wait(%s): would deadlock: the write task waits for a view, "
+                        "write view or iterator the calling thread holds",
+                        mmapio__path_or(t->map->path));
   /* Not done, so the task is queued and the pool is set up. */
   uint64_t start = mmapio__monotonic_ms();
   int timed_out = 0;

@@ -94,7 +94,9 @@ void mmapio_atomic_release(mmapio_atomic *a)
   a->priv_.kind_ = 0;
   a->ptr = NULL;
   a->count = 0;
-  mmapio__fetch_sub(&m->pins, 1u);
+  /* A reaper may wait for the last pin of a map whose references are all
+   * gone (lifetime.c); after the decrement only the address is used. */
+  if (mmapio__fetch_sub(&m->pins, 1u) == (MMAPIO__WAITING_BIT | 1u)) mmapio__wake_u32(&m->pins);
 }
 
 #else /* !MMAPIO_WITH_ATOMIC: linkable stubs */

@@ -91,6 +91,8 @@ int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes)
       return MMAPIO_OK;
     case MMAPIO_FLUSH_EVERY_MILLIS:
       mmapio__fetch_add(&m->pending, nbytes);
+      /* In a child of fork() the flusher thread starts again on demand. */
+      if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&mmapio__fl_restart) != 0u)) mmapio__flusher_kick();
       return MMAPIO_OK;
   }
   return MMAPIO_OK;

@@ -151,7 +151,19 @@ unsigned mmapio__sys_count(const char *name)
   return n;
 }
 
+/* fork(): another thread inside a hook at fork time would leave hook_mu
+ * locked in the child (the backend's fork handlers call this in each
+ * phase). */
+void mmapio__hooks_fork(int phase)
+{
+  if (phase == MMAPIO__FORK_PREPARE) mmapio__mutex_lock(&hook_mu);
+  else if (phase == MMAPIO__FORK_PARENT) mmapio__mutex_unlock(&hook_mu);
+  else mmapio__mutex_init(&hook_mu);
+}
+
 #else /* !MMAPIO__HOOKS */
+
+void mmapio__hooks_fork(int phase) { (void)phase; }
 
 /* Without hooks the calls go straight to the OS: nothing is recorded or
  * injected, and every count is 0. Tests that need the hooks detect this

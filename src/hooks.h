@@ -31,4 +31,8 @@
 int mmapio__hook_call(const char *name, uint64_t a, uint64_t b, int flags, int *err);
 #endif
 
+/* fork(): keep the hook engine's mutex consistent (MMAPIO__FORK_* phase);
+ * a no-op without hooks. */
+void mmapio__hooks_fork(int phase);
+
 #endif /* MMAPIO_HOOKS_H */

@@ -84,6 +84,12 @@
 #endif
 
 /* ---- Internal atomics (GCC/Clang builtins; MinGW has them too) --------- */
+/* The library is built with GCC or Clang only (MinGW on Windows); there is
+ * no MSVC branch here, so say so instead of failing somewhere below. The
+ * public header has its own MSVC branch for programs that use the library. */
+#if !defined(__GNUC__) && !defined(__clang__)
+#  error "mmapio's sources need GCC or Clang (__atomic builtins); on Windows build with MinGW-w64"
+#endif
 #define mmapio__ld_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define mmapio__ld_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define mmapio__st_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -150,7 +156,7 @@ struct mmapio_map {
   mmapio_durability durability;
   uint64_t pending;      /* atomic accumulator (bytes, or writes for EVERY_WRITES) */
   uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
-  struct mmapio_map *flush_next; /* background flusher list (flusher mutex) */
+  size_t flush_idx;      /* background flusher: position in its heap (flusher mutex) */
   int in_flusher;        /* registered with the background flusher (flusher mutex) */
 
   /* borrow bookkeeping */
@@ -171,7 +177,19 @@ struct mmapio_map {
     uint64_t flush_calls, flush_failures, flush_last_ns, flush_max_ns; /* atomic */
     uint64_t resize_in_place, resize_moving; /* atomic */
   } st;
+
+  /* lifetime (lifetime.c) */
+  uint32_t busy;         /* atomic: borrow releases still using the map after
+                            their hold ended (a mut view's policy flush);
+                            MMAPIO__WAITING_BIT while a reaper waits */
+  uint32_t dying;        /* atomic: the last reference is gone; a reaper
+                            thread destroys the map at the last borrow release */
+  struct mmapio_map *reg_prev, *reg_next; /* registry of live maps (registry mutex) */
 };
+
+/* High bit of m->pins and m->busy: a reaper waits for the count to drain,
+ * so the release that drops it to zero wakes it. */
+#define MMAPIO__WAITING_BIT 0x80000000u
 
 /* ---- Errors ------------------------------------------------------------- */
 /* Record a detail message for this thread and return `status`. */
@@ -259,13 +277,22 @@ static inline int mmapio__lock_shared(mmapio_map *m, mmapio__slot **out)
   return mmapio__lock_shared_slow(m, s);
 }
 
-void mmapio__unlock_shared_wake(mmapio_map *m);
+/* Wake a writer waiting for slot s. After the count is dropped the map may
+ * be gone (its last borrow was released): only the slot's address is used. */
+void mmapio__unlock_shared_wake(mmapio_map *m, mmapio__slot *s);
 
 static inline void mmapio__unlock_shared(mmapio_map *m, mmapio__slot *s)
 {
   mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
   mmapio__reader_barrier(m);
-  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) mmapio__unlock_shared_wake(m);
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) mmapio__unlock_shared_wake(m, s);
+}
+
+/* The calling thread holds a view, write view or iterator of m. */
+static inline int mmapio__self_holds(mmapio_map *m)
+{
+  mmapio__slot *s = mmapio__slot_get(m);
+  return s != NULL && (mmapio__ld_relaxed(&s->count) != 0u || mmapio__ld_relaxed(&s->excl) != 0u);
 }
 
 /* Exclusive hold: waits for other threads' shared holds. `op` names the
@@ -307,6 +334,10 @@ int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */
 int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
 int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
+/* Set in a child of fork() while EVERY_MILLIS maps wait for a flusher
+ * thread; mmapio__flusher_kick starts it. */
+extern uint32_t mmapio__fl_restart;
+void mmapio__flusher_kick(void);
 
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */
@@ -315,6 +346,50 @@ void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a modu
 mmapio_map *mmapio__map_alloc(const char *path);
 /* shm.c: mmapio_anon with MMAPIO_ANON_FD (flags and size already checked). */
 int mmapio__anon_fd(mmapio_map **out, uint64_t size, uint32_t flags);
+
+/* ---- Map lifetime (map.c, lifetime.c) ------------------------------------ */
+/* Drop a reference taken by a module (segment, byte buffer, task, watch).
+ * When it was the last one the map is destroyed at once if nothing is
+ * borrowed, else by a reaper thread as soon as the last view, iterator, pin
+ * and busy release is gone. */
+void mmapio__map_release_ref(mmapio_map *m);
+int mmapio__map_destroy(mmapio_map *m);      /* map.c: flush, unmap, close, free */
+/* lifetime.c: the last reference of `m` is gone. */
+void mmapio__map_reap(mmapio_map *m);
+/* Registry of live maps (for fork and for waiting on reapers). */
+void mmapio__registry_add(mmapio_map *m);
+void mmapio__registry_remove(mmapio_map *m);
+/* Tests: number of live maps; wait until no reaper thread runs. */
+size_t mmapio__registry_count(void);
+void mmapio__reap_wait(void);
+/* A borrow release that keeps using `m` after its hold ended brackets that
+ * use with these (the increment happens while the hold is still held). */
+static inline void mmapio__map_busy_begin(mmapio_map *m) { (void)mmapio__fetch_add(&m->busy, 1u); }
+static inline void mmapio__map_busy_end(mmapio_map *m)
+{
+  /* After the decrement the map may be gone: only the address is used. */
+  if (mmapio__fetch_sub(&m->busy, 1u) == (MMAPIO__WAITING_BIT | 1u)) mmapio__wake_u32(&m->busy);
+}
+/* fork(): the core's handlers, registered by the backend (lifetime.c). */
+void mmapio__fork_prepare(void);
+void mmapio__fork_parent(void);
+void mmapio__fork_child(void);
+extern unsigned mmapio__fork_gen; /* bumped in every child */
+/* Each subsystem's part of fork handling: take its mutex in prepare, drop
+ * it in the parent, reinitialise everything in the child (threads other
+ * than the forking one do not exist there). */
+void mmapio__flusher_fork(int phase);
+void mmapio__async_fork(int phase);
+#define MMAPIO__FORK_PREPARE 0
+#define MMAPIO__FORK_PARENT 1
+#define MMAPIO__FORK_CHILD 2
+/* lock.c: in the child, the holds of threads that do not exist any more do
+ * not count: zero their slots, and free the writer lock unless the forking
+ * thread holds the map exclusively. */
+void mmapio__lock_after_fork(mmapio_map *m);
+/* lock.c: leave the write-heavy symmetric mode once writes have become rare,
+ * without waiting for another write (called by readers now and then). */
+void mmapio__writer_mode_poll(mmapio_map *m);
 
 /* ---- Modules' hooks ----------------------------------------------------- */
 /* Guarded copies (fault.c). Without MMAPIO_OPEN_FAULT_SAFE they are memcpy. */

@@ -137,8 +137,16 @@ void mmapio_iter_end(mmapio_iter *it)
      * detail message; iter_end cannot return it. */
     uint64_t written = it->pos_;
     if (written > 0) mmapio__stat_write(s, written);
+    /* The iterator may be the map's last borrow: keep it from being
+     * destroyed until the policy is done (see lifetime.c). */
+    int policy = written > 0 && m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
+                 m->policy.kind != MMAPIO_FLUSH_MANUAL;
+    if (policy) mmapio__map_busy_begin(m);
     mmapio__unlock_excl(m, s);
-    if (written > 0) (void)mmapio__policy_after_write(m, written);
+    if (policy) {
+      (void)mmapio__policy_after_write(m, written);
+      mmapio__map_busy_end(m);
+    }
   } else {
     mmapio__unlock_shared(m, s);
   }

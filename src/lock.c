@@ -187,10 +187,10 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s)
   }
 }
 
-void mmapio__unlock_shared_wake(mmapio_map *m)
+void mmapio__unlock_shared_wake(mmapio_map *m, mmapio__slot *s)
 {
-  mmapio__slot *s = mmapio__slot_get(m);
-  if (s != NULL) mmapio__wake_u32(&s->count);
+  (void)m;
+  mmapio__wake_u32(&s->count);
 }
 
 /* ---- Exclusive holds ---------------------------------------------------- */
@@ -251,4 +251,55 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
   mmapio__st_relaxed(&s->excl, 0u);
   mmapio__wstate_clear(m);
   mmapio__mutex_unlock(&m->wmu);
+}
+
+/* ---- Switching back to asymmetric mode without another write ------------- */
+
+/* Readers in the symmetric mode call this now and then (the exported view
+ * release does, for views taken in that mode): once no writer has been
+ * seen for MMAPIO__CALM_MS, it switches the map back itself, so a map whose
+ * writes stopped does not keep its readers fencing until the next write.
+ * It only acts when it can take wmu without waiting, so it serialises with
+ * writers exactly like mmapio__writer_mode_end; switching to rfence == 0 is
+ * always safe (the next writer then issues the heavy barrier). */
+void mmapio__writer_mode_poll(mmapio_map *m)
+{
+  static MMAPIO__TLS uint32_t tick;
+  if ((++tick & 255u) != 0u || !mmapio__ld_relaxed(&m->rfence)) return;
+  if (!mmapio__mutex_trylock(&m->wmu)) return;
+  uint64_t now = mmapio__monotonic_ms();
+  if (mmapio__ld_relaxed(&m->rfence) && now - m->win_ms > MMAPIO__CALM_MS) {
+    mmapio__st_seqcst(&m->rfence, 0u);
+    m->win_heavy = 0;
+    m->excl_n = 0;
+    m->win_ms = now;
+  }
+  mmapio__mutex_unlock(&m->wmu);
+}
+
+/* ---- fork(): the child's view of the slots ------------------------------- */
+
+/* Called in the child of fork() for every live map (lifetime.c), where
+ * only the forking thread exists: the shared holds and exclusive flags of
+ * every other thread's slot are dropped, nobody sleeps on wstate any more,
+ * and unless the forking thread itself holds the map exclusively (a write
+ * view or mut iterator, which stay valid in the child), the writer mutex --
+ * possibly held by a vanished writer -- starts afresh with no writer. */
+void mmapio__lock_after_fork(mmapio_map *m)
+{
+  const void *me = mmapio__tc;
+  int self_excl = 0;
+  for (mmapio__slot *s = m->slots; s != NULL; s = s->next) {
+    if (me != NULL && s->owner == me) {
+      self_excl = s->excl != 0u;
+      continue;
+    }
+    s->count = 0u;
+    s->excl = 0u;
+  }
+  m->rwaiters = 0u;
+  if (!self_excl) {
+    mmapio__mutex_init(&m->wmu);
+    m->wstate = 0u;
+  }
 }

@@ -107,6 +107,12 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
   if ((unsigned)o->flush_policy.kind > (unsigned)MMAPIO_FLUSH_EVERY_MILLIS)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): unknown flush policy kind %d", path,
                         (int)o->flush_policy.kind);
+  if (o->flush_policy.kind == MMAPIO_FLUSH_EVERY_MILLIS &&
+      o->flush_policy.every > MMAPIO_FLUSH_MAX_MILLIS)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): flush period %llu ms out of range (0 = never, at most %llu)",
+                        path, (unsigned long long)o->flush_policy.every,
+                        (unsigned long long)MMAPIO_FLUSH_MAX_MILLIS);
   if (o->reserved0 != 0)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_open(%s): reserved0 must be 0", path);
   if ((o->flags & (MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE)) &&
@@ -192,11 +198,15 @@ mmapio_map *mmapio__map_alloc(const char *path)
   mmapio__mutex_init(&m->wmu);
   mmapio__mutex_init(&m->resize_mu);
   mmapio__rwlock_init(&m->stable);
+  mmapio__registry_add(m);
   return m;
 }
 
 static void mmapio__map_free(mmapio_map *m)
 {
+  /* Out of the registry first: fork handlers lock the mutexes of every map
+   * in it. */
+  mmapio__registry_remove(m);
   mmapio__slots_free(m);
   mmapio__mutex_destroy(&m->slot_mu);
   mmapio__mutex_destroy(&m->wmu);
@@ -206,8 +216,9 @@ static void mmapio__map_free(mmapio_map *m)
   free(m);
 }
 
-/* Unmap, close and free; returns the final flush's status. */
-static int mmapio__map_destroy(mmapio_map *m)
+/* Unmap, close and free; returns the final flush's status. Called when
+ * nothing refers to or borrows the map any more (see lifetime.c). */
+int mmapio__map_destroy(mmapio_map *m)
 {
   int rc = MMAPIO_OK;
   mmapio__flusher_remove(m);
@@ -621,7 +632,7 @@ int mmapio_retain(mmapio_map *m)
 void mmapio__map_release_ref(mmapio_map *m)
 {
   if (m == NULL) return;
-  if (mmapio__fetch_sub(&m->refs, 1u) == 1u) (void)mmapio__map_destroy(m);
+  if (mmapio__fetch_sub(&m->refs, 1u) == 1u) mmapio__map_reap(m);
 }
 
 int mmapio_close(mmapio_map *m)
@@ -648,15 +659,20 @@ int mmapio_close(mmapio_map *m)
     }
   }
   /* A non-waiting exclusive hold proves that no thread holds a view, write
-   * view or iterator; pins are counted separately. */
+   * view or iterator; pins and releases still finishing (busy) are counted
+   * separately. */
   mmapio__slot *s;
   int rc = mmapio__lock_excl(m, &s, "mmapio_close", 1);
   if (rc != MMAPIO_OK) return rc;
   uint32_t pins = mmapio__ld_acquire(&m->pins);
+  uint32_t busy = mmapio__ld_acquire(&m->busy);
   mmapio__unlock_excl(m, s);
   if (pins != 0u)
     return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): %u atomic view(s) still outstanding",
                         mmapio__path_or(m->path), (unsigned)pins);
+  if (busy != 0u)
+    return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): a write view release is still running",
+                        mmapio__path_or(m->path));
   if (mmapio__fetch_sub(&m->refs, 1u) != 1u) return MMAPIO_OK;
   return mmapio__map_destroy(m);
 }
@@ -838,6 +854,9 @@ void(mmapio_view_release)(mmapio_view *v)
     mmapio__wake_u32(v->priv_.slot_);
     return;
   }
+  /* Views taken in the write-heavy symmetric mode come here: let them
+   * notice that writes have stopped (while the view still keeps the map). */
+  if (kind & MMAPIO__BORROW_FENCE) mmapio__writer_mode_poll(v->priv_.map_);
   mmapio__unlock_shared(v->priv_.map_, (mmapio__slot *)(void *)v->priv_.slot_);
 }
 
@@ -868,9 +887,17 @@ int mmapio_view_mut_release(mmapio_view_mut *v)
   mmapio_map *m = v->priv_.map_;
   v->priv_.kind_ = 0u;
   if (v->len != 0) mmapio__stat_write((mmapio__slot *)(void *)v->priv_.slot_, v->len);
+  /* The policy runs after the hold is gone (a policy flush must not keep
+   * writers out), and the view may be the map's last borrow: mark the map
+   * busy while still holding it, so it is not destroyed under the flush. */
+  int policy = v->len != 0 && m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
+               m->policy.kind != MMAPIO_FLUSH_MANUAL;
+  if (policy) mmapio__map_busy_begin(m);
   mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
-  if (v->len == 0) return MMAPIO_OK;
-  return mmapio__policy_after_write(m, v->len);
+  if (!policy) return MMAPIO_OK;
+  int rc = mmapio__policy_after_write(m, v->len);
+  mmapio__map_busy_end(m);
+  return rc;
 }
 
 /* ---- Resize ------------------------------------------------------------- */

@@ -240,6 +240,12 @@ void mmapio__cond_signal(mmapio__cond *c);
 void mmapio__cond_broadcast(mmapio__cond *c);
 int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg);
 void mmapio__thread_join(mmapio__thread *t);
+/* Let `t` run on without ever being joined; its resources go when it ends. */
+void mmapio__thread_detach(mmapio__thread *t);
+/* Register the core's fork handlers (mmapio__fork_prepare/parent/child)
+ * with the OS once (pthread_atfork); nothing on Windows, which has no
+ * fork(). Idempotent and thread-safe. */
+void mmapio__os_atfork_register(void);
 uint64_t mmapio__monotonic_ms(void);
 /* Monotonic clock in nanoseconds, for statistics (posix/shm_posix.c,
  * win/shm_win.c). */

@@ -57,7 +57,12 @@ int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *
 {
   int rc = mmapio__segment_check(s, "mmapio_segment_write");
   if (rc != MMAPIO_OK) return rc;
+  /* The header's order: arguments, zero length, mode, then bounds. */
   if (len == 0) return MMAPIO_OK;
+  if (src == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_segment_write: src is NULL");
+  if (s->map->mode == MMAPIO_MODE_READ_ONLY)
+    return mmapio__fail(MMAPIO_EMODE, "mmapio_segment_write(%s): map is read-only",
+                        mmapio__path_or(s->map->path));
   if (!mmapio__in_bounds(rel_off, len, s->len)) return mmapio__fail_bounds(rel_off, len, s->len);
   /* A segment the map has shrunk past is invalid as a whole (API.md 9),
    * even where a byte of it is still inside the map. */

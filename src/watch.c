@@ -27,6 +27,8 @@ struct mmapio_watch {
   mmapio__thread thread;
   int stop;                 /* atomic: stop was requested */
   int running;              /* atomic: the thread is still in its loop */
+  unsigned fork_gen;        /* mmapio__fork_gen at start: the thread exists
+                               only in the process that started it */
 };
 
 int mmapio__watch_diff(mmapio_change *out, const mmapio__file_state *before,
@@ -101,6 +103,7 @@ int mmapio__watch_start_backend(mmapio_watch **out, mmapio_map *m, mmapio_watch_
   w->fn = fn;
   w->payload = payload;
   w->running = 1;
+  w->fork_gen = mmapio__fork_gen;
   rc = mmapio__thread_start(&w->thread, mmapio__watch_thread, w);
   if (rc != MMAPIO_OK) {
     w->os->destroy(w->os);
@@ -125,6 +128,7 @@ const char *mmapio__watch_backend(const mmapio_watch *w)
 int mmapio_watch_active(const mmapio_watch *w)
 {
   if (w == NULL) return 0;
+  if (w->fork_gen != mmapio__fork_gen) return 0; /* inherited through fork() */
   return mmapio__ld_acquire(&w->running) && !mmapio__ld_acquire(&w->stop);
 }
 
@@ -132,8 +136,12 @@ void mmapio_watch_stop(mmapio_watch *w)
 {
   if (w == NULL) return;
   mmapio__st_release(&w->stop, 1);
-  w->os->wake(w->os);
-  mmapio__thread_join(&w->thread);
+  /* In a child of fork() the watch thread does not exist: nothing to wake
+   * or join, only this process's copies of the descriptors to close. */
+  if (w->fork_gen == mmapio__fork_gen) {
+    w->os->wake(w->os);
+    mmapio__thread_join(&w->thread);
+  }
   w->os->destroy(w->os);
   mmapio__map_release_ref(w->map);
   free(w);

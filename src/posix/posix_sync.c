@@ -63,7 +63,24 @@ void mmapio__mutex_lock(mmapio__mutex *mu) { check(pthread_mutex_lock(mu), "pthr
 int mmapio__mutex_trylock(mmapio__mutex *mu) { return pthread_mutex_trylock(mu) == 0; }
 void mmapio__mutex_unlock(mmapio__mutex *mu) { check(pthread_mutex_unlock(mu), "pthread_mutex_unlock"); }
 
-void mmapio__rwlock_init(mmapio__rwlock *rw) { check(pthread_rwlock_init(rw, NULL), "pthread_rwlock_init"); }
+/* Writer-preferring where the C library lets us choose (glibc prefers
+ * readers by default): a moving resize, which holds the map exclusively
+ * while it waits for `stable`, must not wait behind a stream of flushes.
+ * The core never takes a shared hold of a rwlock twice in one thread, which
+ * this kind would deadlock. macOS and the BSDs already prefer writers. */
+void mmapio__rwlock_init(mmapio__rwlock *rw)
+{
+#if defined(__GLIBC__) && defined(__USE_GNU)
+  pthread_rwlockattr_t a;
+  check(pthread_rwlockattr_init(&a), "pthread_rwlockattr_init");
+  check(pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
+        "pthread_rwlockattr_setkind_np");
+  check(pthread_rwlock_init(rw, &a), "pthread_rwlock_init");
+  (void)pthread_rwlockattr_destroy(&a);
+#else
+  check(pthread_rwlock_init(rw, NULL), "pthread_rwlock_init");
+#endif
+}
 void mmapio__rwlock_destroy(mmapio__rwlock *rw) { (void)pthread_rwlock_destroy(rw); }
 void mmapio__rwlock_rdlock(mmapio__rwlock *rw)
 {
@@ -172,6 +189,7 @@ int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg)
 }
 
 void mmapio__thread_join(mmapio__thread *t) { check(pthread_join(t->t_, NULL), "pthread_join"); }
+void mmapio__thread_detach(mmapio__thread *t) { check(pthread_detach(t->t_), "pthread_detach"); }
 
 uint64_t mmapio__monotonic_ms(void)
 {
@@ -206,6 +224,9 @@ void mmapio__wake_u32(const uint32_t *addr)
 {
   (void)syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
+
+/* Futexes have no user-space state to prepare for fork(). */
+void mmapio__posix_waits_fork(int phase) { (void)phase; }
 
 #else /* portable: striped mutex + condition variable table */
 
@@ -257,6 +278,23 @@ void mmapio__wake_u32(const uint32_t *addr)
   mmapio__mutex_lock(&s->mu);
   mmapio__cond_broadcast(&s->cv);
   mmapio__mutex_unlock(&s->mu);
+}
+
+/* fork(): a stripe held by another thread would stay locked in the child,
+ * so take them all before fork and start the child with fresh ones. */
+void mmapio__posix_waits_fork(int phase)
+{
+  (void)pthread_once(&stripes_once, stripes_init);
+  for (unsigned i = 0; i < MMAPIO__STRIPES; i++) {
+    if (phase == MMAPIO__FORK_PREPARE) {
+      mmapio__mutex_lock(&stripes[i].mu);
+    } else if (phase == MMAPIO__FORK_PARENT) {
+      mmapio__mutex_unlock(&stripes[i].mu);
+    } else {
+      mmapio__mutex_init(&stripes[i].mu);
+      mmapio__cond_init(&stripes[i].cv);
+    }
+  }
 }
 
 #endif

@@ -445,4 +445,9 @@ static inline int mmapio__sys_fsync_dir(int fd)
  * captured. */
 void mmapio__posix_close_quiet(int fd);
 
+/* ---- fork() (posix_sync.c, posix_fork.c) ----------------------------------- */
+/* The address-wait table's part of fork handling (MMAPIO__FORK_* phases). */
+void mmapio__posix_waits_fork(int phase);
+/* The syscall hooks' part (posix_sys.c). */
+
 #endif /* MMAPIO_POSIX_SYS_H */

@@ -51,6 +51,14 @@ typedef struct mmapio__win_map {
   mmapio__win_view *views; /* back to back from om->base */
   uint64_t mapped;  /* sum of the views' lengths */
   uint64_t aoff;    /* file offset of the first view (window maps; else 0) */
+  /* Guards views/nviews/cap/mapped against the one change that can run
+   * while flushes walk them: growth in place, which the core runs under its
+   * resize mutex only, while flushes (mmapio_flush, the background flusher)
+   * hold the map's `stable` lock shared. Growth takes it exclusively to
+   * reallocate and append, mmapio__os_flush shared while it walks. Moving
+   * resizes and unmap run with `stable` held exclusively, so no flush runs
+   * then. Zero (calloc) is SRWLOCK_INIT. */
+  SRWLOCK vlock;
 } mmapio__win_map;
 
 /* Describe the real mapping in om (base at the view start, reserved counted
@@ -84,24 +92,32 @@ static int mmapio__win_file_invalid(mmapio_native_file f)
  * never fail after the OS call succeeded. */
 static DWORD mmapio__win_views_reserve(mmapio__win_map *wm)
 {
+  DWORD rc = 0;
   if (wm->nviews < wm->cap) return 0;
+  AcquireSRWLockExclusive(&wm->vlock);
   {
     size_t cap = wm->cap == 0 ? 4u : wm->cap * 2u;
     mmapio__win_view *v =
         (mmapio__win_view *)realloc(wm->views, cap * sizeof(mmapio__win_view));
-    if (v == NULL) return ERROR_NOT_ENOUGH_MEMORY;
-    wm->views = v;
-    wm->cap = cap;
+    if (v == NULL) {
+      rc = ERROR_NOT_ENOUGH_MEMORY;
+    } else {
+      wm->views = v;
+      wm->cap = cap;
+    }
   }
-  return 0;
+  ReleaseSRWLockExclusive(&wm->vlock);
+  return rc;
 }
 
 static void mmapio__win_views_push(mmapio__win_map *wm, uint8_t *addr, uint64_t len)
 {
+  AcquireSRWLockExclusive(&wm->vlock);
   wm->views[wm->nviews].addr = addr;
   wm->views[wm->nviews].len = len;
   wm->nviews++;
   wm->mapped += len;
+  ReleaseSRWLockExclusive(&wm->vlock);
 }
 
 static HANDLE mmapio__win_section(HANDLE f, DWORD prot, uint64_t len)
@@ -621,6 +637,8 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
    * copy-on-write views never dirty the file. */
   if (wm == NULL || wm->anon || wm->prot != PAGE_READWRITE || len == 0) return MMAPIO_OK;
   off += om->delta; /* the views start delta bytes before the window */
+  /* Growth in place may append a view meanwhile (see vlock). */
+  AcquireSRWLockShared(&wm->vlock);
   end = off + len;
   if (end < off || end > wm->mapped) end = wm->mapped;
   /* One FlushViewOfFile per view the range touches (several only after
@@ -632,11 +650,15 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
       uint64_t e = end < vend ? end : vend;
       uint8_t *addr = wm->views[i].addr + (s - vstart);
       if (MMAPIO__WIN_INJECT("FlushViewOfFile", (uint64_t)(uintptr_t)addr, e - s, 0) ||
-          !mmapio__win_flush_view(addr, e - s))
-        return mmapio__fail_os((int)GetLastError(), "FlushViewOfFile", path);
+          !mmapio__win_flush_view(addr, e - s)) {
+        DWORD err = GetLastError();
+        ReleaseSRWLockShared(&wm->vlock);
+        return mmapio__fail_os((int)err, "FlushViewOfFile", path);
+      }
     }
     vstart = vend;
   }
+  ReleaseSRWLockShared(&wm->vlock);
   /* FlushViewOfFile only starts the writes and returns; FlushFileBuffers
    * waits for them and for the file's metadata (the length). */
   if (d != MMAPIO_DURABLE_NONE) {

@@ -99,6 +99,16 @@ void mmapio__thread_join(mmapio__thread *t)
   t->h_ = NULL;
 }
 
+void mmapio__thread_detach(mmapio__thread *t)
+{
+  if (t->h_ == NULL) return;
+  CloseHandle((HANDLE)t->h_);
+  t->h_ = NULL;
+}
+
+/* Windows has no fork(). */
+void mmapio__os_atfork_register(void) {}
+
 /* ---- Time ---------------------------------------------------------------- */
 
 uint64_t mmapio__monotonic_ms(void) { return (uint64_t)GetTickCount64(); }

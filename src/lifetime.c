@@ -1,0 +1,232 @@
+/*
+ * lifetime.c -- when a map may be destroyed, the registry of live maps, and
+ * fork() handling.
+ *
+ * A map is destroyed only when no reference, view, write view, iterator,
+ * atomic pin or busy release of any thread is left. References are counted
+ * in m->refs; borrows are counted where the lock protocol keeps them (the
+ * per-thread slots, m->pins, m->busy), without any shared atomic on the
+ * view fast path. So when the last reference goes:
+ *
+ *  - mmapio_close of the last reference refuses (MMAPIO_EBUSY) while
+ *    anything is borrowed, as the header promises;
+ *  - a module dropping the last reference (segment, byte buffer, task,
+ *    watch: their releases return nothing) destroys the map at once when a
+ *    non-waiting exclusive hold proves that nothing is borrowed, else hands
+ *    it to a *reaper*: a library thread that takes the map exclusively --
+ *    waiting for every view, write view and iterator like any writer --
+ *    waits for the pins and busy releases to drain, and destroys it. The
+ *    borrows stay valid until they are released; the releases wake the
+ *    reaper through the ordinary writer wake-ups.
+ *
+ * A release's last access to the map is a plain load right after it drops
+ * its count (the reader's half of the writer handshake, in the header's
+ * inline release); everything a release does later (wakes) only uses
+ * addresses. The reaper acts only after seeing the count dropped, then
+ * takes several more steps (pins, busy, unlock, flusher removal, the final
+ * flush) before it frees anything.
+ *
+ * Reapers are detached: one per map that died with borrows outstanding,
+ * which is rare. mmapio__reap_wait lets tests wait for them.
+ *
+ * fork(): the registry lets the child fix every live map. The prepare
+ * handler takes the short-lived mutexes (registry; each map's resize and
+ * slot mutexes; the flusher's; the async pool's) so that no other thread is
+ * inside them at fork time, the parent handler releases them, and the child
+ * handler reinitialises them and everything owned by threads that do not
+ * exist in the child: their slot holds (lock.c), the writer mutex unless the
+ * forking thread holds the map exclusively, the `stable` lock (held by
+ * flushes of other threads), the flusher thread (restarted on demand), the
+ * async workers (tasks that were queued or running fail), the reapers, and
+ * the watches (inactive in the child).
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+static mmapio__mutex mmapio__reg_mu;
+static mmapio__cond mmapio__reg_cv; /* a reaper finished */
+static mmapio_map *mmapio__reg_head;
+static size_t mmapio__reg_n;
+static unsigned mmapio__reapers; /* reaper threads running (registry mutex) */
+static int mmapio__reg_state;    /* 0: not set up, 1: being set up, 2: ready */
+unsigned mmapio__fork_gen;
+
+static void mmapio__reg_init(void)
+{
+  if (mmapio__ld_acquire(&mmapio__reg_state) == 2) return;
+  int expect = 0;
+  if (mmapio__cas(&mmapio__reg_state, &expect, 1)) {
+    mmapio__mutex_init(&mmapio__reg_mu);
+    mmapio__cond_init(&mmapio__reg_cv);
+    mmapio__os_atfork_register();
+    mmapio__st_release(&mmapio__reg_state, 2);
+    return;
+  }
+  while (mmapio__ld_acquire(&mmapio__reg_state) != 2) mmapio__sleep_ms(1);
+}
+
+void mmapio__registry_add(mmapio_map *m)
+{
+  mmapio__reg_init();
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  m->reg_prev = NULL;
+  m->reg_next = mmapio__reg_head;
+  if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
+  mmapio__reg_head = m;
+  mmapio__reg_n++;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+void mmapio__registry_remove(mmapio_map *m)
+{
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  if (m->reg_prev != NULL) m->reg_prev->reg_next = m->reg_next;
+  else mmapio__reg_head = m->reg_next;
+  if (m->reg_next != NULL) m->reg_next->reg_prev = m->reg_prev;
+  m->reg_prev = m->reg_next = NULL;
+  mmapio__reg_n--;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+size_t mmapio__registry_count(void)
+{
+  mmapio__reg_init();
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  size_t n = mmapio__reg_n;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+  return n;
+}
+
+void mmapio__reap_wait(void)
+{
+  mmapio__reg_init();
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  while (mmapio__reapers != 0) mmapio__cond_wait(&mmapio__reg_cv, &mmapio__reg_mu);
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+/* ---- Reaping ------------------------------------------------------------- */
+
+/* Wait until *count (pins or busy) has drained, with the waiting bit set so
+ * that the release dropping it to zero wakes us. The timeout only bounds a
+ * wake-up that raced with setting the bit. */
+static void mmapio__drain(uint32_t *count)
+{
+  (void)__atomic_fetch_or(count, MMAPIO__WAITING_BIT, __ATOMIC_ACQ_REL);
+  uint32_t c;
+  while ((c = mmapio__ld_acquire(count)) != MMAPIO__WAITING_BIT) mmapio__wait_u32(count, c, 50);
+  mmapio__st_release(count, 0u);
+}
+
+static void mmapio__reaper_main(void *arg)
+{
+  mmapio_map *m = (mmapio_map *)arg;
+  mmapio__slot *s;
+  /* Waits like any writer for the views, write views and iterators of
+   * every thread. It only fails without memory for this thread's slot. */
+  while (mmapio__lock_excl(m, &s, "mmapio_close", 0) != MMAPIO_OK) mmapio__sleep_ms(10);
+  mmapio__drain(&m->pins);
+  mmapio__drain(&m->busy);
+  mmapio__unlock_excl(m, s);
+  (void)mmapio__map_destroy(m);
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reapers--;
+  mmapio__cond_broadcast(&mmapio__reg_cv);
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+void mmapio__map_reap(mmapio_map *m)
+{
+  /* The release that got us here returns nothing: keep the caller's
+   * detail message as it was. */
+  mmapio__saved_error e;
+  mmapio__error_save(&e);
+  mmapio__slot *s;
+  if (mmapio__lock_excl(m, &s, "mmapio_close", 1) == MMAPIO_OK) {
+    uint32_t pins = mmapio__ld_acquire(&m->pins);
+    uint32_t busy = mmapio__ld_acquire(&m->busy);
+    mmapio__unlock_excl(m, s);
+    if (pins == 0u && busy == 0u) {
+      mmapio__error_restore(&e);
+      (void)mmapio__map_destroy(m);
+      return;
+    }
+  }
+  mmapio__st_release(&m->dying, 1u);
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reapers++;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__thread t;
+  if (mmapio__thread_start(&t, mmapio__reaper_main, m) == MMAPIO_OK) {
+    mmapio__thread_detach(&t);
+  } else if (!mmapio__self_holds(m)) {
+    /* No thread: wait here instead (this thread holds nothing of m). */
+    mmapio__reaper_main(m);
+  } else {
+    /* No thread, and waiting here would wait for ourselves: the map stays
+     * mapped until the process ends. */
+    fprintf(stderr, "mmapio: cannot start a thread to close %s once its views are released; "
+                    "it stays open\n", mmapio__path_or(m->path));
+    mmapio__mutex_lock(&mmapio__reg_mu);
+    mmapio__reapers--;
+    mmapio__cond_broadcast(&mmapio__reg_cv);
+    mmapio__mutex_unlock(&mmapio__reg_mu);
+  }
+  mmapio__error_restore(&e);
+}
+
+/* ---- fork() --------------------------------------------------------------- */
+
+void mmapio__fork_prepare(void)
+{
+  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  /* Order: registry, then each map's resize and slot mutexes, then the
+   * flusher's and the pool's. No thread takes the registry while holding
+   * one of the others, nor a map mutex while holding the flusher's or the
+   * pool's; the writer mutexes (held for as long as a write view lives)
+   * are never taken here. */
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
+    mmapio__mutex_lock(&m->resize_mu);
+    mmapio__mutex_lock(&m->slot_mu);
+  }
+  mmapio__flusher_fork(MMAPIO__FORK_PREPARE);
+  mmapio__async_fork(MMAPIO__FORK_PREPARE);
+}
+
+void mmapio__fork_parent(void)
+{
+  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  mmapio__async_fork(MMAPIO__FORK_PARENT);
+  mmapio__flusher_fork(MMAPIO__FORK_PARENT);
+  for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
+    mmapio__mutex_unlock(&m->slot_mu);
+    mmapio__mutex_unlock(&m->resize_mu);
+  }
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+void mmapio__fork_child(void)
+{
+  mmapio__fork_gen++;
+  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  mmapio__async_fork(MMAPIO__FORK_CHILD);
+  mmapio__flusher_fork(MMAPIO__FORK_CHILD);
+  for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
+    mmapio__mutex_init(&m->slot_mu);
+    mmapio__mutex_init(&m->resize_mu);
+    /* Held shared by flushes and hints of other threads, which are gone. */
+    mmapio__rwlock_init(&m->stable);
+    mmapio__lock_after_fork(m);
+    /* Pins are not tied to threads and stay counted; the releases that
+     * were using the map after their hold (busy) ran on other threads. */
+    m->pins &= ~MMAPIO__WAITING_BIT;
+    m->busy = 0;
+    /* A map whose reaper ran in the parent has none here: it stays mapped
+     * until the child exits or execs (descriptors are close-on-exec). */
+  }
+  mmapio__reapers = 0;
+  mmapio__mutex_init(&mmapio__reg_mu);
+  mmapio__cond_init(&mmapio__reg_cv);
+}
