@@ -395,10 +395,36 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     if (!reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
   }
 #endif
-  /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). */
+#if !MMAPIO__LINUX && !MMAPIO__APPLE
+  if (!sparse) {
+    /* posix_fallocate cannot check without changing the length, but it
+     * keeps the content: reserve [0, new_len) on the file as it is, and put
+     * the old length back if that fails. The truncation below frees and
+     * reallocates the blocks (only a concurrent consumer of the space can
+     * make that second reservation fail). */
+    int e;
+    do {
+      e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len);
+    } while (e == EINTR);
+    if (e != 0 && !reserve_unsupported(e)) {
+      if (new_len > old_len) {
+        errno = e;
+        restore_len(f, old_len);
+      }
+      return fail_size_call(e, "posix_fallocate", path, new_len);
+    }
+  }
+#endif
+  /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). A
+   *     failure of the truncation itself puts a length the reservation
+   *     changed back. */
   rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
-  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, new_len, sparse, path);
-  return rc;
+  if (rc != MMAPIO_OK) {
+    errno = mmapio_last_os_error();
+    restore_len(f, old_len);
+    return rc;
+  }
+  return mmapio__os_file_set_size(f, 0, new_len, sparse, path);
 }
 
 int mmapio__os_unlink(const char *path)
