@@ -323,6 +323,9 @@ static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_o
   if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
   if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, o->size, o, 0);
   if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
+  /* FULL: the name of the file just emptied is made durable too (it may
+   * itself be new, created by someone who did not sync its directory). */
+  if (rc == MMAPIO_OK && o->durability == MMAPIO_DURABLE_FULL) rc = mmapio__os_sync_dir(m->path);
   return rc;
 }
 
