@@ -245,8 +245,9 @@ typedef enum mmapio_durability {
   MMAPIO_DURABLE_DATA = 0, /* default: data reaches the device (msync MS_SYNC /
                               FlushViewOfFile + FlushFileBuffers) */
   MMAPIO_DURABLE_FULL = 1, /* DATA plus the device cache (fsync; F_FULLFSYNC on macOS);
-                              a file created at FULL also gets its directory
-                              fsynced once, so its name survives a power cut */
+                              a file created or truncated at FULL also gets its
+                              directory fsynced once, so its name survives a
+                              power cut */
   MMAPIO_DURABLE_NONE = 2  /* writeback started, not awaited (fast, not durable) */
 } mmapio_durability;
 
@@ -372,10 +373,12 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     RLIMIT_FSIZE and the file system's maximum file size, the address
  *     space (POSIX maps before truncating), and the disk blocks (unless
  *     SPARSE). Only an I/O error of the truncation itself can come later.
- *   - With durability MMAPIO_DURABLE_FULL, creating a file also makes its
- *     name durable: the directory is fsynced once, right after the name is
- *     published (POSIX; on Windows the directory is not flushed
- *     separately). DATA and NONE do not sync the directory.
+ *   - With durability MMAPIO_DURABLE_FULL, creating or truncating a file
+ *     also makes its name durable: the directory is fsynced once, right
+ *     after the name is published or the file truncated (POSIX; on Windows
+ *     the directory is not flushed separately). A later FULL flush syncs
+ *     the file itself. DATA and NONE do not sync the directory, and opening
+ *     an existing file without TRUNCATE never does.
  *   - `o->max_size` > 0 (READ_WRITE only) reserves address space so that
  *     mmapio_resize up to max_size never moves the mapping. It must be >= the
  *     file size and <= MMAPIO_MAX_SIZE.

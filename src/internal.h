@@ -149,7 +149,7 @@ struct mmapio_map {
   int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
-  char *path;            /* owned copy, NULL for anonymous */
+  char *path;            /* copy stored right after the object (same allocation), NULL for anonymous */
 
   /* flushing */
   mmapio_flush_policy policy;

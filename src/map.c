@@ -180,15 +180,12 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__locks_init();
     mmapio__st_release(&locks_ready, 1);
   }
-  mmapio_map *m = (mmapio_map *)calloc(1, sizeof *m);
+  /* One allocation: the object, then its copy of the path. */
+  size_t n = path != NULL ? strlen(path) + 1 : 0;
+  mmapio_map *m = (mmapio_map *)calloc(1, sizeof *m + n);
   if (m == NULL) return NULL;
   if (path != NULL) {
-    size_t n = strlen(path) + 1;
-    m->path = (char *)malloc(n);
-    if (m->path == NULL) {
-      free(m);
-      return NULL;
-    }
+    m->path = (char *)(m + 1);
     memcpy(m->path, path, n);
   }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
@@ -212,8 +209,7 @@ static void mmapio__map_free(mmapio_map *m)
   mmapio__mutex_destroy(&m->wmu);
   mmapio__mutex_destroy(&m->resize_mu);
   mmapio__rwlock_destroy(&m->stable);
-  free(m->path);
-  free(m);
+  free(m); /* the path lives in the same block */
 }
 
 /* Unmap, close and free; returns the final flush's status. Called when
@@ -395,6 +391,9 @@ static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_o
   if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
   if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, wl, o, 0);
   if (rc == MMAPIO_OK) rc = mmapio__map_touch(m, o);
+  /* FULL: the name of the file just emptied is made durable too (it may
+   * itself be new, created by someone who did not sync its directory). */
+  if (rc == MMAPIO_OK && o->durability == MMAPIO_DURABLE_FULL) rc = mmapio__os_sync_dir(m->path);
   return rc;
 }
 

@@ -442,10 +442,36 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     if (!reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
   }
 #endif
-  /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). */
+#if !MMAPIO__LINUX && !MMAPIO__APPLE
+  if (!sparse) {
+    /* posix_fallocate cannot check without changing the length, but it
+     * keeps the content: reserve [0, new_len) on the file as it is, and put
+     * the old length back if that fails. The truncation below frees and
+     * reallocates the blocks (only a concurrent consumer of the space can
+     * make that second reservation fail). */
+    int e;
+    do {
+      e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len);
+    } while (e == EINTR);
+    if (e != 0 && !reserve_unsupported(e)) {
+      if (new_len > old_len) {
+        errno = e;
+        restore_len(f, old_len);
+      }
+      return fail_size_call(e, "posix_fallocate", path, new_len);
+    }
+  }
+#endif
+  /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). A
+   *     failure of the truncation itself puts a length the reservation
+   *     changed back. */
   rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
-  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, new_len, sparse, path);
-  return rc;
+  if (rc != MMAPIO_OK) {
+    errno = mmapio_last_os_error();
+    restore_len(f, old_len);
+    return rc;
+  }
+  return mmapio__os_file_set_size(f, 0, new_len, sparse, path);
 }
 
 int mmapio__os_unlink(const char *path)
@@ -493,103 +519,108 @@ static int copy_rw(int in, int out, const char **call)
   return e;
 }
 
-int mmapio__os_copy_file(const char *src, const char *dst)
+/* Copy step 1: open the source, which must be a regular file; *st gets
+ * its status (to recognise the destination as the same file). */
+static int copy_open_src(int *out, struct stat *st, const char *src)
 {
-  int in;
-  do {
-    in = mmapio__sys_open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-  } while (in < 0 && errno == EINTR);
+  int in = open_retry(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (in < 0) {
     int e = errno;
     if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", src);
     return mmapio__fail_os(e, "open", src);
   }
-  struct stat st;
-  if (mmapio__sys_fstat(in, &st) != 0) {
-    int e = errno;
-    mmapio__posix_close_quiet(in);
-    return mmapio__fail_os(e, "fstat", src);
-  }
-  int rc = check_regular(&st, "open", src);
+  int rc = MMAPIO_OK;
+  if (mmapio__sys_fstat(in, st) != 0) rc = mmapio__fail_os(errno, "fstat", src);
+  else rc = check_regular(st, "open", src);
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(in);
     return rc;
   }
-  int fl = mmapio__sys_fcntl(in, F_GETFL, 0);
-  if (fl < 0 || mmapio__sys_fcntl(in, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+  /* O_NONBLOCK only kept a FIFO from blocking the open; reads of a regular
+   * file ignore it, so it stays. */
+  *out = in;
+  return MMAPIO_OK;
+}
+
+/* Copy step 2: open the destination without O_TRUNC and truncate it only
+ * once it is known to be a regular file other than the source (copying a
+ * file onto itself, or onto a hard link of itself, would otherwise destroy
+ * it). O_NONBLOCK keeps a FIFO without a reader from blocking the open. */
+static int copy_open_dst(int *out, const struct stat *src_st, const char *src, const char *dst)
+{
+  int fd = open_retry(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+  if (fd < 0) {
     int e = errno;
-    mmapio__posix_close_quiet(in);
-    return mmapio__fail_os(e, "fcntl", src);
-  }
-  /* The destination is opened without O_TRUNC and truncated only once it
-   * is known not to be the source itself (copying a file onto itself, or
-   * onto a hard link of itself, would otherwise destroy it). O_NONBLOCK
-   * keeps a FIFO without a reader from blocking the open. */
-  int out;
-  do {
-    out = mmapio__sys_open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
-  } while (out < 0 && errno == EINTR);
-  if (out < 0) {
-    int e = errno;
-    mmapio__posix_close_quiet(in);
     if (e == EISDIR || e == ENXIO) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
     return mmapio__fail_os(e, "open", dst);
   }
-  struct stat dst_st;
-  rc = MMAPIO_OK;
-  if (mmapio__sys_fstat(out, &dst_st) != 0) {
+  struct stat st;
+  int rc = MMAPIO_OK;
+  if (mmapio__sys_fstat(fd, &st) != 0) {
     rc = mmapio__fail_os(errno, "fstat", dst);
-  } else if ((rc = check_regular(&dst_st, "open", dst)) != MMAPIO_OK) {
+  } else if ((rc = check_regular(&st, "open", dst)) != MMAPIO_OK) {
     /* rc and the message are set */
-  } else if (dst_st.st_dev == st.st_dev && dst_st.st_ino == st.st_ino) {
+  } else if (st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino) {
     rc = mmapio__fail(MMAPIO_EINVAL, "copy_file(%s, %s): source and destination are the same file",
                       src, dst);
-  } else if ((fl = mmapio__sys_fcntl(out, F_GETFL, 0)) < 0 ||
-             mmapio__sys_fcntl(out, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-    rc = mmapio__fail_os(errno, "fcntl", dst);
-  } else if (set_len(out, 0) != 0) {
+  } else if (set_len(fd, 0) != 0) {
     rc = mmapio__fail_os(errno, "ftruncate", dst);
   }
   if (rc != MMAPIO_OK) {
-    mmapio__posix_close_quiet(in);
-    mmapio__posix_close_quiet(out);
+    mmapio__posix_close_quiet(fd);
     return rc;
   }
+  *out = fd;
+  return MMAPIO_OK;
+}
 
-  int e = 0;
-  const char *call = NULL;
-  const char *epath = dst;
-  int use_rw = 1;
+/* Copy step 3: the bytes. copy_file_range (Linux) lets the kernel copy (or
+ * reflink) without a round trip through user space; where it is refused
+ * (old kernels, cross-device before 5.3, special file systems) the
+ * read/write loop continues from the same offsets, since both calls advance
+ * the file positions. Returns 0 or an errno; *call and *epath name the
+ * failing call and its file. */
+static int copy_bytes(int in, int out, const char *src, const char *dst, const char **call,
+                      const char **epath)
+{
+  *epath = dst;
 #if MMAPIO__LINUX
-  /* copy_file_range lets the kernel copy (or reflink) without a round trip
-   * through user space. Where it is refused (old kernels, cross-device
-   * before 5.3, special file systems) the read/write loop continues from
-   * the same offsets, since both calls advance the file positions. */
-  use_rw = 0;
   for (;;) {
     ssize_t n = mmapio__sys_copy_file_range(in, out, (size_t)1 << 30);
     if (n > 0) continue;
-    if (n == 0) break;
+    if (n == 0) return 0;
     if (errno == EINTR) continue;
     if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL ||
-        errno == EBADF || errno == EPERM) {
-      use_rw = 1;
+        errno == EBADF || errno == EPERM)
       break;
-    }
-    e = errno;
-    call = "copy_file_range";
-    break;
+    *call = "copy_file_range";
+    return errno;
   }
 #endif
-  if (e == 0 && use_rw) {
-    e = copy_rw(in, out, &call);
-    if (e != 0 && call != NULL && strcmp(call, "read") == 0) epath = src;
+  int e = copy_rw(in, out, call);
+  if (e != 0 && *call != NULL && strcmp(*call, "read") == 0) *epath = src;
+  return e;
+}
+
+int mmapio__os_copy_file(const char *src, const char *dst)
+{
+  int in = -1, out = -1;
+  struct stat st;
+  int rc = copy_open_src(&in, &st, src);
+  if (rc != MMAPIO_OK) return rc;
+  rc = copy_open_dst(&out, &st, src, dst);
+  if (rc != MMAPIO_OK) {
+    mmapio__posix_close_quiet(in);
+    return rc;
   }
+  const char *call = NULL, *epath = dst;
+  int e = copy_bytes(in, out, src, dst, &call, &epath);
   mmapio__posix_close_quiet(in);
   /* close() reports delayed write errors on network file systems. */
   if (mmapio__sys_close(out) != 0 && e == 0 && errno != EINTR) {
     e = errno;
     call = "close";
+    epath = dst;
   }
   if (e != 0) return mmapio__fail_os(e, call, epath);
   return MMAPIO_OK;

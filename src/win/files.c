@@ -15,17 +15,24 @@
 static int mmapio__win_invalid(HANDLE h) { return h == NULL || h == INVALID_HANDLE_VALUE; }
 
 /* 1 when `h` is an open handle to a regular disk file (not a directory,
- * pipe, console or device). */
-static int mmapio__win_is_regular(HANDLE h)
+ * pipe, console or device); its length goes to *len when not NULL. */
+static int mmapio__win_is_regular(HANDLE h, uint64_t *len)
 {
   BY_HANDLE_FILE_INFORMATION info;
   if (GetFileType(h) != FILE_TYPE_DISK) return 0;
   if (!GetFileInformationByHandle(h, &info)) return 0;
+  if (len != NULL) *len = ((uint64_t)info.nFileSizeHigh << 32) | (uint64_t)info.nFileSizeLow;
   return (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) == 0;
 }
 
 int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
                     int private_perms)
+{
+  return mmapio__os_open_stat(out, NULL, path, access, create, private_perms);
+}
+
+int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
+                         int create, int private_perms)
 {
   DWORD err = 0, want, disp;
   wchar_t *wpath;
@@ -54,10 +61,13 @@ int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int c
     free(wpath);
     if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
       return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): is a directory", path);
+    if (err == ERROR_FILENAME_EXCED_RANGE)
+      return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): file name too long (longer than the "
+                                         "system allows for a name or a path)", path);
     return mmapio__fail_os((int)err, "CreateFileW", path);
   }
   free(wpath);
-  if (!mmapio__win_is_regular(h)) {
+  if (!mmapio__win_is_regular(h, len)) {
     CloseHandle(h);
     return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): not a regular file", path);
   }
@@ -71,7 +81,7 @@ int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write
   HANDLE h = (HANDLE)f, d = NULL;
   const char *p = path != NULL ? path : "<fd>";
   if (mmapio__win_invalid(h)) return mmapio__fail(MMAPIO_EINVAL, "DuplicateHandle(%s): invalid handle", p);
-  if (!mmapio__win_is_regular(h))
+  if (!mmapio__win_is_regular(h, NULL))
     return mmapio__fail(MMAPIO_EINVAL, "DuplicateHandle(%s): not a regular file", p);
   if (need_write) {
     /* Win32 cannot ask a handle for its granted access, but a read-write
@@ -187,6 +197,25 @@ int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *
   if (len > have && len - have > (uint64_t)avail.QuadPart)
     return mmapio__fail_os((int)ERROR_DISK_FULL, "GetDiskFreeSpaceExW", path != NULL ? path : "<fd>");
   return MMAPIO_OK;
+}
+
+int mmapio__os_file_can_hold(mmapio_native_file f, uint64_t len, const char *path)
+{
+  /* NTFS and ReFS limits are far above MMAPIO_MAX_SIZE on current Windows;
+   * a refusal shows up as the allocation failing, before any change. */
+  (void)f; (void)len; (void)path;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
+                          const char *path)
+{
+  /* The free-space check first; then the length goes to 0 and grows again
+   * (reserving the clusters unless sparse). */
+  int rc = sparse ? MMAPIO_OK : mmapio__os_file_can_reserve(f, new_len, path);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(f, 0, new_len, sparse, path);
+  return rc;
 }
 
 int mmapio__os_unlink(const char *path)

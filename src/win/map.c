@@ -473,21 +473,23 @@ static int mmapio__win_remap_anon(mmapio__os_mapping *om, mmapio__win_map *wm, u
   return MMAPIO_OK;
 }
 
-static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
-                                  uint64_t new_len, uint64_t keep, int sparse, const char *path)
+/* The state of a file mapping before a remap, to go back to on failure. */
+typedef struct mmapio__win_old {
+  uint8_t *base;
+  uint64_t reserved;
+  uint64_t len;
+  int ph;
+  uint64_t keep;    /* address space to reserve (max_size, real mapping) */
+  uint8_t *tail;    /* copy of the bytes a shrink cuts off (or NULL) */
+  uint64_t tail_len;
+} mmapio__win_old;
+
+/* Backend data for a mapping that has none yet (an empty one). */
+static int mmapio__win_remap_data(mmapio__os_mapping *om, mmapio_native_file f,
+                                  mmapio__win_map **out, const char *path)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
-  uint8_t *old_base = om->base;
-  uint64_t old_reserved = om->reserved, res, tail_len = 0;
-  uint8_t *tail = NULL;
-  int old_ph, st;
-  const char *call = "SetEndOfFile";
-  DWORD e;
-  HANDLE s;
-
-  if (new_len == 0) return mmapio__fail(MMAPIO_ESIZE, "New size must be greater than zero");
   if (wm == NULL) {
-    /* An empty mapping (len 0) has no backend data yet. */
     wm = (mmapio__win_map *)calloc(1, sizeof *wm);
     if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
     wm->anon = mmapio__win_file_invalid(f);
@@ -496,85 +498,94 @@ static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, 
     wm->aoff = om->offset - om->delta;
     om->handle = wm;
   }
-  if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
-  old_ph = wm->ph;
+  *out = wm;
+  return MMAPIO_OK;
+}
 
-  /* 0. A shrink truncates before the new section and view exist (Windows
-   *    refuses to truncate while either exists), so a failure after the
-   *    truncation could not give the cut bytes back. Keep a copy of them
-   *    for that case, up to MMAPIO__WIN_TAIL_MAX; a larger shrink that
-   *    fails after truncating (only CreateFileMappingW or MapViewOfFile
-   *    running out of memory right after a larger mapping was released)
-   *    restores the length with zeros there. */
-  if (new_len < old_len && old_len - new_len <= MMAPIO__WIN_TAIL_MAX && om->base != NULL) {
-    tail_len = old_len - new_len;
-    tail = (uint8_t *)malloc((size_t)tail_len);
-    if (tail == NULL)
-      return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "malloc(resize undo buffer)", path);
-    memcpy(tail, om->base + new_len, (size_t)tail_len);
-  }
+/* Step 0: a shrink truncates before the new section and view exist
+ * (Windows refuses to truncate while either exists), so a failure after the
+ * truncation could not give the cut bytes back. Keep a copy of them for
+ * that case, up to MMAPIO__WIN_TAIL_MAX; a larger shrink that fails after
+ * truncating (only CreateFileMappingW or MapViewOfFile running out of
+ * memory right after a larger mapping was released) restores the length
+ * with zeros there. */
+static int mmapio__win_save_tail(mmapio__win_old *old, const mmapio__os_mapping *om,
+                                 uint64_t new_len, const char *path)
+{
+  old->tail = NULL;
+  old->tail_len = 0;
+  if (new_len >= old->len || old->len - new_len > MMAPIO__WIN_TAIL_MAX || om->base == NULL)
+    return MMAPIO_OK;
+  old->tail_len = old->len - new_len;
+  old->tail = (uint8_t *)malloc((size_t)old->tail_len);
+  if (old->tail == NULL)
+    return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "malloc(resize undo buffer)", path);
+  memcpy(old->tail, om->base + new_len, (size_t)old->tail_len);
+  return MMAPIO_OK;
+}
 
-  /* 1. No view may remain while the file shrinks, and unmapping first also
-   *    lets a failed growth truncate back. The caller holds the map
-   *    exclusively, so nobody touches the bytes meanwhile. */
-  if (!mmapio__win_unmap_all(om, wm, old_ph, 1)) {
-    free(tail);
+/* Step 1: no view may remain while the file shrinks, and unmapping first
+ * also lets a failed growth truncate back. The caller holds the map
+ * exclusively, so nobody touches the bytes meanwhile. An open section
+ * blocks truncation too (ERROR_USER_MAPPED_FILE), even without views; the
+ * restore path makes a new one if needed. */
+static int mmapio__win_release(mmapio__os_mapping *om, mmapio__win_map *wm, int ph,
+                               const char *path)
+{
+  if (!mmapio__win_unmap_all(om, wm, ph, 1))
     return mmapio__fail_os((int)GetLastError(), "UnmapViewOfFile", path);
-  }
-  /* An open section blocks truncation too (ERROR_USER_MAPPED_FILE), even
-   * without views; the restore path makes a new one if needed. */
   if (wm->section != NULL) {
     CloseHandle(wm->section);
     wm->section = NULL;
   }
+  return MMAPIO_OK;
+}
 
-  /* 2. The new length (with disk space reserved when growing). */
-  e = mmapio__win_set_size((HANDLE)f, wm->aoff + old_len, wm->aoff + new_len, sparse, &call);
-  if (e != 0) {
-    st = mmapio__fail_os((int)e, call, path);
-    goto restore;
-  }
-
-  /* 3. A section of the new length, mapped in place when the placeholder
-   *    reservation is large enough, else into a new region. */
-  s = mmapio__win_section((HANDLE)f, wm->prot, wm->aoff + new_len);
-  if (s == NULL) {
-    st = mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
-    goto unsize;
-  }
-  res = keep > new_len ? keep : new_len;
-  res = mmapio__win_page_up(res);
-  if (old_ph && res <= old_reserved) {
-    if (!mmapio__win_ph_map(wm, old_base, old_reserved, s, 0, mmapio__win_page_up(new_len))) {
-      st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
+/* Step 3: a section of the new length, mapped in place when the
+ * placeholder reservation is large enough, else into a new region. On
+ * failure nothing is mapped and om describes the old region again. */
+static int mmapio__win_map_resized(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f,
+                                   uint64_t new_len, const mmapio__win_old *old, const char *path)
+{
+  const char *call = "MapViewOfFile";
+  uint64_t res;
+  HANDLE s = mmapio__win_section(f, wm->prot, wm->aoff + new_len);
+  if (s == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
+  res = mmapio__win_page_up(old->keep > new_len ? old->keep : new_len);
+  if (old->ph && res <= old->reserved) {
+    if (!mmapio__win_ph_map(wm, old->base, old->reserved, s, 0, mmapio__win_page_up(new_len))) {
+      int st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
       CloseHandle(s);
-      goto unsize;
+      return st;
     }
   } else {
-    if (!mmapio__win_map_new(om, wm, s, new_len, res, old_ph ? NULL : old_base, &call)) {
-      st = mmapio__fail_os((int)GetLastError(), call, path);
-      om->base = old_base;
-      om->reserved = old_reserved;
-      wm->ph = old_ph;
+    if (!mmapio__win_map_new(om, wm, s, new_len, res, old->ph ? NULL : old->base, &call)) {
+      int st = mmapio__fail_os((int)GetLastError(), call, path);
+      om->base = old->base;
+      om->reserved = old->reserved;
+      wm->ph = old->ph;
       CloseHandle(s);
-      goto unsize;
+      return st;
     }
     /* The old placeholder region is not used any more. */
-    if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
+    if (old->ph) VirtualFree(old->base, 0, MEM_RELEASE);
   }
   wm->section = s;
-  free(tail);
   return MMAPIO_OK;
+}
 
-unsize:
-  /* Best effort: put the old length back (reserving nothing: the blocks up
-   * to old_len were there before). */
-  {
+/* After a failed step 2 or 3: the old length back (when `unsize`, reserving
+ * nothing: the blocks up to the old length were there before), the old
+ * bytes mapped again (and the cut tail copied back). Returns `st`, with the
+ * message extended when even that fails (the map is then unusable). */
+static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f,
+                                  uint64_t new_len, const mmapio__win_old *old, int unsize, int st)
+{
+  if (unsize) {
     const char *c2;
-    mmapio__win_set_size((HANDLE)f, wm->aoff + new_len, wm->aoff + old_len, 1, &c2);
+    mmapio__win_set_size(f, wm->aoff + new_len, wm->aoff + old->len, 1, &c2);
   }
-restore:
-  if (!mmapio__win_restore(om, wm, (HANDLE)f, old_len, old_base, old_reserved, old_ph)) {
+  if (!mmapio__win_restore(om, wm, f, old->len, old->base, old->reserved, old->ph)) {
     /* Nothing is mapped any more: say so, keeping the first cause. */
     char first[400];
     const char *le = mmapio_last_error();
@@ -582,16 +593,51 @@ restore:
     if (n >= sizeof first) n = sizeof first - 1;
     memcpy(first, le, n);
     first[n] = '\0';
-    if (old_ph) VirtualFree(old_base, 0, MEM_RELEASE);
+    if (old->ph) VirtualFree(old->base, 0, MEM_RELEASE);
     om->base = NULL;
     om->reserved = 0;
     wm->ph = 0;
-    st = mmapio__fail(st, "%s; mapping the old %llu bytes again failed too (the map is unusable)",
-                      first, (unsigned long long)old_len);
-  } else if (tail != NULL) {
-    memcpy(om->base + new_len, tail, (size_t)tail_len);
+    return mmapio__fail(st, "%s; mapping the old %llu bytes again failed too (the map is unusable)",
+                        first, (unsigned long long)old->len);
   }
-  free(tail);
+  if (old->tail != NULL) memcpy(om->base + new_len, old->tail, (size_t)old->tail_len);
+  return st;
+}
+
+static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
+                                  uint64_t new_len, uint64_t keep, int sparse, const char *path)
+{
+  mmapio__win_map *wm;
+  mmapio__win_old old;
+  const char *call = "SetEndOfFile";
+  DWORD e;
+  int st;
+
+  if (new_len == 0) return mmapio__fail(MMAPIO_ESIZE, "New size must be greater than zero");
+  st = mmapio__win_remap_data(om, f, &wm, path);
+  if (st != MMAPIO_OK) return st;
+  if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
+  old.base = om->base;
+  old.reserved = om->reserved;
+  old.len = old_len;
+  old.ph = wm->ph;
+  old.keep = keep;
+
+  st = mmapio__win_save_tail(&old, om, new_len, path);                         /* 0 */
+  if (st == MMAPIO_OK) st = mmapio__win_release(om, wm, old.ph, path);         /* 1 */
+  if (st != MMAPIO_OK) {
+    free(old.tail);
+    return st;
+  }
+  e = mmapio__win_set_size((HANDLE)f, wm->aoff + old_len, wm->aoff + new_len, sparse, &call); /* 2 */
+  if (e != 0) {
+    st = mmapio__win_remap_undo(om, wm, (HANDLE)f, new_len, &old, 0,
+                                mmapio__fail_os((int)e, call, path));
+  } else {
+    st = mmapio__win_map_resized(om, wm, (HANDLE)f, new_len, &old, path);        /* 3 */
+    if (st != MMAPIO_OK) st = mmapio__win_remap_undo(om, wm, (HANDLE)f, new_len, &old, 1, st);
+  }
+  free(old.tail);
   return st;
 }
 

@@ -1,20 +1,25 @@
 /*
- * win_publish.c -- atomic "create under a temporary name, then publish".
+ * win_publish.c -- creating a file under a short temporary name in the
+ * directory of its final name, then publishing it in one step.
  *
- * MoveFileExW without MOVEFILE_REPLACE_EXISTING fails when the target exists,
- * so the fully sized file appears under its name in one step. Our handle was
- * opened with FILE_SHARE_DELETE, which allows renaming it while open.
+ * MoveFileExW without MOVEFILE_REPLACE_EXISTING fails when the target
+ * exists, so the fully sized (and mapped) file appears under its name in one
+ * step. Our handle was opened with FILE_SHARE_DELETE, which allows renaming
+ * it while open. The temporary name is short (".mmapio-" and 12 hex
+ * digits), so it never makes a legal final name too long.
  */
-#include "internal.h"
-
-#include <stdlib.h>
 #include "win.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static wchar_t *mmapio__publish_wide(const char *s)
 {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  wchar_t *w;
   if (n <= 0) return NULL;
-  wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+  w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
   if (w != NULL && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
     free(w);
     return NULL;
@@ -22,9 +27,48 @@ static wchar_t *mmapio__publish_wide(const char *s)
   return w;
 }
 
-int mmapio__os_publish(const char *tmp, const char *path)
+/* The directory part of `path` with its separator ("" when it has none:
+ * the temporary then goes to the current directory, like the file). */
+static size_t mmapio__publish_dir_len(const char *path)
 {
-  wchar_t *wt = mmapio__publish_wide(tmp), *wp = mmapio__publish_wide(path);
+  size_t i = strlen(path);
+  while (i > 0 && path[i - 1] != '/' && path[i - 1] != '\\' && path[i - 1] != ':') i--;
+  return i;
+}
+
+int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms)
+{
+  static volatile LONG counter;
+  size_t dl = mmapio__publish_dir_len(path);
+  size_t n = dl + 32;
+  char *tmp = (char *)malloc(n);
+  int rc = MMAPIO_EEXIST, tries;
+  nf->f = MMAPIO_INVALID_FILE;
+  nf->tmp = NULL;
+  if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  for (tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
+    unsigned long long u = ((unsigned long long)GetCurrentProcessId() << 28) ^
+                           ((unsigned long long)(ULONG)InterlockedIncrement(&counter) << 16) ^
+                           (unsigned long long)GetTickCount64();
+    memcpy(tmp, path, dl);
+    snprintf(tmp + dl, n - dl, ".mmapio-%012llx", u & 0xffffffffffffull);
+    rc = mmapio__os_open(&nf->f, tmp, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, private_perms);
+  }
+  if (rc != MMAPIO_OK) {
+    /* Name the file the caller asked for, not our temporary. */
+    int oserr = mmapio_last_os_error();
+    if (oserr != 0) rc = mmapio__fail_os_status(rc, oserr, "CreateFileW", path);
+    free(tmp);
+    nf->f = MMAPIO_INVALID_FILE;
+    return rc;
+  }
+  nf->tmp = tmp;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path)
+{
+  wchar_t *wt = mmapio__publish_wide(nf->tmp), *wp = mmapio__publish_wide(path);
   int rc = MMAPIO_OK;
   if (wt == NULL || wp == NULL) {
     rc = mmapio__fail(MMAPIO_EINVAL, "MoveFileExW(%s): path is not valid UTF-8", path);
@@ -32,12 +76,41 @@ int mmapio__os_publish(const char *tmp, const char *path)
     DWORD e = GetLastError();
     if (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS)
       rc = mmapio__fail_os_status(MMAPIO_EEXIST, (int)e, "MoveFileExW", path);
-    else if (e == ERROR_NOT_SUPPORTED || e == ERROR_INVALID_FUNCTION)
-      rc = mmapio__fail_os_status(MMAPIO_ENOTSUP, (int)e, "MoveFileExW", path);
+    else if (e == ERROR_FILENAME_EXCED_RANGE)
+      rc = mmapio__fail(MMAPIO_EINVAL, "MoveFileExW(%s): file name too long (longer than the "
+                                       "system allows for a name or a path)", path);
     else
       rc = mmapio__fail_os((int)e, "MoveFileExW", path);
   }
   free(wt);
   free(wp);
+  if (rc == MMAPIO_OK) {
+    free(nf->tmp);
+    nf->tmp = NULL;
+  }
   return rc;
+}
+
+void mmapio__os_newfile_discard(mmapio__os_newfile *nf)
+{
+  DWORD saved = GetLastError();
+  if (nf->f != MMAPIO_INVALID_FILE) CloseHandle((HANDLE)nf->f);
+  if (nf->tmp != NULL) {
+    wchar_t *wt = mmapio__publish_wide(nf->tmp);
+    if (wt != NULL && !MMAPIO__WIN_INJECT("DeleteFileW", 0, 0, 0)) DeleteFileW(wt);
+    free(wt);
+  }
+  free(nf->tmp);
+  nf->f = MMAPIO_INVALID_FILE;
+  nf->tmp = NULL;
+  SetLastError(saved);
+}
+
+int mmapio__os_sync_dir(const char *path)
+{
+  /* NTFS records the new name in its metadata journal; a directory cannot
+   * be flushed with FlushFileBuffers without write access to it, so
+   * nothing more is done here (mmapio.h says so). */
+  (void)path;
+  return MMAPIO_OK;
 }

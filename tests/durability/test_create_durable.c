@@ -3,8 +3,9 @@
  * its directory is fsynced once, after the name is published (the recorded
  * calls of the backend's syscall table, MMAPIO_TEST_HOOKS builds). Checked
  * for create_rw-style CREATE|TRUNCATE, open_or_create-style CREATE and
- * CREATE|EXCLUSIVE; never at DATA or NONE, never when an existing file is
- * opened or truncated in place (its name is already durable), and the
+ * CREATE|EXCLUSIVE, and for a TRUNCATE in place (the name may be new from
+ * someone else); never at DATA or NONE, never when an existing file is
+ * just opened, and the
  * first FULL flush after such a create syncs the file, not the directory
  * again.
  */
@@ -115,8 +116,12 @@ int main(void)
   EXPECT(count("fsync_dir") == 0, "opening an existing file does not sync the directory");
   ASSERT_OK(mmapio_close(m));
   m = open_rec(p, MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE, MMAPIO_DURABLE_FULL);
-  EXPECT(count("fsync_dir") == 0, "truncating in place does not sync the directory");
+  EXPECT(count("fsync_dir") == 1, "a FULL TRUNCATE syncs the directory once");
   EXPECT(last_publish() < 0, "truncating in place keeps the file (no new name)");
+  EXPECT(first_of("fsync_dir") > first_of("ftruncate"), "after the truncation");
+  ASSERT_OK(mmapio_close(m));
+  m = open_rec(p, MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE, MMAPIO_DURABLE_DATA);
+  EXPECT(count("fsync_dir") == 0, "a DATA TRUNCATE does not sync the directory");
   ASSERT_OK(mmapio_close(m));
   mmapio__sys_reset();
   test_unlink(p);
