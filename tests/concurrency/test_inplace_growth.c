@@ -56,6 +56,16 @@ int main(void)
   o.max_size = PAGES_MAX * PS;
   ASSERT_OK(mmapio_open(&M, p, &o));
   BASEPTR = (uint8_t *)mmapio_unsafe_ptr(M);
+  if (mmapio_capacity(M) < (uint64_t)PAGES_MAX * PS) {
+    /* Windows without placeholders (Wine, before Windows 10 1803): growth
+     * moves the mapping, as mmapio_capacity says. */
+    uint64_t cap = mmapio_capacity(M);
+    ASSERT_OK(mmapio_close(M));
+    test_unlink(p);
+    free(p);
+    TEST_SKIP("growth in place is not available here (capacity %llu bytes)",
+              (unsigned long long)cap);
+  }
 
   test_thread t[NREADERS + 1];
   for (int i = 0; i < NREADERS; i++) thread_start(&t[i], reader, NULL);
