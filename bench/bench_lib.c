@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef _WIN32
 #  define WIN32_LEAN_AND_MEAN
@@ -718,7 +719,10 @@ static void usage(FILE *out, const char *prog)
           "  --svg FILE         also write a bar chart of the ratios as SVG\n"
           "  --strict           exit 3 when a target is missed\n"
           "  --quiet            no progress messages on stderr\n"
-          "  --help             this text\n",
+          "  --help             this text\n\n"
+          "Exit status: 0 every workload ran (and, with --strict, met its target);\n"
+          "1 a workload failed or DIR is unusable; 2 bad command line; 3 with\n"
+          "--strict, at least one target was missed.\n",
           prog);
 }
 
@@ -878,6 +882,16 @@ int mmapio_bench_main(int argc, char **argv)
 #undef BENCH_NEED_VALUE
   }
 
+  {
+    /* One line and stop, rather than one failure per workload. */
+    struct stat st;
+    errno = 0;
+    if (stat(cfg.dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR) {
+      fprintf(stderr, "%s: --dir %s: %s\n", prog, cfg.dir,
+              errno == ENOENT ? "no such directory" : (errno != 0 ? strerror(errno) : "not a directory"));
+      return MMAPIO_BENCH_EXIT_ERROR;
+    }
+  }
   cfg.reps = reps > 0 ? reps : (cfg.smoke ? 3 : 7);
   cfg.min_time = min_time_given ? min_time_ms / 1000.0 : (cfg.smoke ? 0.001 : 0.05);
   if (!size_given && cfg.smoke) cfg.touch_size = 64 * BENCH_MIB;

@@ -52,9 +52,14 @@ void help_bench(void);
 void help_demo(void);
 
 /* Reports a failed mmapio call as "mmapio <cmd>: <detail>" on stderr, using
- * mmapio_last_error() and falling back to mmapio_strerror(status) when the
- * library left no detail. Returns CLI_FAILED so callers can `return`. */
+ * mmapio_last_error() (cleaned by cli_clean_message) and falling back to
+ * mmapio_strerror(status) when the library left no detail. Returns CLI_FAILED so callers can `return`. */
 int cli_fail(const char *cmd, int status);
+
+/* Rewrites a library detail message for users: "call(path): text" becomes
+ * "path: text" (the system call is an internal), and the suffix of the
+ * library's temporary file names is dropped. */
+void cli_clean_message(const char *in, char *out, size_t n);
 
 /* Reports a command-line mistake as "mmapio <cmd>: <message>" plus a hint
  * to run --help, and returns CLI_USAGE. printf-style. */

@@ -245,9 +245,15 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
     if (o->op == OP_LOCK && (rc == MMAPIO_ENOMEM || rc == MMAPIO_EACCES)) {
       /* The library names the chunk it was given; the user asked for the
        * whole range, and other files may already be locked. */
+      char detail[600];
+      const char *d;
+      size_t pl = strlen(path);
+      cli_clean_message(mmapio_last_error(), detail, sizeof detail);
+      /* The cleaned detail starts with the path, which the line names. */
+      d = strncmp(detail, path, pl) == 0 && detail[pl] == ':' ? detail + pl + 2 : detail;
       fprintf(stderr, "mmapio lock: cannot lock %s of %s (%llu bytes at offset %llu): %s\n",
               cli_human_bytes(len, hb, sizeof hb), path, (unsigned long long)len,
-              (unsigned long long)off, mmapio_last_error());
+              (unsigned long long)off, d);
     } else {
       cli_fail(o->cmd, rc);
     }

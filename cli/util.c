@@ -36,11 +36,77 @@
 #  endif
 #endif
 
+static int cli_ident_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+void cli_clean_message(const char *in, char *out, size_t n)
+{
+  const char *p = in, *body = in, *path = NULL;
+  size_t path_len = 0, o = 0;
+  if (n == 0)
+    return;
+  out[0] = '\0';
+  if (in == NULL)
+    return;
+  /* "call(path): text" and "call(ARG)(path): text" -> "path: text". */
+  while (cli_ident_char(*p))
+    p++;
+  if (p > in && *p == '(') {
+    const char *q = p;
+    while (*q == '(') {
+      const char *close = strchr(q, ')');
+      if (close == NULL)
+        break;
+      path = q + 1;
+      path_len = (size_t)(close - path);
+      q = close + 1;
+    }
+    if (path != NULL && q[0] == ':' && q[1] == ' ') {
+      body = q + 2;
+    } else {
+      path = NULL;
+    }
+  }
+  if (path != NULL && !(path_len == 11 && strncmp(path, "<anonymous>", 11) == 0)) {
+    int w = snprintf(out, n, "%.*s: ", (int)path_len, path);
+    o = w < 0 ? 0 : ((size_t)w < n ? (size_t)w : n - 1);
+  }
+  /* Copy the rest, dropping the library's temporary-name suffixes
+   * ("x.bin.mmapio-7f4a-0-7ffd.tmp" -> "x.bin"). */
+  for (p = body; *p != '\0' && o + 1 < n;) {
+    if (strncmp(p, ".mmapio-", 8) == 0) {
+      const char *e = p + 8;
+      while (*e != '\0' && (cli_ident_char(*e) || *e == '-') && e - p < 96)
+        e++;
+      if (strncmp(e, ".tmp", 4) == 0) {
+        p = e + 4;
+        continue;
+      }
+    }
+    out[o++] = *p++;
+  }
+  out[o] = '\0';
+  /* The path may itself carry a temporary suffix. */
+  if (path != NULL) {
+    char *t = strstr(out, ".mmapio-");
+    if (t != NULL && t < out + path_len + 2) {
+      char *e = t + 8;
+      while (*e != '\0' && (cli_ident_char(*e) || *e == '-'))
+        e++;
+      if (strncmp(e, ".tmp", 4) == 0)
+        memmove(t, e + 4, strlen(e + 4) + 1);
+    }
+  }
+}
+
 int cli_fail(const char *cmd, int status)
 {
-  const char *detail = mmapio_last_error();
-  if (detail == NULL || detail[0] == '\0')
-    detail = mmapio_strerror(status);
+  char detail[600];
+  cli_clean_message(mmapio_last_error(), detail, sizeof detail);
+  if (detail[0] == '\0')
+    snprintf(detail, sizeof detail, "%s", mmapio_strerror(status));
   fprintf(stderr, "mmapio %s: %s\n", cmd, detail);
   return CLI_FAILED;
 }

@@ -62,6 +62,16 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1; then
   fi
 fi
 
+# ---- messages name no internals: a counter in a directory the user may not
+# write (the library creates under a temporary name first)
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1; then
+  mkdir -p "$dir/ro" && chmod 0755 "$dir/ro"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" counter "$dir/ro/c.bin" > "$dir/out" 2> "$dir/err"
+  [ $? -eq 1 ] || fail "counter in a read-only directory: expected exit status 1"
+  if grep -q "\.tmp\|open(\|renameat2\|link(" "$dir/err"; then fail "the message names internals"; fi
+  grep -q "^mmapio counter: $dir/ro/c.bin: Permission denied" "$dir/err" || fail "counter: message"
+fi
+
 # ---- evict on tmpfs
 for t in /dev/shm /run/shm; do
   if [ -d "$t" ] && [ -w "$t" ] && [ "$(stat -f -c %T "$t" 2>/dev/null)" = tmpfs ]; then
