@@ -8,6 +8,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#  define _DEFAULT_SOURCE 1 /* glibc: d_type and DT_* of struct dirent */
+#endif
 
 #include "cli.h"
 
@@ -396,6 +399,10 @@ double cli_now(void)
 #endif
 }
 
+#ifndef _WIN32
+static uid_t cli_euid = (uid_t)-1; /* asked once: the tool never changes it */
+#endif
+
 int cli_stat_path(const char *path, int follow, cli_stat *out)
 {
 #ifdef _WIN32
@@ -432,7 +439,9 @@ int cli_stat_path(const char *path, int follow, cli_stat *out)
   /* The kernel's rule for mincore on a file mapping: owner (or privileged)
    * or write permission. Only the last case costs a system call. */
   out->writable = 1;
-  if (out->kind == CLI_KIND_FILE && st.st_uid != geteuid() && geteuid() != 0)
+  if (cli_euid == (uid_t)-1)
+    cli_euid = geteuid();
+  if (out->kind == CLI_KIND_FILE && st.st_uid != cli_euid && cli_euid != 0)
     out->writable = faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
   return 0;
 #endif
@@ -468,14 +477,16 @@ cli_dir *cli_dir_open(const char *path)
   return d;
 }
 
-const char *cli_dir_next(cli_dir *d)
+const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   for (;;) {
     if (!d->first && !FindNextFileA(d->h, &d->fd))
       return NULL;
     d->first = 0;
-    if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0)
+    if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0) {
+      *kind = CLI_KIND_OTHER; /* stat it: reparse points need a closer look */
       return d->fd.cFileName;
+    }
   }
 }
 
@@ -506,12 +517,24 @@ cli_dir *cli_dir_open(const char *path)
   return d;
 }
 
-const char *cli_dir_next(cli_dir *d)
+const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   struct dirent *e;
   while ((e = readdir(d->dir)) != NULL) {
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      *kind = CLI_KIND_OTHER;
+#if defined(DT_REG) && defined(DT_DIR) && defined(DT_LNK)
+      /* d_type saves a stat per entry, as find(1) does; DT_UNKNOWN (some
+       * file systems) falls back to stat. */
+      if (e->d_type == DT_REG)
+        *kind = CLI_KIND_FILE;
+      else if (e->d_type == DT_DIR)
+        *kind = CLI_KIND_DIR;
+      else if (e->d_type == DT_LNK)
+        *kind = CLI_KIND_LINK;
+#endif
       return e->d_name;
+    }
   }
   return NULL;
 }
@@ -524,6 +547,17 @@ void cli_dir_close(cli_dir *d)
   }
 }
 #endif
+
+int cli_file_stat_optional(void)
+{
+#ifdef _WIN32
+  return 0;
+#else
+  if (cli_euid == (uid_t)-1)
+    cli_euid = geteuid();
+  return cli_euid == 0;
+#endif
+}
 
 int cli_residency_knowable(const char *path, const cli_stat *st)
 {
