@@ -60,7 +60,7 @@ hyperfine --warmup 3 --runs "$runs" -N $(export_opt residency) \
 echo
 echo "== evict a 1 GiB file (target: mmapio <= 1.5x vmtouch -e); each run starts resident"
 # shellcheck disable=SC2046
-hyperfine --runs "$runs" --prepare "vmtouch -qt $big" $(export_opt evict) \
+hyperfine --warmup 1 --runs "$runs" --prepare "vmtouch -qt $big" $(export_opt evict) \
   "vmtouch -qe $big" "$tool evict -q $big"
 
 echo

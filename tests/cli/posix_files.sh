@@ -85,4 +85,15 @@ for t in /dev/shm /run/shm; do
     break
   fi
 done
+# ---- cat and dump of a pseudo-file that reports size 0 (Linux /proc)
+if [ -r /proc/self/status ] && [ "$(stat -c %s /proc/self/status)" = 0 ]; then
+  "$tool" cat /proc/self/status > "$dir/out" 2> "$dir/err" || fail "cat /proc/self/status: exit status $?"
+  grep -q "^Name:" "$dir/out" || fail "cat /proc/self/status: no content"
+  "$tool" dump /proc/self/status --length 16 > "$dir/out" 2> "$dir/err" || fail "dump /proc/self/status: exit status $?"
+  grep -q "^00000000  4e 61 6d 65 3a" "$dir/out" || fail "dump /proc/self/status: not the content"
+  grep -q "^00000010$" "$dir/out" || fail "dump /proc/self/status: end offset"
+  "$tool" cat /proc/self/status --offset 1M > "$dir/out" 2> "$dir/err"
+  [ $? -eq 1 ] || fail "cat of a pseudo-file past its end: expected exit status 1"
+  grep -q "range out of bounds" "$dir/err" || fail "cat past the end of a pseudo-file: message"
+fi
 echo "ok"
