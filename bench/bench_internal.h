@@ -46,7 +46,7 @@ enum bench_side { BENCH_OURS = 0, BENCH_BASE = 1 };
  * the ratio is ours/base as well (so > 1 means faster than the baseline). */
 enum bench_unit { BENCH_TIME = 0, BENCH_RATE = 1 };
 
-/* Targets from the issues. RATIO_LE/GE compare ours/base with `target`;
+/* Speed targets. RATIO_LE/GE compare ours/base with `target`;
  * ABS_NS_LE compares our time per operation, in nanoseconds. */
 enum bench_target_kind { BENCH_T_NONE = 0, BENCH_T_RATIO_LE, BENCH_T_RATIO_GE, BENCH_T_ABS_NS_LE };
 
@@ -88,7 +88,7 @@ typedef struct bench_workload {
   enum bench_unit unit;
   enum bench_target_kind target_kind;
   double target;
-  const char *issue;      /* where the target comes from, e.g. "#2" */
+  const char *goal;       /* what the target promises, in words; NULL without a target */
   int (*setup)(bench_run *r);
   int (*batch)(bench_run *r, int side, uint64_t iters, double *seconds);
   void (*teardown)(bench_run *r);

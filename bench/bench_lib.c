@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef _WIN32
 #  define WIN32_LEAN_AND_MEAN
@@ -553,8 +554,8 @@ static int write_json(const char *path, const bench_result *res, size_t n, const
     fprintf(f, ", \"value\": ");
     if (r->w->target_kind == BENCH_T_NONE) fputs("null", f);
     else json_num(f, r->w->target);
-    fprintf(f, ", \"issue\": ");
-    if (r->w->issue != NULL) json_str(f, r->w->issue);
+    fprintf(f, ", \"goal\": ");
+    if (r->w->goal != NULL) json_str(f, r->w->goal);
     else fputs("null", f);
     fprintf(f, "}");
     if (r->status == BENCH_S_OK) {
@@ -607,84 +608,157 @@ static void xml_text(FILE *f, const char *s)
   }
 }
 
-/* A horizontal bar per workload on a log2 axis centred on ratio 1 (the
- * baseline), so 0.5x and 2x are equally far from it. Bars are green when the
- * target is met, red when missed, grey without a target; the target is a
- * black tick. */
+/* The chart: two panels, one for the time rows (ours/baseline of the time
+ * per operation: lower is better) and one for the throughput rows
+ * (ours/baseline of bytes per second: higher is better), each a horizontal
+ * bar per workload on a log2 axis centred on ratio 1 (the baseline), so
+ * 0.5x and 2x are equally far from it. Bars have one colour per panel; the
+ * verdict is a word in the right column, never a bar colour. A bar past the
+ * axis (beyond 1/32x or 32x) ends in an arrow and carries its value. A ratio
+ * target is a black tick; an absolute target (view_ro) is written out. */
+#define BENCH_SVG_LO (-5.0) /* log2 range: 1/32x .. 32x */
+#define BENCH_SVG_HI 5.0
+
+typedef struct svg_layout {
+  int label_w, plot_w, right_w, row_h;
+} svg_layout;
+
+static double svg_x(const svg_layout *L, double l2)
+{
+  return (double)L->label_w + (l2 - BENCH_SVG_LO) / (BENCH_SVG_HI - BENCH_SVG_LO) * (double)L->plot_w;
+}
+
+/* Draws one panel starting at y = top; returns the y below it. */
+static int svg_panel(FILE *f, const svg_layout *L, const bench_result *res, size_t n, enum bench_unit unit,
+                     int top)
+{
+  const int is_time = unit == BENCH_TIME;
+  const char *fill = is_time ? "#4f7cac" : "#c77d2e";
+  size_t i, rows = 0;
+  int g, y;
+  for (i = 0; i < n; i++)
+    if (res[i].w->unit == unit) rows++;
+  if (rows == 0) return top;
+  fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", top + 14,
+          is_time ? "Time per operation, ours / baseline: LOWER is better (left of 1x = faster than the baseline)"
+                  : "Throughput, ours / baseline: HIGHER is better (right of 1x = faster than the baseline)");
+  top += 62;
+  for (g = (int)BENCH_SVG_LO; g <= (int)BENCH_SVG_HI; g++) {
+    double x = svg_x(L, (double)g);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", x, top - 8, x,
+            top + (int)rows * L->row_h, g == 0 ? "#444" : "#ddd");
+    if (g >= 0) fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%dx</text>\n", x, top - 12, 1 << g);
+    else fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">1/%dx</text>\n", x, top - 12, 1 << -g);
+  }
+  fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" fill=\"#555\">%s</text>\n", svg_x(L, 0.0) - 6,
+          top - 28, is_time ? "&#8592; faster" : "&#8592; slower");
+  fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"#555\">%s</text>\n", svg_x(L, 0.0) + 6, top - 28,
+          is_time ? "slower &#8594;" : "faster &#8594;");
+  y = top;
+  for (i = 0; i < n; i++) {
+    const bench_result *r = &res[i];
+    char tgt[48], val[48];
+    if (r->w->unit != unit) continue;
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", L->label_w - 14, y + 17);
+    xml_text(f, r->w->name);
+    fprintf(f, "</text>\n");
+    if (r->status != BENCH_S_OK) {
+      fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"#888\">%s</text>\n", svg_x(L, 0.0) + 6, y + 17,
+              result_word(r));
+      y += L->row_h;
+      continue;
+    }
+    {
+      double l2 = r->ratio > 0.0 ? log2(r->ratio) : BENCH_SVG_LO - 1.0;
+      int clipped = l2 < BENCH_SVG_LO ? -1 : l2 > BENCH_SVG_HI ? 1 : 0;
+      double c = clipped < 0 ? BENCH_SVG_LO : clipped > 0 ? BENCH_SVG_HI : l2;
+      double x0 = svg_x(L, c < 0.0 ? c : 0.0), x1 = svg_x(L, c < 0.0 ? 0.0 : c);
+      int rx = L->label_w + L->plot_w + 8;
+      fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", x0, y + 5,
+              x1 - x0 < 1.0 ? 1.0 : x1 - x0, L->row_h - 10, fill);
+      if (clipped != 0) {
+        /* An arrow head past the axis end and the value inside the bar. */
+        double xe = clipped > 0 ? x1 : x0, d = clipped > 0 ? 9.0 : -9.0;
+        fprintf(f, "<polygon points=\"%.1f,%d %.1f,%d %.1f,%d\" fill=\"%s\"/>\n", xe, y + 2, xe + d,
+                y + L->row_h / 2, xe, y + L->row_h - 2, fill);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"white\" font-weight=\"bold\" text-anchor=\"%s\">"
+                   "%.2gx (off the scale)</text>\n",
+                clipped > 0 ? x1 - 6 : x0 + 6, y + 17, clipped > 0 ? "end" : "start", r->ratio);
+      }
+      if (r->w->target_kind == BENCH_T_RATIO_LE || r->w->target_kind == BENCH_T_RATIO_GE) {
+        double tx = svg_x(L, log2(r->w->target));
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\" stroke-width=\"3\"/>\n",
+                tx, y + 1, tx, y + L->row_h - 1);
+      }
+      fmt_target(tgt, sizeof tgt, r->w);
+      fprintf(f, "<text x=\"%d\" y=\"%d\">%.3fx</text>\n", rx, y + 17, r->ratio);
+      if (r->w->target_kind == BENCH_T_ABS_NS_LE) {
+        fmt_value(val, sizeof val, unit, r->ours_med);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\" font-weight=\"bold\">%s</text>"
+                   "<text x=\"%d\" y=\"%d\" fill=\"#555\">%s, target &lt;= %.0f ns absolute</text>\n",
+                rx + 62, y + 17, r->pass ? "#1b5e20" : "#b71c1c", r->pass ? "pass" : "MISS", rx + 104, y + 17,
+                val, r->w->target);
+      } else if (r->pass >= 0) {
+        fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\" font-weight=\"bold\">%s</text>"
+                   "<text x=\"%d\" y=\"%d\" fill=\"#555\">target ",
+                rx + 62, y + 17, r->pass ? "#1b5e20" : "#b71c1c", r->pass ? "pass" : "MISS", rx + 104, y + 17);
+        xml_text(f, tgt);
+        fprintf(f, "</text>\n");
+      } else {
+        fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#888\">no target</text>\n", rx + 62, y + 17);
+      }
+    }
+    y += L->row_h;
+  }
+  return y + 10;
+}
+
 static int write_svg(const char *path, const bench_result *res, size_t n, const bench_config *cfg,
                      const bench_machine *mi)
 {
-  const double lo = -5.0, hi = 5.0; /* log2 range: 1/32x .. 32x */
-  const int label_w = 250, plot_w = 560, right_w = 110, row_h = 26, top = 70;
-  const int width = label_w + plot_w + right_w;
-  const int height = top + (int)n * row_h + 50;
-  FILE *f = fopen(path, "wb");
-  size_t i;
-  int g;
+  svg_layout L;
+  size_t i, n_time = 0, n_rate = 0;
+  int width, height, y;
+  FILE *f;
+  L.label_w = 130;
+  L.plot_w = 520;
+  L.right_w = 370;
+  L.row_h = 26;
+  for (i = 0; i < n; i++) {
+    if (res[i].w->unit == BENCH_RATE) n_rate++;
+    else n_time++;
+  }
+  width = L.label_w + L.plot_w + L.right_w;
+  height = 60 + (n_time ? 90 + (int)n_time * L.row_h : 0) + (n_rate ? 90 + (int)n_rate * L.row_h : 0) + 50;
+  f = fopen(path, "wb");
   if (f == NULL) {
     fprintf(stderr, "mmapio-bench: cannot write %s: %s\n", path, strerror(errno));
     return -1;
   }
-#define BENCH_X(l2) ((double)label_w + ((l2) - lo) / (hi - lo) * (double)plot_w)
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
              "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
           width, height, width, height);
   fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height);
-  fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">mmapio %s: ours / raw "
-             "baseline (median of %d)</text>\n",
+  fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">mmapio %s: each workload "
+             "against the raw code a user would write (median of %d runs per side)</text>\n",
           mmapio_version_string(), cfg->reps);
-  fprintf(f, "<text x=\"10\" y=\"38\">");
+  fprintf(f, "<text x=\"10\" y=\"38\" fill=\"#555\">");
   xml_text(f, mi->cpu);
   fprintf(f, ", %ld CPUs, ", mi->ncpu);
   xml_text(f, mi->os);
   fprintf(f, ", files on ");
   xml_text(f, cfg->fs_name);
-  fprintf(f, "%s. Time rows: lower is better; throughput rows: higher is better.</text>\n",
-          cfg->smoke ? " (smoke sizes)" : "");
-  for (g = (int)lo; g <= (int)hi; g++) {
-    double x = BENCH_X((double)g);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", x, top - 8, x,
-            top + (int)n * row_h, g == 0 ? "#444" : "#ddd");
-    if (g >= 0) fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%dx</text>\n", x, top - 12, 1 << g);
-    else fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">1/%dx</text>\n", x, top - 12, 1 << -g);
-  }
-  for (i = 0; i < n; i++) {
-    const bench_result *r = &res[i];
-    int y = top + (int)i * row_h;
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 8, y + 17);
-    xml_text(f, r->w->name);
-    fprintf(f, " (%s)</text>\n", r->w->unit == BENCH_RATE ? "throughput" : "time");
-    if (r->status != BENCH_S_OK) {
-      fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"#888\">%s</text>\n", BENCH_X(0.0) + 6, y + 17,
-              result_word(r));
-      continue;
-    }
-    {
-      double l2 = r->ratio > 0.0 ? log2(r->ratio) : lo;
-      double x0, x1;
-      const char *color = r->pass < 0 ? "#9e9e9e" : r->pass ? "#2e7d32" : "#c62828";
-      char word[48];
-      if (l2 < lo) l2 = lo;
-      if (l2 > hi) l2 = hi;
-      x0 = BENCH_X(l2 < 0.0 ? l2 : 0.0);
-      x1 = BENCH_X(l2 < 0.0 ? 0.0 : l2);
-      fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", x0, y + 5,
-              x1 - x0 < 1.0 ? 1.0 : x1 - x0, row_h - 10, color);
-      if (r->w->target_kind == BENCH_T_RATIO_LE || r->w->target_kind == BENCH_T_RATIO_GE) {
-        double tx = BENCH_X(log2(r->w->target));
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\" stroke-width=\"2\"/>\n",
-                tx, y + 2, tx, y + row_h - 2);
-      }
-      if (r->pass == 0) snprintf(word, sizeof word, "MISS");
-      else snprintf(word, sizeof word, "%s", r->pass > 0 ? "pass" : "");
-      fprintf(f, "<text x=\"%d\" y=\"%d\">%.3fx %s</text>\n", label_w + plot_w + 6, y + 17, r->ratio, word);
-    }
-  }
-  fprintf(f, "<text x=\"10\" y=\"%d\" fill=\"#555\">Black tick: target ratio. view_ro's target is "
-             "absolute (ns per view), see the table.</text>\n",
-          top + (int)n * row_h + 30);
+  fprintf(f, "%s; ratio axis is logarithmic.</text>\n", cfg->smoke ? " (smoke sizes: not meaningful)" : "");
+  y = svg_panel(f, &L, res, n, BENCH_TIME, 56);
+  y = svg_panel(f, &L, res, n, BENCH_RATE, y + 6);
+  fprintf(f, "<text x=\"10\" y=\"%d\" fill=\"#333\">pass: the workload met its speed target (a ratio to "
+             "its baseline, drawn as a black tick, or an absolute time where written out);</text>\n",
+          y + 14);
+  fprintf(f, "<text x=\"10\" y=\"%d\" fill=\"#333\">MISS: it did not; no target: measured for "
+             "comparison only. A bar ending in an arrow is clipped at the axis; its value is written "
+             "in it.</text>\n",
+          y + 32);
   fprintf(f, "</svg>\n");
-#undef BENCH_X
   if (fclose(f) != 0) {
     fprintf(stderr, "mmapio-bench: cannot write %s: %s\n", path, strerror(errno));
     return -1;
@@ -716,9 +790,13 @@ static void usage(FILE *out, const char *prog)
           "                     and flusher workloads always use wall time)\n"
           "  --json FILE        also write the results as JSON\n"
           "  --svg FILE         also write a bar chart of the ratios as SVG\n"
+          "  --redraw JSON      with --svg: draw the chart of an earlier run's JSON, run nothing\n"
           "  --strict           exit 3 when a target is missed\n"
           "  --quiet            no progress messages on stderr\n"
-          "  --help             this text\n",
+          "  --help             this text\n\n"
+          "Exit status: 0 every workload ran (and, with --strict, met its target);\n"
+          "1 a workload failed or DIR is unusable; 2 bad command line; 3 with\n"
+          "--strict, at least one target was missed.\n",
           prog);
 }
 
@@ -753,6 +831,94 @@ static const bench_workload *find_workload(const char *name, size_t len)
   return NULL;
 }
 
+/* --redraw JSON: the chart of an earlier run, from the JSON this program
+ * wrote (one result per line). Only the figures the chart shows are read. */
+static const char *json_field(const char *line, const char *key)
+{
+  char pat[64];
+  const char *p;
+  snprintf(pat, sizeof pat, "\"%s\": ", key);
+  p = strstr(line, pat);
+  return p != NULL ? p + strlen(pat) : NULL;
+}
+
+static void json_copy_str(const char *p, char *out, size_t cap)
+{
+  size_t n = 0;
+  if (p == NULL || *p != '"') {
+    if (cap > 0) out[0] = '\0';
+    return;
+  }
+  for (p++; *p != '\0' && *p != '"' && n + 1 < cap; p++) {
+    if (*p == '\\' && p[1] != '\0') p++;
+    out[n++] = *p;
+  }
+  out[n] = '\0';
+}
+
+static int redraw(const char *prog, const char *json_path, const char *svg_path)
+{
+  FILE *f = fopen(json_path, "rb");
+  bench_config cfg;
+  bench_machine mi;
+  bench_result *res;
+  size_t n = 0;
+  char line[16384];
+  int rc;
+  if (f == NULL) {
+    fprintf(stderr, "%s: cannot read %s: %s\n", prog, json_path, strerror(errno));
+    return MMAPIO_BENCH_EXIT_ERROR;
+  }
+  memset(&cfg, 0, sizeof cfg);
+  memset(&mi, 0, sizeof mi);
+  res = (bench_result *)calloc(bench_workload_count, sizeof *res);
+  if (res == NULL) {
+    fclose(f);
+    return MMAPIO_BENCH_EXIT_ERROR;
+  }
+  while (fgets(line, sizeof line, f) != NULL) {
+    const char *p;
+    char name[64], status[16];
+    const bench_workload *w;
+    if ((p = json_field(line, "machine")) != NULL) {
+      const char *q = json_field(line, "ncpu");
+      mi.ncpu = q != NULL ? strtol(q, NULL, 10) : 0;
+      json_copy_str(json_field(line, "cpu"), mi.cpu, sizeof mi.cpu);
+      json_copy_str(json_field(line, "os"), mi.os, sizeof mi.os);
+    }
+    if ((p = json_field(line, "config")) != NULL) {
+      const char *q = json_field(line, "reps");
+      cfg.reps = q != NULL ? (int)strtol(q, NULL, 10) : 0;
+      q = json_field(line, "smoke");
+      cfg.smoke = q != NULL && strncmp(q, "true", 4) == 0;
+      json_copy_str(json_field(line, "filesystem"), cfg.fs_name, sizeof cfg.fs_name);
+    }
+    if (strstr(line, "{\"name\": ") == NULL) continue;
+    json_copy_str(json_field(line, "name"), name, sizeof name);
+    w = find_workload(name, strlen(name));
+    if (w == NULL || n == bench_workload_count) continue;
+    res[n].w = w;
+    json_copy_str(json_field(line, "status"), status, sizeof status);
+    res[n].status = strcmp(status, "ok") == 0 ? BENCH_S_OK : strcmp(status, "n/a") == 0 ? BENCH_S_NA : BENCH_S_ERROR;
+    if ((p = json_field(line, "ratio")) != NULL) res[n].ratio = strtod(p, NULL);
+    if ((p = json_field(line, "ours_median")) != NULL) res[n].ours_med = strtod(p, NULL);
+    if ((p = json_field(line, "baseline_median")) != NULL) res[n].base_med = strtod(p, NULL);
+    p = json_field(line, "pass");
+    res[n].pass = p == NULL || strncmp(p, "null", 4) == 0 ? -1 : strncmp(p, "true", 4) == 0;
+    if (w->target_kind == BENCH_T_NONE) res[n].pass = -1;
+    n++;
+  }
+  fclose(f);
+  if (n == 0) {
+    fprintf(stderr, "%s: %s holds no results of this program\n", prog, json_path);
+    free(res);
+    return MMAPIO_BENCH_EXIT_ERROR;
+  }
+  rc = write_svg(svg_path, res, n, &cfg, &mi) == 0 ? MMAPIO_BENCH_EXIT_OK : MMAPIO_BENCH_EXIT_ERROR;
+  free(res);
+  return rc;
+}
+
 static void list_workloads(FILE *out)
 {
   size_t i;
@@ -768,7 +934,7 @@ static void list_workloads(FILE *out)
 int mmapio_bench_main(int argc, char **argv)
 {
   const char *prog = (argc > 0 && argv[0] != NULL) ? argv[0] : "mmapio-bench";
-  const char *json_path = NULL, *svg_path = NULL, *only = NULL;
+  const char *json_path = NULL, *svg_path = NULL, *only = NULL, *redraw_path = NULL;
   bench_config cfg;
   bench_machine mi;
   bench_result *res;
@@ -842,6 +1008,9 @@ int mmapio_bench_main(int argc, char **argv)
     } else if (strcmp(name, "--svg") == 0) {
       BENCH_NEED_VALUE();
       svg_path = val;
+    } else if (strcmp(name, "--redraw") == 0) {
+      BENCH_NEED_VALUE();
+      redraw_path = val;
     } else if (strcmp(name, "--dir") == 0) {
       BENCH_NEED_VALUE();
       cfg.dir = val;
@@ -878,6 +1047,23 @@ int mmapio_bench_main(int argc, char **argv)
 #undef BENCH_NEED_VALUE
   }
 
+  if (redraw_path != NULL) {
+    if (svg_path == NULL) {
+      fprintf(stderr, "%s: --redraw needs --svg FILE\n", prog);
+      return MMAPIO_BENCH_EXIT_USAGE;
+    }
+    return redraw(prog, redraw_path, svg_path);
+  }
+  {
+    /* One line and stop, rather than one failure per workload. */
+    struct stat st;
+    errno = 0;
+    if (stat(cfg.dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR) {
+      fprintf(stderr, "%s: --dir %s: %s\n", prog, cfg.dir,
+              errno == ENOENT ? "no such directory" : (errno != 0 ? strerror(errno) : "not a directory"));
+      return MMAPIO_BENCH_EXIT_ERROR;
+    }
+  }
   cfg.reps = reps > 0 ? reps : (cfg.smoke ? 3 : 7);
   cfg.min_time = min_time_given ? min_time_ms / 1000.0 : (cfg.smoke ? 0.001 : 0.05);
   if (!size_given && cfg.smoke) cfg.touch_size = 64 * BENCH_MIB;

@@ -52,9 +52,14 @@ void help_bench(void);
 void help_demo(void);
 
 /* Reports a failed mmapio call as "mmapio <cmd>: <detail>" on stderr, using
- * mmapio_last_error() and falling back to mmapio_strerror(status) when the
- * library left no detail. Returns CLI_FAILED so callers can `return`. */
+ * mmapio_last_error() (cleaned by cli_clean_message) and falling back to
+ * mmapio_strerror(status) when the library left no detail. Returns CLI_FAILED so callers can `return`. */
 int cli_fail(const char *cmd, int status);
+
+/* Rewrites a library detail message for users: "call(path): text" becomes
+ * "path: text" (the system call is an internal), and the suffix of the
+ * library's temporary file names is dropped. */
+void cli_clean_message(const char *in, char *out, size_t n);
 
 /* Reports a command-line mistake as "mmapio <cmd>: <message>" plus a hint
  * to run --help, and returns CLI_USAGE. printf-style. */
@@ -133,7 +138,7 @@ typedef enum cli_kind { CLI_KIND_OTHER = 0, CLI_KIND_FILE, CLI_KIND_DIR, CLI_KIN
 
 typedef struct cli_stat {
   cli_kind kind;
-  uint64_t size;
+  uint64_t size; /* UINT64_MAX when not known (no stat was made) */
   uint64_t dev;
   uint64_t ino;
   int writable; /* the caller owns or may write the file (see below) */
@@ -142,10 +147,17 @@ typedef struct cli_stat {
 /* stat (follow = 1) or lstat (follow = 0). Returns 0, or -1 with errno set. */
 int cli_stat_path(const char *path, int follow, cli_stat *st);
 
-/* Reading a directory: names other than "." and "..", in the OS's order. */
+/* Reading a directory: names other than "." and "..", in the OS's order.
+ * *kind is the entry's type when the directory listing tells it (d_type),
+ * else CLI_KIND_OTHER (then stat it). */
 typedef struct cli_dir cli_dir;
-cli_dir *cli_dir_open(const char *path); /* NULL with errno set */
-const char *cli_dir_next(cli_dir *d);     /* NULL at the end */
+cli_dir *cli_dir_open(const char *path);              /* NULL with errno set */
+const char *cli_dir_next(cli_dir *d, cli_kind *kind); /* NULL at the end */
+
+/* Returns 1 when cli_stat_path() of a regular file found in a directory
+ * listing can be skipped because nothing it returns is needed: the caller
+ * is privileged (residency is always knowable). */
+int cli_file_stat_optional(void);
 void cli_dir_close(cli_dir *d);
 
 /* Returns 1 when the OS can tell which pages of the file are in memory
@@ -172,7 +184,8 @@ void cli_remove_file(const char *path);
 /* The help text of the options shared by info, touch, evict and lock. */
 #define CLI_CACHE_OPTIONS_HELP                                                                  \
   "  --range OFF:LEN  only this range of each file ('OFF:' = up to the end)\n"                  \
-  "  -q               quiet: print nothing but errors\n"                                         \
+  "  -q               quiet: print nothing but errors (touch, evict and lock\n"                 \
+  "                   then skip the residency passes: the fastest form)\n"                     \
   "  -v               verbose: a page map per file ('O' resident, 'o' partly,\n"                \
   "                   ' ' not) and the files that were skipped\n"                              \
   "  -f               follow symbolic links inside directories (links named on\n"             \

@@ -168,10 +168,10 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
   mmapio_options mo;
   mmapio_map *m = NULL;
   uint64_t total, off, len, res = 0, pages = 0, res2 = 0, done = 0;
-  int rc, knowable;
+  int rc, knowable, measure;
   char hb[32];
 
-  if (o->has_max && st->size > o->max_size) {
+  if (o->has_max && st->size != UINT64_MAX && st->size > o->max_size) {
     if (o->verbose)
       printf("%s: skipped (%s is larger than -m)\n", path, cli_human_bytes(st->size, hb, sizeof hb));
     s->skipped++;
@@ -196,8 +196,15 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
     s->failed++;
     return;
   }
-  s->files++;
   total = mmapio_len(m);
+  if (o->has_max && total > o->max_size) {
+    if (o->verbose)
+      printf("%s: skipped (%s is larger than -m)\n", path, cli_human_bytes(total, hb, sizeof hb));
+    s->skipped++;
+    mmapio_close(m);
+    return;
+  }
+  s->files++;
   off = o->has_range ? o->off : 0;
   len = o->has_range && o->has_len ? o->len : (off <= total ? total - off : 0);
   /* The library's bounds check gives the exact message; a zero-length
@@ -214,7 +221,11 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
     mmapio_view_release(&v);
   }
   knowable = cli_residency_knowable(path, st);
-  if (len > 0) {
+  /* -q prints no residency, so touch, evict and lock skip both passes (on
+   * a 1 GiB file each is a mincore of 262,144 pages: several times the
+   * cost of the eviction itself). */
+  measure = !o->quiet || o->op == OP_INFO;
+  if (len > 0 && measure) {
     rc = mmapio_residency(&res, &pages, m, off, len);
     if (rc != MMAPIO_OK) {
       cli_fail(o->cmd, rc);
@@ -245,9 +256,15 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
     if (o->op == OP_LOCK && (rc == MMAPIO_ENOMEM || rc == MMAPIO_EACCES)) {
       /* The library names the chunk it was given; the user asked for the
        * whole range, and other files may already be locked. */
+      char detail[600];
+      const char *d;
+      size_t pl = strlen(path);
+      cli_clean_message(mmapio_last_error(), detail, sizeof detail);
+      /* The cleaned detail starts with the path, which the line names. */
+      d = strncmp(detail, path, pl) == 0 && detail[pl] == ':' ? detail + pl + 2 : detail;
       fprintf(stderr, "mmapio lock: cannot lock %s of %s (%llu bytes at offset %llu): %s\n",
               cli_human_bytes(len, hb, sizeof hb), path, (unsigned long long)len,
-              (unsigned long long)off, mmapio_last_error());
+              (unsigned long long)off, d);
     } else {
       cli_fail(o->cmd, rc);
     }
@@ -257,7 +274,7 @@ static void do_file(cache_state *s, const char *path, const cli_stat *st)
   }
   if (o->op != OP_INFO && done < len)
     s->interrupted = 1;
-  if (o->op != OP_INFO && len > 0 && mmapio_residency(&res2, &pages, m, off, len) != MMAPIO_OK)
+  if (o->op != OP_INFO && len > 0 && measure && mmapio_residency(&res2, &pages, m, off, len) != MMAPIO_OK)
     res2 = 0;
   if (o->op == OP_INFO)
     res2 = res;
@@ -310,7 +327,7 @@ static int matches_any(const char *const *pats, int n, const char *name)
   return 0;
 }
 
-static void do_path(cache_state *s, const char *path, int top);
+static void do_path(cache_state *s, const char *path, int top, cli_kind hint);
 
 static void do_dir(cache_state *s, const char *path, const cli_stat *st)
 {
@@ -318,7 +335,9 @@ static void do_dir(cache_state *s, const char *path, const cli_stat *st)
   const char *name;
   int i;
   size_t pl = strlen(path);
-  for (i = 0; i < s->depth; i++) {
+  /* Loops need followed links: without -f no directory is entered twice
+   * (and dev/ino are not even known, the listing's type was enough). */
+  for (i = 0; s->o->follow && i < s->depth; i++) {
     if (s->stack_dev[i] == st->dev && s->stack_ino[i] == st->ino) {
       fprintf(stderr, "mmapio %s: %s: directory loop through a symbolic link, skipped\n", s->o->cmd,
               path);
@@ -341,7 +360,8 @@ static void do_dir(cache_state *s, const char *path, const cli_stat *st)
   s->stack_dev[s->depth] = st->dev;
   s->stack_ino[s->depth] = st->ino;
   s->depth++;
-  while (!cli_interrupted() && (name = cli_dir_next(d)) != NULL) {
+  cli_kind kind;
+  while (!cli_interrupted() && (name = cli_dir_next(d, &kind)) != NULL) {
     size_t nl = strlen(name);
     char *child = (char *)malloc(pl + nl + 2);
     if (child == NULL) {
@@ -353,7 +373,7 @@ static void do_dir(cache_state *s, const char *path, const cli_stat *st)
     if (pl > 0 && path[pl - 1] != '/' && path[pl - 1] != '\\')
       child[pl++] = '/';
     memcpy(child + pl, name, nl + 1);
-    do_path(s, child, 0);
+    do_path(s, child, 0, kind);
     free(child);
     pl = strlen(path);
   }
@@ -364,7 +384,7 @@ static void do_dir(cache_state *s, const char *path, const cli_stat *st)
 /* `top`: named on the command line or in the list file; such a symbolic
  * link is followed (like find -H), links found inside directories only
  * with -f. */
-static void do_path(cache_state *s, const char *path, int top)
+static void do_path(cache_state *s, const char *path, int top, cli_kind hint)
 {
   cli_stat st;
   const cache_opts *o = s->o;
@@ -373,7 +393,19 @@ static void do_path(cache_state *s, const char *path, int top)
     s->skipped++;
     return;
   }
-  if (cli_stat_path(path, top || o->follow, &st) != 0) {
+  /* What the directory listing already told needs no stat: a link not to
+   * be followed, a directory when links are not followed (no loop is
+   * possible then), a file when its owner does not matter. */
+  memset(&st, 0, sizeof st);
+  st.size = UINT64_MAX;
+  st.writable = 1;
+  if (!top && hint == CLI_KIND_LINK && !o->follow) {
+    st.kind = CLI_KIND_LINK;
+  } else if (!top && hint == CLI_KIND_DIR && !o->follow) {
+    st.kind = CLI_KIND_DIR;
+  } else if (!top && hint == CLI_KIND_FILE && cli_file_stat_optional()) {
+    st.kind = CLI_KIND_FILE;
+  } else if (cli_stat_path(path, top || o->follow, &st) != 0) {
     fprintf(stderr, "mmapio %s: %s: %s\n", o->cmd, path, strerror(errno));
     s->failed++;
     return;
@@ -426,7 +458,7 @@ static int do_list(cache_state *s, const char *list, int nul)
         n--;
       if (n > 0) {
         buf[n] = '\0';
-        do_path(s, buf, 1);
+        do_path(s, buf, 1, CLI_KIND_OTHER);
       }
       n = 0;
       if (c == EOF || cli_interrupted())
@@ -580,7 +612,7 @@ static int run_cache(cache_opts *o, int argc, char **argv, int nfiles)
   }
   (void)argc;
   for (i = 1; i <= nfiles && !cli_interrupted(); i++)
-    do_path(&s, argv[i], 1);
+    do_path(&s, argv[i], 1, CLI_KIND_OTHER);
   if (o->list_file != NULL && !cli_interrupted() && do_list(&s, o->list_file, o->nul) != 0)
     s.failed++;
   if (cli_interrupted())

@@ -15,6 +15,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,19 +91,31 @@ static const char *status_name(int rc)
   return "unknown status";
 }
 
+/* The length of the function name at the start of `call`, the expression
+ * text of the macros below: messages show the function, not C source. */
+static int call_name_len(const char *call)
+{
+  const char *paren = strchr(call, '(');
+  return paren != NULL ? (int)(paren - call) : (int)strlen(call);
+}
+
 /* A call failed that should have worked. */
 static int failed_call(const char *call, int rc)
 {
-  say("FAILED: %s returned %s (%s): %s", call, status_name(rc), mmapio_strerror(rc),
-      mmapio_last_error());
+  char detail[600];
+  cli_clean_message(mmapio_last_error(), detail, sizeof detail);
+  say("FAILED: %.*s returned %s (%s): %s", call_name_len(call), call, status_name(rc),
+      mmapio_strerror(rc), detail);
   return STEP_FAILED;
 }
 
 /* A call returned a status other than the documented one. */
 static int wrong_status(const char *call, int rc, int want)
 {
-  say("FAILED: %s returned %s, expected %s (detail: \"%s\")", call, status_name(rc),
-      status_name(want), rc != MMAPIO_OK ? mmapio_last_error() : "");
+  char detail[600];
+  cli_clean_message(rc != MMAPIO_OK ? mmapio_last_error() : "", detail, sizeof detail);
+  say("FAILED: %.*s returned %s, expected %s (detail: \"%s\")", call_name_len(call), call,
+      status_name(rc), status_name(want), detail);
   return STEP_FAILED;
 }
 
@@ -109,12 +123,11 @@ static int wrong_status(const char *call, int rc, int want)
  * is the expression text; only the function name is shown. */
 static int skipped(const char *call, int rc)
 {
-  const char *detail = mmapio_last_error();
-  const char *paren = strchr(call, '(');
-  int name_len = paren != NULL ? (int)(paren - call) : (int)strlen(call);
+  char detail[600];
+  cli_clean_message(mmapio_last_error(), detail, sizeof detail);
   if (detail[0] == '\0')
-    detail = mmapio_strerror(rc);
-  say("skipped: %s (%.*s returned %s)", detail, name_len, call, status_name(rc));
+    snprintf(detail, sizeof detail, "%s", mmapio_strerror(rc));
+  say("skipped: %s (%.*s returned %s)", detail, call_name_len(call), call, status_name(rc));
   return STEP_SKIPPED;
 }
 
@@ -723,6 +736,15 @@ int cmd_demo(int argc, char **argv)
       return cli_usage("demo", "unknown option '%s'", argv[r]);
     else
       return cli_usage("demo", "unexpected argument '%s'", argv[r]);
+  }
+  if (dir != NULL) {
+    cli_stat st;
+    errno = 0;
+    if (cli_stat_path(dir, 1, &st) != 0 || st.kind != CLI_KIND_DIR) {
+      fprintf(stderr, "mmapio demo: --dir %s: %s\n", dir,
+              errno == ENOENT ? "no such directory" : "not a usable directory");
+      return CLI_FAILED;
+    }
   }
   if (cli_temp_path(d.path, sizeof d.path, dir, "mmapio-demo", "data.bin") != 0 ||
       cli_temp_path(d.log_path, sizeof d.log_path, dir, "mmapio-demo", "log.bin") != 0)

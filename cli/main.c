@@ -43,7 +43,9 @@ static void print_main_help(FILE *f)
           "Run 'mmapio <command> --help' for the options of a command.\n"
           "Start with 'mmapio demo' for a tour of what the library does.\n"
           "\n"
-          "Exit status: 0 success, 1 the operation failed, 2 usage error.\n");
+          "Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
+          "3 (bench --strict only) a benchmark target was missed.\n"
+          "The manual page: man mmapio (or man -l man/mmapio.1 in the sources).\n");
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 200809L
 #endif
+#if !defined(_WIN32) && !defined(_DEFAULT_SOURCE)
+#  define _DEFAULT_SOURCE 1 /* glibc: d_type and DT_* of struct dirent */
+#endif
 
 #include "cli.h"
 
@@ -36,11 +39,77 @@
 #  endif
 #endif
 
+static int cli_ident_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+void cli_clean_message(const char *in, char *out, size_t n)
+{
+  const char *p = in, *body = in, *path = NULL;
+  size_t path_len = 0, o = 0;
+  if (n == 0)
+    return;
+  out[0] = '\0';
+  if (in == NULL)
+    return;
+  /* "call(path): text" and "call(ARG)(path): text" -> "path: text". */
+  while (cli_ident_char(*p))
+    p++;
+  if (p > in && *p == '(') {
+    const char *q = p;
+    while (*q == '(') {
+      const char *close = strchr(q, ')');
+      if (close == NULL)
+        break;
+      path = q + 1;
+      path_len = (size_t)(close - path);
+      q = close + 1;
+    }
+    if (path != NULL && q[0] == ':' && q[1] == ' ') {
+      body = q + 2;
+    } else {
+      path = NULL;
+    }
+  }
+  if (path != NULL && !(path_len == 11 && strncmp(path, "<anonymous>", 11) == 0)) {
+    int w = snprintf(out, n, "%.*s: ", (int)path_len, path);
+    o = w < 0 ? 0 : ((size_t)w < n ? (size_t)w : n - 1);
+  }
+  /* Copy the rest, dropping the library's temporary-name suffixes
+   * ("x.bin.mmapio-7f4a-0-7ffd.tmp" -> "x.bin"). */
+  for (p = body; *p != '\0' && o + 1 < n;) {
+    if (strncmp(p, ".mmapio-", 8) == 0) {
+      const char *e = p + 8;
+      while (*e != '\0' && (cli_ident_char(*e) || *e == '-') && e - p < 96)
+        e++;
+      if (strncmp(e, ".tmp", 4) == 0) {
+        p = e + 4;
+        continue;
+      }
+    }
+    out[o++] = *p++;
+  }
+  out[o] = '\0';
+  /* The path may itself carry a temporary suffix. */
+  if (path != NULL) {
+    char *t = strstr(out, ".mmapio-");
+    if (t != NULL && t < out + path_len + 2) {
+      char *e = t + 8;
+      while (*e != '\0' && (cli_ident_char(*e) || *e == '-'))
+        e++;
+      if (strncmp(e, ".tmp", 4) == 0)
+        memmove(t, e + 4, strlen(e + 4) + 1);
+    }
+  }
+}
+
 int cli_fail(const char *cmd, int status)
 {
-  const char *detail = mmapio_last_error();
-  if (detail == NULL || detail[0] == '\0')
-    detail = mmapio_strerror(status);
+  char detail[600];
+  cli_clean_message(mmapio_last_error(), detail, sizeof detail);
+  if (detail[0] == '\0')
+    snprintf(detail, sizeof detail, "%s", mmapio_strerror(status));
   fprintf(stderr, "mmapio %s: %s\n", cmd, detail);
   return CLI_FAILED;
 }
@@ -330,6 +399,10 @@ double cli_now(void)
 #endif
 }
 
+#ifndef _WIN32
+static uid_t cli_euid = (uid_t)-1; /* asked once: the tool never changes it */
+#endif
+
 int cli_stat_path(const char *path, int follow, cli_stat *out)
 {
 #ifdef _WIN32
@@ -366,7 +439,9 @@ int cli_stat_path(const char *path, int follow, cli_stat *out)
   /* The kernel's rule for mincore on a file mapping: owner (or privileged)
    * or write permission. Only the last case costs a system call. */
   out->writable = 1;
-  if (out->kind == CLI_KIND_FILE && st.st_uid != geteuid() && geteuid() != 0)
+  if (cli_euid == (uid_t)-1)
+    cli_euid = geteuid();
+  if (out->kind == CLI_KIND_FILE && st.st_uid != cli_euid && cli_euid != 0)
     out->writable = faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
   return 0;
 #endif
@@ -402,14 +477,16 @@ cli_dir *cli_dir_open(const char *path)
   return d;
 }
 
-const char *cli_dir_next(cli_dir *d)
+const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   for (;;) {
     if (!d->first && !FindNextFileA(d->h, &d->fd))
       return NULL;
     d->first = 0;
-    if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0)
+    if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0) {
+      *kind = CLI_KIND_OTHER; /* stat it: reparse points need a closer look */
       return d->fd.cFileName;
+    }
   }
 }
 
@@ -440,12 +517,24 @@ cli_dir *cli_dir_open(const char *path)
   return d;
 }
 
-const char *cli_dir_next(cli_dir *d)
+const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   struct dirent *e;
   while ((e = readdir(d->dir)) != NULL) {
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      *kind = CLI_KIND_OTHER;
+#if defined(DT_REG) && defined(DT_DIR) && defined(DT_LNK)
+      /* d_type saves a stat per entry, as find(1) does; DT_UNKNOWN (some
+       * file systems) falls back to stat. */
+      if (e->d_type == DT_REG)
+        *kind = CLI_KIND_FILE;
+      else if (e->d_type == DT_DIR)
+        *kind = CLI_KIND_DIR;
+      else if (e->d_type == DT_LNK)
+        *kind = CLI_KIND_LINK;
+#endif
       return e->d_name;
+    }
   }
   return NULL;
 }
@@ -458,6 +547,17 @@ void cli_dir_close(cli_dir *d)
   }
 }
 #endif
+
+int cli_file_stat_optional(void)
+{
+#ifdef _WIN32
+  return 0;
+#else
+  if (cli_euid == (uid_t)-1)
+    cli_euid = geteuid();
+  return cli_euid == 0;
+#endif
+}
 
 int cli_residency_knowable(const char *path, const cli_stat *st)
 {

@@ -1,5 +1,6 @@
 /*
- * fuzz_bounds.c -- libFuzzer target for the bounds rule (API.md section 2).
+ * fuzz_bounds.c -- libFuzzer target for the bounds rule (the conventions at
+ * the top of include/mmapio.h).
  *
  * The input drives a sequence of calls on an anonymous map whose size also
  * comes from the input. Offsets and lengths are drawn so that the edges are
@@ -52,7 +53,7 @@ static void fail(const char *what, uint64_t off, uint64_t len, uint64_t total, i
   abort();
 }
 
-/* EBOUNDS must carry the exact message of API.md section 1. */
+/* EBOUNDS must carry the exact message of include/mmapio.h section 2. */
 static void check_bounds_msg(uint64_t off, uint64_t len, uint64_t total)
 {
   char want[160];

@@ -80,3 +80,17 @@ if(NOT WIN32 AND NOT EMULATOR)
     expect_contains("${r_OUT}" "files: 4, directories: 3" "-f follows the link")
   endif()
 endif()
+
+# A missing --dir stops at once with one line.
+mmapio_run(r demo --dir "${WORK}/no-such-dir")
+expect_rc(r 1)
+expect_equal("${r_ERR}" "mmapio demo: --dir ${WORK}/no-such-dir: no such directory\n" "demo --dir missing")
+mmapio_run(r bench --dir "${WORK}/no-such-dir" --smoke)
+if(NOT r_ERR MATCHES "not built")
+  expect_rc(r 1)
+  expect_equal("${r_ERR}" "mmapio bench: --dir ${WORK}/no-such-dir: no such directory\n" "bench --dir missing")
+endif()
+# Error messages name the file, not the library's system calls.
+mmapio_run(r info "${WORK}/no-such-file")
+expect_rc(r 1)
+expect_equal("${r_ERR}" "mmapio info: ${WORK}/no-such-file: No such file or directory\n" "missing file message")

@@ -62,6 +62,16 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1; then
   fi
 fi
 
+# ---- messages name no internals: a counter in a directory the user may not
+# write (the library creates under a temporary name first)
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null 2>&1; then
+  mkdir -p "$dir/ro" && chmod 0755 "$dir/ro"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" counter "$dir/ro/c.bin" > "$dir/out" 2> "$dir/err"
+  [ $? -eq 1 ] || fail "counter in a read-only directory: expected exit status 1"
+  if grep -q "\.tmp\|open(\|renameat2\|link(" "$dir/err"; then fail "the message names internals"; fi
+  grep -q "^mmapio counter: $dir/ro/c.bin: Permission denied" "$dir/err" || fail "counter: message"
+fi
+
 # ---- evict on tmpfs
 for t in /dev/shm /run/shm; do
   if [ -d "$t" ] && [ -w "$t" ] && [ "$(stat -f -c %T "$t" 2>/dev/null)" = tmpfs ]; then
@@ -75,4 +85,15 @@ for t in /dev/shm /run/shm; do
     break
   fi
 done
+# ---- cat and dump of a pseudo-file that reports size 0 (Linux /proc)
+if [ -r /proc/self/status ] && [ "$(stat -c %s /proc/self/status)" = 0 ]; then
+  "$tool" cat /proc/self/status > "$dir/out" 2> "$dir/err" || fail "cat /proc/self/status: exit status $?"
+  grep -q "^Name:" "$dir/out" || fail "cat /proc/self/status: no content"
+  "$tool" dump /proc/self/status --length 16 > "$dir/out" 2> "$dir/err" || fail "dump /proc/self/status: exit status $?"
+  grep -q "^00000000  4e 61 6d 65 3a" "$dir/out" || fail "dump /proc/self/status: not the content"
+  grep -q "^00000010$" "$dir/out" || fail "dump /proc/self/status: end offset"
+  "$tool" cat /proc/self/status --offset 1M > "$dir/out" 2> "$dir/err"
+  [ $? -eq 1 ] || fail "cat of a pseudo-file past its end: expected exit status 1"
+  grep -q "range out of bounds" "$dir/err" || fail "cat past the end of a pseudo-file: message"
+fi
 echo "ok"

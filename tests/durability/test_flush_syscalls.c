@@ -1,6 +1,6 @@
 /*
- * Durability, proven by the system calls mmapio_flush makes (DESIGN.md
- * section 3), recorded through the backend's syscall table
+ * Durability, proven by the system calls mmapio_flush makes (docs/design.md,
+ * "Durability"), recorded through the backend's syscall table
  * (mmapio__sys_record_start/stop, builds with MMAPIO_TEST_HOOKS):
  *   DATA  msync(MS_SYNC) covering the page range written, never MS_ASYNC
  *   FULL  the same plus fsync

@@ -39,7 +39,7 @@ static inline char *ext_make_file(const char *tag, size_t n, unsigned seed)
   return path;
 }
 
-/* The exact EBOUNDS detail of API.md 1. */
+/* The exact EBOUNDS detail of include/mmapio.h section 2. */
 #define EXT_ASSERT_BOUNDS(expr, off, len, total)                                        \
   do {                                                                                  \
     char want_[160];                                                                    \

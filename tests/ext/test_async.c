@@ -1,5 +1,5 @@
 /*
- * Async tasks (API.md 13): every starting call's checks (reported at once),
+ * Async tasks (include/mmapio.h section 13): every starting call's checks (reported at once),
  * results and the worker's detail message, waiting with and without a
  * timeout, the completion event polled from an ordinary event loop, the
  * copy of the source bytes, the map reference a task holds, create + take,

@@ -1,5 +1,5 @@
 /*
- * Byte buffers (API.md 14): zero-copy on read-only maps, private copies on
+ * Byte buffers (include/mmapio.h section 14): zero-copy on read-only maps, private copies on
  * RW/COW/anonymous maps; valid after mmapio_close and after the file is
  * removed; immutable; reference counting (also from several threads);
  * every status; the zero-length and bounds edges; use as an iovec.

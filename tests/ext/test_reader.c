@@ -1,5 +1,5 @@
 /*
- * The reader (API.md 14): sequential reads, SEEK_SET/CUR/END, negative and
+ * The reader (include/mmapio.h section 14): sequential reads, SEEK_SET/CUR/END, negative and
  * overflowing positions, reads past the end, every status, and a reader
  * that outlives resizes of its map.
  */

@@ -1,5 +1,5 @@
 /*
- * File watching (API.md 12), with the native backend and with the
+ * File watching (include/mmapio.h section 12), with the native backend and with the
  * stat-polling backend: write() from this and another process, extension
  * and truncation (with their ranges), chmod, stores through another
  * process's mapping (when the file system updates mtime for them), atomic

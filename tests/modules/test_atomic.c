@@ -1,5 +1,5 @@
 /*
- * test_atomic.c -- atomic views (API.md section 10): alignment before bounds
+ * test_atomic.c -- atomic views (include/mmapio.h section 10): alignment before bounds
  * with the exact messages, bounds and zero-element arrays, writable per mode,
  * pins (close and moving resizes EBUSY, in-place growth allowed, writers never
  * blocked), and every header-inline operation with every memory order.

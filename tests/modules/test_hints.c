@@ -1,6 +1,6 @@
 /*
  * test_hints.c -- advise, prefetch, touch, touch_range, residency, evict and
- * the touch hint at open (API.md sections 4 and 11): success in every mode,
+ * the touch hint at open (include/mmapio.h sections 4 and 11): success in every mode,
  * every status, the zero-length rule and the check order, bounds edges with
  * the exact message, "touch writes nothing", "hints never lose data" (COW and
  * private anonymous pages survive DONTNEED and evict), evict flushes dirty

@@ -1,5 +1,5 @@
 /*
- * test_iter.c -- chunk/page iteration (API.md section 8): exact counts and
+ * test_iter.c -- chunk/page iteration (include/mmapio.h section 8): exact counts and
  * contents, chunk 0 and empty maps, remaining, every mode, mut iteration
  * (exclusive, counted by the flush policy, private on COW), the lock held for
  * the iterator's life (close EBUSY, EDEADLK), and the ENOTSUP stubs.

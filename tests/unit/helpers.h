@@ -57,7 +57,7 @@ static inline const char *fmt_msg(const char *fmt, ...)
   return b;
 }
 
-/* The exact EBOUNDS message of API.md section 1. */
+/* The exact EBOUNDS message of include/mmapio.h section 2. */
 static inline const char *bounds_msg(uint64_t off, uint64_t len, uint64_t total)
 {
   return fmt_msg("range out of bounds: offset=%llu, len=%llu, total=%llu",

@@ -1,5 +1,5 @@
 /*
- * mmapio_anon (API.md section 4): private and shared anonymous maps, zero
+ * mmapio_anon (include/mmapio.h section 4): private and shared anonymous maps, zero
  * content, no path or file, flush a no-op, resize keeps content, shared
  * maps are visible to fork() children and private ones are not.
  */

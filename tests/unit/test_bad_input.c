@@ -1,5 +1,5 @@
 /*
- * Bad input (issue 2, "Bad input"): NULL pointers, directories, FIFOs,
+ * Bad input: NULL pointers, directories, FIFOs,
  * device files, missing files, files without permission, zero and huge
  * sizes. Each gets its status and a detail message naming the call and
  * path, and nothing on disk changes (a failed create leaves no file).

@@ -1,6 +1,6 @@
 /*
- * The bounds rule, the zero-length rule and the check order (API.md section
- * 2) for mmapio_read, mmapio_write, mmapio_view_get, mmapio_view_get_mut,
+ * The bounds rule, the zero-length rule and the check order (the conventions
+ * at the top of include/mmapio.h) for mmapio_read, mmapio_write, mmapio_view_get, mmapio_view_get_mut,
  * mmapio_flush_range and mmapio_segment_init, in every mode, at 0, total,
  * total +- 1 and near UINT64_MAX (including sums that wrap around), with the
  * exact EBOUNDS message.

@@ -1,5 +1,5 @@
 /*
- * mmapio_retain / mmapio_close (API.md section 4): reference counts, NULL,
+ * mmapio_retain / mmapio_close (include/mmapio.h section 4): reference counts, NULL,
  * EBUSY while views, write views, atomic pins or iterators are outstanding
  * (in this or another thread; nothing changes, release then close works),
  * the final flush of non-MANUAL RW maps, and no descriptor leaks.

@@ -1,5 +1,5 @@
 /*
- * Copy-on-write maps (API.md section 4): a real private writable mapping.
+ * Copy-on-write maps (include/mmapio.h section 4): a real private writable mapping.
  * Reads see the file, writes (mmapio_write, write views) stay in this
  * process and never reach the file, flush is a no-op, flush_range still
  * checks bounds, resize is EMODE (before the size), the policy is MANUAL.

@@ -1,6 +1,6 @@
 /*
  * Status codes, mmapio_strerror, and the per-thread detail message and OS
- * code (API.md section 1).
+ * code (include/mmapio.h section 2).
  */
 #include "helpers.h"
 

@@ -1,5 +1,5 @@
 /*
- * Features left out of the build (API.md section 3): their functions stay
+ * Features left out of the build (include/mmapio.h section 1): their functions stay
  * linkable; those returning a status return MMAPIO_ENOTSUP (with **out set
  * to NULL), the others are no-ops, and mmapio_has_feature reports 0. Run by
  * the `minimal` stage of scripts/run-tests.sh; skipped when every feature

@@ -1,5 +1,5 @@
 /*
- * File helpers (API.md section 15): mmapio_copy_file, mmapio_remove_file,
+ * File helpers (include/mmapio.h section 15): mmapio_copy_file, mmapio_remove_file,
  * mmapio_write_file -- success paths and every status, nothing on disk
  * changed by a failing call.
  */

@@ -1,5 +1,5 @@
 /*
- * Flush policies and the accumulator (API.md section 6): MANUAL, ALWAYS,
+ * Flush policies and the accumulator (include/mmapio.h section 6): MANUAL, ALWAYS,
  * EVERY_BYTES, EVERY_WRITES, EVERY_MILLIS; what counts (non-empty successful
  * writes and write-view releases); flush_range's saturating debit by the
  * page-expanded length (clamped to the map) and EVERY_WRITES' unchanged
@@ -227,7 +227,7 @@ static void check_every_millis(const char *p, const char *p2)
     ASSERT_OK(mmapio_close(m));
   }
 #ifdef __linux__
-  /* The flusher stops when no map needs it (DESIGN.md section 5). */
+  /* The flusher stops when no map needs it (one background thread serves every map: include/mmapio.h section 6). */
   if (threads_before > 0) {
     uint64_t deadline = now_ms() + POLL_DEADLINE_MS;
     while (thread_count() > threads_before) {

@@ -1,6 +1,6 @@
 /*
  * mmapio_options_init, mmapio_open (the builder) and its shortcuts
- * open_ro / open_rw / open_cow / create_rw (API.md section 4): the success
+ * open_ro / open_rw / open_cow / create_rw (include/mmapio.h section 4): the success
  * paths in every mode, every status the builder returns, the exact ESIZE
  * messages, and "on failure nothing on disk changes".
  */

@@ -1,5 +1,5 @@
 /*
- * mmapio_open_fd (API.md section 4): maps an already open file, duplicating
+ * mmapio_open_fd (include/mmapio.h section 4): maps an already open file, duplicating
  * the descriptor/HANDLE so the caller keeps its own; a mode the descriptor
  * does not allow is EACCES; invalid descriptors and modes are EINVAL.
  */

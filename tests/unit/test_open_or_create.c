@@ -1,5 +1,5 @@
 /*
- * mmapio_open_or_create (API.md section 4): keeps an existing file's length
+ * mmapio_open_or_create (include/mmapio.h section 4): keeps an existing file's length
  * and content, creates a missing one with the default size, refuses an
  * existing empty file, checks default_size only when creating, and has no
  * race between the existence test and the open.

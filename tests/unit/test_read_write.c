@@ -1,5 +1,5 @@
 /*
- * mmapio_read / mmapio_write (API.md section 5) in every mode: success
+ * mmapio_read / mmapio_write (include/mmapio.h section 5) in every mode: success
  * paths, NULL arguments, EMODE on RO, the zero-length rule (a 0-byte write
  * is OK before any other check; a 0-byte read still obeys bounds), and the
  * check order (arguments -> zero length -> mode -> bounds).

@@ -1,5 +1,5 @@
 /*
- * mmapio_resize (API.md section 7): growth and shrink of file and map, the
+ * mmapio_resize (include/mmapio.h section 7): growth and shrink of file and map, the
  * zeroed tail after shrink + grow, the exact ESIZE messages, EMODE before
  * the size, in-place growth within max_size (same base address, live views
  * stay valid, pins do not block), EBUSY for pins on a moving resize, and

@@ -1,5 +1,5 @@
 /*
- * Segments (API.md section 9): bounds-checked at init, hold a map
+ * Segments (include/mmapio.h section 9): bounds-checked at init, hold a map
  * reference (the map outlives mmapio_close), re-check bounds against the
  * current length on every access (EBOUNDS after a shrink past them, valid
  * again after growing back), and segment_write never writes past the end.

@@ -1,4 +1,4 @@
-/* Version and feature queries (API.md section 3) and the small limits and
+/* Version and feature queries (include/mmapio.h sections 1 and 3) and the small limits and
  * helpers every other module relies on (page size, align_up). */
 #include "helpers.h"
 

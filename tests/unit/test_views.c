@@ -1,5 +1,5 @@
 /*
- * Read and write views (API.md section 5): zero-copy data, release rules,
+ * Read and write views (include/mmapio.h section 5): zero-copy data, release rules,
  * "many readers, one writer" on RW/COW/anonymous maps, EDEADLK instead of a
  * self-deadlock, waiting for other threads' views, and no locking on RO maps.
  */
