@@ -17,6 +17,8 @@ else()
 endif()
 
 find_program(CMAKE_C_COMPILER NAMES ${MINGW_TRIPLE}-gcc ${MINGW_TRIPLE}-gcc-win32 ${MINGW_TRIPLE}-gcc-posix REQUIRED)
+# C++ only for the C++ header's tests and example (mmapio.hpp); optional.
+find_program(CMAKE_CXX_COMPILER NAMES ${MINGW_TRIPLE}-g++ ${MINGW_TRIPLE}-g++-win32 ${MINGW_TRIPLE}-g++-posix)
 find_program(CMAKE_RC_COMPILER NAMES ${MINGW_TRIPLE}-windres)
 
 set(CMAKE_FIND_ROOT_PATH /usr/${MINGW_TRIPLE})
@@ -29,6 +31,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # %llu); MinGW's own C99 implementation does, and GCC then checks formats
 # against it. The library's detail messages rely on both.
 set(CMAKE_C_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
+set(CMAKE_CXX_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
 
 # Link libgcc and winpthread statically: the .exe files then need no MinGW
 # DLL next to them, under Wine or when copied to a Windows machine.
