@@ -394,10 +394,11 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *
  *  @return MMAPIO_OK, or
  *    EINVAL   out/path NULL, unknown flag bits, bad mode/touch/durability/
- *             policy kind, CREATE/TRUNCATE without READ_WRITE, path is a
- *             directory or not a regular file, reserved0 != 0, a file
- *             name or path longer than the system allows ("file name too
- *             long"); max_size with a window of explicit length
+ *             policy kind, an EVERY_MILLIS period above
+ *             MMAPIO_FLUSH_MAX_MILLIS, CREATE/TRUNCATE without READ_WRITE,
+ *             path is a directory or not a regular file, reserved0 != 0, a
+ *             file name or path longer than the system allows ("file name
+ *             too long"); max_size with a window of explicit length
  *    EVERSION o->struct_size larger than this library knows, smaller than
  *             the 1.0 struct, or not a multiple of 8
  *    ESIZE    size 0 or above MMAPIO_MAX_SIZE for create/truncate; empty file
@@ -484,19 +485,34 @@ MMAPIO_API int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags);
 MMAPIO_API int mmapio_retain(mmapio_map *m);
 
 /*! mmapio_close() : release the caller's reference.
- *  It returns MMAPIO_EBUSY and changes nothing while atomic pins exist or
- *  the calling thread holds views or iterators of `m`; for the last
- *  reference also while any other thread holds a view or iterator, or is
- *  inside mmapio_write/mmapio_read of `m`. When the last reference goes
- *  (segments, byte buffers, async tasks and watches hold references of their
- *  own), the background flusher stops serving the map (no flush of it runs
- *  after close returns), RW maps whose policy is not MANUAL get a final
- *  flush whose status is returned, the memory is unmapped and the file
- *  closed -- the file is closed even when that final flush fails.
- *  @return OK (also for NULL), EBUSY (last reference with views, pins or
- *          iterators outstanding), or the final flush's status.
+ *
+ *  What close guarantees:
+ *   - A map is never destroyed while any reference, view, write view,
+ *     iterator or atomic pin of it exists, in any thread. Segments, byte
+ *     buffers, async tasks and watches hold references of their own.
+ *   - Not the last reference: EBUSY, nothing changed, while atomic pins of
+ *     `m` exist or the calling thread holds views, write views or
+ *     iterators of it (other threads' borrows are not checked: they keep
+ *     the map alive by themselves). Otherwise the reference is dropped and
+ *     the map lives on for the other holders.
+ *   - The last reference: EBUSY, nothing changed, while any thread holds a
+ *     view, write view, iterator or pin of `m`, or is inside a call that
+ *     holds it (mmapio_read, mmapio_write, a write view's release). Else
+ *     the map is destroyed before close returns: the background flusher
+ *     stops serving it (no flush of it runs after close returns), RW maps
+ *     whose policy is not MANUAL get a final flush whose status is
+ *     returned, the memory is unmapped and the file closed -- also when
+ *     that final flush fails.
+ *   - When the last reference is dropped by a segment, byte buffer, task or
+ *     watch release (which cannot fail) while borrows are still out, those
+ *     borrows stay valid and the destruction waits for them: a library
+ *     thread destroys the map right after the last of them is released
+ *     (its final flush's status is then not reported). Until then the only
+ *     calls allowed on `m` are the releases of those borrows.
+ *  @return OK (also for NULL), EBUSY (see above), or the final flush's
+ *          status.
  *  Thread-safe, but `m` must not be used by the caller after a successful
- *  close of its last reference. @since 1.0.0 */
+ *  close. @since 1.0.0; the deferred destruction since 1.1 */
 MMAPIO_API int mmapio_close(mmapio_map *m);
 
 /* Accessors. They never fail and are safe on any valid map. */
@@ -743,8 +759,10 @@ typedef struct mmapio_segment { mmapio_map *map; uint64_t offset; uint64_t len; 
 /*! mmapio_segment_init() : bounds-checked; retains `m`.
  *  @return OK, EINVAL (NULL), EBOUNDS. @since 1.0.0 */
 MMAPIO_API int mmapio_segment_init(mmapio_segment *s, mmapio_map *m, uint64_t off, uint64_t len);
-/*! mmapio_segment_release() : drop the segment's map reference (may close the
- *  map when it was the last). NULL / released: no-op. @since 1.0.0 */
+/*! mmapio_segment_release() : drop the segment's map reference. When it was
+ *  the map's last one, the map is destroyed -- at once, or, while views,
+ *  iterators or pins of it are still out, right after the last of them is
+ *  released (see mmapio_close). NULL / released: no-op. @since 1.0.0 */
 MMAPIO_API void mmapio_segment_release(mmapio_segment *s);
 /*! mmapio_segment_valid() : 1 while the segment lies inside the map's current
  *  length, 0 otherwise (after a shrink past it, or when released). @since 1.0.0 */
@@ -756,11 +774,14 @@ MMAPIO_API int mmapio_segment_view(mmapio_view *out, const mmapio_segment *s);
 MMAPIO_API int mmapio_segment_view_mut(mmapio_view_mut *out, const mmapio_segment *s);
 /*! mmapio_segment_write() : write `len` bytes at `rel_off` inside the
  *  segment (through mmapio_write: exclusive, flush policy applied).
- *  @return OK (also len 0), EINVAL (NULL or released segment, src NULL),
- *          EBOUNDS when [rel_off, rel_off+len) leaves the segment (it never
- *          writes past it) or when the map has shrunk past the segment (even
- *          if the bytes asked for are still inside the map), plus every
- *          status of mmapio_write. @since 1.0.0 */
+ *  Check order as everywhere: arguments, zero length, mode, bounds.
+ *  @return OK (also len 0, before any other check), EINVAL (NULL or
+ *          released segment, src NULL), EMODE (read-only map, also for a
+ *          range past the segment), EBOUNDS when [rel_off, rel_off+len)
+ *          leaves the segment (it never writes past it) or when the map has
+ *          shrunk past the segment (even if the bytes asked for are still
+ *          inside the map), plus every status of mmapio_write.
+ *          @since 1.0.0 */
 MMAPIO_API int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *src, size_t len);
 
 /* ------------------------------------------------------------------------ */
@@ -1056,7 +1077,8 @@ typedef struct mmapio_watch mmapio_watch;
  *  @return OK; EINVAL (out, m or fn NULL); ENOTSUP (feature compiled out,
  *          anonymous map, or no path); ENOMEM; ENOENT/EACCES/EIO when the
  *          file or its directory cannot be watched (no thread is started).
- *  Thread-safe. @since 1.0.0 */
+ *  Thread-safe. A watch does not survive fork(): in the child it is
+ *  inactive, and mmapio_watch_stop only frees it. @since 1.0.0 */
 MMAPIO_API int mmapio_watch_start(mmapio_watch **out, mmapio_map *m, mmapio_watch_fn fn, void *payload);
 /*! mmapio_watch_active() : 1 while the watch runs; 0 after mmapio_watch_stop
  *  was called, if the backend failed for good (the watch then stops
@@ -1117,8 +1139,15 @@ MMAPIO_API int mmapio_remove_file_async(mmapio_task **out, const char *path);
 MMAPIO_API int mmapio_task_poll(mmapio_task *t);
 /*! mmapio_task_wait() : wait until the task completes, at most timeout_ms
  *  milliseconds (monotonic clock); -1 waits forever, 0 only looks.
+ *  A write task takes its map exclusively, so it waits for the views of
+ *  every other thread -- the worker is another thread -- including the
+ *  waiting thread's: waiting forever for an unfinished write task while
+ *  holding a view, write view or iterator of its map would never end and
+ *  returns EDEADLK instead (release the view, then wait again). A bounded
+ *  wait just times out.
  *  @return the operation's status (a failure sets this thread's detail as
- *          mmapio_task_poll does), ETIMEDOUT, or EINVAL (NULL, timeout < -1).
+ *          mmapio_task_poll does), ETIMEDOUT, EDEADLK (see above; since
+ *          1.1), or EINVAL (NULL, timeout < -1).
  *  Several threads may wait for one task. @since 1.0.0 */
 MMAPIO_API int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms);
 /*! mmapio_task_event() : a descriptor (POSIX: readable; an eventfd on
@@ -1140,9 +1169,12 @@ MMAPIO_API mmapio_native_file mmapio_task_event(mmapio_task *t);
 MMAPIO_API int mmapio_task_take_map(mmapio_map **out, mmapio_task *t);
 /*! mmapio_task_free() : wait for the task if it is still running, then
  *  free it: its event is closed, a created map nobody took is closed, and
- *  its map reference is released. The last free of a submitted task joins
- *  the worker threads. NULL: no-op. No other call on `t` may run
- *  concurrently or follow. @since 1.0.0 */
+ *  its map reference is released (see mmapio_close for what happens when
+ *  that was the last). The last free of a submitted task joins the worker
+ *  threads. NULL: no-op. No other call on `t` may run concurrently or
+ *  follow. Like a wait without limit, it must not be called for an
+ *  unfinished write task by a thread holding a view of the task's map (it
+ *  would wait for that view: release it first). @since 1.0.0 */
 MMAPIO_API void mmapio_task_free(mmapio_task *t);
 
 /* ------------------------------------------------------------------------ */
@@ -1179,8 +1211,8 @@ MMAPIO_API int mmapio_bytes_get(mmapio_bytes *out, mmapio_map *m, uint64_t off, 
 MMAPIO_API int mmapio_bytes_retain(mmapio_bytes *copy, const mmapio_bytes *b);
 /*! mmapio_bytes_release() : drop this reference and clear *b to
  *  {NULL, 0, NULL}; the last reference frees the copy or releases the map
- *  (closing it if it was the map's last reference). NULL or an already
- *  released buffer: no-op. @since 1.0.0 */
+ *  (destroying it if that was the map's last reference, as described at
+ *  mmapio_close). NULL or an already released buffer: no-op. @since 1.0.0 */
 MMAPIO_API void mmapio_bytes_release(mmapio_bytes *b);
 
 /** A cursor over a map, like a file opened for reading. Always available
@@ -1337,6 +1369,72 @@ typedef struct mmapio_map_stats {
  *          sizeof(mmapio_map_stats) of this library, or not a multiple of 8;
  *          nothing is written). Thread-safe. @since 1.1.0 */
 MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
+
+/* ------------------------------------------------------------------------ */
+/* 16. Threads, fork, signals                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Threads
+ *  - Every function taking a map may be called from any thread at once.
+ *    Read views, read iterators and mmapio_read share a map; write views,
+ *    mut iterators, mmapio_write and moving resizes are exclusive. Views,
+ *    write views and iterators belong to the thread that took them and are
+ *    released there; atomic pins may be released by any thread.
+ *  - A call that would wait for a hold of the calling thread itself returns
+ *    MMAPIO_EDEADLK instead (mmapio_write, mmapio_view_get_mut,
+ *    mmapio_resize, mmapio_task_wait on a write task, ...).
+ *  - Writers wait until no other thread holds the map. A thread that
+ *    already holds a view may always take more (refusing it could deadlock
+ *    it), so a thread that never lets go -- it takes the next view before
+ *    releasing the previous one -- keeps writers waiting for as long as it
+ *    does so. Release views between steps to let writers in.
+ *  - Library threads: one background flusher while EVERY_MILLIS maps exist,
+ *    at most two async workers while submitted tasks exist, one thread per
+ *    watch, and, for a map whose last reference went while borrows were
+ *    still out (see mmapio_close), one short-lived thread that destroys it
+ *    once they are released. They block asynchronous signals, so your
+ *    signal handlers run on your threads.
+ *
+ * fork() (POSIX; Windows has none)
+ *  - The library registers pthread_atfork handlers when the first map is
+ *    made. They hold its short internal locks across fork() (a fork waits
+ *    for a resize in progress to finish), and fix up the child, where only
+ *    the thread that called fork() exists.
+ *  - The child may use every map it inherited -- read, write, flush,
+ *    resize, close -- and open new ones. Shared file maps and
+ *    MMAPIO_ANON_SHARED maps keep sharing their memory with the parent;
+ *    copy-on-write and private anonymous maps are the child's own copies.
+ *  - Views, write views and iterators held by other threads of the parent
+ *    do not count in the child (a write there does not wait for them); do
+ *    not use pointers that those threads held. The forking thread's own
+ *    views and write views stay valid and counted.
+ *  - EVERY_MILLIS maps are flushed in the child too: its flusher thread
+ *    starts on the child's first write to such a map (or the next open of
+ *    one). Closing an inherited map, the last EVERY_MILLIS one included,
+ *    works as in the parent.
+ *  - Atomic pins are not tied to threads and stay counted in the child (its
+ *    close and moving resizes see them as EBUSY until it releases them).
+ *  - Async tasks queued or running at fork time belong to the parent: in
+ *    the child they are complete with MMAPIO_EIO ("task started in the
+ *    parent process before fork()"), and new tasks start new workers.
+ *    Watches are inactive in the child; mmapio_watch_stop frees them.
+ *  - A map the parent was about to destroy once its last borrows went (see
+ *    mmapio_close) stays mapped in the child until it exits or execs.
+ *  - Descriptors are close-on-exec: a child that execs keeps none.
+ *
+ * Signals
+ *  - No mmapio function is async-signal-safe: do not call them from a
+ *    signal handler. Reading and writing through a view, or the inline
+ *    atomics on an atomic view, are plain memory accesses and are as safe
+ *    as the memory is (a truncated file raises SIGBUS).
+ *  - The first map opened with MMAPIO_OPEN_FAULT_SAFE installs
+ *    process-wide SIGBUS and SIGSEGV handlers (POSIX), chained to the
+ *    handlers that were installed before: faults outside a guarded copy go
+ *    to them unchanged. A handler you install later must pass faults it
+ *    does not handle to the one it replaced (sigaction's old action), or
+ *    FAULT_SAFE copies crash instead of returning MMAPIO_EFAULT. On
+ *    Windows a vectored exception handler is used instead.
+ */
 
 /* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */

@@ -10,8 +10,10 @@
  * Each turn of the loop takes the top of the heap in O(log n) under the
  * mutex and then either waits until that deadline or flushes that one map;
  * the flush runs without the mutex (a slow msync does not block other maps
- * from being added or removed). A flush's failure is recorded by flush.c;
- * the bytes stay counted as pending, so the next period tries again.
+ * from being added or removed). The flush is mmapio__flush_all, exactly as
+ * an explicit flush runs it; what a failure leaves behind for the map's
+ * later flushes is decided there (flush.c), and this thread only ignores
+ * the status, which nobody is waiting for.
  * mmapio__flusher_remove waits until a flush of its map in progress has
  * finished, so no flush of a map runs after its close. A generation
  * counter lets a new thread start while an old one is still exiting.

@@ -15,6 +15,14 @@
  */
 #include "../unit/helpers.h"
 
+#ifdef _WIN32
+int main(void)
+{
+  printf("SKIP: Windows has no fork()\n");
+  return TEST_SKIP_CODE;
+}
+#else
+
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -221,3 +229,5 @@ int main(void)
   printf("ok\n");
   return 0;
 }
+
+#endif /* !_WIN32 */
