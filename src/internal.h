@@ -116,6 +116,15 @@ typedef struct mmapio__tcache {
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
 extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
+/* The first failed write-back of a map and the range it covered (flush.c). */
+typedef struct mmapio__ferr_rec {
+  int status;      /* the failure's status (EIO, ENOSPC, ...) */
+  int oserr;       /* its OS error code */
+  uint64_t off;    /* failed range: union of every failure since the last clear */
+  uint64_t end;
+  char msg[320];   /* the original detail message ("msync(path): ...") */
+} mmapio__ferr_rec;
+
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {
   /* hot, read-mostly */
@@ -144,6 +153,13 @@ struct mmapio_map {
   uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
   struct mmapio_map *flush_next; /* background flusher list (flusher mutex) */
   int in_flusher;        /* registered with the background flusher (flusher mutex) */
+  /* Sticky write-back error (flush.c): `ferr` is 0 until a write-back
+   * fails, then the failure's status until mmapio_clear_error. The flush
+   * paths test it with one relaxed load; the record behind it is guarded
+   * by the spin flag `ferr_lock` (error paths only). */
+  int ferr;
+  uint32_t ferr_lock;
+  mmapio__ferr_rec ferr_rec;
 
   /* borrow bookkeeping */
   uint64_t max_size;     /* in-place growth limit (0 = none) */
@@ -164,6 +180,9 @@ int mmapio__fail_os(int oserr, const char *call, const char *path);
 /* Same with an explicit status (e.g. EFAULT for a fault at an offset). */
 int mmapio__fail_os_status(int status, int oserr, const char *call, const char *path);
 int mmapio__fail_bounds(uint64_t off, uint64_t len, uint64_t total);
+/* Like mmapio__fail, but records `oserr` as the OS code (sticky errors
+ * repeat the original OS code with their message). */
+int mmapio__fail_keep_os(int status, int oserr, const char *fmt, ...) MMAPIO__PRINTF(3, 4);
 const char *mmapio__path_or(const char *path);
 typedef struct mmapio__saved_error { char msg[512]; int oserr; } mmapio__saved_error;
 void mmapio__error_save(mmapio__saved_error *e);
@@ -240,6 +259,10 @@ void mmapio__slots_free(mmapio_map *m); /* at destruction */
 /* ---- Flush helpers (flush.c) -------------------------------------------- */
 int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */
 int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
+/* The final flush of the last close: flushes when the policy is not MANUAL,
+ * and returns a sticky write-back error even when it is. */
+int mmapio__flush_final(mmapio_map *m);
+uint64_t mmapio__pending_report(const mmapio_map *m); /* mmapio_pending_bytes */
 int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
 
