@@ -279,6 +279,12 @@ int mmapio__fault_enable(mmapio_map *m);    /* at open with FAULT_SAFE */
  * the mapping from moving (holds `stable` or a shared hold). For hints.c's
  * touch on MMAPIO_OPEN_FAULT_SAFE maps. */
 int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char *op);
+/* The guarded touch of mmapio_touch / mmapio_touch_range on FAULT_SAFE maps,
+ * race-free against concurrent writers: it takes the map's shared hold (not
+ * `stable`; the caller holds nothing) for each batch of pages, so writers
+ * wait at most one batch. `whole`: the whole map (off, len ignored). */
+int mmapio__guarded_touch_held(mmapio_map *m, uint64_t off, uint64_t len, int whole,
+                               const char *op);
 /* Touch hint at open (hints.c). */
 int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
 /* Huge pages at open (hints.c): sets m->huge_active. */
