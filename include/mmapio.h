@@ -248,8 +248,21 @@ typedef enum mmapio_durability {
                               a file created or truncated at FULL also gets its
                               directory fsynced once, so its name survives a
                               power cut */
-  MMAPIO_DURABLE_NONE = 2  /* writeback started, not awaited (fast, not durable) */
+  MMAPIO_DURABLE_NONE = 2  /* not durable; see below */
 } mmapio_durability;
+/* MMAPIO_DURABLE_NONE precisely (since 1.1):
+ *  - A flush *triggered by the policy* (ALWAYS, EVERY_BYTES, EVERY_WRITES
+ *    after a write or write-view release) makes no system call: the write
+ *    path costs the copy and the accounting only, and the accumulator is
+ *    reset. The OS writes the pages back on its own schedule (Linux: its
+ *    periodic writeback, typically within 30 s).
+ *  - An explicit mmapio_flush / mmapio_flush_range, an async flush task and
+ *    the EVERY_MILLIS background flusher start writeback of the dirty pages
+ *    of the range and do not wait for it (Linux: sync_file_range(WRITE),
+ *    which skips clean pages; elsewhere msync(MS_ASYNC); Windows:
+ *    FlushViewOfFile without FlushFileBuffers).
+ *  - Nothing at NONE is durable when the call returns, and a write-back
+ *    failure is reported only if the OS reports it to that call. */
 
 #define MMAPIO_OPEN_CREATE 0x01u     /* create the file if missing (size from options) */
 #define MMAPIO_OPEN_TRUNCATE 0x02u   /* existing file is truncated and resized to options.size */
@@ -510,7 +523,9 @@ MMAPIO_API int mmapio_retain(mmapio_map *m);
  *     (its final flush's status is then not reported). Until then the only
  *     calls allowed on `m` are the releases of those borrows.
  *  @return OK (also for NULL), EBUSY (see above), or the final flush's
- *          status.
+ *          status; for the last reference also a sticky write-back error
+ *          not acknowledged with mmapio_clear_error, whatever the policy
+ *          (the map is closed anyway).
  *  Thread-safe, but `m` must not be used by the caller after a successful
  *  close. @since 1.0.0; the deferred destruction since 1.1 */
 MMAPIO_API int mmapio_close(mmapio_map *m);
@@ -527,7 +542,10 @@ MMAPIO_API const char *mmapio_path(const mmapio_map *m);
 /*! mmapio_flush_policy_of() : the map's flush policy (MANUAL for RO/COW). @since 1.0.0 */
 MMAPIO_API mmapio_flush_policy mmapio_flush_policy_of(const mmapio_map *m);
 /*! mmapio_pending_bytes() : bytes written and not yet flushed by the policy
- *  (the write count under EVERY_WRITES). Always 0 under MANUAL. @since 1.0.0 */
+ *  (the write count under EVERY_WRITES); 0 under MANUAL while no write-back
+ *  failed. After a write-back failure (see mmapio_flush_error) it never
+ *  reports 0 until mmapio_clear_error: at least the failed range's length
+ *  (at least 1 under EVERY_WRITES). @since 1.0.0 */
 MMAPIO_API uint64_t mmapio_pending_bytes(const mmapio_map *m);
 /*! mmapio_native_handle() : the map's own descriptor/HANDLE (do not close
  *  it); MMAPIO_INVALID_FILE for anonymous maps. @since 1.0.0 */
@@ -649,7 +667,10 @@ MMAPIO_API int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len);
  *  atomics, and resets the policy accumulator to 0. It keeps the mapping
  *  from moving while it runs but does not block readers or writers.
  *  RO, COW and anonymous maps: OK, nothing done.
- *  @return OK, EINVAL (NULL), EIO / ENOSPC / EFAULT from the OS. @since 1.0.0 */
+ *  After a failed write-back it returns that failure until
+ *  mmapio_clear_error (see "Sticky write-back errors" below).
+ *  @return OK, EINVAL (NULL), EIO / ENOSPC / EFAULT from the OS, or the
+ *          sticky status of an earlier failure. @since 1.0.0 */
 MMAPIO_API int mmapio_flush(mmapio_map *m);
 
 /*! mmapio_flush_range() : flush [off, off+len) expanded to whole pages
@@ -659,6 +680,50 @@ MMAPIO_API int mmapio_flush(mmapio_map *m);
  *  @return OK (also len 0, before any check), EINVAL, EBOUNDS (also on RO/COW
  *          maps, where nothing else is done), OS failures. @since 1.0.0 */
 MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
+
+/* Sticky write-back errors (since 1.1).
+ *
+ * When the OS fails to write a map's dirty pages to the file (I/O error,
+ * disk full, a network file system gone), Linux marks the pages clean and
+ * reports the failure once: a retried msync succeeds although the bytes
+ * never reached the file. mmapio therefore remembers the first failed
+ * write-back of a map -- from mmapio_flush, mmapio_flush_range, any flush
+ * policy (ALWAYS, EVERY_BYTES, EVERY_WRITES), the EVERY_MILLIS background
+ * flusher, an async flush or write task, or the final flush of close -- and
+ * from then on every mmapio_flush, mmapio_flush_range, policy flush and the
+ * close of the last reference still reaches the OS but returns that failure:
+ * the original status (EIO, ENOSPC, ...), mmapio_last_os_error() the
+ * original OS code, and a detail message naming the failed byte range and
+ * the original OS message, e.g.
+ *   "mmapio_flush(/data/x.bin): an earlier write-back failed for bytes
+ *    [0, 65536) and is not acknowledged (mmapio_clear_error):
+ *    msync(/data/x.bin): Input/output error"
+ * The first failing call itself returns the OS failure as it is. Later
+ * failures widen the recorded range. The error stays until the application
+ * acknowledges it with mmapio_clear_error -- typically after it has
+ * rewritten the affected data (or decided it is lost) and before it
+ * flushes again. Bytes of the failed range must be assumed lost: the pages
+ * are clean in memory and may show the new bytes until the OS evicts them.
+ * Cost when nothing failed: one relaxed load per flush; nothing on writes. */
+
+/*! mmapio_flush_error() : the map's sticky write-back error.
+ *  @param off, len  optional (may be NULL); on a sticky error they receive
+ *                   the failed range (page aligned, the union of every
+ *                   failure since the last mmapio_clear_error); untouched
+ *                   when the function returns MMAPIO_OK.
+ *  @return MMAPIO_OK when no write-back failed since open or the last
+ *          mmapio_clear_error (also for m NULL), else the failure's status
+ *          (EIO, ENOSPC, EFAULT, ...). Records no detail message.
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_flush_error(const mmapio_map *m, uint64_t *off, uint64_t *len);
+
+/*! mmapio_clear_error() : acknowledge the map's sticky write-back error.
+ *  Later flushes report only new failures; mmapio_pending_bytes no longer
+ *  counts the failed range. Nothing is written: flush again to write pages
+ *  the application rewrote.
+ *  @return OK (also when there was no error), EINVAL (m NULL).
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_clear_error(mmapio_map *m);
 
 /* ------------------------------------------------------------------------ */
 /* 7. Resize                                                                 */

@@ -90,3 +90,13 @@ void mmapio__error_restore(const mmapio__saved_error *e)
   memcpy(mmapio__errbuf, e->msg, sizeof e->msg);
   mmapio__oserr = e->oserr;
 }
+
+int mmapio__fail_keep_os(int status, int oserr, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(mmapio__errbuf, sizeof mmapio__errbuf, fmt, ap);
+  va_end(ap);
+  mmapio__oserr = oserr;
+  return status;
+}

@@ -141,6 +141,66 @@ int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char 
   return mmapio__touch_span(m, off, len, op);
 }
 
+/* Pages touched per shared hold: a writer waits for at most this many page
+ * reads (1 MiB with 4 KiB pages). */
+#define MMAPIO__TOUCH_BATCH 256u
+
+int mmapio__guarded_touch_held(mmapio_map *m, uint64_t off, uint64_t len, int whole,
+                               const char *op)
+{
+  /* mmapio_write copies under the exclusive hold, so reading the pages
+   * under the shared hold never races with it. A thread that holds a write
+   * view itself (EDEADLK from the shared hold) is the only writer there can
+   * be, so it touches under `stable` alone, as the unguarded touch does. */
+  uint64_t pg = (uint64_t)mmapio__os_page_size();
+  mmapio__slot *s;
+  int rc = mmapio__lock_shared(m, &s);
+  if (rc == MMAPIO_EDEADLK) {
+    mmapio__rwlock_rdlock(&m->stable);
+    uint64_t total = mmapio__len(m);
+    if (whole) {
+      off = 0;
+      len = total;
+    }
+    if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+    else rc = mmapio__guarded_touch(m, off, len, op);
+    mmapio__rwlock_rdunlock(&m->stable);
+    return rc;
+  }
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (whole) {
+    off = 0;
+    len = total;
+  }
+  if (!mmapio__in_bounds(off, len, total)) {
+    rc = mmapio__fail_bounds(off, len, total);
+    mmapio__unlock_shared(m, s);
+    return rc;
+  }
+  uint64_t end = off + len;
+  for (uint64_t at = off; at < end;) {
+    uint64_t batch_end = (at - at % pg) + MMAPIO__TOUCH_BATCH * pg;
+    if (batch_end > end) batch_end = end;
+    rc = mmapio__guarded_touch(m, at, batch_end - at, op);
+    if (rc != MMAPIO_OK || batch_end >= end) break;
+    at = batch_end;
+    /* Let waiting writers in between batches; the length cannot shrink
+     * below `end` while we are out (a shrink would make later batches
+     * EBOUNDS, checked below). */
+    mmapio__unlock_shared(m, s);
+    rc = mmapio__lock_shared(m, &s);
+    if (rc != MMAPIO_OK) return rc;
+    total = mmapio__len(m);
+    if (end > total) {
+      rc = mmapio__fail_bounds(off, len, total);
+      break;
+    }
+  }
+  mmapio__unlock_shared(m, s);
+  return rc;
+}
+
 int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_probe: map is NULL");

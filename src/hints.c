@@ -115,6 +115,8 @@ int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_touch_range: map is NULL");
   if (len == 0) return MMAPIO_OK;
+  if (m->open_flags & MMAPIO_OPEN_FAULT_SAFE)
+    return mmapio__guarded_touch_held(m, off, len, 0, "mmapio_touch_range");
   mmapio__rwlock_rdlock(&m->stable);
   int rc = mmapio__touch_locked(m, off, len);
   mmapio__rwlock_rdunlock(&m->stable);
@@ -124,6 +126,8 @@ int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len)
 int mmapio_touch(mmapio_map *m)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_touch: map is NULL");
+  if (m->open_flags & MMAPIO_OPEN_FAULT_SAFE)
+    return mmapio__guarded_touch_held(m, 0, 0, 1, "mmapio_touch_range");
   mmapio__rwlock_rdlock(&m->stable);
   uint64_t total = mmapio__len(m);
   int rc = total == 0 ? MMAPIO_OK : mmapio__touch_locked(m, 0, total);

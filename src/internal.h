@@ -129,6 +129,15 @@ typedef struct mmapio__tcache {
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
 extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
+/* The first failed write-back of a map and the range it covered (flush.c). */
+typedef struct mmapio__ferr_rec {
+  int status;      /* the failure's status (EIO, ENOSPC, ...) */
+  int oserr;       /* its OS error code */
+  uint64_t off;    /* failed range: union of every failure since the last clear */
+  uint64_t end;
+  char msg[320];   /* the original detail message ("msync(path): ...") */
+} mmapio__ferr_rec;
+
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {
   /* hot, read-mostly */
@@ -158,6 +167,13 @@ struct mmapio_map {
   uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
   size_t flush_idx;      /* background flusher: position in its heap (flusher mutex) */
   int in_flusher;        /* registered with the background flusher (flusher mutex) */
+  /* Sticky write-back error (flush.c): `ferr` is 0 until a write-back
+   * fails, then the failure's status until mmapio_clear_error. The flush
+   * paths test it with one relaxed load; the record behind it is guarded
+   * by the spin flag `ferr_lock` (error paths only). */
+  int ferr;
+  uint32_t ferr_lock;
+  mmapio__ferr_rec ferr_rec;
 
   /* borrow bookkeeping */
   uint64_t max_size;     /* in-place growth limit (0 = none) */
@@ -199,6 +215,9 @@ int mmapio__fail_os(int oserr, const char *call, const char *path);
 /* Same with an explicit status (e.g. EFAULT for a fault at an offset). */
 int mmapio__fail_os_status(int status, int oserr, const char *call, const char *path);
 int mmapio__fail_bounds(uint64_t off, uint64_t len, uint64_t total);
+/* Like mmapio__fail, but records `oserr` as the OS code (sticky errors
+ * repeat the original OS code with their message). */
+int mmapio__fail_keep_os(int status, int oserr, const char *fmt, ...) MMAPIO__PRINTF(3, 4);
 const char *mmapio__path_or(const char *path);
 typedef struct mmapio__saved_error { char msg[512]; int oserr; } mmapio__saved_error;
 void mmapio__error_save(mmapio__saved_error *e);
@@ -332,6 +351,10 @@ void mmapio__stat_resize(mmapio_map *m, int in_place);
 /* ---- Flush helpers (flush.c) -------------------------------------------- */
 int mmapio__flush_all(mmapio_map *m);              /* takes `stable` shared */
 int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
+/* The final flush of the last close: flushes when the policy is not MANUAL,
+ * and returns a sticky write-back error even when it is. */
+int mmapio__flush_final(mmapio_map *m);
+uint64_t mmapio__pending_report(const mmapio_map *m); /* mmapio_pending_bytes */
 int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
 /* Set in a child of fork() while EVERY_MILLIS maps wait for a flusher
@@ -401,6 +424,12 @@ int mmapio__fault_enable(mmapio_map *m);    /* at open with FAULT_SAFE */
  * the mapping from moving (holds `stable` or a shared hold). For hints.c's
  * touch on MMAPIO_OPEN_FAULT_SAFE maps. */
 int mmapio__guarded_touch(mmapio_map *m, uint64_t off, uint64_t len, const char *op);
+/* The guarded touch of mmapio_touch / mmapio_touch_range on FAULT_SAFE maps,
+ * race-free against concurrent writers: it takes the map's shared hold (not
+ * `stable`; the caller holds nothing) for each batch of pages, so writers
+ * wait at most one batch. `whole`: the whole map (off, len ignored). */
+int mmapio__guarded_touch_held(mmapio_map *m, uint64_t off, uint64_t len, int whole,
+                               const char *op);
 /* Touch hint at open (hints.c). */
 int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t);
 /* Huge pages at open (hints.c): sets m->huge_active. */

@@ -218,9 +218,7 @@ int mmapio__map_destroy(mmapio_map *m)
 {
   int rc = MMAPIO_OK;
   mmapio__flusher_remove(m);
-  if (m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
-      m->policy.kind != MMAPIO_FLUSH_MANUAL)
-    rc = mmapio__flush_all(m);
+  rc = mmapio__flush_final(m); /* also reports a sticky write-back error */
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
   if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
   mmapio__map_free(m);
@@ -691,7 +689,7 @@ mmapio_flush_policy mmapio_flush_policy_of(const mmapio_map *m)
 }
 uint64_t mmapio_pending_bytes(const mmapio_map *m)
 {
-  return m != NULL ? mmapio__ld_acquire(&m->pending) : 0;
+  return m != NULL ? mmapio__pending_report(m) : 0;
 }
 mmapio_native_file mmapio_native_handle(const mmapio_map *m)
 {

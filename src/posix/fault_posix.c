@@ -129,6 +129,48 @@ static void mmapio__fault_unblock(void)
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* Threads that block every signal (the sigwait design) cannot take a fault:
+ * the kernel forces a blocked synchronous SIGBUS/SIGSEGV to its default
+ * action and the process dies. Such a thread gets SIGBUS and SIGSEGV
+ * unblocked around each guarded access and its own mask put back after it
+ * (two extra system calls). The thread's mask is looked at once, at its
+ * first guarded access, and remembered: 1 = they are not blocked, 2 = they
+ * are (see docs/reliability.md for threads that block them later). */
+static MMAPIO__TLS_FAST int mmapio__mask_state;
+
+static int mmapio__mask_blocks_faults(void)
+{
+  int st = mmapio__mask_state;
+  if (MMAPIO__LIKELY(st != 0)) return st == 2;
+  sigset_t cur;
+  sigemptyset(&cur);
+  if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) st = 2; /* cannot tell: be safe */
+  else st = (sigismember(&cur, SIGBUS) == 1 || sigismember(&cur, SIGSEGV) == 1) ? 2 : 1;
+  mmapio__mask_state = st;
+  return st == 2;
+}
+
+/* Unblock SIGBUS/SIGSEGV for a guarded access when this thread blocks
+ * them; *old receives the mask to put back. Returns 1 when it did. */
+static int mmapio__guard_unblock(sigset_t *old)
+{
+  if (MMAPIO__LIKELY(!mmapio__mask_blocks_faults())) return 0;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGBUS);
+  sigaddset(&set, SIGSEGV);
+  return pthread_sigmask(SIG_UNBLOCK, &set, old) == 0;
+}
+
+static void mmapio__guard_restore(int unblocked, const sigset_t *old)
+{
+  if (unblocked) pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Tests: forget the remembered mask of the calling thread. */
+void mmapio__fault_mask_forget(void);
+void mmapio__fault_mask_forget(void) { mmapio__mask_state = 0; }
+
 /* Kept out of line so that the sigsetjmp frame is exactly this function's:
  * nothing the caller keeps in registers can go stale across the jump, and
  * every local that is read after the jump is either unchanged since
@@ -142,9 +184,12 @@ __attribute__((noinline)) int mmapio__os_guarded_copy(void *dst, const void *src
   g.hi = (uintptr_t)hi;
   g.addr = 0;
   g.prev = mmapio__guard_top;
+  sigset_t old;
+  const int unblocked = mmapio__guard_unblock(&old);
   if (sigsetjmp(g.env, 0) != 0) {
     /* The handler already popped g. */
-    mmapio__fault_unblock();
+    if (unblocked) mmapio__guard_restore(unblocked, &old);
+    else mmapio__fault_unblock();
     *fault_addr = g.addr;
     return MMAPIO_EFAULT;
   }
@@ -153,6 +198,7 @@ __attribute__((noinline)) int mmapio__os_guarded_copy(void *dst, const void *src
   memcpy(dst, src, len);
   mmapio__compiler_fence();
   mmapio__guard_top = g.prev;
+  mmapio__guard_restore(unblocked, &old);
   return MMAPIO_OK;
 }
 
@@ -164,17 +210,23 @@ __attribute__((noinline)) int mmapio__os_guarded_touch(const void *p, size_t len
   g.hi = (uintptr_t)p + len;
   g.addr = 0;
   g.prev = mmapio__guard_top;
+  sigset_t old;
+  const int unblocked = mmapio__guard_unblock(&old);
   if (sigsetjmp(g.env, 0) != 0) {
-    mmapio__fault_unblock();
+    if (unblocked) mmapio__guard_restore(unblocked, &old);
+    else mmapio__fault_unblock();
     *fault_addr = g.addr;
     return MMAPIO_EFAULT;
   }
   mmapio__guard_top = &g;
   mmapio__compiler_fence();
-  const volatile uint8_t *b = (const volatile uint8_t *)p;
-  for (size_t i = 0; i < len; i += page) (void)b[i];
+  /* Relaxed atomic byte loads: the compiler keeps every one, and a
+   * concurrent atomic store to the page (an atomic view) is no data race. */
+  const uint8_t *b = (const uint8_t *)p;
+  for (size_t i = 0; i < len; i += page) (void)__atomic_load_n(b + i, __ATOMIC_RELAXED);
   mmapio__compiler_fence();
   mmapio__guard_top = g.prev;
+  mmapio__guard_restore(unblocked, &old);
   return MMAPIO_OK;
 }
 

@@ -148,6 +148,51 @@ extern mmapio__sys_table mmapio__sys;
 #  define MMAPIO__SYS_CALL(fn) mmapio__sys_real_##fn
 #endif
 
+/* EINTR: every wrapper below except close retries a call interrupted by a
+ * signal (a handler installed without SA_RESTART, or a file system such as
+ * FUSE or NFS that lets signals interrupt its operations), so no backend
+ * call ever fails with "Interrupted system call". An injected EINTR is
+ * retried too (tests use that). close is never retried: on Linux and the
+ * BSDs the descriptor is gone even when close reports EINTR.
+ *
+ * MMAPIO__SYS_RETRY(type, failret, name, a, b, fl, call) is the body of a
+ * wrapper: it runs the hook and `call` until the result is not `failret`
+ * with errno EINTR, and returns the result. */
+#if MMAPIO__HOOKS
+/* The injected error of this call (EIO when the test gave none), or 0. */
+static inline int mmapio__sys_hook_err(const char *name, uint64_t a, uint64_t b, int fl)
+{
+  int e = 0;
+  if (mmapio__hook_call(name, a, b, fl, &e)) return e != 0 ? e : EIO;
+  return 0;
+}
+#  define MMAPIO__SYS_HOOK_(name, a, b, fl) \
+    mmapio__sys_hook_err((name), (uint64_t)(a), (uint64_t)(b), (fl))
+#else
+#  define MMAPIO__SYS_HOOK_(name, a, b, fl) 0
+#endif
+#define MMAPIO__SYS_RETRY(type, failret, name, a, b, fl, call) \
+  do {                                                         \
+    for (;;) {                                                 \
+      type r_;                                                 \
+      int e_ = MMAPIO__SYS_HOOK_(name, a, b, fl);              \
+      if (e_ != 0) {                                           \
+        errno = e_;                                            \
+        r_ = (failret);                                        \
+      } else {                                                 \
+        r_ = (call);                                           \
+      }                                                        \
+      if (!(r_ == (failret) && errno == EINTR)) return r_;     \
+    }                                                          \
+  } while (0)
+/* Retry helper for code that calls the OS directly (not through the table):
+ * evaluates `expr` (an int or ssize_t call returning -1 on failure) until it
+ * does not fail with EINTR; `var` receives the result. */
+#define MMAPIO__EINTR_LOOP(var, expr) \
+  do {                                \
+    (var) = (expr);                   \
+  } while ((var) == -1 && errno == EINTR)
+
 /* The real calls. The table of a hooked build points at these; a build
  * without hooks calls them directly, and the compiler sees straight through. */
 static inline int mmapio__sys_real_open(const char *path, int flags, mode_t mode)
@@ -290,18 +335,18 @@ static inline off_t mmapio__sys_real_lseek(int fd, off_t off, int whence)
 /* ---- Wrappers used by the backend ---------------------------------------- */
 static inline int mmapio__sys_open(const char *path, int flags, mode_t mode)
 {
-  MMAPIO__SYS_PRE("open", 0, 0, flags, -1);
-  return MMAPIO__SYS_CALL(open)(path, flags, mode);
+  MMAPIO__SYS_RETRY(int, -1, "open", 0, 0, flags,
+                    MMAPIO__SYS_CALL(open)(path, flags, mode));
 }
 static inline int mmapio__sys_fstat(int fd, struct stat *st)
 {
-  MMAPIO__SYS_PRE("fstat", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(fstat)(fd, st);
+  MMAPIO__SYS_RETRY(int, -1, "fstat", 0, 0, 0,
+                    MMAPIO__SYS_CALL(fstat)(fd, st));
 }
 static inline int mmapio__sys_fcntl(int fd, int cmd, int arg)
 {
-  MMAPIO__SYS_PRE("fcntl", 0, 0, cmd, -1);
-  return MMAPIO__SYS_CALL(fcntl)(fd, cmd, arg);
+  MMAPIO__SYS_RETRY(int, -1, "fcntl", 0, 0, cmd,
+                    MMAPIO__SYS_CALL(fcntl)(fd, cmd, arg));
 }
 static inline int mmapio__sys_dup(int fd)
 {
@@ -315,32 +360,36 @@ static inline int mmapio__sys_close(int fd)
 }
 static inline int mmapio__sys_ftruncate(int fd, off_t len)
 {
-  MMAPIO__SYS_PRE("ftruncate", len, 0, 0, -1);
-  return MMAPIO__SYS_CALL(ftruncate)(fd, len);
+  MMAPIO__SYS_RETRY(int, -1, "ftruncate", len, 0, 0,
+                    MMAPIO__SYS_CALL(ftruncate)(fd, len));
 }
 #if MMAPIO__LINUX
 static inline int mmapio__sys_fallocate(int fd, int mode, off_t off, off_t len)
 {
-  MMAPIO__SYS_PRE("fallocate", off, len, mode, -1);
-  return MMAPIO__SYS_CALL(fallocate)(fd, mode, off, len);
+  MMAPIO__SYS_RETRY(int, -1, "fallocate", off, len, mode,
+                    MMAPIO__SYS_CALL(fallocate)(fd, mode, off, len));
 }
 #endif
 /* Returns 0 or the error number (like posix_fallocate itself). */
 static inline int mmapio__sys_posix_fallocate(int fd, off_t off, off_t len)
 {
-  MMAPIO__SYS_PRE("fallocate", off, len, 0, errno);
-  return MMAPIO__SYS_CALL(posix_fallocate)(fd, off, len);
+  /* posix_fallocate returns the error instead of setting errno. */
+  for (;;) {
+    int e_ = MMAPIO__SYS_HOOK_("fallocate", off, len, 0);
+    int r_ = e_ != 0 ? e_ : MMAPIO__SYS_CALL(posix_fallocate)(fd, off, len);
+    if (r_ != EINTR) return r_;
+  }
 }
 #if MMAPIO__APPLE
 static inline int mmapio__sys_preallocate(int fd, mmapio__fstore *fst)
 {
-  MMAPIO__SYS_PRE("fallocate", fst->fst_offset, fst->fst_length, (int)fst->fst_flags, -1);
-  return MMAPIO__SYS_CALL(preallocate)(fd, fst);
+  MMAPIO__SYS_RETRY(int, -1, "fallocate", fst->fst_offset, fst->fst_length, (int)fst->fst_flags,
+                    MMAPIO__SYS_CALL(preallocate)(fd, fst));
 }
 static inline int mmapio__sys_fullfsync(int fd)
 {
-  MMAPIO__SYS_PRE("fcntl_fullfsync", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(fullfsync)(fd);
+  MMAPIO__SYS_RETRY(int, -1, "fcntl_fullfsync", 0, 0, 0,
+                    MMAPIO__SYS_CALL(fullfsync)(fd));
 }
 #endif
 static inline void *mmapio__sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -363,8 +412,8 @@ static inline void *mmapio__sys_mremap(void *addr, size_t old_len, size_t new_le
 #endif
 static inline int mmapio__sys_msync(void *addr, size_t len, int flags)
 {
-  MMAPIO__SYS_PRE("msync", (uintptr_t)addr, len, flags, -1);
-  return MMAPIO__SYS_CALL(msync)(addr, len, flags);
+  MMAPIO__SYS_RETRY(int, -1, "msync", (uintptr_t)addr, len, flags,
+                    MMAPIO__SYS_CALL(msync)(addr, len, flags));
 }
 static inline int mmapio__sys_madvise(void *addr, size_t len, int advice)
 {
@@ -373,50 +422,50 @@ static inline int mmapio__sys_madvise(void *addr, size_t len, int advice)
 }
 static inline int mmapio__sys_fsync(int fd)
 {
-  MMAPIO__SYS_PRE("fsync", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(fsync)(fd);
+  MMAPIO__SYS_RETRY(int, -1, "fsync", 0, 0, 0,
+                    MMAPIO__SYS_CALL(fsync)(fd));
 }
 static inline int mmapio__sys_fdatasync(int fd)
 {
-  MMAPIO__SYS_PRE("fdatasync", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(fdatasync)(fd);
+  MMAPIO__SYS_RETRY(int, -1, "fdatasync", 0, 0, 0,
+                    MMAPIO__SYS_CALL(fdatasync)(fd));
 }
 #if MMAPIO__LINUX
 static inline int mmapio__sys_sync_file_range(int fd, off_t off, off_t len, unsigned flags)
 {
-  MMAPIO__SYS_PRE("sync_file_range", off, len, (int)flags, -1);
-  return MMAPIO__SYS_CALL(sync_file_range)(fd, off, len, flags);
+  MMAPIO__SYS_RETRY(int, -1, "sync_file_range", off, len, (int)flags,
+                    MMAPIO__SYS_CALL(sync_file_range)(fd, off, len, flags));
 }
 static inline ssize_t mmapio__sys_copy_file_range(int in, int out, size_t len)
 {
-  MMAPIO__SYS_PRE("copy_file_range", 0, len, 0, -1);
-  return MMAPIO__SYS_CALL(copy_file_range)(in, out, len);
+  MMAPIO__SYS_RETRY(ssize_t, -1, "copy_file_range", 0, len, 0,
+                    MMAPIO__SYS_CALL(copy_file_range)(in, out, len));
 }
 #endif
 static inline ssize_t mmapio__sys_read(int fd, void *buf, size_t n)
 {
-  MMAPIO__SYS_PRE("read", 0, n, 0, -1);
-  return MMAPIO__SYS_CALL(read)(fd, buf, n);
+  MMAPIO__SYS_RETRY(ssize_t, -1, "read", 0, n, 0,
+                    MMAPIO__SYS_CALL(read)(fd, buf, n));
 }
 static inline ssize_t mmapio__sys_write(int fd, const void *buf, size_t n)
 {
-  MMAPIO__SYS_PRE("write", 0, n, 0, -1);
-  return MMAPIO__SYS_CALL(write)(fd, buf, n);
+  MMAPIO__SYS_RETRY(ssize_t, -1, "write", 0, n, 0,
+                    MMAPIO__SYS_CALL(write)(fd, buf, n));
 }
 static inline int mmapio__sys_unlink(const char *path)
 {
-  MMAPIO__SYS_PRE("unlink", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(unlink)(path);
+  MMAPIO__SYS_RETRY(int, -1, "unlink", 0, 0, 0,
+                    MMAPIO__SYS_CALL(unlink)(path));
 }
 static inline int mmapio__sys_rename_noreplace(const char *from, const char *to)
 {
-  MMAPIO__SYS_PRE("renameat2", 0, 0, 1, -1);
-  return MMAPIO__SYS_CALL(rename_noreplace)(from, to);
+  MMAPIO__SYS_RETRY(int, -1, "renameat2", 0, 0, 1,
+                    MMAPIO__SYS_CALL(rename_noreplace)(from, to));
 }
 static inline int mmapio__sys_link(const char *from, const char *to)
 {
-  MMAPIO__SYS_PRE("link", 0, 0, 0, -1);
-  return MMAPIO__SYS_CALL(link)(from, to);
+  MMAPIO__SYS_RETRY(int, -1, "link", 0, 0, 0,
+                    MMAPIO__SYS_CALL(link)(from, to));
 }
 static inline int mmapio__sys_rename(const char *from, const char *to)
 {

@@ -135,6 +135,10 @@ int main(void)
   st = get(m);
   ASSERT_U64_EQ(st.flush_calls, 3);
   ASSERT_U64_EQ(st.flush_failures, 1);
+  /* The failure is sticky until acknowledged (close would report it). */
+  uint64_t eoff = 0, elen = 0;
+  ASSERT(mmapio_flush_error(m, &eoff, &elen) != MMAPIO_OK);
+  ASSERT_OK(mmapio_clear_error(m));
 
   /* Resizes: growth within max_size stays in place where the platform can
    * (mmapio_capacity tells), a shrink moves. */
