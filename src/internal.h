@@ -243,6 +243,12 @@ int mmapio__policy_after_write(mmapio_map *m, uint64_t nbytes);
 int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
 
+/* ---- Empty maps (empty.c) ------------------------------------------------ */
+/* Resize of a MMAPIO_OPEN_ALLOW_EMPTY file map to or from length 0, called
+ * like mmapio__os_remap (exclusive hold, resize_mu, stable held). The
+ * caller publishes the new length on success. */
+int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int sparse);
+
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */
 

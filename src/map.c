@@ -101,7 +101,8 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): fault safety is not built in", path);
   /* TRUNCATE always sets the size; CREATE alone only when it creates the
    * file (0 means "keep the size" of an existing file), checked in open. */
-  if (o->flags & MMAPIO_OPEN_TRUNCATE) {
+  if ((o->flags & MMAPIO_OPEN_TRUNCATE) &&
+      !(o->size == 0 && (o->flags & MMAPIO_OPEN_ALLOW_EMPTY))) {
     int rc = mmapio__check_size(o->size, 0);
     if (rc != MMAPIO_OK) return rc;
   }
@@ -164,7 +165,8 @@ static int mmapio__map_destroy(mmapio_map *m)
       m->policy.kind != MMAPIO_FLUSH_MANUAL)
     rc = mmapio__flush_all(m);
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
-  if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
+  if (m->file != MMAPIO_INVALID_FILE && !(m->open_flags & MMAPIO_OPEN_BORROW_FD))
+    mmapio__os_close_file(m->file);
   mmapio__map_free(m);
   return rc;
 }
@@ -186,7 +188,7 @@ static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
   m->max_size = o->max_size;
   m->om.keep = o->max_size;
   for (int tries = 0;; tries++) {
-    if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
+    if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && !(o->flags & MMAPIO_OPEN_ALLOW_EMPTY))
       return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
     if (len > MMAPIO_MAX_SIZE)
       return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
@@ -349,7 +351,12 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   int created = 0;
   mmapio_native_file f = MMAPIO_INVALID_FILE;
 
-  if ((o.flags & MMAPIO_OPEN_CREATE) && mmapio__check_size(o.size, 0) != MMAPIO_OK) {
+  if (o.flags & MMAPIO_OPEN_BORROW_FD)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
+  int allow_empty = o.size == 0 && (o.flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0;
+  if ((o.flags & MMAPIO_OPEN_CREATE) && !allow_empty &&
+      mmapio__check_size(o.size, 0) != MMAPIO_OK) {
     /* The size is invalid, so the file may only be opened, never created:
      * a missing file reports the size error and nothing is created. */
     if (o.flags & MMAPIO_OPEN_EXCLUSIVE) return mmapio__check_size(o.size, 0);
@@ -454,28 +461,54 @@ int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode, con
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd: out is NULL");
   *out = NULL;
-  const char *name = path_hint != NULL ? path_hint : "<fd>";
   if (!mmapio__mode_valid((int)mode))
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): unknown mode %d", name, (int)mode);
-  if (mode == MMAPIO_MODE_COPY_ON_WRITE && !MMAPIO_WITH_COW)
-    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open_fd(%s): copy-on-write is not built in", name);
-  if (f == MMAPIO_INVALID_FILE)
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): invalid descriptor", name);
-  mmapio_native_file dup = MMAPIO_INVALID_FILE;
-  int rc = mmapio__os_dup(&dup, f, mode == MMAPIO_MODE_READ_WRITE, name);
-  if (rc != MMAPIO_OK) return rc;
-  mmapio_map *m = mmapio__map_alloc(path_hint);
-  if (m == NULL) {
-    mmapio__os_close_file(dup);
-    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);
-  }
-  m->file = dup;
-  uint64_t len = 0;
-  rc = mmapio__os_file_size(&len, dup, name);
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): unknown mode %d",
+                        path_hint != NULL ? path_hint : "<fd>", (int)mode);
   mmapio_options o;
   mmapio_options_init(&o);
   o.mode = mode;
-  if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, dup, len, &o);
+  return mmapio_open_fd_opts(out, f, &o, path_hint);
+}
+
+int mmapio_open_fd_opts(mmapio_map **out, mmapio_native_file f, const mmapio_options *in,
+                        const char *path_hint)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd: out is NULL");
+  *out = NULL;
+  const char *name = path_hint != NULL ? path_hint : "<fd>";
+  mmapio_options o;
+  int rc = mmapio__read_options(&o, in, name);
+  if (rc != MMAPIO_OK) return rc;
+  /* The file exists and is open: nothing here creates, truncates or sizes it. */
+  const uint32_t no_fd = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_EXCLUSIVE |
+                         MMAPIO_OPEN_PRIVATE_PERMS;
+  if (o.flags & no_fd)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open_fd(%s): flags 0x%x (CREATE/TRUNCATE/EXCLUSIVE/"
+                        "PRIVATE_PERMS) do not apply to an open descriptor",
+                        name, (unsigned)(o.flags & no_fd));
+  if (o.size != 0)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): options size must be 0", name);
+  if (f == MMAPIO_INVALID_FILE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): invalid descriptor", name);
+  mmapio_native_file use = MMAPIO_INVALID_FILE;
+  int borrow = (o.flags & MMAPIO_OPEN_BORROW_FD) != 0;
+  if (borrow)
+    rc = mmapio__os_check_fd(f, o.mode == MMAPIO_MODE_READ_WRITE, name);
+  else
+    rc = mmapio__os_dup(&use, f, o.mode == MMAPIO_MODE_READ_WRITE, name);
+  if (rc != MMAPIO_OK) return rc;
+  if (borrow) use = f;
+  mmapio_map *m = mmapio__map_alloc(path_hint);
+  if (m == NULL) {
+    if (!borrow) mmapio__os_close_file(use);
+    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);
+  }
+  m->file = use;
+  m->open_flags = o.flags; /* from now on destroy knows not to close a borrowed fd */
+  uint64_t len = 0;
+  rc = mmapio__os_file_size(&len, use, name);
+  if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, use, len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc, 0);
   *out = m;
   return MMAPIO_OK;
@@ -798,7 +831,8 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
   if (m->mode != MMAPIO_MODE_READ_WRITE)
     return mmapio__fail(MMAPIO_EMODE, "mmapio_resize(%s): only READ_WRITE maps can be resized",
                         path);
-  int rc = mmapio__check_size(new_size, 1);
+  int allow_empty = (m->open_flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0 && !m->is_anon;
+  int rc = new_size == 0 && allow_empty ? MMAPIO_OK : mmapio__check_size(new_size, 1);
   if (rc != MMAPIO_OK) return rc;
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
@@ -827,8 +861,11 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
        * mapping may move. The file is truncated only now, under the
        * exclusive hold, so no reader can touch a page that is going away. */
       mmapio__rwlock_wrlock(&m->stable);
-      rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
-                            sparse, m->path);
+      if (allow_empty && (old == 0 || new_size == 0 || m->om.base == NULL))
+        rc = mmapio__resize_empty(m, old, new_size, sparse);
+      else
+        rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
+                              sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
       mmapio__rwlock_wrunlock(&m->stable);
     }

@@ -90,6 +90,19 @@ int mmapio__os_unlink(const char *path);
 int mmapio__os_publish(const char *tmp, const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
+/* ---- Database support (posix/filelock_posix.c, win/filelock_win.c) ----- */
+/* Check that `f` is a usable open regular file for a map that will use it
+ * as is (MMAPIO_OPEN_BORROW_FD): the same checks and statuses as
+ * mmapio__os_dup, without duplicating. */
+int mmapio__os_check_fd(mmapio_native_file f, int need_write, const char *path);
+/* Advisory lock of [off, off+len) of f (len 0: to the end of any size; the
+ * core has checked off + len <= INT64_MAX). excl: write lock, else read
+ * lock; wait: block until granted (retrying EINTR), else EAGAIN when a
+ * conflicting lock is held. */
+int mmapio__os_file_lock(mmapio_native_file f, uint64_t off, uint64_t len, int excl, int wait,
+                         const char *path);
+int mmapio__os_file_unlock(mmapio_native_file f, uint64_t off, uint64_t len, const char *path);
+
 /* ---- Mappings ---------------------------------------------------------- */
 typedef struct mmapio__os_mapping {
   uint8_t *base;     /* start of the mapping (NULL when len 0) */
