@@ -1228,6 +1228,70 @@ MMAPIO_API int mmapio_file_lock(mmapio_map *m, uint64_t off, uint64_t len, unsig
 MMAPIO_API int mmapio_file_unlock(mmapio_map *m, uint64_t off, uint64_t len);
 
 /* ------------------------------------------------------------------------ */
+/* 17. Appends and a logical end                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A READ_WRITE map has a *logical end* separate from its mapped length (its
+ * capacity, mmapio_len()). It starts at the file's length and is used by
+ * mmapio_append and mmapio_set_logical_len only; mmapio_read, mmapio_write,
+ * views and mmapio_resize keep working on the whole capacity and do not
+ * move the logical end.
+ *
+ * Growth: when an append does not fit, the capacity grows by a geometric
+ * step (the current length again, at least 64 KiB, at most 1 GiB, page
+ * aligned), kept within max_size when the record fits there so that growth
+ * is in place (same base address, views stay valid, no waiting). Beyond
+ * max_size, or without it, growth is a moving mmapio_resize (EDEADLK when
+ * the calling thread holds views).
+ *
+ * Close: when the last reference of a map whose logical end was used is
+ * closed, the file is cut to the logical end (after the final flush, if the
+ * policy has one). mmapio_flush does not cut; it makes the bytes durable.
+ *
+ * Crash safety: nothing about the logical end is stored in the file. After a
+ * crash (or a kill) before close, the file may be longer than the logical
+ * end was, by at most one growth step, and that tail reads as zeros (unless
+ * mmapio_write wrote there). Frame your records so that the end can be found
+ * again (e.g. a non-zero length and a checksum per record), scan them after
+ * opening, and call mmapio_set_logical_len with the end found.
+ * @since 1.1.0 */
+
+/*! mmapio_append() : write `len` bytes at the logical end and advance it.
+ *  @param m        a READ_WRITE map (file or anonymous).
+ *  @param data     the bytes (may be NULL when len is 0).
+ *  @param len      bytes to append; 0 appends nothing and reports the end.
+ *  @param off_out  receives the offset the bytes were written at; may be NULL.
+ *  Concurrent appends from several threads get disjoint ranges, in some
+ *  order. The bytes are visible to readers of the map once the call returns
+ *  (another thread's view over the range may see them partly written before
+ *  that). The flush policy applies as for mmapio_write.
+ *  @return OK, EINVAL (m NULL, data NULL with len > 0), EMODE (not
+ *          READ_WRITE), ESIZE (the end would pass MMAPIO_MAX_SIZE), EDEADLK
+ *          (growth must move the mapping and the caller holds views), EBUSY
+ *          (moving growth with atomic pins), ENOSPC, ENOMEM, EFAULT
+ *          (MMAPIO_OPEN_FAULT_SAFE), EIO. On failure the logical end is
+ *          unchanged, unless another append reserved bytes after this one
+ *          meanwhile: then the failed range stays behind as zeros.
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_append(mmapio_map *m, const void *data, size_t len, uint64_t *off_out);
+
+/*! mmapio_logical_len() : the logical end (mmapio_len() until the first
+ *  mmapio_append / mmapio_set_logical_len); 0 for NULL. Never fails.
+ *  @since 1.1.0 */
+MMAPIO_API uint64_t mmapio_logical_len(const mmapio_map *m);
+
+/*! mmapio_set_logical_len() : move the logical end to `len`. Growing it past
+ *  the capacity grows the capacity as an append would (new bytes read zero);
+ *  shrinking it clears the bytes cut off (up to the old logical end), so they
+ *  read zero when the end grows again, as after ftruncate. Use it to truncate
+ *  a journal, or after a crash to set the end your records say.
+ *  Do not call it concurrently with mmapio_append of the same map.
+ *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE), ESIZE (above
+ *          MMAPIO_MAX_SIZE), EDEADLK, EBUSY, ENOSPC, ENOMEM, EIO; on failure
+ *          the logical end is unchanged. @since 1.1.0 */
+MMAPIO_API int mmapio_set_logical_len(mmapio_map *m, uint64_t len);
+
+/* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */
 /* ------------------------------------------------------------------------ */
 

@@ -154,6 +154,11 @@ struct mmapio_map {
   mmapio__mutex wmu;     /* serialises exclusive holders */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
+
+  /* logical end (append.c) */
+  uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
+  uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
+  uint32_t pad3;
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -248,6 +253,12 @@ void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after i
  * like mmapio__os_remap (exclusive hold, resize_mu, stable held). The
  * caller publishes the new length on success. */
 int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int sparse);
+
+/* ---- Logical end (append.c) -------------------------------------------- */
+/* At the destruction of a READ_WRITE file map whose logical end is in use:
+ * cut the file (already unmapped) to the logical end. OK or a recorded
+ * failure. */
+int mmapio__logical_cut(mmapio_map *m);
 
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */

@@ -165,6 +165,10 @@ static int mmapio__map_destroy(mmapio_map *m)
       m->policy.kind != MMAPIO_FLUSH_MANUAL)
     rc = mmapio__flush_all(m);
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
+  if (m->logical1 != 0) {
+    int rc2 = mmapio__logical_cut(m);
+    if (rc == MMAPIO_OK) rc = rc2;
+  }
   if (m->file != MMAPIO_INVALID_FILE && !(m->open_flags & MMAPIO_OPEN_BORROW_FD))
     mmapio__os_close_file(m->file);
   mmapio__map_free(m);
