@@ -29,6 +29,9 @@
  * description locks: two connections of one process exclude each other, and
  * closing one never drops the locks of another.
  */
+#if !defined(_GNU_SOURCE) && !defined(_XOPEN_SOURCE)
+#  define _XOPEN_SOURCE 700 /* mkstemp, fdatasync */
+#endif
 #include "mmapio_vfs.h"
 
 #include "mmapio.h"
@@ -214,7 +217,9 @@ static int mv_sync(sqlite3_file *pf, int flags)
 static int mv_file_size(sqlite3_file *pf, sqlite3_int64 *out)
 {
   mv_file *f = (mv_file *)pf;
-  int rc = mv_refresh(f);
+  /* Under a SHARED lock (or more) nobody else may change the database
+   * file, and the size was refreshed when the lock was taken. */
+  int rc = f->lock >= SQLITE_LOCK_SHARED ? SQLITE_OK : mv_refresh(f);
   if (rc != SQLITE_OK) return rc;
   *out = (sqlite3_int64)mv_size(f);
   return SQLITE_OK;
