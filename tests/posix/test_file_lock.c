@@ -241,7 +241,13 @@ int main(void)
   struct stat st;
   ASSERT_EQ(fstat(fd, &st), 0);
   ASSERT_EQ(st.st_size, 4096);
+#if OFD
   EXPECT('X', 50, 1);
+#else
+  /* Classic record locks: the close(ro) above dropped every lock this
+   * process held on the file (the limit the header documents). */
+  EXPECT('U', 50, 1);
+#endif
   close(fd);
   EXPECT('U', 50, 1);
 
