@@ -96,9 +96,8 @@ int mmapio_append(mmapio_map *m, const void *data, size_t len, uint64_t *off_out
     return MMAPIO_OK;
   }
   if ((uint64_t)len > MMAPIO_MAX_SIZE)
-    return mmapio__fail(MMAPIO_ESIZE, "mmapio_append(%s): %zu bytes exceed the maximum size",
-                        mmapio__path_or(m->path), len);
-  (void)start;
+    return mmapio__fail(MMAPIO_ESIZE, "mmapio_append(%s): %llu bytes exceed the maximum size",
+                        mmapio__path_or(m->path), (unsigned long long)len);
   /* Reserve [off, off + len) for this caller. */
   uint64_t off = mmapio__fetch_add(&m->logical1, (uint64_t)len) - 1u;
   uint64_t end = off + (uint64_t)len;
