@@ -1417,6 +1417,11 @@ static int batch_write_shared(bench_run *r, int side, uint64_t iters, double *se
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* bench_append.c */
+int bench_setup_append_4k(bench_run *r);
+int bench_batch_append_4k(bench_run *r, int side, uint64_t iters, double *sec);
+void bench_teardown_append_4k(bench_run *r);
+
 const bench_workload bench_workloads[] = {
   { "view_rw", "as_slice", "mmapio_view_get + mmapio_view_release, RW map, one thread",
     "pthread_rwlock_rdlock + bounds check + unlock", BENCH_TIME, BENCH_T_RATIO_LE, 0.5, "a read view costs at most half a reader lock",
@@ -1473,6 +1478,9 @@ const bench_workload bench_workloads[] = {
   { "cow_open", "cow open", "mmapio_open_cow + mmapio_read(1 byte) + mmapio_close",
     "open + mmap(MAP_PRIVATE) + read + munmap + close", BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_cow_open,
     batch_cow_open, ws_teardown },
+  { "append_4k", "appends", "mmapio_append of 4+4096+4-byte records to a fresh file, then close",
+    "pwrite of each record at the end of the file, then close", BENCH_RATE, BENCH_T_RATIO_GE, 1.0,
+    "#10", bench_setup_append_4k, bench_batch_append_4k, bench_teardown_append_4k },
 };
 
 const size_t bench_workload_count = sizeof bench_workloads / sizeof bench_workloads[0];

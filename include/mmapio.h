@@ -271,7 +271,11 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
 #define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
 #define MMAPIO_OPEN_PRIVATE_PERMS 0x40u /* create new files with 0600 instead of 0666 & ~umask */
-#define MMAPIO_OPEN_ALL_FLAGS_ 0x7Fu
+/* MMAPIO_OPEN_ALLOW_EMPTY (0x100u) and MMAPIO_OPEN_BORROW_FD (0x200u): see
+ * section 16, "Database support". */
+#define MMAPIO_OPEN_ALLOW_EMPTY 0x100u
+#define MMAPIO_OPEN_BORROW_FD 0x200u
+#define MMAPIO_OPEN_ALL_FLAGS_ (0x7Fu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD)
 
 /** Options for mmapio_open. Always fill with mmapio_options_init first: the
  *  struct grows only at its end, in 8-byte units, and `struct_size` tells the
@@ -1500,6 +1504,180 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *    FAULT_SAFE copies crash instead of returning MMAPIO_EFAULT. On
  *    Windows a vectored exception handler is used instead.
  */
+
+/* ------------------------------------------------------------------------ */
+/* 17. Database support: empty files, borrowed descriptors, file locks       */
+/* ------------------------------------------------------------------------ */
+
+/* MMAPIO_OPEN_ALLOW_EMPTY (flag of mmapio_open and mmapio_open_fd_opts):
+ *  length 0 is a valid state of the map instead of an error. Without the
+ *  flag the rules of section 4 hold ("Cannot map zero-length file",
+ *  "New size must be greater than zero").
+ *  With it:
+ *   - RW, RO and COW maps of a 0-byte file open with mmapio_len() == 0 and
+ *     mmapio_unsafe_ptr() == NULL;
+ *   - CREATE with o->size == 0 creates an empty file, TRUNCATE with size 0
+ *     truncates to empty;
+ *   - views of (0, 0), reads into empty buffers at offset 0 and writes of
+ *     0 bytes succeed; any other range is EBOUNDS as usual;
+ *   - mmapio_resize(m, 0) (READ_WRITE) truncates the file to 0 bytes and
+ *     unmaps the memory (same rules as a moving resize: EBUSY with pins,
+ *     waits for other threads' views, EDEADLK for the caller's own);
+ *     mmapio_resize from 0 maps the file afresh (reserving max_size when it
+ *     was given, so later growth is in place);
+ *   - mmapio_flush / mmapio_flush_range of an empty map succeed and do
+ *     nothing.
+ *  Anonymous maps are not affected (mmapio_anon size 0 stays ESIZE).
+ *  @since 1.1.0 */
+
+/* MMAPIO_OPEN_BORROW_FD (flag of mmapio_open_fd_opts only; EINVAL with
+ *  mmapio_open): the map uses the caller's descriptor/HANDLE as it is -- no
+ *  duplicate is made and the map never closes it. The caller must keep the
+ *  descriptor open, unchanged, until the last reference of the map is
+ *  closed, and closes it itself afterwards. This is what a database needs
+ *  when it holds POSIX record locks (fcntl F_SETLK) through that descriptor:
+ *  POSIX drops all of a process's record locks on a file when *any*
+ *  descriptor of that file is closed, and a duplicate closed by
+ *  mmapio_close would do exactly that. mmapio_native_handle() returns the
+ *  caller's descriptor. @since 1.1.0 */
+
+/*! mmapio_open_fd_opts() : map an already open file with full options.
+ *  @param out        receives the new map; NULL on failure.
+ *  @param f          an open regular file; its access must allow o->mode
+ *                    (READ_WRITE needs a read-write descriptor).
+ *  @param o          options (NULL = defaults). Used: flags ALLOW_EMPTY,
+ *                    BORROW_FD, HUGE_PAGES, SPARSE, FAULT_SAFE; mode, touch,
+ *                    durability, max_size, flush_policy. CREATE, TRUNCATE,
+ *                    EXCLUSIVE, PRIVATE_PERMS and a non-zero o->size are
+ *                    EINVAL (the file exists; resize it with mmapio_resize).
+ *  @param path_hint  used in messages and returned by mmapio_path(); may be NULL.
+ *  Without MMAPIO_OPEN_BORROW_FD the descriptor is duplicated as by
+ *  mmapio_open_fd and the caller keeps and closes its own.
+ *  @return OK, or EINVAL (out NULL, invalid descriptor, bad options as
+ *          above), EVERSION (o->struct_size), EACCES (mode needs access the
+ *          descriptor lacks), ESIZE (empty file without ALLOW_EMPTY, file
+ *          larger than max_size), ENOTSUP, ENOMEM, EIO. On failure a borrowed
+ *          descriptor is left open and untouched (file length unchanged).
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_open_fd_opts(mmapio_map **out, mmapio_native_file f,
+                                   const mmapio_options *o, const char *path_hint);
+
+#define MMAPIO_FILE_LOCK_SHARED 0x0u    /* a read lock: many holders */
+#define MMAPIO_FILE_LOCK_EXCLUSIVE 0x1u /* a write lock: one holder, no readers */
+#define MMAPIO_FILE_LOCK_NOWAIT 0x2u    /* EAGAIN instead of waiting */
+
+/*! mmapio_file_lock() : take an advisory byte-range lock on the map's file.
+ *  The range is a range of the *file*, and may lie beyond its end (databases
+ *  lock bytes past the end of the data, e.g. SQLite's lock bytes at 1 GiB).
+ *  @param m     a file map (anonymous: EMODE).
+ *  @param off   first byte; off + len must not exceed INT64_MAX.
+ *  @param len   bytes; 0 means "from off to the end of any file size".
+ *  @param flags MMAPIO_FILE_LOCK_SHARED or _EXCLUSIVE, optionally | _NOWAIT.
+ *  Locking a range the same map already holds converts it (shared <->
+ *  exclusive); unlocking part of a range splits it (POSIX semantics, also on
+ *  Linux). Locks belong to the map's open file (its descriptor, or the
+ *  caller's with MMAPIO_OPEN_BORROW_FD): two maps of the same file in one
+ *  process conflict with each other like two processes do, and closing
+ *  another map or descriptor of the file does not drop them. They are
+ *  released by mmapio_file_unlock, or when the map's file is closed (the last
+ *  mmapio_close; with BORROW_FD when the caller closes its descriptor and no
+ *  duplicate of it is left). A wait is retried across signals (EINTR).
+ *  Platforms:
+ *   - Linux: open file description locks (fcntl F_OFD_SETLK / F_OFD_SETLKW),
+ *     visible to other processes' F_GETLK / F_OFD_GETLK and compatible with
+ *     their fcntl locks.
+ *   - Other POSIX systems and builds with MMAPIO_PORTABLE_POSIX: classic
+ *     fcntl F_SETLK / F_SETLKW record locks, with their limits: they belong
+ *     to the *process*, so two maps of one file in one process do not
+ *     conflict, and closing any descriptor of the file in the process (for
+ *     instance mmapio_close of another map of it) drops them all. Use
+ *     MMAPIO_OPEN_BORROW_FD and one descriptor per file per process there.
+ *     Waiting locks may fail with EDEADLK when the kernel sees a deadlock.
+ *   - Windows: LockFileEx / UnlockFileEx on the map's HANDLE. Windows locks
+ *     are mandatory for ReadFile/WriteFile of other handles (not for
+ *     mappings), cannot be converted (a second lock of the same range by the
+ *     same map is EAGAIN/waits like a foreign one) and an unlock must name
+ *     exactly a range that was locked (EINVAL otherwise).
+ *  @return OK, or EINVAL (NULL map, unknown flag bits, range overflowing
+ *          INT64_MAX), EMODE (anonymous map), EAGAIN (NOWAIT and a
+ *          conflicting lock is held), EDEADLK (the kernel refused a wait that
+ *          would deadlock), ENOTSUP (no record locks on this file system or
+ *          platform), ENOMEM (lock table full), EIO. On failure no lock is
+ *          taken or changed.
+ *  Thread-safe (the map's mutexes are not used; the OS orders the calls).
+ *  @since 1.1.0 */
+MMAPIO_API int mmapio_file_lock(mmapio_map *m, uint64_t off, uint64_t len, unsigned flags);
+
+/*! mmapio_file_unlock() : release the map's lock on [off, off+len) (len 0:
+ *  to the end). Unlocking bytes that are not locked is OK on POSIX.
+ *  @return OK, EINVAL (NULL map, range overflowing INT64_MAX; Windows: not
+ *          a locked range), EMODE (anonymous map), EIO.
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_file_unlock(mmapio_map *m, uint64_t off, uint64_t len);
+
+/* ------------------------------------------------------------------------ */
+/* 17. Appends and a logical end                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A READ_WRITE map has a *logical end* separate from its mapped length (its
+ * capacity, mmapio_len()). It starts at the file's length and is used by
+ * mmapio_append and mmapio_set_logical_len only; mmapio_read, mmapio_write,
+ * views and mmapio_resize keep working on the whole capacity and do not
+ * move the logical end.
+ *
+ * Growth: when an append does not fit, the capacity grows by a geometric
+ * step (the current length again, at least 64 KiB, at most 1 GiB, page
+ * aligned), kept within max_size when the record fits there so that growth
+ * is in place (same base address, views stay valid, no waiting). Beyond
+ * max_size, or without it, growth is a moving mmapio_resize (EDEADLK when
+ * the calling thread holds views).
+ *
+ * Close: when the last reference of a map whose logical end was used is
+ * closed, the file is cut to the logical end (after the final flush, if the
+ * policy has one). mmapio_flush does not cut; it makes the bytes durable.
+ *
+ * Crash safety: nothing about the logical end is stored in the file. After a
+ * crash (or a kill) before close, the file may be longer than the logical
+ * end was, by at most one growth step, and that tail reads as zeros (unless
+ * mmapio_write wrote there). Frame your records so that the end can be found
+ * again (e.g. a non-zero length and a checksum per record), scan them after
+ * opening, and call mmapio_set_logical_len with the end found.
+ * @since 1.1.0 */
+
+/*! mmapio_append() : write `len` bytes at the logical end and advance it.
+ *  @param m        a READ_WRITE map (file or anonymous).
+ *  @param data     the bytes (may be NULL when len is 0).
+ *  @param len      bytes to append; 0 appends nothing and reports the end.
+ *  @param off_out  receives the offset the bytes were written at; may be NULL.
+ *  Concurrent appends from several threads get disjoint ranges, in some
+ *  order. The bytes are visible to readers of the map once the call returns
+ *  (another thread's view over the range may see them partly written before
+ *  that). The flush policy applies as for mmapio_write.
+ *  @return OK, EINVAL (m NULL, data NULL with len > 0), EMODE (not
+ *          READ_WRITE), ESIZE (the end would pass MMAPIO_MAX_SIZE), EDEADLK
+ *          (growth must move the mapping and the caller holds views), EBUSY
+ *          (moving growth with atomic pins), ENOSPC, ENOMEM, EFAULT
+ *          (MMAPIO_OPEN_FAULT_SAFE), EIO. On failure the logical end is
+ *          unchanged, unless another append reserved bytes after this one
+ *          meanwhile: then the failed range stays behind as zeros.
+ *  Thread-safe. @since 1.1.0 */
+MMAPIO_API int mmapio_append(mmapio_map *m, const void *data, size_t len, uint64_t *off_out);
+
+/*! mmapio_logical_len() : the logical end (mmapio_len() until the first
+ *  mmapio_append / mmapio_set_logical_len); 0 for NULL. Never fails.
+ *  @since 1.1.0 */
+MMAPIO_API uint64_t mmapio_logical_len(const mmapio_map *m);
+
+/*! mmapio_set_logical_len() : move the logical end to `len`. Growing it past
+ *  the capacity grows the capacity as an append would (new bytes read zero);
+ *  shrinking it clears the bytes cut off (up to the old logical end), so they
+ *  read zero when the end grows again, as after ftruncate. Use it to truncate
+ *  a journal, or after a crash to set the end your records say.
+ *  Do not call it concurrently with mmapio_append of the same map.
+ *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE), ESIZE (above
+ *          MMAPIO_MAX_SIZE), EDEADLK, EBUSY, ENOSPC, ENOMEM, EIO; on failure
+ *          the logical end is unchanged. @since 1.1.0 */
+MMAPIO_API int mmapio_set_logical_len(mmapio_map *m, uint64_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Inline fast path of mmapio_view_release                                   */

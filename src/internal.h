@@ -201,6 +201,11 @@ struct mmapio_map {
   uint32_t dying;        /* atomic: the last reference is gone; a reaper
                             thread destroys the map at the last borrow release */
   struct mmapio_map *reg_prev, *reg_next; /* registry of live maps (registry mutex) */
+
+  /* logical end (append.c) */
+  uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
+  uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
+  uint32_t pad3;
 };
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,
@@ -361,6 +366,18 @@ void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after i
  * thread; mmapio__flusher_kick starts it. */
 extern uint32_t mmapio__fl_restart;
 void mmapio__flusher_kick(void);
+
+/* ---- Empty maps (empty.c) ------------------------------------------------ */
+/* Resize of a MMAPIO_OPEN_ALLOW_EMPTY file map to or from length 0, called
+ * like mmapio__os_remap (exclusive hold, resize_mu, stable held). The
+ * caller publishes the new length on success. */
+int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int sparse);
+
+/* ---- Logical end (append.c) -------------------------------------------- */
+/* At the destruction of a READ_WRITE file map whose logical end is in use:
+ * cut the file (already unmapped) to the logical end. OK or a recorded
+ * failure. */
+int mmapio__logical_cut(mmapio_map *m);
 
 /* ---- Map lifetime (map.c) ----------------------------------------------- */
 void mmapio__map_release_ref(mmapio_map *m); /* drop a reference taken by a module */

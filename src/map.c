@@ -48,6 +48,12 @@ static int mmapio__check_size(uint64_t size, int is_new_size)
 
 /* mmapio__check_size without a message. */
 static int mmapio__size_valid(uint64_t size) { return size != 0 && size <= MMAPIO_MAX_SIZE; }
+/* The options' size may be used for a create or truncate: valid, or 0 with
+ * MMAPIO_OPEN_ALLOW_EMPTY. */
+static int mmapio__opt_size_ok(const mmapio_options *o)
+{
+  return mmapio__size_valid(o->size) || (o->size == 0 && (o->flags & MMAPIO_OPEN_ALLOW_EMPTY));
+}
 
 static int mmapio__mode_valid(int mode)
 {
@@ -137,7 +143,8 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
     return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): fault safety is not built in", path);
   /* TRUNCATE always sets the size; CREATE alone only when it creates the
    * file (0 means "keep the size" of an existing file), checked in open. */
-  if (o->flags & MMAPIO_OPEN_TRUNCATE) {
+  if ((o->flags & MMAPIO_OPEN_TRUNCATE) &&
+      !(o->size == 0 && (o->flags & MMAPIO_OPEN_ALLOW_EMPTY))) {
     int rc = mmapio__check_size(o->size, 0);
     if (rc != MMAPIO_OK) return rc;
   }
@@ -220,7 +227,12 @@ int mmapio__map_destroy(mmapio_map *m)
   mmapio__flusher_remove(m);
   rc = mmapio__flush_final(m); /* also reports a sticky write-back error */
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
-  if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
+  if (m->logical1 != 0) {
+    int rc2 = mmapio__logical_cut(m);
+    if (rc == MMAPIO_OK) rc = rc2;
+  }
+  if (m->file != MMAPIO_INVALID_FILE && !(m->open_flags & MMAPIO_OPEN_BORROW_FD))
+    mmapio__os_close_file(m->file);
   mmapio__map_free(m);
   return rc;
 }
@@ -261,11 +273,12 @@ static void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mma
  * MMAPIO_MAX_SIZE, max_size not below the length. */
 static int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
 {
-  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && o->offset != 0)
+  int empty_ok = (o->flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0;
+  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && !empty_ok && o->offset != 0)
     return mmapio__fail(MMAPIO_ESIZE,
                         "Cannot map zero-length file: the window at offset %llu is empty",
                         (unsigned long long)o->offset);
-  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY)
+  if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && !empty_ok)
     return mmapio__fail(MMAPIO_ESIZE, "Cannot map zero-length file");
   if (len > MMAPIO_MAX_SIZE)
     return mmapio__fail(MMAPIO_ESIZE, "Size %llu exceeds maximum safe limit of %llu bytes",
@@ -350,7 +363,9 @@ static void mmapio__map_undo(mmapio_map *m)
 {
   mmapio__flusher_remove(m);
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
-  if (m->file != MMAPIO_INVALID_FILE) mmapio__os_close_file(m->file);
+  /* A borrowed descriptor stays the caller's, also on failure. */
+  if (m->file != MMAPIO_INVALID_FILE && !(m->open_flags & MMAPIO_OPEN_BORROW_FD))
+    mmapio__os_close_file(m->file);
   m->file = MMAPIO_INVALID_FILE;
   m->len = 0;
   memset(&m->om, 0, sizeof m->om);
@@ -404,7 +419,7 @@ static int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
   uint64_t len = 0;
   int rc = mmapio__os_open_stat(&f, &len, m->path, access, MMAPIO__CREATE_NO, priv);
   if (rc != MMAPIO_OK) return rc;
-  if ((o->flags & MMAPIO_OPEN_TRUNCATE) && mmapio__size_valid(o->size)) {
+  if ((o->flags & MMAPIO_OPEN_TRUNCATE) && mmapio__opt_size_ok(o)) {
     mmapio__map_configure(m, f, o);
     rc = mmapio__open_truncate(m, len, o);
   } else {
@@ -496,10 +511,14 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   mmapio_options o;
   int rc = mmapio__read_options(&o, in, path);
   if (rc != MMAPIO_OK) return rc;
+  if (o.flags & MMAPIO_OPEN_BORROW_FD)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
   /* With CREATE and an invalid size the file may only be opened, never
-   * created: a missing file reports the size error. */
+   * created: a missing file reports the size error. ALLOW_EMPTY makes size
+   * 0 valid (an empty file is created). */
   int create = (o.flags & MMAPIO_OPEN_CREATE) != 0;
-  int size_ok = mmapio__size_valid(o.size);
+  int size_ok = mmapio__opt_size_ok(&o);
   if (create && !size_ok && (o.flags & MMAPIO_OPEN_EXCLUSIVE)) return mmapio__check_size(o.size, 0);
 
   mmapio_map *m = mmapio__map_alloc(path);
@@ -560,28 +579,55 @@ int mmapio_open_fd(mmapio_map **out, mmapio_native_file f, mmapio_mode mode, con
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd: out is NULL");
   *out = NULL;
-  const char *name = path_hint != NULL ? path_hint : "<fd>";
   if (!mmapio__mode_valid((int)mode))
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): unknown mode %d", name, (int)mode);
-  if (mode == MMAPIO_MODE_COPY_ON_WRITE && !MMAPIO_WITH_COW)
-    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open_fd(%s): copy-on-write is not built in", name);
-  if (f == MMAPIO_INVALID_FILE)
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): invalid descriptor", name);
-  mmapio_native_file dup = MMAPIO_INVALID_FILE;
-  int rc = mmapio__os_dup(&dup, f, mode == MMAPIO_MODE_READ_WRITE, name);
-  if (rc != MMAPIO_OK) return rc;
-  mmapio_map *m = mmapio__map_alloc(path_hint);
-  if (m == NULL) {
-    mmapio__os_close_file(dup);
-    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);
-  }
-  m->file = dup;
-  uint64_t len = 0;
-  rc = mmapio__os_file_size(&len, dup, name);
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): unknown mode %d",
+                        path_hint != NULL ? path_hint : "<fd>", (int)mode);
   mmapio_options o;
   mmapio_options_init(&o);
   o.mode = mode;
-  if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, dup, len, &o);
+  return mmapio_open_fd_opts(out, f, &o, path_hint);
+}
+
+int mmapio_open_fd_opts(mmapio_map **out, mmapio_native_file f, const mmapio_options *in,
+                        const char *path_hint)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd: out is NULL");
+  *out = NULL;
+  const char *name = path_hint != NULL ? path_hint : "<fd>";
+  mmapio_options o;
+  int rc = mmapio__read_options(&o, in, name);
+  if (rc != MMAPIO_OK) return rc;
+  /* The file exists and is open: nothing here creates, truncates or sizes it. */
+  const uint32_t no_fd = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_EXCLUSIVE |
+                         MMAPIO_OPEN_PRIVATE_PERMS;
+  if (o.flags & no_fd)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open_fd(%s): flags 0x%x (CREATE/TRUNCATE/EXCLUSIVE/"
+                        "PRIVATE_PERMS) do not apply to an open descriptor",
+                        name, (unsigned)(o.flags & no_fd));
+  if (o.size != 0)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): options size must be 0", name);
+  if (f == MMAPIO_INVALID_FILE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_open_fd(%s): invalid descriptor", name);
+  mmapio_native_file use = MMAPIO_INVALID_FILE;
+  int borrow = (o.flags & MMAPIO_OPEN_BORROW_FD) != 0;
+  if (borrow)
+    rc = mmapio__os_check_fd(f, o.mode == MMAPIO_MODE_READ_WRITE, name);
+  else
+    rc = mmapio__os_dup(&use, f, o.mode == MMAPIO_MODE_READ_WRITE, name);
+  if (rc != MMAPIO_OK) return rc;
+  if (borrow) use = f;
+  mmapio_map *m = mmapio__map_alloc(path_hint);
+  if (m == NULL) {
+    if (!borrow) mmapio__os_close_file(use);
+    return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open_fd(%s): out of memory", name);
+  }
+  m->file = use;
+  m->open_flags = o.flags; /* from now on destroy knows not to close a borrowed fd */
+  uint64_t len = 0;
+  rc = mmapio__os_file_size(&len, use, name);
+  if (rc == MMAPIO_OK) rc = mmapio__window(&len, &o, len, name);
+  if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, use, len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   *out = m;
   return MMAPIO_OK;
@@ -935,7 +981,8 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
                         "mmapio_resize(%s): a window opened with an explicit length cannot be "
                         "resized (open it with length 0 to map up to the end of the file)",
                         path);
-  int rc = mmapio__check_size(new_size, 1);
+  int allow_empty = (m->open_flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0 && !m->is_anon;
+  int rc = new_size == 0 && allow_empty ? MMAPIO_OK : mmapio__check_size(new_size, 1);
   if (rc != MMAPIO_OK) return rc;
   if (m->is_shm && !mmapio__os_shm_resizable())
     return mmapio__fail(MMAPIO_ENOTSUP,
@@ -967,8 +1014,11 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
        * mapping may move. The file is truncated only now, under the
        * exclusive hold, so no reader can touch a page that is going away. */
       mmapio__rwlock_wrlock(&m->stable);
-      rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
-                            sparse, m->path);
+      if (allow_empty && (old == 0 || new_size == 0 || m->om.base == NULL))
+        rc = mmapio__resize_empty(m, old, new_size, sparse);
+      else
+        rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
+                              sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
       if (rc == MMAPIO_OK) mmapio__stat_resize(m, 0);
       mmapio__rwlock_wrunlock(&m->stable);

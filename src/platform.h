@@ -128,6 +128,19 @@ void mmapio__os_newfile_discard(mmapio__os_newfile *nf);
 int mmapio__os_sync_dir(const char *path);
 int mmapio__os_copy_file(const char *src, const char *dst);
 
+/* ---- Database support (posix/filelock_posix.c, win/filelock_win.c) ----- */
+/* Check that `f` is a usable open regular file for a map that will use it
+ * as is (MMAPIO_OPEN_BORROW_FD): the same checks and statuses as
+ * mmapio__os_dup, without duplicating. */
+int mmapio__os_check_fd(mmapio_native_file f, int need_write, const char *path);
+/* Advisory lock of [off, off+len) of f (len 0: to the end of any size; the
+ * core has checked off + len <= INT64_MAX). excl: write lock, else read
+ * lock; wait: block until granted (retrying EINTR), else EAGAIN when a
+ * conflicting lock is held. */
+int mmapio__os_file_lock(mmapio_native_file f, uint64_t off, uint64_t len, int excl, int wait,
+                         const char *path);
+int mmapio__os_file_unlock(mmapio_native_file f, uint64_t off, uint64_t len, const char *path);
+
 /* ---- Mappings ---------------------------------------------------------- */
 /* Windows of a file: every length and offset of this contract (len,
  * reserve, old_len, new_len, the flush range) and om->base / om->reserved
