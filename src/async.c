@@ -1,5 +1,5 @@
 /*
- * async.c -- background operations on a small lazy worker pool (API.md 13).
+ * async.c -- background operations on a small lazy worker pool (include/mmapio.h section 13).
  *
  * Divisions: the task object; the pool (queue, workers, start and stop);
  * starting calls; waiting, events and results.
@@ -328,7 +328,7 @@ static int mmapio__map_task(mmapio_task **out, mmapio_map *m, mmapio__task_kind 
   return mmapio__task_start(out, t, op);
 }
 
-/* Flushing a read-only or copy-on-write map does nothing (API.md 6), so
+/* Flushing a read-only or copy-on-write map does nothing (include/mmapio.h section 6), so
  * such tasks complete in the starting call. */
 static int mmapio__flush_is_noop(const mmapio_map *m)
 {
@@ -546,7 +546,7 @@ void mmapio_task_free(mmapio_task *t)
 #else /* !MMAPIO_WITH_ASYNC */
 
 /* The feature is compiled out: every call fails with ENOTSUP and clears the
- * out-parameter, as API.md 0 requires. */
+ * out-parameter, as the conventions at the top of include/mmapio.h require. */
 #define MMAPIO__ASYNC_OFF(out, op)                                               \
   do {                                                                           \
     if ((out) != NULL) *(out) = NULL;                                            \

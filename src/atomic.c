@@ -25,7 +25,7 @@ static int mmapio__atomic_get(mmapio_atomic *out, mmapio_map *m, uint64_t off, s
 {
   if (out == NULL || m == NULL)
     return mmapio__fail(MMAPIO_EINVAL, "mmapio_atomic_u%u: NULL argument", size * 8u);
-  /* Alignment before bounds (API.md 10). The mapping base is page aligned,
+  /* Alignment before bounds (include/mmapio.h, section 10). The mapping base is page aligned,
    * so an aligned offset is an aligned address. */
   /* The address is aligned when the file offset is (a window's base is
    * aligned down to the allocation granularity, then offset). */

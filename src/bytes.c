@@ -1,5 +1,5 @@
 /*
- * bytes.c -- reference-counted byte buffers (API.md 14, feature BYTES).
+ * bytes.c -- reference-counted byte buffers (include/mmapio.h section 14, feature BYTES).
  *
  * A buffer must stay valid and unchanged after mmapio_close and after the
  * file is removed. How that is achieved depends on the mode:

@@ -11,7 +11,7 @@
  * deadlock. Ranges are expanded to whole pages (start rounded down, end
  * rounded up and clamped to the length) so callers may pass any offset.
  *
- * Check order (API.md section 2): arguments -> zero-length action (OK) ->
+ * Check order (the conventions at the top of include/mmapio.h): arguments -> zero-length action (OK) ->
  * mode (no hint depends on it) -> bounds -> the operation.
  */
 #include "internal.h"

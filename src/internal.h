@@ -2,7 +2,7 @@
  * internal.h -- the map object, the borrow/lock protocol and error helpers
  * shared by the portable core. Nothing here is exported.
  *
- * Concurrency model (DESIGN.md section 2)
+ * Concurrency model (docs/design.md)
  * ---------------------------------------
  * Every map has a list of per-thread *slots*. A slot counts the shared holds
  * (read views, mmapio_read in progress, read iterators) of its owner thread

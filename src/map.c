@@ -2,7 +2,7 @@
  * map.c -- opening, closing, accessors, reads, writes, views and resize.
  *
  * Portable: every OS interaction goes through platform.h. The lock protocol
- * is described in internal.h; the rules enforced here are API.md sections
+ * is described in internal.h; the rules enforced here are include/mmapio.h sections
  * 4, 5 and 7.
  */
 #include "internal.h"

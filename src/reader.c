@@ -1,6 +1,6 @@
 /*
  * reader.c -- a read cursor over a map, like a file opened for reading
- * (API.md 14). Belongs to no feature: always built.
+ * (include/mmapio.h section 14). Belongs to no feature: always built.
  *
  * Reads go through mmapio_read, so they take the map's shared lock, respect
  * the bounds rule against the length at the time of each read (a reader

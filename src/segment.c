@@ -64,7 +64,7 @@ int mmapio_segment_write(const mmapio_segment *s, uint64_t rel_off, const void *
     return mmapio__fail(MMAPIO_EMODE, "mmapio_segment_write(%s): map is read-only",
                         mmapio__path_or(s->map->path));
   if (!mmapio__in_bounds(rel_off, len, s->len)) return mmapio__fail_bounds(rel_off, len, s->len);
-  /* A segment the map has shrunk past is invalid as a whole (API.md 9),
+  /* A segment the map has shrunk past is invalid as a whole (include/mmapio.h section 9),
    * even where a byte of it is still inside the map. */
   uint64_t total = mmapio__len(s->map);
   if (!mmapio__in_bounds(s->offset, s->len, total))

@@ -1,5 +1,5 @@
 /*
- * watch.c -- file watching (API.md 12, feature WATCH): the portable part.
+ * watch.c -- file watching (include/mmapio.h section 12, feature WATCH): the portable part.
  *
  * Each watch owns one thread that loops on its backend's wait(), which
  * blocks in the OS (inotify, kqueue, ReadDirectoryChangesW, or a short poll

@@ -22,7 +22,7 @@
  * that take a window work on the real mapping: [om->base - delta, om->base
  * + reserved) at file offset om->offset - delta.
  *
- * Flush (DESIGN.md section 3): DATA is msync(MS_SYNC); FULL adds fsync
+ * Flush (docs/design.md, "Durability"): DATA is msync(MS_SYNC); FULL adds fsync
  * (F_FULLFSYNC on macOS); NONE starts writeback with sync_file_range on
  * Linux and msync(MS_ASYNC) elsewhere. MS_ASYNC is never used where
  * durability is promised: on Linux it writes nothing.
