@@ -134,11 +134,15 @@ static mmapio_map *mmapio__map_alloc(const char *path)
     }
     memcpy(m->path, path, n);
   }
+  if (mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
+    free(m->path);
+    free(m);
+    return NULL;
+  }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
   mmapio__mutex_init(&m->slot_mu);
-  mmapio__mutex_init(&m->wmu);
   mmapio__mutex_init(&m->resize_mu);
   mmapio__rwlock_init(&m->stable);
   return m;
@@ -147,8 +151,8 @@ static mmapio_map *mmapio__map_alloc(const char *path)
 static void mmapio__map_free(mmapio_map *m)
 {
   mmapio__slots_free(m);
+  mmapio__map_index_put(m->tidx);
   mmapio__mutex_destroy(&m->slot_mu);
-  mmapio__mutex_destroy(&m->wmu);
   mmapio__mutex_destroy(&m->resize_mu);
   mmapio__rwlock_destroy(&m->stable);
   free(m->path);
@@ -608,15 +612,37 @@ int mmapio_huge_pages_active(const mmapio_map *m)
 
 int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
 {
-  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
-  if (dst == NULL && len > 0) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
+  if (MMAPIO__UNLIKELY(m == NULL)) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
+  if (MMAPIO__UNLIKELY(dst == NULL && len > 0))
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
+  mmapio__slot *s;
+  int rc = mmapio__lock_shared(m, &s);
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return rc;
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(!mmapio__in_bounds(off, len, total)))
+    rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__UNLIKELY(len == 0)) {
+    /* nothing to copy (the base of an empty map is NULL) */
+  } else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    memcpy(dst, mmapio__at(m, off), len);
+  else
+    rc = mmapio__copy_out(m, dst, mmapio__at(m, off), len, off);
+  mmapio__unlock_shared(m, s);
+  return rc;
+}
+
+/* MMAPIO_OPEN_EXTERNAL_SYNC: a shared hold keeps the mapping from moving;
+ * excluding other readers and writers is the caller's business. */
+static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
   mmapio__slot *s;
   int rc = mmapio__lock_shared(m, &s);
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
-  else if (len > 0) rc = mmapio__copy_out(m, dst, mmapio__at(m, off), len, off);
+  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   mmapio__unlock_shared(m, s);
+  if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
   return rc;
 }
 
@@ -628,11 +654,14 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   if (m->mode == MMAPIO_MODE_READ_ONLY)
     return mmapio__fail(MMAPIO_EMODE, "mmapio_write(%s): map is read-only",
                         mmapio__path_or(m->path));
+  if (m->open_flags & MMAPIO_OPEN_EXTERNAL_SYNC) return mmapio__write_external(m, off, src, len);
   mmapio__slot *s;
   int rc = mmapio__lock_excl(m, &s, "mmapio_write", 0);
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    memcpy(mmapio__at(m, off), src, len);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
@@ -641,16 +670,19 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 
 /* ---- Views -------------------------------------------------------------- */
 
-#define MMAPIO__BORROW_MUT 0x4u
+#define MMAPIO__BORROW_MUT 0x4u      /* write view, exclusive hold */
+#define MMAPIO__BORROW_PORTABLE 0x8u /* read view counted in m->phold */
+#define MMAPIO__BORROW_MUT_EXT 0x10u /* write view of an EXTERNAL_SYNC map: shared hold */
 
 /* The bookkeeping a view carries so that release finds its slot and map. */
-static inline void mmapio__borrow_fill(struct mmapio__borrow *b, mmapio_map *m, mmapio__slot *s,
+static inline void mmapio__borrow_fill(struct mmapio_borrow_ *b, mmapio_map *m, mmapio__slot *s,
                                        uint32_t kind)
 {
-  b->slot_ = &s->count;
+  b->slot_ = s != NULL ? &s->count : NULL;
   b->wstate_ = &m->wstate;
   b->map_ = m;
   b->kind_ = kind;
+  b->version_ = MMAPIO_BORROW_VERSION_;
 }
 #define MMAPIO__BORROW_DROPPED 0x80000000u
 
@@ -702,7 +734,9 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
                        mmapio__ld_relaxed(&mmapio__reader_fence)))
     return mmapio__view_get_slow(out, m, off, len);
-  mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+  uint32_t idx = m->tidx;
+  if (MMAPIO__UNLIKELY(idx >= c->cap)) return mmapio__view_get_slow(out, m, off, len);
+  mmapio__tcache_entry *e = &c->e[idx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
   mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
@@ -725,11 +759,39 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   return MMAPIO_OK;
 }
 
+int mmapio_view_get_flags(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len,
+                          uint32_t flags)
+{
+  if (flags == 0u) return mmapio_view_get(out, m, off, len);
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags: out is NULL");
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags: map is NULL");
+  if (flags & ~(uint32_t)MMAPIO_VIEW_PORTABLE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags(%s): unknown flag bits 0x%x",
+                        mmapio__path_or(m->path), (unsigned)(flags & ~(uint32_t)MMAPIO_VIEW_PORTABLE));
+  int rc = mmapio__lock_portable(m, "mmapio_view_get_flags");
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
+    mmapio__unlock_portable(m);
+    return mmapio__fail_bounds(off, len, total);
+  }
+  mmapio__borrow_fill(&out->priv_, m, NULL, MMAPIO__BORROW_PORTABLE);
+  out->data = mmapio__at(m, off);
+  out->len = (size_t)len;
+  return MMAPIO_OK;
+}
+
 void(mmapio_view_release)(mmapio_view *v)
 {
   if (v == NULL || v->priv_.kind_ == 0u) return;
+  if (v->priv_.version_ != MMAPIO_BORROW_VERSION_) return; /* not ours */
   uint32_t kind = v->priv_.kind_;
   v->priv_.kind_ = 0u;
+  if (kind == MMAPIO__BORROW_PORTABLE) {
+    mmapio__unlock_portable(v->priv_.map_);
+    return;
+  }
+  if (!(kind & MMAPIO__BORROW_FAST)) return; /* a write view or garbage: not a read view */
   if (kind & MMAPIO__BORROW_DROPPED) {
     /* The inline fast path dropped the count and saw a waiting writer. */
     mmapio__wake_u32(v->priv_.slot_);
@@ -746,14 +808,16 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
     return mmapio__fail(MMAPIO_EMODE, "mmapio_view_get_mut(%s): map is read-only",
                         mmapio__path_or(m->path));
   mmapio__slot *s;
-  int rc = mmapio__lock_excl(m, &s, "mmapio_view_get_mut", 0);
+  int ext = (m->open_flags & MMAPIO_OPEN_EXTERNAL_SYNC) != 0u;
+  int rc = ext ? mmapio__lock_shared(m, &s) : mmapio__lock_excl(m, &s, "mmapio_view_get_mut", 0);
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
-    mmapio__unlock_excl(m, s);
+    if (ext) mmapio__unlock_shared(m, s);
+    else mmapio__unlock_excl(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
-  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_MUT);
+  mmapio__borrow_fill(&out->priv_, m, s, ext ? MMAPIO__BORROW_MUT_EXT : MMAPIO__BORROW_MUT);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   return MMAPIO_OK;
@@ -761,10 +825,14 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
 
 int mmapio_view_mut_release(mmapio_view_mut *v)
 {
-  if (v == NULL || v->priv_.kind_ != MMAPIO__BORROW_MUT) return MMAPIO_OK;
+  if (v == NULL || v->priv_.version_ != MMAPIO_BORROW_VERSION_ ||
+      (v->priv_.kind_ != MMAPIO__BORROW_MUT && v->priv_.kind_ != MMAPIO__BORROW_MUT_EXT))
+    return MMAPIO_OK;
   mmapio_map *m = v->priv_.map_;
+  uint32_t kind = v->priv_.kind_;
   v->priv_.kind_ = 0u;
-  mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
+  if (kind == MMAPIO__BORROW_MUT_EXT) mmapio__unlock_shared(m, (mmapio__slot *)(void *)v->priv_.slot_);
+  else mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
   if (v->len == 0) return MMAPIO_OK;
   return mmapio__policy_after_write(m, v->len);
 }
@@ -802,7 +870,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
   if (rc != MMAPIO_OK) return rc;
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
-  /* Lock order: exclusive hold (wmu) before resize_mu. In-place growth takes
+  /* Lock order: exclusive hold (wstate) before resize_mu. In-place growth takes
    * only resize_mu, so it may run while the caller holds views, and a
    * moving resize never holds resize_mu while it waits for views. */
   mmapio__mutex_lock(&m->resize_mu);
