@@ -486,7 +486,9 @@ MMAPIO_API int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len);
 /*! mmapio_write() : copy `len` bytes from `src` to `off`, then apply the
  *  flush policy. Exclusive on the map while copying (waits for readers and
  *  views of other threads). On COW maps the bytes stay private. A failing
- *  policy flush is returned *after* the data was written.
+ *  policy flush is returned *after* the data was written. On
+ *  MMAPIO_OPEN_EXTERNAL_SYNC maps it neither waits nor returns EDEADLK for
+ *  views (the caller synchronises; see the flag).
  *  @return OK, EINVAL (m NULL, src NULL with len > 0), EMODE (RO map),
  *          EBOUNDS, EDEADLK (this thread holds a view of m), EFAULT
  *          (FAULT_SAFE maps), or a policy flush failure (EIO, ENOSPC).
@@ -529,7 +531,8 @@ MMAPIO_API int mmapio_view_get_flags(mmapio_view *out, mmapio_map *m, uint64_t o
 
 /*! mmapio_view_get_mut() : a zero-copy write view of [off, off+len). Needs a
  *  RW or COW map (EMODE on RO). Exclusive: waits for the readers, views and
- *  writers of other threads. Release with mmapio_view_mut_release.
+ *  writers of other threads (not on MMAPIO_OPEN_EXTERNAL_SYNC maps, where
+ *  the caller synchronises). Release with mmapio_view_mut_release.
  *  @return OK, EINVAL, EMODE, EBOUNDS, EDEADLK (this thread holds a view of m).
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint64_t len);
