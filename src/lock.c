@@ -456,7 +456,9 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
   /* Another thread owns a slot of this map: make its count visible (heavy
    * barrier or symmetric mode), then wait for every other count to drain.
    * With no other owner there is nothing to wait for and no barrier. */
-  mmapio__slot *head = mmapio__ld_acquire(&m->slots);
+  /* Sequentially consistent, like the owner loads: a thread that publishes
+   * a new slot fences before it reads wstate (mmapio__slot_slow). */
+  mmapio__slot *head = __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST);
   int others = 0;
   for (mmapio__slot *s = head; s != NULL; s = s->next)
     if (s != self && __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST) != 0u) {
