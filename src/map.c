@@ -610,25 +610,111 @@ int mmapio_huge_pages_active(const mmapio_map *m)
 
 /* ---- Reading and writing ------------------------------------------------ */
 
-int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
+/* memcpy for the small copies of mmapio_read/mmapio_write: up to 64 bytes
+ * with a few fixed-size moves (overlapping at the end), so the fast paths
+ * make no call and need no stack frame; larger copies call memcpy. */
+#define MMAPIO__CP(d, s, k)               \
+  do {                                    \
+    unsigned char t_[k];                  \
+    memcpy(t_, (s), k);                   \
+    memcpy((d), t_, k);                   \
+  } while (0)
+static inline void mmapio__copy(void *dst, const void *src, size_t n)
 {
-  if (MMAPIO__UNLIKELY(m == NULL)) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
-  if (MMAPIO__UNLIKELY(dst == NULL && len > 0))
-    return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *s = (const unsigned char *)src;
+  if (n > 64u) memcpy(d, s, n);
+  else if (n >= 32u) {
+    MMAPIO__CP(d, s, 32);
+    MMAPIO__CP(d + n - 32u, s + n - 32u, 32);
+  } else if (n >= 16u) {
+    MMAPIO__CP(d, s, 16);
+    MMAPIO__CP(d + n - 16u, s + n - 16u, 16);
+  } else if (n >= 8u) {
+    MMAPIO__CP(d, s, 8);
+    MMAPIO__CP(d + n - 8u, s + n - 8u, 8);
+  } else if (n >= 4u) {
+    MMAPIO__CP(d, s, 4);
+    MMAPIO__CP(d + n - 4u, s + n - 4u, 4);
+  } else if (n > 0u) {
+    d[0] = s[0];
+    d[n / 2u] = s[n / 2u];
+    d[n - 1u] = s[n - 1u];
+  }
+}
+
+/* The flush policy after a write; MANUAL (the default) needs no call. */
+static inline int mmapio__after_write(mmapio_map *m, uint64_t n)
+{
+  if (MMAPIO__LIKELY(m->policy.kind == MMAPIO_FLUSH_MANUAL)) return MMAPIO_OK;
+  return mmapio__policy_after_write(m, n);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__COLD
+#endif
+
+/* Every case of mmapio_read: arguments, waits, errors, fault-safe and large
+ * copies. */
+static MMAPIO__COLD int mmapio__read_slow(mmapio_map *m, uint64_t off, void *dst, size_t len)
+{
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
+  if (dst == NULL && len > 0) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
   mmapio__slot *s;
   int rc = mmapio__lock_shared(m, &s);
-  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return rc;
+  if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
-  if (MMAPIO__UNLIKELY(!mmapio__in_bounds(off, len, total)))
-    rc = mmapio__fail_bounds(off, len, total);
-  else if (MMAPIO__UNLIKELY(len == 0)) {
-    /* nothing to copy (the base of an empty map is NULL) */
-  } else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
-    memcpy(dst, mmapio__at(m, off), len);
-  else
-    rc = mmapio__copy_out(m, dst, mmapio__at(m, off), len, off);
+  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (len > 0) rc = mmapio__copy_out(m, dst, mmapio__at(m, off), len, off);
   mmapio__unlock_shared(m, s);
   return rc;
+}
+
+/* The fast path found a waiting writer when it dropped its count. */
+static MMAPIO__COLD int mmapio__read_wake(mmapio_map *m)
+{
+  mmapio__unlock_shared_wake(m);
+  return MMAPIO_OK;
+}
+
+/* The fast path took a count and then saw a writer: give it back and start
+ * over on the slow path. */
+static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *dst, size_t len,
+                                          mmapio__slot *s)
+{
+  mmapio__unlock_shared(m, s);
+  return mmapio__read_slow(m, off, dst, len);
+}
+
+int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
+{
+  /* Fast path, as in mmapio_view_get: cached slot, fence-free mode, no
+   * writer, in bounds, 1..64 bytes, not fault-safe. It makes no calls
+   * except tail calls to the cold paths. */
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || c == NULL || len - 1u >= 64u ||
+                       mmapio__ld_relaxed(&mmapio__reader_fence) ||
+                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->cap))
+    return mmapio__read_slow(m, off, dst, len);
+  mmapio__tcache_entry *e = &c->e[m->tidx];
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
+  mmapio__slot *s = e->slot;
+  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  mmapio__compiler_fence();
+  /* rfence is read after the count store (mmapio__reader_barrier). */
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u))
+    return mmapio__read_retry(m, off, dst, len, s);
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
+                       !mmapio__in_bounds(off, len, total)))
+    return mmapio__read_retry(m, off, dst, len, s);
+  mmapio__copy(dst, mmapio__at(m, off), len);
+  mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
+  mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) return mmapio__read_wake(m);
+  return MMAPIO_OK;
 }
 
 /* MMAPIO_OPEN_EXTERNAL_SYNC: a shared hold keeps the mapping from moving;
@@ -640,9 +726,11 @@ static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, 
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    mmapio__copy(mmapio__at(m, off), src, len);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   mmapio__unlock_shared(m, s);
-  if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
 }
 
@@ -661,14 +749,16 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
   else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
-    memcpy(mmapio__at(m, off), src, len);
+    mmapio__copy(mmapio__at(m, off), src, len);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   mmapio__unlock_excl(m, s);
-  if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
 }
 
 /* ---- Views -------------------------------------------------------------- */
+/* Cold paths of mmapio_view_get are kept out of line (MMAPIO__COLD) so the
+ * fast path needs no stack frame. */
 
 #define MMAPIO__BORROW_MUT 0x4u      /* write view, exclusive hold */
 #define MMAPIO__BORROW_PORTABLE 0x8u /* read view counted in m->phold */
@@ -686,13 +776,6 @@ static inline void mmapio__borrow_fill(struct mmapio_borrow_ *b, mmapio_map *m, 
 }
 #define MMAPIO__BORROW_DROPPED 0x80000000u
 
-/* Cold paths of mmapio_view_get, kept out of line so the fast path needs no
- * stack frame. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__COLD __attribute__((noinline, cold))
-#else
-#  define MMAPIO__COLD
-#endif
 static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, uint64_t off,
                                              uint64_t len)
 {
