@@ -176,6 +176,21 @@ static void test_portable(void)
   mmapio_view_release(&v);
   mmapio_view_release(&v); /* twice: no-op */
   ASSERT_EQ(mmapio__ld_relaxed(&M->phold), 0u);
+
+  /* A writer that decided without portable holds waits for this thread's
+   * ordinary view; a portable view now would wait for that writer, which
+   * waits for us: EDEADLK instead of a hang. */
+  ASSERT_OK(mmapio_view_get(&v, M, 0, 8));
+  thread_start(&w, writer_thread, NULL);
+  t0 = now_ms();
+  while (mmapio__ld_acquire(&M->wstate) == 0u || mmapio__ld_acquire(&M->pgate) != 1u) {
+    ASSERT(now_ms() - t0 < POLL_DEADLINE_MS);
+    sleep_ms(1);
+  }
+  ASSERT_STATUS(mmapio_view_get_flags(&v2, M, 0, 8, MMAPIO_VIEW_PORTABLE), MMAPIO_EDEADLK);
+  ASSERT_EQ(mmapio__ld_relaxed(&M->phold), 0u);
+  mmapio_view_release(&v);
+  ASSERT(thread_join(&w) == NULL);
   ASSERT_OK(mmapio_close(M));
 }
 
