@@ -173,7 +173,9 @@ int main(int argc, char **argv)
   static const char *names[] = { "view_rw", "view_ro", "read_1m", "scan_views", "flush_page",
                                  "millis_writes", "millis_rewrite", "millis_raw", "chunks_4k", "chunks_64k", "atomic_add", "touch_1g",
                                  "create", "random_reads", "seq_reads", "resize", "resize_inplace",
-                                 "advise", "write_shared", "cow_open", "append_4k" };
+                                 "advise", "write_shared", "cow_open", "append_4k", "views_maps_1", "views_maps_16",
+                                 "views_maps_64", "views_maps_1000", "write_64", "write_churn",
+                                 "write_ext_shared" };
   const char *dir = argc > 1 ? argv[1] : ".";
   char json[1024], svg[1024], needle[128];
   char *args[16];

@@ -187,6 +187,11 @@ typedef struct wstate {
   uint64_t size;
   size_t chunk;
   uint64_t sink;
+  mmapio_map **ms;   /* many-maps workloads */
+  size_t nms;
+  raw_obj *objs;
+  void **keep;       /* thread churn: allocations kept alive */
+  size_t nkeep;
 } wstate;
 
 static wstate *ws_new(bench_run *r)
@@ -208,6 +213,12 @@ static void ws_teardown(bench_run *r)
   if (s->have_at) mmapio_atomic_release(&s->at);
   if (s->m != NULL) mmapio_close(s->m);
   if (s->m2 != NULL) mmapio_close(s->m2);
+  for (size_t k = 0; k < s->nms; k++)
+    if (s->ms[k] != NULL) mmapio_close(s->ms[k]);
+  free(s->ms);
+  free(s->objs);
+  for (size_t k = 0; k < s->nkeep; k++) free(s->keep[k]);
+  free(s->keep);
   raw_close(&s->raw);
   if (s->have_rw) raw_rwlock_destroy(&s->rw);
   bench_remove(s->path);
@@ -1414,6 +1425,248 @@ static int batch_write_shared(bench_run *r, int side, uint64_t iters, double *se
 }
 
 /* ------------------------------------------------------------------------ */
+/* views_maps_N: view get + release round-robin over N maps                  */
+/* ------------------------------------------------------------------------ */
+
+/* Each thread finds its slot of a map in a per-thread array indexed by the
+ * map, so the cost must not depend on how many maps the thread uses.
+ * Anonymous maps of one page, 64-byte views; baseline: the bounds check
+ * against each object's length, round-robin over as many objects. */
+static int setup_views_maps(bench_run *r, size_t n)
+{
+  wstate *s = ws_new(r);
+  if (s == NULL) return BENCH_RC_ERROR;
+  s->ms = (mmapio_map **)calloc(n, sizeof *s->ms);
+  s->objs = (raw_obj *)calloc(n, sizeof *s->objs);
+  if (s->ms == NULL || s->objs == NULL) return bench_fail_os(r, "calloc", NULL);
+  s->nms = n;
+  for (size_t k = 0; k < n; k++) {
+    int rc = mmapio_anon(&s->ms[k], 4096, 0);
+    if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_anon", rc);
+    s->objs[k].base = (const uint8_t *)mmapio_unsafe_ptr(s->ms[k]);
+    s->objs[k].len = 4096;
+  }
+  r->min_iters = r->cfg->smoke ? 1000 : 10000000;
+  snprintf(r->note, sizeof r->note, "%u anonymous RW maps of 4 KiB, one 64-byte view each in turn",
+           (unsigned)n);
+  return BENCH_RC_OK;
+}
+static int setup_views_maps_1(bench_run *r) { return setup_views_maps(r, 1); }
+static int setup_views_maps_16(bench_run *r) { return setup_views_maps(r, 16); }
+static int setup_views_maps_64(bench_run *r) { return setup_views_maps(r, 64); }
+static int setup_views_maps_1000(bench_run *r) { return setup_views_maps(r, 1000); }
+
+static int batch_views_maps(bench_run *r, int side, uint64_t iters, double *sec)
+{
+  wstate *s = WS(r);
+  uint64_t off = 1024, len = 64, i;
+  size_t k = 0, n = s->nms;
+  double t0;
+  BENCH_OPAQUE(off);
+  BENCH_OPAQUE(len);
+  t0 = bench_now();
+  for (i = 0; i < iters; i++) {
+    if (side == BENCH_OURS) {
+      mmapio_view v;
+      int rc = mmapio_view_get(&v, s->ms[k], off, len);
+      if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_view_get", rc);
+      BENCH_ESCAPE(v.data);
+      mmapio_view_release(&v);
+    } else {
+      const raw_obj *o = &s->objs[k];
+      if (!(off <= o->len && len <= o->len - off)) {
+        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
+        return BENCH_RC_ERROR;
+      }
+      BENCH_ESCAPE(o->base + off);
+    }
+    if (++k == n) k = 0;
+    BENCH_BARRIER();
+  }
+  *sec = bench_now() - t0;
+  return BENCH_RC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* write_64, write_churn: uncontended 64-byte writes                         */
+/* ------------------------------------------------------------------------ */
+
+#if !defined(_WIN32)
+static void *churn_main(void *arg)
+{
+  wstate *s = (wstate *)arg;
+  mmapio_view v;
+  if (mmapio_view_get(&v, s->m, 0, 64) == MMAPIO_OK) mmapio_view_release(&v);
+  return NULL;
+}
+#endif
+
+static int setup_write_common(bench_run *r, const char *tag, int churn)
+{
+  wstate *s;
+  int rc = setup_file_pair(r, tag, BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
+  if (rc != BENCH_RC_OK) return rc;
+  s->buf = (uint8_t *)calloc(1, 64);
+  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
+  r->min_iters = r->cfg->smoke ? 1000 : 1000000;
+  snprintf(r->note, sizeof r->note, "RW map of 1 MiB, 64-byte writes at 4 KiB steps%s",
+           churn ? ", after 20,000 threads each took one view and exited" : "");
+  if (!churn) return BENCH_RC_OK;
+#if defined(_WIN32)
+  return BENCH_RC_NA;
+#else
+  size_t n = r->cfg->smoke ? 200 : 20000;
+  s->keep = (void **)calloc(n, sizeof *s->keep);
+  if (s->keep == NULL) return bench_fail_os(r, "calloc", NULL);
+  s->nkeep = n;
+  for (size_t k = 0; k < n; k++) {
+    pthread_t th;
+    if (pthread_create(&th, NULL, churn_main, s) != 0) return bench_fail_os(r, "pthread_create", NULL);
+    pthread_join(th, NULL);
+    s->keep[k] = malloc(48); /* so that thread memory is not simply reused */
+  }
+  return BENCH_RC_OK;
+#endif
+}
+static int setup_write_64(bench_run *r) { return setup_write_common(r, "write_64", 0); }
+static int setup_write_churn(bench_run *r) { return setup_write_common(r, "write_churn", 1); }
+
+static int batch_write_64(bench_run *r, int side, uint64_t iters, double *sec)
+{
+  wstate *s = WS(r);
+  uint64_t i, span = s->size / 4096u;
+  raw_obj o;
+  double t0;
+  o.base = s->raw.p;
+  o.len = s->size;
+  BENCH_ESCAPE(&o);
+  t0 = bench_now();
+  for (i = 0; i < iters; i++) {
+    uint64_t off = (i % span) * 4096u + 64u;
+    s->buf[0] = (uint8_t)i;
+    if (side == BENCH_OURS) {
+      int rc = mmapio_write(s->m, off, s->buf, 64);
+      if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_write", rc);
+    } else {
+      if (!(off <= o.len && 64u <= o.len - off)) {
+        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
+        return BENCH_RC_ERROR;
+      }
+      memcpy(s->raw.p + off, s->buf, 64);
+    }
+    BENCH_BARRIER();
+  }
+  *sec = bench_now() - t0;
+  return BENCH_RC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* write_ext_shared: EXTERNAL_SYNC writes while another thread holds views   */
+/* ------------------------------------------------------------------------ */
+
+#if !defined(_WIN32)
+typedef struct ext_holder {
+  mmapio_map *m;
+  int stop; /* atomic */
+  int failed;
+} ext_holder;
+
+static void *ext_holder_main(void *arg)
+{
+  ext_holder *h = (ext_holder *)arg;
+  while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+    mmapio_view v[8];
+    for (int k = 0; k < 8; k++)
+      if (mmapio_view_get(&v[k], h->m, (uint64_t)k * 4096u, 64) != MMAPIO_OK) {
+        h->failed = 1;
+        return NULL;
+      }
+    struct timespec ts = {0, 20 * 1000};
+    nanosleep(&ts, NULL);
+    for (int k = 0; k < 8; k++) mmapio_view_release(&v[k]);
+  }
+  return NULL;
+}
+#endif
+
+static int setup_write_ext(bench_run *r)
+{
+#if defined(_WIN32)
+  snprintf(r->note, sizeof r->note, "POSIX only (holder thread)");
+  return BENCH_RC_NA;
+#else
+  wstate *s;
+  int rc = setup_file_pair(r, "write_ext", BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
+  if (rc != BENCH_RC_OK) return rc;
+  mmapio_close(s->m);
+  s->m = NULL;
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_EXTERNAL_SYNC;
+  rc = mmapio_open(&s->m, s->path, &o);
+  if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_open(EXTERNAL_SYNC)", rc);
+  s->buf = (uint8_t *)calloc(1, 64);
+  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
+  r->min_iters = r->cfg->smoke ? 1000 : 1000000;
+  snprintf(r->note, sizeof r->note,
+           "MMAPIO_OPEN_EXTERNAL_SYNC map of 1 MiB, 64-byte writes at 4 KiB steps; a second "
+           "thread holds 8 views of other pages");
+  return BENCH_RC_OK;
+#endif
+}
+
+static int batch_write_ext(bench_run *r, int side, uint64_t iters, double *sec)
+{
+#if defined(_WIN32)
+  (void)r; (void)side; (void)iters; (void)sec;
+  return BENCH_RC_NA;
+#else
+  wstate *s = WS(r);
+  ext_holder h;
+  pthread_t th;
+  h.m = s->m;
+  h.stop = 0;
+  h.failed = 0;
+  if (side == BENCH_OURS && pthread_create(&th, NULL, ext_holder_main, &h) != 0)
+    return bench_fail_os(r, "pthread_create", NULL);
+  /* Writes go to pages 8 and up, which the holder never views. */
+  uint64_t span = s->size / 4096u - 8u;
+  raw_obj o;
+  o.base = s->raw.p;
+  o.len = s->size;
+  BENCH_ESCAPE(&o);
+  int rc = BENCH_RC_OK;
+  double t0 = bench_now();
+  for (uint64_t i = 0; i < iters && rc == BENCH_RC_OK; i++) {
+    uint64_t off = (8u + i % span) * 4096u + 64u;
+    s->buf[0] = (uint8_t)i;
+    if (side == BENCH_OURS) {
+      int st = mmapio_write(s->m, off, s->buf, 64);
+      if (st != MMAPIO_OK) rc = bench_fail(r, "mmapio_write", st);
+    } else {
+      if (!(off <= o.len && 64u <= o.len - off)) {
+        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
+        rc = BENCH_RC_ERROR;
+      } else {
+        memcpy(s->raw.p + off, s->buf, 64);
+      }
+    }
+    BENCH_BARRIER();
+  }
+  *sec = bench_now() - t0;
+  if (side == BENCH_OURS) {
+    __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    if (h.failed && rc == BENCH_RC_OK) {
+      snprintf(r->error, sizeof r->error, "the holder thread's mmapio_view_get failed");
+      rc = BENCH_RC_ERROR;
+    }
+  }
+  return rc;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1480,7 +1733,27 @@ const bench_workload bench_workloads[] = {
     batch_cow_open, ws_teardown },
   { "append_4k", "appends", "mmapio_append of 4+4096+4-byte records to a fresh file, then close",
     "pwrite of each record at the end of the file, then close", BENCH_RATE, BENCH_T_RATIO_GE, 1.0,
-    "#10", bench_setup_append_4k, bench_batch_append_4k, bench_teardown_append_4k },
+    "appending records is at least as fast as pwrite", bench_setup_append_4k, bench_batch_append_4k, bench_teardown_append_4k },
+  { "views_maps_1", "as_slice", "view get + release, 1 map", "bounds check, 1 object", BENCH_TIME,
+    BENCH_T_NONE, 0.0, NULL, setup_views_maps_1, batch_views_maps, ws_teardown },
+  { "views_maps_16", "as_slice", "view get + release round-robin over 16 maps",
+    "bounds check round-robin over 16 objects", BENCH_TIME, BENCH_T_NONE, 0.0, NULL,
+    setup_views_maps_16, batch_views_maps, ws_teardown },
+  { "views_maps_64", "as_slice", "view get + release round-robin over 64 maps",
+    "bounds check round-robin over 64 objects", BENCH_TIME, BENCH_T_NONE, 0.0, NULL,
+    setup_views_maps_64, batch_views_maps, ws_teardown },
+  { "views_maps_1000", "as_slice", "view get + release round-robin over 1000 maps",
+    "bounds check round-robin over 1000 objects", BENCH_TIME, BENCH_T_NONE, 0.0, NULL,
+    setup_views_maps_1000, batch_views_maps, ws_teardown },
+  { "write_64", "update_region", "64-byte mmapio_write, one thread", "bounds check + memcpy of 64 bytes",
+    BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_write_64, batch_write_64, ws_teardown },
+  { "write_churn", "update_region", "64-byte mmapio_write after 20,000 threads used the map",
+    "bounds check + memcpy of 64 bytes", BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_write_churn,
+    batch_write_64, ws_teardown },
+  { "write_ext_shared", "update_region",
+    "64-byte mmapio_write on an EXTERNAL_SYNC map while another thread holds views",
+    "bounds check + memcpy of 64 bytes", BENCH_TIME, BENCH_T_RATIO_LE, 1.2, "a caller-synchronised write costs a bounds check and the copy", setup_write_ext,
+    batch_write_ext, ws_teardown },
 };
 
 const size_t bench_workload_count = sizeof bench_workloads / sizeof bench_workloads[0];

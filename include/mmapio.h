@@ -63,11 +63,11 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__INLINE static __inline__ __attribute__((always_inline, unused))
+#  define MMAPIO_INLINE_ static __inline__ __attribute__((always_inline, unused))
 #elif defined(_MSC_VER)
-#  define MMAPIO__INLINE static __forceinline
+#  define MMAPIO_INLINE_ static __forceinline
 #else
-#  define MMAPIO__INLINE static inline
+#  define MMAPIO_INLINE_ static inline
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -271,11 +271,23 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
 #define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
 #define MMAPIO_OPEN_PRIVATE_PERMS 0x40u /* create new files with 0600 instead of 0666 & ~umask */
+/* Caller-synchronised map (since 1.1): mmapio_write, write views and read
+ * views take no reader/writer hold; they only keep the mapping from moving
+ * or going away (a moving mmapio_resize waits for them, mmapio_close
+ * returns EBUSY while views exist) and check bounds. The caller then
+ * guarantees that no byte is written by one thread (mmapio_write, a write
+ * view, a mut iterator) while another thread reads or writes it, e.g. with
+ * its own page locks, as databases do; mmapio_read and read views may then
+ * see a partly written range. A write while another thread holds views of
+ * other pages costs a bounds check and the copy. The calling thread may
+ * write while it holds read views of the map (no EDEADLK); a resize that
+ * moves the mapping still returns EDEADLK for the caller's own views. */
+#define MMAPIO_OPEN_EXTERNAL_SYNC 0x80u
 /* MMAPIO_OPEN_ALLOW_EMPTY (0x100u) and MMAPIO_OPEN_BORROW_FD (0x200u): see
- * section 16, "Database support". */
+ * section 17, "Database support". */
 #define MMAPIO_OPEN_ALLOW_EMPTY 0x100u
 #define MMAPIO_OPEN_BORROW_FD 0x200u
-#define MMAPIO_OPEN_ALL_FLAGS_ (0x7Fu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD)
+#define MMAPIO_OPEN_ALL_FLAGS_ (0xFFu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD)
 
 /** Options for mmapio_open. Always fill with mmapio_options_init first: the
  *  struct grows only at its end, in 8-byte units, and `struct_size` tells the
@@ -583,26 +595,26 @@ MMAPIO_API int mmapio_huge_pages_active(const mmapio_map *m);
 /* ------------------------------------------------------------------------ */
 
 /** Private bookkeeping of a borrow (view, atomic pin). Do not touch. */
-struct mmapio__borrow {
+struct mmapio_borrow_ {
   uint32_t *slot_;          /* per-thread reader slot, or NULL */
   const uint32_t *wstate_;  /* the map's writer state word */
   mmapio_map *map_;
   uint32_t kind_;           /* internal: view / mut view / pin and fence mode */
-  uint32_t pad_;
+  uint32_t version_;        /* MMAPIO_BORROW_VERSION_ of the library that filled it */
 };
 
 /** A read view: `len` bytes at `data`, zero-copy. Valid until released. */
 typedef struct mmapio_view {
   const uint8_t *data;
   size_t len;
-  struct mmapio__borrow priv_;
+  struct mmapio_borrow_ priv_;
 } mmapio_view;
 
 /** A write view: `len` writable bytes at `data`. Exclusive until released. */
 typedef struct mmapio_view_mut {
   uint8_t *data;
   size_t len;
-  struct mmapio__borrow priv_;
+  struct mmapio_borrow_ priv_;
 } mmapio_view_mut;
 
 /*! mmapio_read() : copy `len` bytes at `off` into `dst`.
@@ -617,7 +629,9 @@ MMAPIO_API int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len);
 /*! mmapio_write() : copy `len` bytes from `src` to `off`, then apply the
  *  flush policy. Exclusive on the map while copying (waits for readers and
  *  views of other threads). On COW maps the bytes stay private. A failing
- *  policy flush is returned *after* the data was written.
+ *  policy flush is returned *after* the data was written. On
+ *  MMAPIO_OPEN_EXTERNAL_SYNC maps it neither waits nor returns EDEADLK for
+ *  views (the caller synchronises; see the flag).
  *  @return OK, EINVAL (m NULL, src NULL with len > 0), EMODE (RO map),
  *          EBOUNDS, EDEADLK (this thread holds a view of m), EFAULT
  *          (FAULT_SAFE maps), or a policy flush failure (EIO, ENOSPC).
@@ -635,15 +649,44 @@ MMAPIO_API int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len);
 
+/** Flags of mmapio_view_get_flags (since 1.1). */
+#define MMAPIO_VIEW_PORTABLE 0x1u /* release from any thread; may outlive its thread */
+
+/*! mmapio_view_get_flags() : mmapio_view_get with flags.
+ *  MMAPIO_VIEW_PORTABLE: the view is not tied to the calling thread. It may
+ *  be released by any thread (also after the thread that got it exited),
+ *  e.g. when a database connection moves between threads. It is counted in
+ *  a per-map atomic counter instead of the calling thread's slot, so it costs
+ *  two atomic read-modify-writes on a shared cache line (get and release)
+ *  instead of plain stores; writers, moving resizes and close see it like any
+ *  view. A thread that holds portable views may take more while a writer
+ *  waits. Because a portable view has no owner thread, a write or moving
+ *  resize by the thread holding it cannot be told from a write by another
+ *  thread: it waits until the view is released (release portable views
+ *  before writing on the same thread, or use MMAPIO_OPEN_EXTERNAL_SYNC).
+ *  flags 0 is exactly mmapio_view_get. Release with mmapio_view_release.
+ *  @return as mmapio_view_get, plus EINVAL (unknown flag bits) and EDEADLK
+ *          (a writer is active and this thread holds a per-thread view or
+ *          write view of m, so waiting for the writer would hang).
+ *  Thread-safe. @since 1.1 */
+MMAPIO_API int mmapio_view_get_flags(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len,
+                                     uint32_t flags);
+
 /*! mmapio_view_get_mut() : a zero-copy write view of [off, off+len). Needs a
  *  RW or COW map (EMODE on RO). Exclusive: waits for the readers, views and
- *  writers of other threads. Release with mmapio_view_mut_release.
+ *  writers of other threads (not on MMAPIO_OPEN_EXTERNAL_SYNC maps, where
+ *  the caller synchronises). Release with mmapio_view_mut_release.
  *  @return OK, EINVAL, EMODE, EBOUNDS, EDEADLK (this thread holds a view of m).
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint64_t len);
 
 /*! mmapio_view_release() : release a read view. NULL or an already released
- *  view is a no-op. Must be called on the thread that got the view.
+ *  view is a no-op. Must be called on the thread that got the view, unless
+ *  it is portable (MMAPIO_VIEW_PORTABLE). A thread that exits while holding
+ *  views that are not portable has them released at its exit, with a
+ *  message on stderr naming the map (the memory must not be used after
+ *  that). A struct that was not filled by this library's view getters, or
+ *  by a library of another borrow protocol version, is ignored.
  *  The header turns a call into an inline fast path; (mmapio_view_release)(v)
  *  or its address reach the exported function. @since 1.0.0 */
 MMAPIO_API void mmapio_view_release(mmapio_view *v);
@@ -772,7 +815,7 @@ typedef struct mmapio_iter {
   size_t chunk_;
   uint32_t flags_;
   uint32_t pad_;
-  struct mmapio__borrow priv_;
+  struct mmapio_borrow_ priv_;
 } mmapio_iter;
 
 typedef struct mmapio_chunk { uint64_t offset; const uint8_t *data; size_t len; } mmapio_chunk;
@@ -863,7 +906,7 @@ typedef struct mmapio_atomic {
   void *ptr;
   size_t count;
   int writable;  /* 0 on READ_ONLY maps: loads only */
-  struct mmapio__borrow priv_;
+  struct mmapio_borrow_ priv_;
 } mmapio_atomic;
 
 /*! mmapio_atomic_u32() / _u64() / _u32_array() / _u64_array() :
@@ -897,48 +940,48 @@ typedef enum mmapio_order {
  * fetch_* return the previous value; compare_exchange returns 1 when it
  * swapped, else 0 with *expected set to the current value. */
 #if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__ORD(o) \
+#  define MMAPIO_ORD_(o) \
      ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
       (o) == MMAPIO_ORDER_ACQUIRE ? __ATOMIC_ACQUIRE : \
       (o) == MMAPIO_ORDER_RELEASE ? __ATOMIC_RELEASE : \
       (o) == MMAPIO_ORDER_ACQ_REL ? __ATOMIC_ACQ_REL : __ATOMIC_SEQ_CST)
 /* Loads cannot be RELEASE/ACQ_REL and stores cannot be ACQUIRE/ACQ_REL. */
-#  define MMAPIO__LOAD_ORD(o) \
+#  define MMAPIO_LOAD_ORD_(o) \
      ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
       (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_ACQUIRE)
-#  define MMAPIO__STORE_ORD(o) \
+#  define MMAPIO_STORE_ORD_(o) \
      ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
       (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_RELEASE)
-#  define MMAPIO__FAIL_ORD(o) \
+#  define MMAPIO_FAIL_ORD_(o) \
      ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \
       (o) == MMAPIO_ORDER_SEQ_CST ? __ATOMIC_SEQ_CST : __ATOMIC_ACQUIRE)
-#  define MMAPIO__DEF_ATOMICS(T, S)                                                          \
-  MMAPIO__INLINE T mmapio_load_##S(const T *p, mmapio_order o)                             \
-  { return __atomic_load_n(p, MMAPIO__LOAD_ORD(o)); }                                       \
-  MMAPIO__INLINE void mmapio_store_##S(T *p, T v, mmapio_order o)                           \
-  { __atomic_store_n(p, v, MMAPIO__STORE_ORD(o)); }                                          \
-  MMAPIO__INLINE T mmapio_fetch_add_##S(T *p, T v, mmapio_order o)                          \
-  { return __atomic_fetch_add(p, v, MMAPIO__ORD(o)); }                                      \
-  MMAPIO__INLINE T mmapio_fetch_sub_##S(T *p, T v, mmapio_order o)                          \
-  { return __atomic_fetch_sub(p, v, MMAPIO__ORD(o)); }                                      \
-  MMAPIO__INLINE T mmapio_fetch_and_##S(T *p, T v, mmapio_order o)                          \
-  { return __atomic_fetch_and(p, v, MMAPIO__ORD(o)); }                                      \
-  MMAPIO__INLINE T mmapio_fetch_or_##S(T *p, T v, mmapio_order o)                           \
-  { return __atomic_fetch_or(p, v, MMAPIO__ORD(o)); }                                       \
-  MMAPIO__INLINE T mmapio_fetch_xor_##S(T *p, T v, mmapio_order o)                          \
-  { return __atomic_fetch_xor(p, v, MMAPIO__ORD(o)); }                                      \
-  MMAPIO__INLINE T mmapio_exchange_##S(T *p, T v, mmapio_order o)                           \
-  { return __atomic_exchange_n(p, v, MMAPIO__ORD(o)); }                                     \
-  MMAPIO__INLINE int mmapio_compare_exchange_##S(T *p, T *expected, T desired,              \
+#  define MMAPIO_DEF_ATOMICS_(T, S)                                                          \
+  MMAPIO_INLINE_ T mmapio_load_##S(const T *p, mmapio_order o)                             \
+  { return __atomic_load_n(p, MMAPIO_LOAD_ORD_(o)); }                                       \
+  MMAPIO_INLINE_ void mmapio_store_##S(T *p, T v, mmapio_order o)                           \
+  { __atomic_store_n(p, v, MMAPIO_STORE_ORD_(o)); }                                          \
+  MMAPIO_INLINE_ T mmapio_fetch_add_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_add(p, v, MMAPIO_ORD_(o)); }                                      \
+  MMAPIO_INLINE_ T mmapio_fetch_sub_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_sub(p, v, MMAPIO_ORD_(o)); }                                      \
+  MMAPIO_INLINE_ T mmapio_fetch_and_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_and(p, v, MMAPIO_ORD_(o)); }                                      \
+  MMAPIO_INLINE_ T mmapio_fetch_or_##S(T *p, T v, mmapio_order o)                           \
+  { return __atomic_fetch_or(p, v, MMAPIO_ORD_(o)); }                                       \
+  MMAPIO_INLINE_ T mmapio_fetch_xor_##S(T *p, T v, mmapio_order o)                          \
+  { return __atomic_fetch_xor(p, v, MMAPIO_ORD_(o)); }                                      \
+  MMAPIO_INLINE_ T mmapio_exchange_##S(T *p, T v, mmapio_order o)                           \
+  { return __atomic_exchange_n(p, v, MMAPIO_ORD_(o)); }                                     \
+  MMAPIO_INLINE_ int mmapio_compare_exchange_##S(T *p, T *expected, T desired,              \
                                                  mmapio_order s, mmapio_order f)           \
-  { return __atomic_compare_exchange_n(p, expected, desired, 0, MMAPIO__ORD(s),            \
-                                       MMAPIO__FAIL_ORD(f)) ? 1 : 0; }
-MMAPIO__DEF_ATOMICS(uint32_t, u32)
-MMAPIO__DEF_ATOMICS(uint64_t, u64)
-#  define MMAPIO__COMPILER_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
-#  define MMAPIO__FULL_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#  define MMAPIO__LOAD_RELAXED_U32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#  define MMAPIO__STORE_RELEASE_U32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+  { return __atomic_compare_exchange_n(p, expected, desired, 0, MMAPIO_ORD_(s),            \
+                                       MMAPIO_FAIL_ORD_(f)) ? 1 : 0; }
+MMAPIO_DEF_ATOMICS_(uint32_t, u32)
+MMAPIO_DEF_ATOMICS_(uint64_t, u64)
+#  define MMAPIO_COMPILER_FENCE_() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#  define MMAPIO_FULL_FENCE_() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#  define MMAPIO_LOAD_RELAXED_U32_(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#  define MMAPIO_STORE_RELEASE_U32_(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
 #  include <intrin.h>
 /* MSVC on x64 and ARM64. The Interlocked read-modify-writes are full
@@ -950,65 +993,53 @@ MMAPIO__DEF_ATOMICS(uint64_t, u64)
  * so they work on read-only mappings. 32-bit x86 is not supported (64-bit
  * cells could not be loaded atomically without writing). */
 #  if defined(_M_ARM64)
-#    define MMAPIO__MSVC_LD32(p) ((uint32_t)__ldar32((unsigned __int32 volatile *)(p)))
-#    define MMAPIO__MSVC_LD64(p) ((uint64_t)__ldar64((unsigned __int64 volatile *)(p)))
-#    define MMAPIO__MSVC_ST32(p, v) __stlr32((unsigned __int32 volatile *)(p), (v))
-#    define MMAPIO__MSVC_ST64(p, v) __stlr64((unsigned __int64 volatile *)(p), (v))
-#    define MMAPIO__FULL_FENCE() __dmb(_ARM64_BARRIER_ISH)
+#    define MMAPIO_MSVC_LD32_(p) ((uint32_t)__ldar32((unsigned __int32 volatile *)(p)))
+#    define MMAPIO_MSVC_LD64_(p) ((uint64_t)__ldar64((unsigned __int64 volatile *)(p)))
+#    define MMAPIO_MSVC_ST32_(p, v) __stlr32((unsigned __int32 volatile *)(p), (v))
+#    define MMAPIO_MSVC_ST64_(p, v) __stlr64((unsigned __int64 volatile *)(p), (v))
+#    define MMAPIO_FULL_FENCE_() __dmb(_ARM64_BARRIER_ISH)
 #  else
-#    define MMAPIO__MSVC_LD32(p) (*(const volatile uint32_t *)(p))
-#    define MMAPIO__MSVC_LD64(p) (*(const volatile uint64_t *)(p))
-#    define MMAPIO__MSVC_ST32(p, v) (*(volatile uint32_t *)(p) = (v))
-#    define MMAPIO__MSVC_ST64(p, v) (*(volatile uint64_t *)(p) = (v))
-#    define MMAPIO__FULL_FENCE() __faststorefence()
+#    define MMAPIO_MSVC_LD32_(p) (*(const volatile uint32_t *)(p))
+#    define MMAPIO_MSVC_LD64_(p) (*(const volatile uint64_t *)(p))
+#    define MMAPIO_MSVC_ST32_(p, v) (*(volatile uint32_t *)(p) = (v))
+#    define MMAPIO_MSVC_ST64_(p, v) (*(volatile uint64_t *)(p) = (v))
+#    define MMAPIO_FULL_FENCE_() __faststorefence()
 #  endif
-MMAPIO__INLINE uint32_t mmapio_load_u32(const uint32_t *p, mmapio_order o)
-{ uint32_t v; (void)o; _ReadWriteBarrier(); v = MMAPIO__MSVC_LD32(p); _ReadWriteBarrier(); return v; }
-MMAPIO__INLINE void mmapio_store_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ _ReadWriteBarrier();
-  if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange((volatile long *)p, (long)v);
-  else MMAPIO__MSVC_ST32(p, v);
-  _ReadWriteBarrier(); }
-MMAPIO__INLINE uint32_t mmapio_fetch_add_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, (long)v); }
-MMAPIO__INLINE uint32_t mmapio_fetch_sub_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedExchangeAdd((volatile long *)p, (long)(0u - v)); }
-MMAPIO__INLINE uint32_t mmapio_fetch_and_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedAnd((volatile long *)p, (long)v); }
-MMAPIO__INLINE uint32_t mmapio_fetch_or_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedOr((volatile long *)p, (long)v); }
-MMAPIO__INLINE uint32_t mmapio_fetch_xor_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedXor((volatile long *)p, (long)v); }
-MMAPIO__INLINE uint32_t mmapio_exchange_u32(uint32_t *p, uint32_t v, mmapio_order o)
-{ (void)o; return (uint32_t)_InterlockedExchange((volatile long *)p, (long)v); }
-MMAPIO__INLINE int mmapio_compare_exchange_u32(uint32_t *p, uint32_t *e, uint32_t d, mmapio_order s, mmapio_order f)
-{ long old = _InterlockedCompareExchange((volatile long *)p, (long)d, (long)*e); (void)s; (void)f;
-  if ((uint32_t)old == *e) return 1; *e = (uint32_t)old; return 0; }
-MMAPIO__INLINE uint64_t mmapio_load_u64(const uint64_t *p, mmapio_order o)
-{ uint64_t v; (void)o; _ReadWriteBarrier(); v = MMAPIO__MSVC_LD64(p); _ReadWriteBarrier(); return v; }
-MMAPIO__INLINE void mmapio_store_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ _ReadWriteBarrier();
-  if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange64((volatile __int64 *)p, (__int64)v);
-  else MMAPIO__MSVC_ST64(p, v);
-  _ReadWriteBarrier(); }
-MMAPIO__INLINE uint64_t mmapio_fetch_add_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)v); }
-MMAPIO__INLINE uint64_t mmapio_fetch_sub_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedExchangeAdd64((volatile __int64 *)p, (__int64)(0u - v)); }
-MMAPIO__INLINE uint64_t mmapio_fetch_and_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedAnd64((volatile __int64 *)p, (__int64)v); }
-MMAPIO__INLINE uint64_t mmapio_fetch_or_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedOr64((volatile __int64 *)p, (__int64)v); }
-MMAPIO__INLINE uint64_t mmapio_fetch_xor_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedXor64((volatile __int64 *)p, (__int64)v); }
-MMAPIO__INLINE uint64_t mmapio_exchange_u64(uint64_t *p, uint64_t v, mmapio_order o)
-{ (void)o; return (uint64_t)_InterlockedExchange64((volatile __int64 *)p, (__int64)v); }
-MMAPIO__INLINE int mmapio_compare_exchange_u64(uint64_t *p, uint64_t *e, uint64_t d, mmapio_order s, mmapio_order f)
-{ __int64 old = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)d, (__int64)*e); (void)s; (void)f;
-  if ((uint64_t)old == *e) return 1; *e = (uint64_t)old; return 0; }
-#  define MMAPIO__COMPILER_FENCE() _ReadWriteBarrier()
-#  define MMAPIO__LOAD_RELAXED_U32(p) MMAPIO__MSVC_LD32(p)
-#  define MMAPIO__STORE_RELEASE_U32(p, v) (_ReadWriteBarrier(), MMAPIO__MSVC_ST32((p), (v)))
+/* One definition for both widths, as in the GCC branch: T the cell type, S
+ * the name suffix, IT the Interlocked operand type, X the Interlocked name
+ * suffix (empty or 64), LD/ST the plain load and store above. */
+#  define MMAPIO_DEF_ATOMICS_MSVC_(T, S, IT, X, LD, ST)                                     \
+  MMAPIO_INLINE_ T mmapio_load_##S(const T *p, mmapio_order o)                             \
+  { T v; (void)o; _ReadWriteBarrier(); v = LD(p); _ReadWriteBarrier(); return v; }          \
+  MMAPIO_INLINE_ void mmapio_store_##S(T *p, T v, mmapio_order o)                           \
+  { _ReadWriteBarrier();                                                                    \
+    if (o == MMAPIO_ORDER_SEQ_CST) _InterlockedExchange##X((volatile IT *)p, (IT)v);         \
+    else ST(p, v);                                                                          \
+    _ReadWriteBarrier(); }                                                                  \
+  MMAPIO_INLINE_ T mmapio_fetch_add_##S(T *p, T v, mmapio_order o)                          \
+  { (void)o; return (T)_InterlockedExchangeAdd##X((volatile IT *)p, (IT)v); }               \
+  MMAPIO_INLINE_ T mmapio_fetch_sub_##S(T *p, T v, mmapio_order o)                          \
+  { (void)o; return (T)_InterlockedExchangeAdd##X((volatile IT *)p, (IT)(0u - v)); }        \
+  MMAPIO_INLINE_ T mmapio_fetch_and_##S(T *p, T v, mmapio_order o)                          \
+  { (void)o; return (T)_InterlockedAnd##X((volatile IT *)p, (IT)v); }                       \
+  MMAPIO_INLINE_ T mmapio_fetch_or_##S(T *p, T v, mmapio_order o)                           \
+  { (void)o; return (T)_InterlockedOr##X((volatile IT *)p, (IT)v); }                        \
+  MMAPIO_INLINE_ T mmapio_fetch_xor_##S(T *p, T v, mmapio_order o)                          \
+  { (void)o; return (T)_InterlockedXor##X((volatile IT *)p, (IT)v); }                       \
+  MMAPIO_INLINE_ T mmapio_exchange_##S(T *p, T v, mmapio_order o)                           \
+  { (void)o; return (T)_InterlockedExchange##X((volatile IT *)p, (IT)v); }                  \
+  MMAPIO_INLINE_ int mmapio_compare_exchange_##S(T *p, T *e, T d, mmapio_order s,           \
+                                                 mmapio_order f)                            \
+  { IT old = _InterlockedCompareExchange##X((volatile IT *)p, (IT)d, (IT)*e);               \
+    (void)s; (void)f;                                                                       \
+    if ((T)old == *e) return 1;                                                             \
+    *e = (T)old;                                                                            \
+    return 0; }
+MMAPIO_DEF_ATOMICS_MSVC_(uint32_t, u32, long, , MMAPIO_MSVC_LD32_, MMAPIO_MSVC_ST32_)
+MMAPIO_DEF_ATOMICS_MSVC_(uint64_t, u64, __int64, 64, MMAPIO_MSVC_LD64_, MMAPIO_MSVC_ST64_)
+#  define MMAPIO_COMPILER_FENCE_() _ReadWriteBarrier()
+#  define MMAPIO_LOAD_RELAXED_U32_(p) MMAPIO_MSVC_LD32_(p)
+#  define MMAPIO_STORE_RELEASE_U32_(p, v) (_ReadWriteBarrier(), MMAPIO_MSVC_ST32_((p), (v)))
 #else
 #  error "mmapio.h needs GCC/Clang __atomic builtins, or MSVC targeting x64 or ARM64"
 #endif
@@ -1687,26 +1718,32 @@ MMAPIO_API int mmapio_set_logical_len(mmapio_map *m, uint64_t len);
  * (release order) and, when a writer is waiting (the map's writer state is
  * non-zero), calls the exported function, which wakes it. The library sets
  * kind_ bit 1 when readers must use a full fence (no asymmetric barrier
- * available on this OS). Anything unusual goes through the real function. */
-#define MMAPIO__BORROW_FAST 0x1u
-#define MMAPIO__BORROW_FENCE 0x2u
-MMAPIO__INLINE void mmapio__view_release_inline(mmapio_view *v)
+ * available on this OS). version_ is the protocol version of the library
+ * that filled the view: this inline code only handles the version it was
+ * written for, so a newer library with another protocol keeps working with
+ * programs compiled against this header (they call the exported function).
+ * Anything unusual goes through the real function. */
+#define MMAPIO_BORROW_VERSION_ 1u
+#define MMAPIO_BORROW_FAST_ 0x1u
+#define MMAPIO_BORROW_FENCE_ 0x2u
+MMAPIO_INLINE_ void mmapio_view_release_inline_(mmapio_view *v)
 {
-  if (v != NULL && v->priv_.kind_ == MMAPIO__BORROW_FAST) {
+  if (v != NULL && v->priv_.kind_ == MMAPIO_BORROW_FAST_ &&
+      v->priv_.version_ == MMAPIO_BORROW_VERSION_) {
     uint32_t *slot = v->priv_.slot_;
-    MMAPIO__STORE_RELEASE_U32(slot, MMAPIO__LOAD_RELAXED_U32(slot) - 1u);
-    MMAPIO__COMPILER_FENCE();
+    MMAPIO_STORE_RELEASE_U32_(slot, MMAPIO_LOAD_RELAXED_U32_(slot) - 1u);
+    MMAPIO_COMPILER_FENCE_();
     v->priv_.kind_ = 0;
-    if (MMAPIO__LOAD_RELAXED_U32(v->priv_.wstate_) != 0u) {
-      v->priv_.kind_ = MMAPIO__BORROW_FAST | 0x80000000u; /* "count already dropped" */
+    if (MMAPIO_LOAD_RELAXED_U32_(v->priv_.wstate_) != 0u) {
+      v->priv_.kind_ = MMAPIO_BORROW_FAST_ | 0x80000000u; /* "count already dropped" */
       (mmapio_view_release)(v);
     }
   } else {
     (mmapio_view_release)(v);
   }
 }
-#if !defined(MMAPIO__BUILDING)
-#  define mmapio_view_release(v) mmapio__view_release_inline(v)
+#if !defined(MMAPIO_BUILDING_)
+#  define mmapio_view_release(v) mmapio_view_release_inline_(v)
 #endif
 
 #ifdef __cplusplus

@@ -62,7 +62,7 @@ static int mmapio__atomic_get(mmapio_atomic *out, mmapio_map *m, uint64_t off, s
   out->priv_.wstate_ = NULL;
   out->priv_.map_ = m;
   out->priv_.kind_ = MMAPIO__BORROW_PIN;
-  out->priv_.pad_ = 0;
+  out->priv_.version_ = MMAPIO_BORROW_VERSION_;
   return MMAPIO_OK;
 }
 

@@ -7,17 +7,28 @@
  * Every map has a list of per-thread *slots*. A slot counts the shared holds
  * (read views, mmapio_read in progress, read iterators) of its owner thread
  * and whether that thread holds the map exclusively. Only the owner writes
- * its slot, with plain (relaxed) stores.
+ * its count, with plain (relaxed) stores. A slot belongs to one thread at a
+ * time, identified by a per-thread id that is never reused; when the thread
+ * exits its slots go back to their maps (reused by the next thread that
+ * needs one), so a map has as many slots as threads that use it *at once*.
  *
  * Shared acquire (fast path): count += 1; compiler barrier; load the map's
  * writer state `wstate`; if it is 0, done. Release: count -= 1 (release
  * order); if wstate != 0 wake the writer.
  *
- * Exclusive acquire: take the writer mutex, set wstate = 1, issue the
+ * Exclusive acquire: a CAS of wstate from 0 to HELD is the writer lock (one
+ * locked instruction; contended writers set WAITERS and sleep on wstate).
+ * Unless no other thread owns a slot of the map, it then issues the
  * asymmetric heavy barrier (membarrier / FlushProcessWriteBuffers) so every
- * reader either sees wstate or has its count visible to us, then wait until
- * every other slot's count is 0. Where no heavy barrier exists, readers use
- * a full fence instead of the compiler barrier.
+ * reader either sees wstate or has its count visible to us, and waits until
+ * every other slot's count is 0. Unlock is one exchange of wstate with 0
+ * (waking sleepers when WAITERS was set). Where no heavy barrier exists,
+ * readers use a full fence instead of the compiler barrier.
+ *
+ * Portable views (MMAPIO_VIEW_PORTABLE) are not counted in a slot but in the
+ * map's `phold`, an atomic counter, so any thread may release them. The
+ * writer decides once per hold whether it must wait for them (`pgate`, see
+ * lock.c).
  *
  * This makes the shared path a few plain instructions (no atomic
  * read-modify-write, no shared cache line written) while keeping the
@@ -25,15 +36,15 @@
  * may take more even while a writer waits (no self-deadlock); a call that
  * would wait for the calling thread's own holds returns MMAPIO_EDEADLK.
  *
- * Lock order: exclusive (wmu + slots) -> resize_mu -> stable (wr); in-place
- * growth takes resize_mu alone (it may run while the caller holds views).
- * Flushes take only `stable` (shared): they keep the mapping from moving but
- * do not exclude readers or writers.
+ * Lock order: exclusive (wstate + slots) -> resize_mu -> stable (wr);
+ * in-place growth takes resize_mu alone (it may run while the caller holds
+ * views). Flushes take only `stable` (shared): they keep the mapping from
+ * moving but do not exclude readers or writers.
  */
 #ifndef MMAPIO_INTERNAL_H
 #define MMAPIO_INTERNAL_H
 
-#define MMAPIO__BUILDING 1
+#define MMAPIO_BUILDING_ 1
 #include "mmapio.h"
 #include "platform.h"
 
@@ -104,9 +115,13 @@
 
 /* ---- Per-thread slots --------------------------------------------------- */
 typedef struct mmapio__slot {
-  uint32_t count;             /* shared holds of the owner thread */
+  uint32_t count;             /* shared holds of the owner thread (first member:
+                                 a borrow's slot_ points here) */
   uint32_t excl;              /* 1 while the owner holds the map exclusively */
-  const void *owner;          /* the owner thread's cache (identity only) */
+  uint64_t owner;             /* atomic: owner thread's id, 0 = free for reuse */
+  uint32_t refs;              /* atomic: 1 for the map's list + 1 while owned */
+  uint32_t pad;
+  struct mmapio_map *map;     /* the map (valid while count or excl is non-zero) */
   struct mmapio__slot *next;  /* append-only list, published with release */
   /* Statistics (stats.c), written only by the owner thread with relaxed
    * load+store (no read-modify-write, no shared cache line), summed by
@@ -117,13 +132,17 @@ typedef struct mmapio__slot {
   uint64_t st_wbytes;         /* bytes they wrote */
 } mmapio__slot;
 
-#define MMAPIO__TCACHE_SIZE 16u
+/* A thread's table of its slots, indexed by the maps' dense `tidx` (unique
+ * among live maps, reused after a map is freed; `uid` tells a stale entry). */
 typedef struct mmapio__tcache_entry {
   uint64_t uid;
   mmapio__slot *slot;
 } mmapio__tcache_entry;
 typedef struct mmapio__tcache {
-  mmapio__tcache_entry e[MMAPIO__TCACHE_SIZE];
+  uint32_t cap;  /* entries in e[] */
+  uint32_t pad;
+  uint64_t tid;  /* this thread's id: unique in the process, never reused */
+  mmapio__tcache_entry e[];
 } mmapio__tcache;
 
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
@@ -138,18 +157,28 @@ typedef struct mmapio__ferr_rec {
   char msg[320];   /* the original detail message ("msync(path): ...") */
 } mmapio__ferr_rec;
 
+/* The public header's names of the borrow protocol. */
+#define MMAPIO__BORROW_FAST MMAPIO_BORROW_FAST_
+#define MMAPIO__BORROW_FENCE MMAPIO_BORROW_FENCE_
+
+/* wstate bits; wstate != 0 exactly while a writer holds the lock. */
+#define MMAPIO__W_HELD 0x1u
+#define MMAPIO__W_WAITERS 0x2u /* someone sleeps on wstate: unlock wakes */
+
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {
   /* hot, read-mostly */
   uint64_t uid;          /* unique per map, never reused; keys the thread caches */
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
-  uint32_t rwaiters;     /* atomic: readers sleeping until wstate is 0 */
+  uint32_t phold;        /* atomic: portable views (MMAPIO_VIEW_PORTABLE) held */
   uint32_t rfence;       /* atomic: 1 = readers of this map fence (write-heavy
                             phase, writers skip the heavy barrier) */
-  uint32_t excl_n;       /* exclusive acquisitions (writers only, under wmu) */
-  uint64_t win_ms;       /* start of the current rate window (under wmu) */
-  uint32_t win_heavy;    /* heavy barriers in that window (under wmu) */
-  uint32_t pad2;
+  uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
+  uint64_t win_ms;       /* start of the current rate window (under the hold) */
+  uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
+  uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
+  uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
+  uint32_t dead_holds;   /* atomic: holds dropped because their thread exited */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio_mode mode;
@@ -180,8 +209,7 @@ struct mmapio_map {
   uint32_t refs;         /* atomic reference count */
   uint32_t pins;         /* atomic: atomic views outstanding */
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
-  mmapio__mutex slot_mu;
-  mmapio__mutex wmu;     /* serialises exclusive holders */
+  mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
 
@@ -268,8 +296,8 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s);
 static inline mmapio__slot *mmapio__slot_get(mmapio_map *m)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__LIKELY(c != NULL)) {
-    mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+  if (MMAPIO__LIKELY(c != NULL && m->tidx < c->cap)) {
+    mmapio__tcache_entry *e = &c->e[m->tidx];
     if (MMAPIO__LIKELY(e->uid == m->uid)) return e->slot;
   }
   return mmapio__slot_slow(m);
@@ -319,13 +347,23 @@ static inline int mmapio__self_holds(mmapio_map *m)
   return s != NULL && (mmapio__ld_relaxed(&s->count) != 0u || mmapio__ld_relaxed(&s->excl) != 0u);
 }
 
-/* Exclusive hold: waits for other threads' shared holds. `op` names the
- * calling operation for the EDEADLK message. try_only: EBUSY instead of
- * waiting (used by close). */
+/* Exclusive hold: waits for other threads' shared and portable holds. `op`
+ * names the calling operation for the EDEADLK message. try_only: EBUSY
+ * instead of waiting (used by close). */
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only);
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+/* Portable holds (any thread may release them). */
+int mmapio__lock_portable(mmapio_map *m, const char *op);
+void mmapio__unlock_portable(mmapio_map *m);
 void mmapio__locks_init(void);          /* once, before the first map */
+int mmapio__map_index_get(uint32_t *out); /* a dense tidx for a new map (ENOMEM) */
+void mmapio__map_index_put(uint32_t idx); /* after the map's slots are freed */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
+/* White-box counts: slots in the map's list, and those owned by a thread. */
+uint32_t mmapio__slots_total(const mmapio_map *m);
+uint32_t mmapio__slots_in_use(const mmapio_map *m);
+/* The calling thread's id (0 before its first use of any map). */
+uint64_t mmapio__self_tid(void);
 
 /* ---- Statistics (stats.c) ------------------------------------------------ */
 /* A write of `nbytes` by the owner of slot `s` (it holds the map

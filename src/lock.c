@@ -5,7 +5,9 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
 uint32_t mmapio__reader_fence = 1;
@@ -19,22 +21,26 @@ static void mmapio__asym_setup(void)
    * membarrier twice is harmless, and readers only switch to the cheap path
    * after the flag below is published. */
   if (mmapio__ld_acquire(&mmapio__asym_state)) return;
+  int heavy = 1;
+#if defined(MMAPIO_TEST_HOOKS)
   /* MMAPIO_FORCE_FENCE=1 selects the fallback protocol (readers fence), so
-   * tests can exercise it on systems that have a heavy barrier. */
+   * tests can exercise it on systems that have a heavy barrier. Test builds
+   * only: the shipped library reads no environment here. */
   const char *force = getenv("MMAPIO_FORCE_FENCE");
-  int heavy = (force != NULL && force[0] == '1') ? 0 : mmapio__asym_init();
+  if (force != NULL && force[0] == '1') heavy = 0;
+#endif
+  if (heavy) heavy = mmapio__asym_init();
   mmapio__st_release(&mmapio__reader_fence, heavy ? 0u : 1u);
   mmapio__st_release(&mmapio__asym_state, 1);
 }
 
-/* The writer's side, after storing wstate = 1 and before reading the other
- * slots' counts.
+/* The writer's side, after taking wstate and before reading the other
+ * slots' counts, when another thread owns a slot of this map (a thread
+ * claiming a slot issues a full fence after publishing its ownership, so a
+ * writer that does not see the owner is seen by that reader).
  *
  * Asymmetric mode (rfence == 0): readers only have a compiler barrier, so
- * the writer issues the process-wide heavy barrier -- unless no other
- * thread has a slot on this map (a thread registering a new slot issues a
- * full fence after publishing it, so a writer that does not see the slot is
- * seen by that reader).
+ * the writer issues the process-wide heavy barrier.
  *
  * The heavy barrier costs microseconds. When a map is written often by one
  * thread while others read it, the writers switch the map to symmetric mode
@@ -42,21 +48,19 @@ static void mmapio__asym_setup(void)
  * none. The switch is safe because readers load rfence after storing their
  * count: a reader that still saw rfence == 0 did so before the heavy barrier
  * that follows the switch, so its count is visible to every later writer.
- * Writers serialise on wmu, so they all see the current mode. Switching back
- * happens at unlock (mmapio__writer_mode_end), once writes are rare again;
- * the next writer then sees rfence == 0 and uses the heavy barrier. */
+ * Writers are serialised by wstate, so they all see the current mode.
+ * Switching back happens at unlock (mmapio__writer_mode_end), once writes
+ * are rare again; the next writer then sees rfence == 0 and uses the heavy
+ * barrier. */
 #define MMAPIO__HEAVY_WINDOW_MS 10u   /* window over which heavy barriers are counted */
 #define MMAPIO__HEAVY_MAX 16u         /* more heavy barriers than this per window: symmetric */
 #define MMAPIO__CALM_CHECK 64u        /* symmetric mode: look at the clock every N writes */
 #define MMAPIO__CALM_MS 200u          /* ...and go back if N writes took longer than this */
 
-static void mmapio__writer_barrier(mmapio_map *m, mmapio__slot *self)
+static void mmapio__writer_barrier(mmapio_map *m)
 {
-  mmapio__full_fence();
-  mmapio__slot *head = mmapio__ld_acquire(&m->slots);
   if (mmapio__ld_relaxed(&mmapio__reader_fence)) return;
   if (mmapio__ld_relaxed(&m->rfence)) return;
-  if (head == self && self->next == NULL) return;
   uint64_t now = mmapio__monotonic_ms();
   if (now - m->win_ms > MMAPIO__HEAVY_WINDOW_MS) {
     m->win_ms = now;
@@ -86,39 +90,140 @@ static void mmapio__writer_mode_end(mmapio_map *m)
 
 void mmapio__locks_init(void) { mmapio__asym_setup(); }
 
-/* ---- Thread caches ------------------------------------------------------ */
+/* ---- Dense map indices -------------------------------------------------- */
+/* Each live map has a small index, unique among live maps, so that a thread
+ * finds its slot of the map in a plain array (no hashing, no collisions, no
+ * lock). Indices are reused after the map is freed; the map's never-reused
+ * uid tells a thread that its entry is stale. A spin lock is enough: the
+ * critical sections are a few instructions, at map creation and free. */
+static uint32_t mmapio__idx_lock;
+static uint32_t mmapio__idx_next;
+static uint32_t *mmapio__idx_free;
+static uint32_t mmapio__idx_nfree, mmapio__idx_capfree;
+
+static void mmapio__idx_acquire(void)
+{
+  while (__atomic_exchange_n(&mmapio__idx_lock, 1u, __ATOMIC_ACQUIRE) != 0u)
+    while (mmapio__ld_relaxed(&mmapio__idx_lock) != 0u) {
+    }
+}
+static void mmapio__idx_release(void) { mmapio__st_release(&mmapio__idx_lock, 0u); }
+
+int mmapio__map_index_get(uint32_t *out)
+{
+  int rc = MMAPIO_OK;
+  mmapio__idx_acquire();
+  if (mmapio__idx_nfree > 0) *out = mmapio__idx_free[--mmapio__idx_nfree];
+  else if (mmapio__idx_next < UINT32_MAX - 1u) *out = mmapio__idx_next++;
+  else rc = MMAPIO_ENOMEM;
+  mmapio__idx_release();
+  if (rc != MMAPIO_OK) return mmapio__fail(rc, "out of map indices");
+  return MMAPIO_OK;
+}
+
+void mmapio__map_index_put(uint32_t idx)
+{
+  mmapio__idx_acquire();
+  if (mmapio__idx_nfree == mmapio__idx_capfree) {
+    uint32_t n = mmapio__idx_capfree ? mmapio__idx_capfree * 2u : 64u;
+    uint32_t *p = (uint32_t *)realloc(mmapio__idx_free, (size_t)n * sizeof *p);
+    if (p != NULL) {
+      mmapio__idx_free = p;
+      mmapio__idx_capfree = n;
+    }
+  }
+  /* Out of memory: the index is simply never reused. */
+  if (mmapio__idx_nfree < mmapio__idx_capfree) mmapio__idx_free[mmapio__idx_nfree++] = idx;
+  mmapio__idx_release();
+}
+
+/* ---- Slots: ownership and reuse ----------------------------------------- */
+
+static uint64_t mmapio__next_tid = 1;
+
+static void mmapio__slot_unref(mmapio__slot *s)
+{
+  if (mmapio__fetch_sub(&s->refs, 1u) == 1u) free(s);
+}
+
+/* The owner gives its slot back: at thread exit, or when the thread finds
+ * the slot's map gone. Holds still counted belong to a thread that can no
+ * longer release them: they are dropped (waking a writer that waits for
+ * them) and reported. A slot whose count or excl is set keeps its map alive
+ * (close refuses), so s->map is valid then. */
+static void mmapio__slot_disown(mmapio__slot *s)
+{
+  uint32_t n = mmapio__ld_relaxed(&s->count);
+  uint32_t x = mmapio__ld_relaxed(&s->excl);
+  if (n != 0u || x != 0u) {
+    mmapio_map *m = s->map;
+    fprintf(stderr,
+            "mmapio: a thread exited holding %u view(s) or iterator(s)%s of %s; they were "
+            "released (views that outlive their thread need MMAPIO_VIEW_PORTABLE)\n",
+            (unsigned)n, x ? " and a write view" : "", mmapio__path_or(m->path));
+    mmapio__fetch_add(&m->dead_holds, n + x);
+    if (x != 0u) mmapio__unlock_excl(m, s);
+    if (n != 0u) {
+      mmapio__st_seqcst(&s->count, 0u);
+      mmapio__wake_u32(&s->count);
+    }
+  }
+  mmapio__st_release(&s->owner, (uint64_t)0);
+  mmapio__slot_unref(s);
+}
+
 static void mmapio__tcache_free(void *p)
 {
   mmapio__tcache *c = (mmapio__tcache *)p;
   if (mmapio__tc == c) mmapio__tc = NULL;
+  for (uint32_t i = 0; i < c->cap; i++)
+    if (c->e[i].slot != NULL) mmapio__slot_disown(c->e[i].slot);
   free(c);
 }
 
-static mmapio__tcache *mmapio__tcache_get(void)
+/* The calling thread's table with room for index `idx`. */
+static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (c != NULL) return c;
-  c = (mmapio__tcache *)calloc(1, sizeof *c);
-  if (c == NULL) return NULL;
-  mmapio__tc = c;
-  mmapio__on_thread_exit(mmapio__tcache_free, c);
-  return c;
+  if (c != NULL && idx < c->cap) return c;
+  uint32_t old = c != NULL ? c->cap : 0u;
+  uint32_t cap = old ? old : 16u;
+  while (cap <= idx) cap = cap > UINT32_MAX / 2u ? idx + 1u : cap * 2u;
+  mmapio__tcache *n =
+      (mmapio__tcache *)realloc(c, sizeof *c + (size_t)cap * sizeof(mmapio__tcache_entry));
+  if (n == NULL) return NULL;
+  memset(&n->e[old], 0, (size_t)(cap - old) * sizeof(mmapio__tcache_entry));
+  if (c == NULL) n->tid = mmapio__fetch_add(&mmapio__next_tid, (uint64_t)1);
+  n->cap = cap;
+  mmapio__tc = n;
+  mmapio__on_thread_exit(mmapio__tcache_free, n);
+  return n;
 }
 
-/* Find or create the calling thread's slot on `m` and cache it. Slots are
- * owned by the map and freed with it; a thread cache entry is keyed by the
- * map's never-reused uid, so stale entries can never match a new map. */
+uint64_t mmapio__self_tid(void) { return mmapio__tc != NULL ? mmapio__tc->tid : 0u; }
+
+/* Find or claim the calling thread's slot on `m` and record it in the
+ * thread's table. A free slot of the map (its thread exited) is reused
+ * before a new one is allocated. */
 mmapio__slot *mmapio__slot_slow(mmapio_map *m)
 {
-  mmapio__tcache *c = mmapio__tcache_get();
+  mmapio__tcache *c = mmapio__tcache_get(m->tidx);
   if (c == NULL) {
-    (void)mmapio__fail(MMAPIO_ENOMEM, "out of memory allocating a per-thread cache");
+    (void)mmapio__fail(MMAPIO_ENOMEM, "out of memory allocating a per-thread table");
     return NULL;
+  }
+  mmapio__tcache_entry *e = &c->e[m->tidx];
+  if (e->uid == m->uid && e->slot != NULL) return e->slot;
+  if (e->slot != NULL) {
+    /* The map that had this index is gone: give its slot back. */
+    mmapio__slot_disown(e->slot);
+    e->slot = NULL;
+    e->uid = 0;
   }
   mmapio__slot *s;
   mmapio__mutex_lock(&m->slot_mu);
   for (s = m->slots; s != NULL; s = s->next)
-    if (s->owner == c) break;
+    if (mmapio__ld_acquire(&s->owner) == 0u) break;
   if (s == NULL) {
     s = (mmapio__slot *)calloc(1, sizeof *s);
     if (s == NULL) {
@@ -126,13 +231,15 @@ mmapio__slot *mmapio__slot_slow(mmapio_map *m)
       (void)mmapio__fail(MMAPIO_ENOMEM, "out of memory allocating a per-thread slot");
       return NULL;
     }
-    s->owner = c;
+    s->map = m;
+    s->refs = 1u; /* the map's list */
     s->next = m->slots;
     mmapio__st_release(&m->slots, s);
   }
+  mmapio__fetch_add(&s->refs, 1u); /* the owner */
+  mmapio__st_seqcst(&s->owner, c->tid);
   mmapio__mutex_unlock(&m->slot_mu);
-  mmapio__full_fence(); /* pairs with mmapio__writer_barrier's list check */
-  mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+  mmapio__full_fence(); /* pairs with the writer's owner scan */
   e->uid = m->uid;
   e->slot = s;
   return s;
@@ -143,10 +250,42 @@ void mmapio__slots_free(mmapio_map *m)
   mmapio__slot *s = m->slots;
   while (s != NULL) {
     mmapio__slot *n = s->next;
-    free(s);
+    mmapio__slot_unref(s); /* an owning thread frees it when it lets go */
     s = n;
   }
   m->slots = NULL;
+}
+
+uint32_t mmapio__slots_total(const mmapio_map *m)
+{
+  uint32_t n = 0;
+  for (const mmapio__slot *s = mmapio__ld_acquire(&m->slots); s != NULL; s = s->next) n++;
+  return n;
+}
+
+uint32_t mmapio__slots_in_use(const mmapio_map *m)
+{
+  uint32_t n = 0;
+  for (const mmapio__slot *s = mmapio__ld_acquire(&m->slots); s != NULL; s = s->next)
+    n += mmapio__ld_acquire(&s->owner) != 0u;
+  return n;
+}
+
+/* ---- Waiting for the writer -------------------------------------------- */
+
+/* Sleep until no writer holds the map. WAITERS tells the writer's unlock to
+ * wake us; the timeout is only a backstop. */
+static void mmapio__wstate_wait(mmapio_map *m)
+{
+  uint32_t w = mmapio__ld_acquire(&m->wstate);
+  while (w != 0u) {
+    if (!(w & MMAPIO__W_WAITERS)) {
+      if (!mmapio__cas(&m->wstate, &w, w | MMAPIO__W_WAITERS)) continue;
+      w |= MMAPIO__W_WAITERS;
+    }
+    mmapio__wait_u32(&m->wstate, w, 50);
+    w = mmapio__ld_acquire(&m->wstate);
+  }
 }
 
 /* ---- Shared holds: slow paths ------------------------------------------- */
@@ -173,14 +312,7 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s)
     mmapio__st_release(&s->count, 0u);
     mmapio__full_fence();
     mmapio__wake_u32(&s->count);
-    /* Announce ourselves before looking at wstate; the writer stores 0
-     * before looking at rwaiters (both with full fences), so either we see
-     * 0 or it sees us and wakes us. The timeout is only a backstop. */
-    uint32_t w;
-    mmapio__fetch_add(&m->rwaiters, 1u);
-    mmapio__full_fence();
-    while ((w = mmapio__ld_acquire(&m->wstate)) != 0u) mmapio__wait_u32(&m->wstate, w, 50);
-    mmapio__fetch_sub(&m->rwaiters, 1u);
+    mmapio__wstate_wait(m);
     mmapio__st_relaxed(&s->count, 1u);
     mmapio__reader_barrier(m);
     if (mmapio__ld_acquire(&m->wstate) == 0u) return MMAPIO_OK;
@@ -193,52 +325,160 @@ void mmapio__unlock_shared_wake(mmapio_map *m, mmapio__slot *s)
   mmapio__wake_u32(&s->count);
 }
 
+/* ---- Portable holds ----------------------------------------------------- */
+/* A portable hold is one count in m->phold (sequentially consistent
+ * read-modify-writes on both sides). A writer that took wstate decides once
+ * whether it waits for portable holds, and publishes the decision in pgate:
+ *   UNDECIDED (0): stored before every look at phold (and at unlock);
+ *   COMMITTED (1): it saw phold == 0 and will not look again: new portable
+ *                  holders back off until the writer is done;
+ *   WAITING (2):   it saw holders and will look again before it proceeds,
+ *                  and that look sees every hold taken before pgate was read.
+ * So a portable holder that finds a writer only backs off when the writer
+ * ignores it, and a thread that already holds a portable view can take more
+ * while a writer waits (no self-deadlock), as with per-thread slots. */
+#define MMAPIO__PG_UNDECIDED 0u
+#define MMAPIO__PG_COMMITTED 1u
+#define MMAPIO__PG_WAITING 2u
+
+static void mmapio__portable_drop(mmapio_map *m)
+{
+  __atomic_fetch_sub(&m->phold, 1u, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) != 0u) mmapio__wake_u32(&m->phold);
+}
+
+int mmapio__lock_portable(mmapio_map *m, const char *op)
+{
+  for (;;) {
+    __atomic_fetch_add(&m->phold, 1u, __ATOMIC_SEQ_CST);
+    if (MMAPIO__LIKELY(__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) == 0u)) return MMAPIO_OK;
+    uint32_t g;
+    while ((g = __atomic_load_n(&m->pgate, __ATOMIC_SEQ_CST)) == MMAPIO__PG_UNDECIDED &&
+           __atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) != 0u)
+      mmapio__wait_u32(&m->pgate, MMAPIO__PG_UNDECIDED, 1);
+    if (g == MMAPIO__PG_WAITING || __atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) == 0u)
+      return MMAPIO_OK;
+    /* The writer proceeds without us: back off until it is done. */
+    mmapio__portable_drop(m);
+    mmapio__slot *s = mmapio__slot_get(m);
+    if (s != NULL && (mmapio__ld_relaxed(&s->count) != 0u || mmapio__ld_relaxed(&s->excl)))
+      return mmapio__fail(MMAPIO_EDEADLK,
+                          "%s(%s): would deadlock: the calling thread holds a %s of this map",
+                          op, mmapio__path_or(m->path),
+                          mmapio__ld_relaxed(&s->excl) ? "write view" : "view or iterator");
+    mmapio__wstate_wait(m);
+  }
+}
+
+void mmapio__unlock_portable(mmapio_map *m) { mmapio__portable_drop(m); }
+
+/* With wstate held: wait until no portable hold is left (try_only: EBUSY). */
+static int mmapio__writer_wait_portable(mmapio_map *m, int try_only)
+{
+  uint32_t c = __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST);
+  while (c != 0u) {
+    __atomic_store_n(&m->pgate, MMAPIO__PG_WAITING, __ATOMIC_SEQ_CST);
+    mmapio__wake_u32(&m->pgate);
+    if (try_only) return MMAPIO_EBUSY;
+    mmapio__wait_u32(&m->phold, c, 10);
+    __atomic_store_n(&m->pgate, MMAPIO__PG_UNDECIDED, __ATOMIC_SEQ_CST);
+    c = __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST);
+  }
+  /* A release store is enough: a portable holder that reads UNDECIDED
+   * waits until it sees a decision. */
+  mmapio__st_release(&m->pgate, MMAPIO__PG_COMMITTED);
+  return MMAPIO_OK;
+}
+
 /* ---- Exclusive holds ---------------------------------------------------- */
 
-/* Let readers in again. The futex wake (a system call) is only made when a
- * reader sleeps: an uncontended write costs no system call at all. */
+/* Let readers and writers in again: one exchange. The wake (a system call)
+ * is only made when someone sleeps: an uncontended write makes none. */
 static void mmapio__wstate_clear(mmapio_map *m)
 {
   mmapio__writer_mode_end(m);
-  mmapio__st_seqcst(&m->wstate, 0u);
-  mmapio__full_fence();
-  if (mmapio__ld_relaxed(&m->rwaiters) != 0u) mmapio__wake_u32(&m->wstate);
+  /* Ordered before the exchange, which the next writer's CAS reads: a
+   * portable holder that sees that writer's wstate sees this reset. */
+  mmapio__st_release(&m->pgate, MMAPIO__PG_UNDECIDED);
+  uint32_t old = __atomic_exchange_n(&m->wstate, 0u, __ATOMIC_SEQ_CST);
+  if (old & MMAPIO__W_WAITERS) mmapio__wake_u32(&m->wstate);
+}
+
+/* Take wstate when another writer has it: announce ourselves and sleep. */
+static int mmapio__wstate_take_slow(mmapio_map *m, uint32_t w)
+{
+  for (;;) {
+    if (w == 0u) {
+      /* Others may sleep too: keep WAITERS so our unlock wakes them. */
+      if (mmapio__cas(&m->wstate, &w, MMAPIO__W_HELD | MMAPIO__W_WAITERS)) return MMAPIO_OK;
+      continue;
+    }
+    if (!(w & MMAPIO__W_WAITERS)) {
+      if (!mmapio__cas(&m->wstate, &w, w | MMAPIO__W_WAITERS)) continue;
+      w |= MMAPIO__W_WAITERS;
+    }
+    mmapio__wait_u32(&m->wstate, w, 50);
+    w = mmapio__ld_relaxed(&m->wstate);
+  }
+}
+
+static int mmapio__excl_busy(mmapio_map *m, const char *op)
+{
+  return mmapio__fail(MMAPIO_EBUSY, "%s(%s): views or iterators are still outstanding", op,
+                      mmapio__path_or(m->path));
 }
 
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only)
 {
   mmapio__slot *self = mmapio__slot_get(m);
-  if (self == NULL) return MMAPIO_ENOMEM;
-  if (mmapio__ld_relaxed(&self->count) != 0u || mmapio__ld_relaxed(&self->excl)) {
-    if (try_only)
-      return mmapio__fail(MMAPIO_EBUSY, "%s(%s): views or iterators are still outstanding", op,
-                          mmapio__path_or(m->path));
+  if (MMAPIO__UNLIKELY(self == NULL)) return MMAPIO_ENOMEM;
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&self->count) != 0u ||
+                       mmapio__ld_relaxed(&self->excl))) {
+    if (try_only) return mmapio__excl_busy(m, op);
     return mmapio__fail(MMAPIO_EDEADLK,
                         "%s(%s): would deadlock: the calling thread holds a %s of this map", op,
                         mmapio__path_or(m->path), mmapio__ld_relaxed(&self->excl) ? "write view" : "view or iterator");
   }
-  if (try_only) {
-    if (!mmapio__mutex_trylock(&m->wmu))
+  uint32_t w = 0u;
+  if (MMAPIO__UNLIKELY(!__atomic_compare_exchange_n(&m->wstate, &w, MMAPIO__W_HELD, 0,
+                                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))) {
+    if (try_only)
       return mmapio__fail(MMAPIO_EBUSY, "%s(%s): a write view or writer is active", op,
                           mmapio__path_or(m->path));
-  } else {
-    mmapio__mutex_lock(&m->wmu);
+    (void)mmapio__wstate_take_slow(m, w);
   }
-  mmapio__st_seqcst(&m->wstate, 1u);
-  mmapio__writer_barrier(m, self);
-  for (mmapio__slot *s = mmapio__ld_acquire(&m->slots); s != NULL; s = s->next) {
-    if (s == self) continue;
-    uint32_t c;
-    while ((c = mmapio__ld_acquire(&s->count)) != 0u) {
-      if (try_only) {
-        mmapio__wstate_clear(m);
-        mmapio__mutex_unlock(&m->wmu);
-        return mmapio__fail(MMAPIO_EBUSY, "%s(%s): views or iterators are still outstanding", op,
-                            mmapio__path_or(m->path));
+  /* Portable holds first: the decision is published early, so portable
+   * readers arriving now do not wait for the slot scan below. */
+  if (MMAPIO__UNLIKELY(mmapio__writer_wait_portable(m, try_only) != MMAPIO_OK)) {
+    mmapio__wstate_clear(m);
+    return mmapio__excl_busy(m, op);
+  }
+  /* Another thread owns a slot of this map: make its count visible (heavy
+   * barrier or symmetric mode), then wait for every other count to drain.
+   * With no other owner there is nothing to wait for and no barrier. */
+  /* Sequentially consistent, like the owner loads: a thread that publishes
+   * a new slot fences before it reads wstate (mmapio__slot_slow). */
+  mmapio__slot *head = __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST);
+  int others = 0;
+  for (mmapio__slot *s = head; s != NULL; s = s->next)
+    if (s != self && __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST) != 0u) {
+      others = 1;
+      break;
+    }
+  if (others) {
+    mmapio__writer_barrier(m);
+    for (mmapio__slot *s = head; s != NULL; s = s->next) {
+      if (s == self) continue;
+      uint32_t c;
+      while ((c = __atomic_load_n(&s->count, __ATOMIC_SEQ_CST)) != 0u) {
+        if (try_only) {
+          mmapio__wstate_clear(m);
+          return mmapio__excl_busy(m, op);
+        }
+        /* The timeout only bounds the wait for a wake-up that raced with our
+         * barrier; correctness never depends on it. */
+        mmapio__wait_u32(&s->count, c, 10);
       }
-      /* The timeout only bounds the wait for a wake-up that raced with our
-       * barrier; correctness never depends on it. */
-      mmapio__wait_u32(&s->count, c, 10);
     }
   }
   mmapio__st_relaxed(&self->excl, 1u);
@@ -250,7 +490,6 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
 {
   mmapio__st_relaxed(&s->excl, 0u);
   mmapio__wstate_clear(m);
-  mmapio__mutex_unlock(&m->wmu);
 }
 
 /* ---- Switching back to asymmetric mode without another write ------------- */
@@ -259,14 +498,18 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
  * release does, for views taken in that mode): once no writer has been
  * seen for MMAPIO__CALM_MS, it switches the map back itself, so a map whose
  * writes stopped does not keep its readers fencing until the next write.
- * It only acts when it can take wmu without waiting, so it serialises with
- * writers exactly like mmapio__writer_mode_end; switching to rfence == 0 is
- * always safe (the next writer then issues the heavy barrier). */
+ * It only acts when it can take the writer lock without waiting, so it
+ * serialises with writers exactly like mmapio__writer_mode_end; switching
+ * to rfence == 0 is always safe (the next writer then issues the heavy
+ * barrier). */
 void mmapio__writer_mode_poll(mmapio_map *m)
 {
   static MMAPIO__TLS uint32_t tick;
   if ((++tick & 255u) != 0u || !mmapio__ld_relaxed(&m->rfence)) return;
-  if (!mmapio__mutex_trylock(&m->wmu)) return;
+  uint32_t w = 0u;
+  if (!__atomic_compare_exchange_n(&m->wstate, &w, MMAPIO__W_HELD, 0, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_RELAXED))
+    return;
   uint64_t now = mmapio__monotonic_ms();
   if (mmapio__ld_relaxed(&m->rfence) && now - m->win_ms > MMAPIO__CALM_MS) {
     mmapio__st_seqcst(&m->rfence, 0u);
@@ -274,32 +517,37 @@ void mmapio__writer_mode_poll(mmapio_map *m)
     m->excl_n = 0;
     m->win_ms = now;
   }
-  mmapio__mutex_unlock(&m->wmu);
+  uint32_t old = __atomic_exchange_n(&m->wstate, 0u, __ATOMIC_SEQ_CST);
+  if (old & MMAPIO__W_WAITERS) mmapio__wake_u32(&m->wstate);
 }
 
 /* ---- fork(): the child's view of the slots ------------------------------- */
 
 /* Called in the child of fork() for every live map (lifetime.c), where
  * only the forking thread exists: the shared holds and exclusive flags of
- * every other thread's slot are dropped, nobody sleeps on wstate any more,
- * and unless the forking thread itself holds the map exclusively (a write
- * view or mut iterator, which stay valid in the child), the writer mutex --
- * possibly held by a vanished writer -- starts afresh with no writer. */
+ * every other thread's slot are dropped and their slots freed for reuse
+ * (the few bytes of those slots are not reclaimed), nobody sleeps on wstate
+ * any more, and unless the forking thread itself holds the map exclusively
+ * (a write view or mut iterator, which stay valid in the child), the writer
+ * lock -- possibly held by a vanished writer -- starts afresh. Portable
+ * holds are not tied to threads and stay counted, like atomic pins. */
 void mmapio__lock_after_fork(mmapio_map *m)
 {
-  const void *me = mmapio__tc;
+  uint64_t me = mmapio__self_tid();
   int self_excl = 0;
   for (mmapio__slot *s = m->slots; s != NULL; s = s->next) {
-    if (me != NULL && s->owner == me) {
+    if (me != 0u && s->owner == me) {
       self_excl = s->excl != 0u;
       continue;
     }
     s->count = 0u;
     s->excl = 0u;
+    s->owner = 0u;
   }
-  m->rwaiters = 0u;
-  if (!self_excl) {
-    mmapio__mutex_init(&m->wmu);
+  if (self_excl) {
+    m->wstate = MMAPIO__W_HELD;
+  } else {
     m->wstate = 0u;
+    m->pgate = MMAPIO__PG_UNDECIDED;
   }
 }

@@ -195,11 +195,14 @@ mmapio_map *mmapio__map_alloc(const char *path)
     m->path = (char *)(m + 1);
     memcpy(m->path, path, n);
   }
+  if (mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
+    free(m); /* the path lives in the same block */
+    return NULL;
+  }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
   mmapio__mutex_init(&m->slot_mu);
-  mmapio__mutex_init(&m->wmu);
   mmapio__mutex_init(&m->resize_mu);
   mmapio__rwlock_init(&m->stable);
   mmapio__registry_add(m);
@@ -212,8 +215,8 @@ static void mmapio__map_free(mmapio_map *m)
    * in it. */
   mmapio__registry_remove(m);
   mmapio__slots_free(m);
+  mmapio__map_index_put(m->tidx);
   mmapio__mutex_destroy(&m->slot_mu);
-  mmapio__mutex_destroy(&m->wmu);
   mmapio__mutex_destroy(&m->resize_mu);
   mmapio__rwlock_destroy(&m->stable);
   free(m); /* the path lives in the same block */
@@ -764,7 +767,55 @@ int mmapio_huge_pages_active(const mmapio_map *m)
 
 /* ---- Reading and writing ------------------------------------------------ */
 
-int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
+/* memcpy for the small copies of mmapio_read/mmapio_write: up to 64 bytes
+ * with a few fixed-size moves (overlapping at the end), so the fast paths
+ * make no call and need no stack frame; larger copies call memcpy. */
+#define MMAPIO__CP(d, s, k)               \
+  do {                                    \
+    unsigned char t_[k];                  \
+    memcpy(t_, (s), k);                   \
+    memcpy((d), t_, k);                   \
+  } while (0)
+static inline void mmapio__copy(void *dst, const void *src, size_t n)
+{
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *s = (const unsigned char *)src;
+  if (n > 64u) memcpy(d, s, n);
+  else if (n >= 32u) {
+    MMAPIO__CP(d, s, 32);
+    MMAPIO__CP(d + n - 32u, s + n - 32u, 32);
+  } else if (n >= 16u) {
+    MMAPIO__CP(d, s, 16);
+    MMAPIO__CP(d + n - 16u, s + n - 16u, 16);
+  } else if (n >= 8u) {
+    MMAPIO__CP(d, s, 8);
+    MMAPIO__CP(d + n - 8u, s + n - 8u, 8);
+  } else if (n >= 4u) {
+    MMAPIO__CP(d, s, 4);
+    MMAPIO__CP(d + n - 4u, s + n - 4u, 4);
+  } else if (n > 0u) {
+    d[0] = s[0];
+    d[n / 2u] = s[n / 2u];
+    d[n - 1u] = s[n - 1u];
+  }
+}
+
+/* The flush policy after a write; MANUAL (the default) needs no call. */
+static inline int mmapio__after_write(mmapio_map *m, uint64_t n)
+{
+  if (MMAPIO__LIKELY(m->policy.kind == MMAPIO_FLUSH_MANUAL)) return MMAPIO_OK;
+  return mmapio__policy_after_write(m, n);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__COLD
+#endif
+
+/* Every case of mmapio_read: arguments, waits, errors, fault-safe and large
+ * copies. */
+static MMAPIO__COLD int mmapio__read_slow(mmapio_map *m, uint64_t off, void *dst, size_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: map is NULL");
   if (dst == NULL && len > 0) return mmapio__fail(MMAPIO_EINVAL, "mmapio_read: dst is NULL");
@@ -778,6 +829,68 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
   return rc;
 }
 
+/* The fast path found a waiting writer when it dropped its count. */
+static MMAPIO__COLD int mmapio__read_wake(mmapio_map *m, mmapio__slot *s)
+{
+  mmapio__unlock_shared_wake(m, s);
+  return MMAPIO_OK;
+}
+
+/* The fast path took a count and then saw a writer: give it back and start
+ * over on the slow path. */
+static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *dst, size_t len,
+                                          mmapio__slot *s)
+{
+  mmapio__unlock_shared(m, s);
+  return mmapio__read_slow(m, off, dst, len);
+}
+
+int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
+{
+  /* Fast path, as in mmapio_view_get: cached slot, fence-free mode, no
+   * writer, in bounds, 1..64 bytes, not fault-safe. It makes no calls
+   * except tail calls to the cold paths. */
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || c == NULL || len - 1u >= 64u ||
+                       mmapio__ld_relaxed(&mmapio__reader_fence) ||
+                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->cap))
+    return mmapio__read_slow(m, off, dst, len);
+  mmapio__tcache_entry *e = &c->e[m->tidx];
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
+  mmapio__slot *s = e->slot;
+  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  mmapio__compiler_fence();
+  /* rfence is read after the count store (mmapio__reader_barrier). */
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u))
+    return mmapio__read_retry(m, off, dst, len, s);
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
+                       !mmapio__in_bounds(off, len, total)))
+    return mmapio__read_retry(m, off, dst, len, s);
+  mmapio__copy(dst, mmapio__at(m, off), len);
+  mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
+  mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) return mmapio__read_wake(m, s);
+  return MMAPIO_OK;
+}
+
+/* MMAPIO_OPEN_EXTERNAL_SYNC: a shared hold keeps the mapping from moving;
+ * excluding other readers and writers is the caller's business. */
+static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
+  mmapio__slot *s;
+  int rc = mmapio__lock_shared(m, &s);
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    mmapio__copy(mmapio__at(m, off), src, len);
+  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
+  mmapio__unlock_shared(m, s);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
+  return rc;
+}
+
 int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_write: map is NULL");
@@ -786,40 +899,41 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   if (m->mode == MMAPIO_MODE_READ_ONLY)
     return mmapio__fail(MMAPIO_EMODE, "mmapio_write(%s): map is read-only",
                         mmapio__path_or(m->path));
+  if (m->open_flags & MMAPIO_OPEN_EXTERNAL_SYNC) return mmapio__write_external(m, off, src, len);
   mmapio__slot *s;
   int rc = mmapio__lock_excl(m, &s, "mmapio_write", 0);
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    mmapio__copy(mmapio__at(m, off), src, len);
   else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
   if (rc == MMAPIO_OK) mmapio__stat_write(s, len);
   mmapio__unlock_excl(m, s);
-  if (rc == MMAPIO_OK) rc = mmapio__policy_after_write(m, len);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
 }
 
 /* ---- Views -------------------------------------------------------------- */
+/* Cold paths of mmapio_view_get are kept out of line (MMAPIO__COLD) so the
+ * fast path needs no stack frame. */
 
-#define MMAPIO__BORROW_MUT 0x4u
+#define MMAPIO__BORROW_MUT 0x4u      /* write view, exclusive hold */
+#define MMAPIO__BORROW_PORTABLE 0x8u /* read view counted in m->phold */
+#define MMAPIO__BORROW_MUT_EXT 0x10u /* write view of an EXTERNAL_SYNC map: shared hold */
 
 /* The bookkeeping a view carries so that release finds its slot and map. */
-static inline void mmapio__borrow_fill(struct mmapio__borrow *b, mmapio_map *m, mmapio__slot *s,
+static inline void mmapio__borrow_fill(struct mmapio_borrow_ *b, mmapio_map *m, mmapio__slot *s,
                                        uint32_t kind)
 {
-  b->slot_ = &s->count;
+  b->slot_ = s != NULL ? &s->count : NULL;
   b->wstate_ = &m->wstate;
   b->map_ = m;
   b->kind_ = kind;
+  b->version_ = MMAPIO_BORROW_VERSION_;
 }
 #define MMAPIO__BORROW_DROPPED 0x80000000u
 
-/* Cold paths of mmapio_view_get, kept out of line so the fast path needs no
- * stack frame. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__COLD __attribute__((noinline, cold))
-#else
-#  define MMAPIO__COLD
-#endif
 static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, uint64_t off,
                                              uint64_t len)
 {
@@ -862,7 +976,9 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
                        mmapio__ld_relaxed(&mmapio__reader_fence)))
     return mmapio__view_get_slow(out, m, off, len);
-  mmapio__tcache_entry *e = &c->e[m->uid & (MMAPIO__TCACHE_SIZE - 1u)];
+  uint32_t idx = m->tidx;
+  if (MMAPIO__UNLIKELY(idx >= c->cap)) return mmapio__view_get_slow(out, m, off, len);
+  mmapio__tcache_entry *e = &c->e[idx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
   uint32_t held = mmapio__ld_relaxed(&s->count) + 1u;
@@ -887,11 +1003,39 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   return MMAPIO_OK;
 }
 
+int mmapio_view_get_flags(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len,
+                          uint32_t flags)
+{
+  if (flags == 0u) return mmapio_view_get(out, m, off, len);
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags: out is NULL");
+  if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags: map is NULL");
+  if (flags & ~(uint32_t)MMAPIO_VIEW_PORTABLE)
+    return mmapio__fail(MMAPIO_EINVAL, "mmapio_view_get_flags(%s): unknown flag bits 0x%x",
+                        mmapio__path_or(m->path), (unsigned)(flags & ~(uint32_t)MMAPIO_VIEW_PORTABLE));
+  int rc = mmapio__lock_portable(m, "mmapio_view_get_flags");
+  if (rc != MMAPIO_OK) return rc;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
+    mmapio__unlock_portable(m);
+    return mmapio__fail_bounds(off, len, total);
+  }
+  mmapio__borrow_fill(&out->priv_, m, NULL, MMAPIO__BORROW_PORTABLE);
+  out->data = mmapio__at(m, off);
+  out->len = (size_t)len;
+  return MMAPIO_OK;
+}
+
 void(mmapio_view_release)(mmapio_view *v)
 {
   if (v == NULL || v->priv_.kind_ == 0u) return;
+  if (v->priv_.version_ != MMAPIO_BORROW_VERSION_) return; /* not ours */
   uint32_t kind = v->priv_.kind_;
   v->priv_.kind_ = 0u;
+  if (kind == MMAPIO__BORROW_PORTABLE) {
+    mmapio__unlock_portable(v->priv_.map_);
+    return;
+  }
+  if (!(kind & MMAPIO__BORROW_FAST)) return; /* a write view or garbage: not a read view */
   if (kind & MMAPIO__BORROW_DROPPED) {
     /* The inline fast path dropped the count and saw a waiting writer. */
     mmapio__wake_u32(v->priv_.slot_);
@@ -911,14 +1055,16 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
     return mmapio__fail(MMAPIO_EMODE, "mmapio_view_get_mut(%s): map is read-only",
                         mmapio__path_or(m->path));
   mmapio__slot *s;
-  int rc = mmapio__lock_excl(m, &s, "mmapio_view_get_mut", 0);
+  int ext = (m->open_flags & MMAPIO_OPEN_EXTERNAL_SYNC) != 0u;
+  int rc = ext ? mmapio__lock_shared(m, &s) : mmapio__lock_excl(m, &s, "mmapio_view_get_mut", 0);
   if (rc != MMAPIO_OK) return rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX) {
-    mmapio__unlock_excl(m, s);
+    if (ext) mmapio__unlock_shared(m, s);
+    else mmapio__unlock_excl(m, s);
     return mmapio__fail_bounds(off, len, total);
   }
-  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_MUT);
+  mmapio__borrow_fill(&out->priv_, m, s, ext ? MMAPIO__BORROW_MUT_EXT : MMAPIO__BORROW_MUT);
   out->data = mmapio__at(m, off);
   out->len = (size_t)len;
   return MMAPIO_OK;
@@ -926,8 +1072,11 @@ int mmapio_view_get_mut(mmapio_view_mut *out, mmapio_map *m, uint64_t off, uint6
 
 int mmapio_view_mut_release(mmapio_view_mut *v)
 {
-  if (v == NULL || v->priv_.kind_ != MMAPIO__BORROW_MUT) return MMAPIO_OK;
+  if (v == NULL || v->priv_.version_ != MMAPIO_BORROW_VERSION_ ||
+      (v->priv_.kind_ != MMAPIO__BORROW_MUT && v->priv_.kind_ != MMAPIO__BORROW_MUT_EXT))
+    return MMAPIO_OK;
   mmapio_map *m = v->priv_.map_;
+  uint32_t kind = v->priv_.kind_;
   v->priv_.kind_ = 0u;
   if (v->len != 0) mmapio__stat_write((mmapio__slot *)(void *)v->priv_.slot_, v->len);
   /* The policy runs after the hold is gone (a policy flush must not keep
@@ -936,7 +1085,8 @@ int mmapio_view_mut_release(mmapio_view_mut *v)
   int policy = v->len != 0 && m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon &&
                m->policy.kind != MMAPIO_FLUSH_MANUAL;
   if (policy) mmapio__map_busy_begin(m);
-  mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
+  if (kind == MMAPIO__BORROW_MUT_EXT) mmapio__unlock_shared(m, (mmapio__slot *)(void *)v->priv_.slot_);
+  else mmapio__unlock_excl(m, (mmapio__slot *)(void *)v->priv_.slot_);
   if (!policy) return MMAPIO_OK;
   int rc = mmapio__policy_after_write(m, v->len);
   mmapio__map_busy_end(m);
@@ -989,7 +1139,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
                         "mmapio_resize: a Windows shared-memory section cannot change its size");
   int sparse = (m->open_flags & MMAPIO_OPEN_SPARSE) != 0;
 
-  /* Lock order: exclusive hold (wmu) before resize_mu. In-place growth takes
+  /* Lock order: exclusive hold (wstate) before resize_mu. In-place growth takes
    * only resize_mu, so it may run while the caller holds views, and a
    * moving resize never holds resize_mu while it waits for views. */
   mmapio__mutex_lock(&m->resize_mu);
