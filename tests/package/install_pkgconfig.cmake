@@ -36,7 +36,12 @@ if(at EQUAL -1)
   message(FATAL_ERROR "pkg-config does not point into the moved prefix: ${flags}")
 endif()
 separate_arguments(flag_list UNIX_COMMAND "${flags}")
-run_ok("compiling the consumer" ${CC} -std=c11 -o "${WORK}/consumer" "${SOURCE}" ${flag_list} -lpthread)
+# A sanitizer build's library needs the sanitizer runtime in the consumer.
+set(san_flags "")
+if(SANITIZE)
+  set(san_flags "-fsanitize=${SANITIZE}")
+endif()
+run_ok("compiling the consumer" ${CC} -std=c11 ${san_flags} -o "${WORK}/consumer" "${SOURCE}" ${flag_list} -lpthread)
 # A shared build is found at run time through the library path; a static
 # one needs nothing.
 set(ENV{LD_LIBRARY_PATH} "${P}/${LIBDIR}")
