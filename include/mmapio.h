@@ -75,11 +75,11 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define MMAPIO_VERSION_MAJOR 1
-#define MMAPIO_VERSION_MINOR 0
+#define MMAPIO_VERSION_MINOR 1
 #define MMAPIO_VERSION_PATCH 0
 #define MMAPIO_VERSION_NUMBER \
   (MMAPIO_VERSION_MAJOR * 10000 + MMAPIO_VERSION_MINOR * 100 + MMAPIO_VERSION_PATCH)
-#define MMAPIO_VERSION_STRING "1.0.0"
+#define MMAPIO_VERSION_STRING "1.1.0"
 
 /*! mmapio_version_number() :
  *  @return MMAPIO_VERSION_NUMBER of the library actually linked. Compare it

@@ -17,12 +17,12 @@ static const struct { mmapio_feature f; int compiled; const char *name; } featur
 
 int main(void)
 {
-  ASSERT_EQ(MMAPIO_VERSION_NUMBER, 10000);
+  ASSERT_EQ(MMAPIO_VERSION_NUMBER, 10100);
   ASSERT_EQ(mmapio_version_number(), MMAPIO_VERSION_NUMBER);
   ASSERT_EQ(mmapio_version_number(),
             MMAPIO_VERSION_MAJOR * 10000 + MMAPIO_VERSION_MINOR * 100 + MMAPIO_VERSION_PATCH);
   ASSERT(mmapio_version_string() != NULL);
-  ASSERT_STREQ(mmapio_version_string(), "1.0.0");
+  ASSERT_STREQ(mmapio_version_string(), "1.1.0");
   ASSERT_STREQ(mmapio_version_string(), MMAPIO_VERSION_STRING);
   char built[32];
   snprintf(built, sizeof built, "%d.%d.%d", MMAPIO_VERSION_MAJOR, MMAPIO_VERSION_MINOR,
