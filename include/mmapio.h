@@ -579,10 +579,18 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
  *    msync(/data/x.bin): Input/output error"
  * The first failing call itself returns the OS failure as it is. Later
  * failures widen the recorded range. The error stays until the application
- * acknowledges it with mmapio_clear_error -- typically after it has
- * rewritten the affected data (or decided it is lost) and before it
- * flushes again. Bytes of the failed range must be assumed lost: the pages
- * are clean in memory and may show the new bytes until the OS evicts them.
+ * acknowledges it with mmapio_clear_error.
+ *
+ * Recovery: when a write-back fails, mmapio immediately makes the pages of
+ * the failed range that are still in memory dirty again (it writes one byte
+ * of each onto itself under the map's exclusive hold, taken without
+ * waiting), so a later flush -- once the device works again -- really
+ * writes them; those flushes still return the sticky failure. Pages the OS
+ * had already evicted cannot be recovered, and recovery is skipped while
+ * any thread holds a view of the map. So after a failure: fix the cause,
+ * rewrite the data of the failed range if you still have it, call
+ * mmapio_clear_error, then mmapio_flush; only a flush that returns OK after
+ * the clear proves the bytes reached the file.
  * Cost when nothing failed: one relaxed load per flush; nothing on writes. */
 
 /*! mmapio_flush_error() : the map's sticky write-back error.
