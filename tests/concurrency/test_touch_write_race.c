@@ -19,7 +19,7 @@ static void *writer(void *arg)
   uint8_t b[64];
   for (int i = 0; i < 2000; i++) {
     memset(b, i & 0xff, sizeof b);
-    ASSERT_OK(mmapio_write(m, (uint64_t)(i % 4) * ps + 8, b, sizeof b));
+    ASSERT_OK(mmapio_write(m, (uint64_t)(i % 4) * ps, b, sizeof b));
   }
   return NULL;
 }
