@@ -26,12 +26,12 @@ static void on_usr(int sig)
 }
 
 static pthread_t target;
-static volatile int storm_stop;
+static int storm_stop; /* atomic */
 
 static void *storm(void *arg)
 {
   (void)arg;
-  while (!storm_stop) {
+  while (!__atomic_load_n(&storm_stop, __ATOMIC_RELAXED)) {
     pthread_kill(target, SIGUSR2);
     struct timespec ts = {0, 200000}; /* 0.2 ms */
     nanosleep(&ts, NULL);
@@ -103,7 +103,7 @@ int main(void)
     ASSERT_OK(mmapio_flush_range(m, ps, ps));
     ASSERT_OK(mmapio_close(m));
   }
-  storm_stop = 1;
+  __atomic_store_n(&storm_stop, 1, __ATOMIC_RELAXED);
   pthread_join(th, NULL);
   fusetest_ctl("clear");
   unsigned long long intr = fusetest_counter("intr");
