@@ -22,6 +22,13 @@
  */
 #include "internal.h"
 
+/* Error paths stay out of line so the flush fast path inlines. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__COLD
+#endif
+
 static int mmapio__flushable(const mmapio_map *m)
 {
   return m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon;
@@ -39,7 +46,7 @@ static void mmapio__ferr_unlock(mmapio_map *m) { mmapio__st_release(&m->ferr_loc
 /* Report the sticky failure for operation `op` (the thread's detail message
  * and OS code are set). Returns the sticky status, or OK when a concurrent
  * mmapio_clear_error removed it. */
-static int mmapio__ferr_report(mmapio_map *m, const char *op)
+MMAPIO__COLD static int mmapio__ferr_report(mmapio_map *m, const char *op)
 {
   mmapio__ferr_lock(m);
   int st = m->ferr;
@@ -56,7 +63,8 @@ static int mmapio__ferr_report(mmapio_map *m, const char *op)
 /* A write-back of [off, end) failed with `rc`, whose detail message this
  * thread holds. The first failure since the last clear is recorded as it
  * is; later ones widen the range and are reported as the first one. */
-static int mmapio__ferr_record(mmapio_map *m, int rc, uint64_t off, uint64_t end, const char *op)
+MMAPIO__COLD static int mmapio__ferr_record(mmapio_map *m, int rc, uint64_t off, uint64_t end,
+                                            const char *op)
 {
   mmapio__ferr_lock(m);
   int first = m->ferr == 0;
@@ -134,7 +142,7 @@ uint64_t mmapio__pending_report(const mmapio_map *m)
  * skipped instead of raising SIGBUS. Pages that were already evicted are
  * left alone: their bytes are lost, and the sticky error says so. Recovery
  * never clears the error: the application still has to acknowledge it. */
-static void mmapio__redirty(mmapio_map *m, uint64_t start, uint64_t end)
+MMAPIO__COLD static void mmapio__redirty(mmapio_map *m, uint64_t start, uint64_t end)
 {
   mmapio__slot *s;
   mmapio__saved_error e;
@@ -161,14 +169,22 @@ static void mmapio__redirty(mmapio_map *m, uint64_t start, uint64_t end)
   mmapio__error_restore(&e);
 }
 
+/* A write-back of [start, end) failed: recover what can be, remember it. */
+MMAPIO__COLD static int mmapio__flush_failed(mmapio_map *m, int rc, uint64_t start, uint64_t end,
+                                            const char *op)
+{
+  mmapio__redirty(m, start, end);
+  return mmapio__ferr_record(m, rc, start, end, op);
+}
+
 /* ---- The write-back routine --------------------------------------------- */
 
 /* Flush [off, off+len) after expanding it to pages, clamped to the length
  * seen under the lock. `*flushed` receives the expanded length. Every
  * write-back of the library comes through here; see "Sticky write-back
  * errors" above. */
-static int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len, uint64_t *flushed,
-                               const char *op)
+static inline int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len,
+                                      uint64_t *flushed, const char *op)
 {
   uint64_t ps = mmapio_page_size();
   int rc = MMAPIO_OK;
@@ -181,10 +197,7 @@ static int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len, uint64
   if (end > start)
     rc = mmapio__os_flush(&m->om, m->file, start, end - start, m->durability, m->path);
   mmapio__rwlock_rdunlock(&m->stable);
-  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) {
-    mmapio__redirty(m, start, end);
-    return mmapio__ferr_record(m, rc, start, end, op);
-  }
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__flush_failed(m, rc, start, end, op);
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->ferr) != 0)) return mmapio__ferr_report(m, op);
   return MMAPIO_OK;
 }
