@@ -26,6 +26,8 @@ static void *writer(void *arg)
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("MMAPIO_OPEN_FAULT_SAFE is not available in this build");
   char *p = test_tmp_path("touchrace");
   ps = mmapio_page_size();
   mmapio_options o;

@@ -96,6 +96,8 @@ static void *blocked_truncated(void *arg)
 
 int main(void)
 {
+  if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
+    TEST_SKIP("MMAPIO_OPEN_FAULT_SAFE is not available in this build");
   fusetest_mount();
   ps = mmapio_page_size();
   path = fusetest_path("pages");
