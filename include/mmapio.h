@@ -270,6 +270,17 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_HUGE_PAGES 0x08u /* best effort; see mmapio_huge_pages_active() */
 #define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
 #define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
+/* MMAPIO_OPEN_FAULT_SAFE and signal masks (since 1.1): a guarded access
+ * (mmapio_read, mmapio_write, mmapio_touch / mmapio_touch_range of such a
+ * map, mmapio_probe) also works on a thread that blocks SIGBUS/SIGSEGV (the
+ * sigwait design: the kernel would otherwise kill the process with a
+ * blocked fault). On such a thread they are unblocked for the duration of
+ * the access and the thread's mask is restored after it (two extra system
+ * calls per access). The mask is looked at once per thread, at its first
+ * guarded access; a thread that starts blocking SIGBUS/SIGSEGV later is not
+ * covered. The guarded touch reads under the map's shared hold, 256 pages
+ * at a time, so it never races with mmapio_write (writers wait at most one
+ * batch). POSIX only; Windows has no signal masks. */
 #define MMAPIO_OPEN_PRIVATE_PERMS 0x40u /* create new files with 0600 instead of 0666 & ~umask */
 /* Caller-synchronised map (since 1.1): mmapio_write, write views and read
  * views take no reader/writer hold; they only keep the mapping from moving
@@ -634,7 +645,8 @@ MMAPIO_API int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len);
  *  views (the caller synchronises; see the flag).
  *  @return OK, EINVAL (m NULL, src NULL with len > 0), EMODE (RO map),
  *          EBOUNDS, EDEADLK (this thread holds a view of m), EFAULT
- *          (FAULT_SAFE maps), or a policy flush failure (EIO, ENOSPC).
+ *          (FAULT_SAFE maps), or a policy flush failure (EIO, ENOSPC), also
+ *          a sticky one from an earlier write-back (mmapio_flush_error).
  *  Zero bytes: OK before any other check. @since 1.0.0 */
 MMAPIO_API int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len);
 
@@ -725,7 +737,8 @@ MMAPIO_API int mmapio_flush(mmapio_map *m);
  *  byte-counting policies the accumulator is debited by the expanded length
  *  (saturating at 0); under EVERY_WRITES it is unchanged.
  *  @return OK (also len 0, before any check), EINVAL, EBOUNDS (also on RO/COW
- *          maps, where nothing else is done), OS failures. @since 1.0.0 */
+ *          maps, where nothing else is done), OS failures, or the sticky
+ *          status of an earlier failed write-back (see below). @since 1.0.0 */
 MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
 
 /* Sticky write-back errors (since 1.1).
@@ -747,10 +760,18 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
  *    msync(/data/x.bin): Input/output error"
  * The first failing call itself returns the OS failure as it is. Later
  * failures widen the recorded range. The error stays until the application
- * acknowledges it with mmapio_clear_error -- typically after it has
- * rewritten the affected data (or decided it is lost) and before it
- * flushes again. Bytes of the failed range must be assumed lost: the pages
- * are clean in memory and may show the new bytes until the OS evicts them.
+ * acknowledges it with mmapio_clear_error.
+ *
+ * Recovery: when a write-back fails, mmapio immediately makes the pages of
+ * the failed range that are still in memory dirty again (it writes one byte
+ * of each onto itself under the map's exclusive hold, taken without
+ * waiting), so a later flush -- once the device works again -- really
+ * writes them; those flushes still return the sticky failure. Pages the OS
+ * had already evicted cannot be recovered, and recovery is skipped while
+ * any thread holds a view of the map. So after a failure: fix the cause,
+ * rewrite the data of the failed range if you still have it, call
+ * mmapio_clear_error, then mmapio_flush; only a flush that returns OK after
+ * the clear proves the bytes reached the file.
  * Cost when nothing failed: one relaxed load per flush; nothing on writes. */
 
 /*! mmapio_flush_error() : the map's sticky write-back error.

@@ -22,6 +22,13 @@
  */
 #include "internal.h"
 
+/* Error paths stay out of line so the flush fast path inlines. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__COLD
+#endif
+
 static int mmapio__flushable(const mmapio_map *m)
 {
   return m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon;
@@ -39,7 +46,7 @@ static void mmapio__ferr_unlock(mmapio_map *m) { mmapio__st_release(&m->ferr_loc
 /* Report the sticky failure for operation `op` (the thread's detail message
  * and OS code are set). Returns the sticky status, or OK when a concurrent
  * mmapio_clear_error removed it. */
-static int mmapio__ferr_report(mmapio_map *m, const char *op)
+MMAPIO__COLD static int mmapio__ferr_report(mmapio_map *m, const char *op)
 {
   mmapio__ferr_lock(m);
   int st = m->ferr;
@@ -56,7 +63,8 @@ static int mmapio__ferr_report(mmapio_map *m, const char *op)
 /* A write-back of [off, end) failed with `rc`, whose detail message this
  * thread holds. The first failure since the last clear is recorded as it
  * is; later ones widen the range and are reported as the first one. */
-static int mmapio__ferr_record(mmapio_map *m, int rc, uint64_t off, uint64_t end, const char *op)
+MMAPIO__COLD static int mmapio__ferr_record(mmapio_map *m, int rc, uint64_t off, uint64_t end,
+                                            const char *op)
 {
   mmapio__ferr_lock(m);
   int first = m->ferr == 0;
@@ -121,14 +129,62 @@ uint64_t mmapio__pending_report(const mmapio_map *m)
   return p > floor ? p : floor;
 }
 
+/* ---- Recovery: re-dirty what is still in memory ------------------------- */
+
+/* After a failed write-back the OS has marked the pages of the range clean
+ * although the file never received them; they still hold the new bytes
+ * while they stay in memory. Write one byte of every resident page back
+ * onto itself so the page is dirty again and a later flush really writes
+ * it. This runs under the exclusive hold (taken without waiting: when
+ * another thread holds a view, or the caller does, nothing is done), so no
+ * writer can change the byte between the read and the write back; the
+ * copies are guarded, so a page that cannot be written (a full disk) is
+ * skipped instead of raising SIGBUS. Pages that were already evicted are
+ * left alone: their bytes are lost, and the sticky error says so. Recovery
+ * never clears the error: the application still has to acknowledge it. */
+MMAPIO__COLD static void mmapio__redirty(mmapio_map *m, uint64_t start, uint64_t end)
+{
+  mmapio__slot *s;
+  mmapio__saved_error e;
+  mmapio__error_save(&e);
+  if (mmapio__lock_excl(m, &s, "mmapio_flush", 1) != MMAPIO_OK) {
+    mmapio__error_restore(&e);
+    return;
+  }
+  uint64_t ps = mmapio_page_size();
+  uint64_t total = mmapio__len(m);
+  if (end > total) end = total;
+  if (mmapio__os_fault_install() == MMAPIO_OK) {
+    for (uint64_t at = start; at < end; at += ps) {
+      uint8_t *p = m->om.base + at;
+      uint64_t resident = 0;
+      if (mmapio__os_residency(&resident, p, 1, m->path) != MMAPIO_OK || resident == 0) continue;
+      uint8_t b;
+      uintptr_t fa;
+      if (mmapio__os_guarded_copy(&b, p, 1, p, p + 1, &fa) != MMAPIO_OK) continue;
+      (void)mmapio__os_guarded_copy(p, &b, 1, p, p + 1, &fa);
+    }
+  }
+  mmapio__unlock_excl(m, s);
+  mmapio__error_restore(&e);
+}
+
+/* A write-back of [start, end) failed: recover what can be, remember it. */
+MMAPIO__COLD static int mmapio__flush_failed(mmapio_map *m, int rc, uint64_t start, uint64_t end,
+                                            const char *op)
+{
+  mmapio__redirty(m, start, end);
+  return mmapio__ferr_record(m, rc, start, end, op);
+}
+
 /* ---- The write-back routine --------------------------------------------- */
 
 /* Flush [off, off+len) after expanding it to pages, clamped to the length
  * seen under the lock. `*flushed` receives the expanded length. Every
  * write-back of the library comes through here; see "Sticky write-back
  * errors" above. */
-static int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len, uint64_t *flushed,
-                               const char *op)
+static inline int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len,
+                                      uint64_t *flushed, const char *op)
 {
   uint64_t ps = mmapio_page_size();
   int rc = MMAPIO_OK;
@@ -140,7 +196,7 @@ static int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len, uint64
   *flushed = end > start ? end - start : 0;
   if (end > start) rc = mmapio__os_flush_counted(m, start, end - start); /* stats.c */
   mmapio__rwlock_rdunlock(&m->stable);
-  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__ferr_record(m, rc, start, end, op);
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__flush_failed(m, rc, start, end, op);
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->ferr) != 0)) return mmapio__ferr_report(m, op);
   return MMAPIO_OK;
 }

@@ -525,8 +525,8 @@ void mmapio__writer_mode_poll(mmapio_map *m)
 
 /* Called in the child of fork() for every live map (lifetime.c), where
  * only the forking thread exists: the shared holds and exclusive flags of
- * every other thread's slot are dropped and their slots freed for reuse
- * (the few bytes of those slots are not reclaimed), nobody sleeps on wstate
+ * every other thread's slot are dropped and their slots freed for reuse,
+ * nobody sleeps on wstate
  * any more, and unless the forking thread itself holds the map exclusively
  * (a write view or mut iterator, which stay valid in the child), the writer
  * lock -- possibly held by a vanished writer -- starts afresh. Portable
@@ -542,7 +542,10 @@ void mmapio__lock_after_fork(mmapio_map *m)
     }
     s->count = 0u;
     s->excl = 0u;
-    s->owner = 0u;
+    if (s->owner != 0u) {
+      s->owner = 0u;
+      mmapio__slot_unref(s); /* the vanished owner's reference (the list keeps one) */
+    }
   }
   if (self_excl) {
     m->wstate = MMAPIO__W_HELD;

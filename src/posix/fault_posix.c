@@ -167,10 +167,6 @@ static void mmapio__guard_restore(int unblocked, const sigset_t *old)
   if (unblocked) pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* Tests: forget the remembered mask of the calling thread. */
-void mmapio__fault_mask_forget(void);
-void mmapio__fault_mask_forget(void) { mmapio__mask_state = 0; }
-
 /* Kept out of line so that the sigsetjmp frame is exactly this function's:
  * nothing the caller keeps in registers can go stale across the jump, and
  * every local that is read after the jump is either unchanged since

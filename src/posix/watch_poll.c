@@ -70,7 +70,10 @@ int mmapio__posix_file_state(mmapio__file_state *s, int fd, const char *path)
 {
   struct stat st;
   memset(s, 0, sizeof *s);
-  int r = fd >= 0 ? fstat(fd, &st) : stat(path, &st);
+  int r;
+  do {
+    r = fd >= 0 ? fstat(fd, &st) : stat(path, &st);
+  } while (r != 0 && errno == EINTR);
   if (r != 0) return errno != 0 ? errno : EIO;
   s->exists = 1;
   s->dev = (uint64_t)st.st_dev;

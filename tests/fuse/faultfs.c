@@ -21,8 +21,8 @@
  *                              in the middle of requests); 0 = off
  *   "intr <n>"                 a slowed request whose caller got a signal
  *                              fails with EINTR, at most <n> more times
- *                              (the mount has -o intr: requests are
- *                              interruptible); 0 = off
+ *                              (the file system is mounted with
+ *                              interruptible requests); 0 = off
  *   "clear"                    no faults
  * Reading the control file returns counters:
  *   "writes=<n> write_fail=<n> fsyncs=<n> fsync_fail=<n> reads=<n> read_fail=<n> intr=<n>\n"
@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,7 @@ static int ctl_write(const char *buf, size_t size)
     read_len = b;
     read_err = (int)c;
   } else if (sscanf(cmd, "slow %lld", &a) == 1) slow_ms = (long)a;
+  else if (sscanf(cmd, "intr %lld", &a) == 1) intr_budget = (long)a;
   else if (strncmp(cmd, "clear", 5) == 0) {
     write_err = fsync_err = read_err = 0;
     read_off = read_len = 0;
@@ -348,6 +350,8 @@ static const struct fuse_operations ops = {
   .utimens = ffs_utimens,
 };
 
+static void on_intr_signal(int sig) { (void)sig; }
+
 int main(int argc, char **argv)
 {
   if (argc != 3) {
@@ -358,6 +362,14 @@ int main(int argc, char **argv)
     perror(argv[1]);
     return 2;
   }
+  /* With interruptible requests libfuse signals the worker thread of an
+   * interrupted request with SIGUSR1; the signal only needs to cut the
+   * sleep short. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_intr_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, NULL);
   char *fargv[] = {argv[0], "-f", "-o", "fsname=faultfs,subtype=faultfs", argv[2], NULL};
   return fuse_main(5, fargv, &ops, NULL);
 }

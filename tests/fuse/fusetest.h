@@ -77,7 +77,7 @@ static char *fusetest_path(const char *name)
 }
 
 /* Path of `name` in the backing directory: what the file server holds. */
-static char *fusetest_backing(const char *name)
+__attribute__((unused)) static char *fusetest_backing(const char *name)
 {
   size_t n = strlen(fusetest_back) + strlen(name) + 2;
   char *p = (char *)malloc(n);
@@ -105,7 +105,7 @@ static void fusetest_ctl(const char *cmd)
 }
 
 /* One counter of the control file ("writes", "write_fail", "intr", ...). */
-static unsigned long long fusetest_counter(const char *name)
+__attribute__((unused)) static unsigned long long fusetest_counter(const char *name)
 {
   char p[1200], buf[512];
   snprintf(p, sizeof p, "%s/.faultctl", fusetest_mnt);
@@ -132,7 +132,7 @@ static unsigned long long fusetest_counter(const char *name)
 
 /* 1 if the backing file `name` holds exactly `len` bytes equal to `want`
  * at offset `off` (and is at least off+len long). */
-static int fusetest_backing_has(const char *name, uint64_t off, const void *want, size_t len)
+__attribute__((unused)) static int fusetest_backing_has(const char *name, uint64_t off, const void *want, size_t len)
 {
   char *bp = fusetest_backing(name);
   size_t n = 0;

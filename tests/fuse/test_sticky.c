@@ -12,8 +12,12 @@
  *     the failed range, the original OS message), even after the server
  *     works again, until mmapio_clear_error;
  *   - mmapio_flush_error and mmapio_pending_bytes say so;
- *   - the file server holds exactly the bytes of the flushes that returned
- *     OK, and after clear_error + rewrite + flush the new bytes.
+ *   - recovery: the pages of the failed range that were still in memory
+ *     were dirtied again, so the retried flush really delivered them (the
+ *     server holds the new bytes), while still reporting the failure;
+ *   - after the final flush of close failed, the server holds the old bytes
+ *     (nothing was claimed durable), and after clear_error + rewrite +
+ *     flush it holds the new ones.
  */
 #include "fusetest.h"
 
@@ -58,9 +62,13 @@ static void check_sticky(mmapio_map *m, const char *name, int want)
   ASSERT_STATUS(mmapio_flush_range(m, ps, 1), want);
   ASSERT_STATUS(mmapio_flush_range(m, 0, 4 * ps), want);
   ASSERT(mmapio_pending_bytes(m) != 0);
-  /* The bytes of the failed write-back never reached the server. */
-  ASSERT(fusetest_backing_has(name, ps, pat_a + ps, ps));
-  /* Acknowledge, rewrite, flush: now they arrive. */
+  /* Recovery: the failing flush re-dirtied the pages that were still in
+   * memory, so the retried flushes above really wrote them -- the server
+   * holds B now -- yet they keep reporting the failure until it is
+   * acknowledged. */
+  ASSERT(fusetest_backing_has(name, ps, pat_b + ps, ps));
+  ASSERT(fusetest_backing_has(name, 0, pat_a, ps));
+  /* Acknowledge, rewrite, flush: the bytes are (still) there. */
   ASSERT_OK(mmapio_clear_error(m));
   ASSERT_OK(mmapio_flush_error(m, NULL, NULL));
   ASSERT_OK(mmapio_write(m, ps, pat_b + ps, ps));
@@ -171,7 +179,12 @@ static void case_close(void)
   fusetest_ctl("clear");
   ASSERT_STATUS(mmapio_close(m), rc);
   ASSERT(strstr(mmapio_last_error(), "mmapio_close(") != NULL);
-  ASSERT(fusetest_backing_has("close2", ps, pat_a + ps, ps));
+  /* The re-dirtied page may reach the server when the kernel writes it
+   * back at unmap (the server works again); nothing else may. */
+  ASSERT(fusetest_backing_has("close2", ps, pat_a + ps, ps) ||
+         fusetest_backing_has("close2", ps, pat_b + ps, ps));
+  ASSERT(fusetest_backing_has("close2", 0, pat_a, ps));
+  ASSERT(fusetest_backing_has("close2", 2 * ps, pat_a + 2 * ps, 2 * ps));
 }
 
 /* fsync failing (durability FULL): the same sticky path. */
