@@ -437,6 +437,10 @@ void mmapio__map_reap(mmapio_map *m);
 /* Registry of live maps (for fork and for waiting on reapers). */
 void mmapio__registry_add(mmapio_map *m);
 void mmapio__registry_remove(mmapio_map *m);
+/* Type-stable map objects: a retired object (already out of the registry,
+ * its mutexes destroyed) is kept for reuse by the next mmapio__map_alloc instead of being freed. */
+mmapio_map *mmapio__registry_reuse(void); /* NULL when none is kept */
+void mmapio__registry_retire(mmapio_map *m);
 /* Tests: number of live maps; wait until no reaper thread runs. */
 size_t mmapio__registry_count(void);
 void mmapio__reap_wait(void);

@@ -24,7 +24,9 @@
  * inline release); everything a release does later (wakes) only uses
  * addresses. The reaper acts only after seeing the count dropped, then
  * takes several more steps (pins, busy, unlock, flusher removal, the final
- * flush) before it frees anything.
+ * flush) before it retires the object, and map objects are never returned
+ * to the allocator (mmapio__registry_reuse), so that load never reads
+ * freed memory.
  *
  * Reapers are detached: one per map that died with borrows outstanding,
  * which is rare. mmapio__reap_wait lets tests wait for them.
@@ -49,6 +51,7 @@ static mmapio__cond mmapio__reg_cv; /* a reaper finished */
 static mmapio_map *mmapio__reg_head;
 static size_t mmapio__reg_n;
 static unsigned mmapio__reapers; /* reaper threads running (registry mutex) */
+static mmapio_map *mmapio__pool; /* retired map objects for reuse (registry mutex) */
 static int mmapio__reg_state;    /* 0: not set up, 1: being set up, 2: ready */
 unsigned mmapio__fork_gen;
 
@@ -86,6 +89,31 @@ void mmapio__registry_remove(mmapio_map *m)
   if (m->reg_next != NULL) m->reg_next->reg_prev = m->reg_prev;
   m->reg_prev = m->reg_next = NULL;
   mmapio__reg_n--;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+}
+
+/* Map objects are type-stable: a destroyed map's object is kept for the
+ * next map instead of being freed. A release on another thread may still
+ * make its last plain load of the map's writer word right after it dropped
+ * its count, which is what lets the destroying thread go ahead; that load
+ * then reads a field of a map object (at worst a spurious wake-up of the
+ * releasing thread's own slot), never freed memory. The pool holds at most
+ * as many objects as maps were alive at once. */
+mmapio_map *mmapio__registry_reuse(void)
+{
+  mmapio__reg_init();
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio_map *m = mmapio__pool;
+  if (m != NULL) mmapio__pool = m->reg_next;
+  mmapio__mutex_unlock(&mmapio__reg_mu);
+  return m;
+}
+
+void mmapio__registry_retire(mmapio_map *m)
+{
+  mmapio__mutex_lock(&mmapio__reg_mu);
+  m->reg_next = mmapio__pool;
+  mmapio__pool = m;
   mmapio__mutex_unlock(&mmapio__reg_mu);
 }
 

@@ -187,16 +187,25 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__locks_init();
     mmapio__st_release(&locks_ready, 1);
   }
-  /* One allocation: the object, then its copy of the path. */
-  size_t n = path != NULL ? strlen(path) + 1 : 0;
-  mmapio_map *m = (mmapio_map *)calloc(1, sizeof *m + n);
-  if (m == NULL) return NULL;
+  char *copy = NULL;
   if (path != NULL) {
-    m->path = (char *)(m + 1);
-    memcpy(m->path, path, n);
+    size_t n = strlen(path) + 1;
+    copy = (char *)malloc(n);
+    if (copy == NULL) return NULL;
+    memcpy(copy, path, n);
   }
+  /* Map objects are reused, never freed (see mmapio__registry_reuse). */
+  mmapio_map *m = mmapio__registry_reuse();
+  if (m != NULL) memset(m, 0, sizeof *m);
+  else m = (mmapio_map *)calloc(1, sizeof *m);
+  if (m == NULL) {
+    free(copy);
+    return NULL;
+  }
+  m->path = copy;
   if (mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
-    free(m); /* the path lives in the same block */
+    free(copy);
+    mmapio__registry_retire(m); /* back to the pool (it may be a reused object) */
     return NULL;
   }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
@@ -212,14 +221,16 @@ mmapio_map *mmapio__map_alloc(const char *path)
 static void mmapio__map_free(mmapio_map *m)
 {
   /* Out of the registry first: fork handlers lock the mutexes of every map
-   * in it. */
+   * in it. The object itself is kept for the next map. */
   mmapio__registry_remove(m);
   mmapio__slots_free(m);
   mmapio__map_index_put(m->tidx);
   mmapio__mutex_destroy(&m->slot_mu);
   mmapio__mutex_destroy(&m->resize_mu);
   mmapio__rwlock_destroy(&m->stable);
-  free(m); /* the path lives in the same block */
+  free(m->path);
+  m->path = NULL;
+  mmapio__registry_retire(m);
 }
 
 /* Unmap, close and free; returns the final flush's status. Called when
