@@ -303,7 +303,8 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     mmapio_resize up to max_size never moves the mapping. It must be >= the
  *     file size and <= MMAPIO_MAX_SIZE.
  *   - RW and COW opens of an empty file fail with ESIZE; RO maps it as an
- *     empty mapping of length 0.
+ *     empty mapping of length 0. With MMAPIO_OPEN_ALLOW_EMPTY (section 16)
+ *     every mode maps it with length 0, and CREATE/TRUNCATE accept size 0.
  *   - The flush policy, touch hint and durability apply on every path; the
  *     policy of RO and COW maps is forced to MANUAL.
  *   - New files get 0666 & ~umask (0600 with MMAPIO_OPEN_PRIVATE_PERMS);
@@ -359,7 +360,8 @@ MMAPIO_API int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t siz
 MMAPIO_API int mmapio_open_or_create(mmapio_map **out, const char *path, uint64_t default_size);
 
 /*! mmapio_open_fd() : map an already open file. The descriptor/HANDLE is
- *  duplicated; the caller keeps and closes its own.
+ *  duplicated; the caller keeps and closes its own. For options (empty
+ *  files, a borrowed descriptor, max_size) see mmapio_open_fd_opts.
  *  @param path_hint  used in error messages and returned by mmapio_path(); may be NULL.
  *  @return as mmapio_open, plus EACCES when `mode` needs access the
  *          descriptor does not have (READ_WRITE on a read-only fd), EINVAL
@@ -560,6 +562,7 @@ MMAPIO_API int mmapio_flush_range(mmapio_map *m, uint64_t off, uint64_t len);
  *    (mmapio_unsafe_ptr changes).
  *  Bytes below min(old, new) are kept; grown bytes read zero, also after a
  *  shrink followed by a grow. Disk blocks are reserved unless SPARSE.
+ *  With MMAPIO_OPEN_ALLOW_EMPTY, new_size 0 is allowed (section 16).
  *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE; checked before the
  *          size), ESIZE ("New size must be greater than zero", "New size %llu
  *          exceeds maximum safe limit of %llu bytes"), EBUSY, EDEADLK,
