@@ -423,7 +423,8 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     mmapio_resize up to max_size never moves the mapping. It must be >= the
  *     file size and <= MMAPIO_MAX_SIZE.
  *   - RW and COW opens of an empty file fail with ESIZE; RO maps it as an
- *     empty mapping of length 0.
+ *     empty mapping of length 0. With MMAPIO_OPEN_ALLOW_EMPTY (section 17)
+ *     every mode maps it with length 0, and CREATE/TRUNCATE accept size 0.
  *   - The flush policy, touch hint and durability apply on every path; the
  *     policy of RO and COW maps is forced to MANUAL.
  *   - New files get 0666 & ~umask (0600 with MMAPIO_OPEN_PRIVATE_PERMS);
@@ -489,7 +490,8 @@ MMAPIO_API int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t siz
 MMAPIO_API int mmapio_open_or_create(mmapio_map **out, const char *path, uint64_t default_size);
 
 /*! mmapio_open_fd() : map an already open file. The descriptor/HANDLE is
- *  duplicated; the caller keeps and closes its own.
+ *  duplicated; the caller keeps and closes its own. For options (empty
+ *  files, a borrowed descriptor, max_size) see mmapio_open_fd_opts.
  *  @param path_hint  used in error messages and returned by mmapio_path(); may be NULL.
  *  @return as mmapio_open, plus EACCES when `mode` needs access the
  *          descriptor does not have (READ_WRITE on a read-only fd), EINVAL
@@ -813,6 +815,7 @@ MMAPIO_API int mmapio_clear_error(mmapio_map *m);
  *  Windows (since 1.1, see "Window maps"): `new_size` is the window length;
  *  a window opened with length 0 sets the file length to offset + new_size;
  *  a window opened with an explicit length cannot be resized (ENOTSUP).
+ *  With MMAPIO_OPEN_ALLOW_EMPTY, new_size 0 is allowed (section 17).
  *  @return OK, EINVAL (NULL), EMODE (not READ_WRITE; checked before the
  *          size), ENOTSUP (a window of explicit length, checked after the
  *          mode; a block device, whose length is fixed), ESIZE ("New size
@@ -1668,7 +1671,7 @@ MMAPIO_API int mmapio_file_lock(mmapio_map *m, uint64_t off, uint64_t len, unsig
 MMAPIO_API int mmapio_file_unlock(mmapio_map *m, uint64_t off, uint64_t len);
 
 /* ------------------------------------------------------------------------ */
-/* 17. Appends and a logical end                                             */
+/* 18. Appends and a logical end                                             */
 /* ------------------------------------------------------------------------ */
 
 /* A READ_WRITE map has a *logical end* separate from its mapped length (its

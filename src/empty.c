@@ -14,13 +14,27 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
 {
   if (new_len == old_len) return MMAPIO_OK;
   if (new_len == 0) {
-    /* The file first: if that fails the mapping is intact. */
-    int rc = mmapio__os_file_set_size(m->file, old_len, 0, sparse, m->path);
-    if (rc != MMAPIO_OK) return rc;
+    /* Unmap first: some systems (Windows) cannot truncate a mapped file.
+     * The caller holds the map exclusively, so nobody touches it meanwhile.
+     * If the truncation fails, map the old length again. */
     if (m->om.base != NULL) mmapio__os_unmap(&m->om, old_len);
     m->om.base = NULL;
     m->om.reserved = 0;
-    return MMAPIO_OK;
+    int rc = mmapio__os_file_set_size(m->file, old_len, 0, sparse, m->path);
+    if (rc == MMAPIO_OK) return MMAPIO_OK;
+    mmapio__saved_error e;
+    mmapio__error_save(&e);
+    uint64_t reserve = m->max_size > old_len ? m->max_size : old_len;
+    int rc2 = mmapio__os_map(&m->om, m->file, m->mode, old_len, reserve, m->open_flags, m->path);
+    if (rc2 != MMAPIO_OK) {
+      /* Nothing is mapped any more: the map is empty from now on. */
+      m->om.base = NULL;
+      m->om.reserved = 0;
+      mmapio__st_release(&m->len, 0);
+      return rc2;
+    }
+    mmapio__error_restore(&e);
+    return rc;
   }
   /* Growth from 0 (or from a length whose mapping was dropped). */
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, old_len);

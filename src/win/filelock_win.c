@@ -62,6 +62,8 @@ int mmapio__os_file_unlock(mmapio_native_file f, uint64_t off, uint64_t len, con
   mmapio__win_range(&ov, &lo, &hi, off, len);
   if (UnlockFileEx((HANDLE)f, 0, lo, hi, &ov)) return MMAPIO_OK;
   DWORD e = GetLastError();
-  if (e == ERROR_NOT_LOCKED) return mmapio__fail_os_status(MMAPIO_EINVAL, (int)e, "UnlockFileEx", path);
+  /* Not a locked range (Wine reports a lock violation for it). */
+  if (e == ERROR_NOT_LOCKED || e == ERROR_LOCK_VIOLATION)
+    return mmapio__fail_os_status(MMAPIO_EINVAL, (int)e, "UnlockFileEx", path);
   return mmapio__fail_os((int)e, "UnlockFileEx", path);
 }
