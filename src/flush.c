@@ -194,7 +194,10 @@ static inline int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len,
   uint64_t end = mmapio_align_up(off + len, ps);
   if (end > total) end = total;
   *flushed = end > start ? end - start : 0;
-  if (end > start) rc = mmapio__os_flush_counted(m, start, end - start); /* stats.c */
+  /* An empty map (MMAPIO_OPEN_ALLOW_EMPTY) at FULL still syncs the file, so
+   * that a truncation to 0 is durable. */
+  if (end > start || (total == 0 && m->durability == MMAPIO_DURABLE_FULL))
+    rc = mmapio__os_flush_counted(m, start, end > start ? end - start : 0); /* stats.c */
   mmapio__rwlock_rdunlock(&m->stable);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__flush_failed(m, rc, start, end, op);
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->ferr) != 0)) return mmapio__ferr_report(m, op);
