@@ -13,6 +13,10 @@
  *    mmapio call must still succeed, and the server must hold the bytes.
  *    Bounded: a fixed number of rounds.
  */
+#if !defined(__linux__)
+#include "test.h"
+int main(void) { TEST_SKIP("FUSE tests need Linux"); }
+#else
 #include "fusetest.h"
 #include "internal.h"
 
@@ -119,3 +123,5 @@ int main(void)
   free(buf);
   return 0;
 }
+
+#endif /* __linux__ */

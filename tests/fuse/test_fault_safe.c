@@ -13,6 +13,10 @@
  *   - Without FAULT_SAFE the read of the failing page kills the process
  *     with SIGBUS (checked in a child): that is what the flag is for.
  */
+#if !defined(__linux__)
+#include "test.h"
+int main(void) { TEST_SKIP("FUSE tests need Linux"); }
+#else
 #include "fusetest.h"
 
 #include <pthread.h>
@@ -149,3 +153,5 @@ int main(void)
   printf("ok\n");
   return 0;
 }
+
+#endif /* __linux__ */

@@ -93,6 +93,12 @@ int main(void)
   ASSERT_MSG_HAS("FlushFileBuffers(");
   ASSERT_MSG_HAS(p);
   mmapio__sys_reset();
+  /* The failure is sticky: flushes and close report it until cleared. */
+  ASSERT_STATUS(mmapio_flush(m), MMAPIO_EIO);
+  ASSERT_MSG_HAS("FlushFileBuffers(");
+  ASSERT_STATUS(mmapio_flush_error(m, NULL, NULL), MMAPIO_EIO);
+  ASSERT_OK(mmapio_clear_error(m));
+  ASSERT_OK(mmapio_flush(m));
   ASSERT_OK(mmapio_close(m));
   test_unlink(p);
   free(p);
