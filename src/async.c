@@ -545,6 +545,8 @@ void mmapio_task_free(mmapio_task *t)
 
 #else /* !MMAPIO_WITH_ASYNC */
 
+void mmapio__async_fork(int phase) { (void)phase; }
+
 /* The feature is compiled out: every call fails with ENOTSUP and clears the
  * out-parameter, as the conventions at the top of include/mmapio.h require. */
 #define MMAPIO__ASYNC_OFF(out, op)                                               \
