@@ -428,8 +428,38 @@ static int mmapio__excl_busy(mmapio_map *m, const char *op)
                       mmapio__path_or(m->path));
 }
 
+/* The non-waiting exclusive hold of a map no thread has ever borrowed (no
+ * slot in its list): no slot is claimed for the caller, which owns none, so
+ * closing a map that was only opened costs no slot allocation. A thread
+ * claiming its first slot now fences and then reads wstate
+ * (mmapio__slot_slow), so it sees the hold taken here; the list is checked
+ * again after the CAS: if one appeared, 1 sends the caller to the scanning
+ * path. On success *out is NULL. */
+static int mmapio__lock_excl_noslot(mmapio_map *m, mmapio__slot **out, const char *op)
+{
+  uint32_t w = 0u;
+  if (!__atomic_compare_exchange_n(&m->wstate, &w, MMAPIO__W_HELD, 0, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_RELAXED))
+    return mmapio__fail(MMAPIO_EBUSY, "%s(%s): a write view or writer is active", op,
+                        mmapio__path_or(m->path));
+  if (mmapio__writer_wait_portable(m, 1) != MMAPIO_OK) {
+    mmapio__wstate_clear(m);
+    return mmapio__excl_busy(m, op);
+  }
+  if (__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) != NULL) {
+    mmapio__wstate_clear(m);
+    return 1; /* a slot appeared meanwhile: take the scanning path */
+  }
+  *out = NULL;
+  return MMAPIO_OK;
+}
+
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only)
 {
+  if (try_only && __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL) {
+    int rc = mmapio__lock_excl_noslot(m, out, op);
+    if (rc != 1) return rc;
+  }
   mmapio__slot *self = mmapio__slot_get(m);
   if (MMAPIO__UNLIKELY(self == NULL)) return MMAPIO_ENOMEM;
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&self->count) != 0u ||
@@ -488,7 +518,7 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
 
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s)
 {
-  mmapio__st_relaxed(&s->excl, 0u);
+  if (s != NULL) mmapio__st_relaxed(&s->excl, 0u);
   mmapio__wstate_clear(m);
 }
 

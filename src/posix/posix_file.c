@@ -318,14 +318,28 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
 {
   if (new_len > MMAPIO__OFF_MAX) return fail_too_large("ftruncate", path, new_len);
   if (new_len == old_len) return MMAPIO_OK;
+#if MMAPIO__LINUX
+  /* Linux refuses both ftruncate and a mode-0 fallocate on a block device
+   * without changing it, so the fstat that tells it apart is only made
+   * after a failure (not on every create and resize). */
+  int bd_late = 1;
+#else
+  int bd_late = 0;
   if (is_blockdev(f)) return fail_blockdev(path);
+#endif
   if (new_len < old_len || sparse) {
-    if (set_len(f, new_len) != 0) return fail_size_call(errno, "ftruncate", path, new_len);
+    if (set_len(f, new_len) != 0) {
+      int e = errno;
+      if (bd_late && is_blockdev(f)) return fail_blockdev(path);
+      return fail_size_call(e, "ftruncate", path, new_len);
+    }
     return MMAPIO_OK;
   }
   int e = grow_reserved(f, old_len, new_len);
-  if (e != 0)
+  if (e != 0) {
+    if (bd_late && is_blockdev(f)) return fail_blockdev(path);
     return fail_size_call(e, MMAPIO__LINUX ? "fallocate" : "posix_fallocate", path, new_len);
+  }
   return MMAPIO_OK;
 }
 
