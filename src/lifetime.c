@@ -36,7 +36,7 @@
  * slot mutexes; the flusher's; the async pool's) so that no other thread is
  * inside them at fork time, the parent handler releases them, and the child
  * handler reinitialises them and everything owned by threads that do not
- * exist in the child: their slot holds (lock.c), the writer mutex unless the
+ * exist in the child: their slot holds (lock.c), the writer lock (wstate) unless the
  * forking thread holds the map exclusively, the `stable` lock (held by
  * flushes of other threads), the flusher thread (restarted on demand), the
  * async workers (tasks that were queued or running fail), the reapers, and
@@ -212,7 +212,7 @@ void mmapio__fork_prepare(void)
   /* Order: registry, then each map's resize and slot mutexes, then the
    * flusher's and the pool's. No thread takes the registry while holding
    * one of the others, nor a map mutex while holding the flusher's or the
-   * pool's; the writer mutexes (held for as long as a write view lives)
+   * pool's; the writer locks (wstate, held for as long as a write view lives)
    * are never taken here. */
   mmapio__mutex_lock(&mmapio__reg_mu);
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
