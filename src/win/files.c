@@ -34,30 +34,28 @@ int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int c
 int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
                          int create, int private_perms)
 {
-  DWORD err = 0, want, disp;
-  wchar_t *wpath;
-  HANDLE h;
+  DWORD err = 0;
   /* Windows has no umask; new files inherit the directory's ACL, which is
    * the closest match to 0666 & ~umask. Narrowing to the owner would need a
    * security descriptor built from the process token; it is not done (see
    * docs/platforms.md), so private_perms is accepted and ignored. */
   (void)private_perms;
   if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "CreateFileW: path is NULL");
-  wpath = mmapio__win_widen(path, &err);
+  wchar_t *wpath = mmapio__win_widen(path, &err);
   if (wpath == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", path);
-  want = access == MMAPIO__OPEN_RDWR ? (GENERIC_READ | GENERIC_WRITE) : GENERIC_READ;
-  disp = create == MMAPIO__CREATE_EXCL ? CREATE_NEW : OPEN_EXISTING;
+  DWORD want = access == MMAPIO__OPEN_RDWR ? (GENERIC_READ | GENERIC_WRITE) : GENERIC_READ;
+  DWORD disp = create == MMAPIO__CREATE_EXCL ? CREATE_NEW : OPEN_EXISTING;
+  HANDLE h;
   if (MMAPIO__WIN_INJECT("CreateFileW", 0, 0, (int)disp)) {
     h = INVALID_HANDLE_VALUE;
   } else {
     h = CreateFileW(wpath, want, MMAPIO__WIN_SHARE, NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
   }
   if (h == INVALID_HANDLE_VALUE) {
-    DWORD attrs;
     err = GetLastError();
     /* Opening a directory without FILE_FLAG_BACKUP_SEMANTICS fails with
      * ERROR_ACCESS_DENIED; the contract says EINVAL for a directory. */
-    attrs = err == ERROR_ACCESS_DENIED ? GetFileAttributesW(wpath) : INVALID_FILE_ATTRIBUTES;
+    DWORD attrs = err == ERROR_ACCESS_DENIED ? GetFileAttributesW(wpath) : INVALID_FILE_ATTRIBUTES;
     free(wpath);
     if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0)
       return mmapio__fail(MMAPIO_EINVAL, "CreateFileW(%s): is a directory", path);
@@ -221,12 +219,10 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
 int mmapio__os_unlink(const char *path)
 {
   DWORD err = 0;
-  wchar_t *w;
-  BOOL ok;
   if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "DeleteFileW: path is NULL");
-  w = mmapio__win_widen(path, &err);
+  wchar_t *w = mmapio__win_widen(path, &err);
   if (w == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", path);
-  ok = !MMAPIO__WIN_INJECT("DeleteFileW", 0, 0, 0) && DeleteFileW(w);
+  BOOL ok = !MMAPIO__WIN_INJECT("DeleteFileW", 0, 0, 0) && DeleteFileW(w);
   err = ok ? 0 : GetLastError();
   free(w);
   if (!ok) return mmapio__fail_os((int)err, "DeleteFileW", path);
@@ -236,18 +232,16 @@ int mmapio__os_unlink(const char *path)
 int mmapio__os_copy_file(const char *src, const char *dst)
 {
   DWORD err = 0;
-  wchar_t *ws, *wd;
-  BOOL ok;
   if (src == NULL || dst == NULL) return mmapio__fail(MMAPIO_EINVAL, "CopyFileW: path is NULL");
-  ws = mmapio__win_widen(src, &err);
+  wchar_t *ws = mmapio__win_widen(src, &err);
   if (ws == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", src);
-  wd = mmapio__win_widen(dst, &err);
+  wchar_t *wd = mmapio__win_widen(dst, &err);
   if (wd == NULL) {
     free(ws);
     return mmapio__fail_os((int)err, "MultiByteToWideChar", dst);
   }
   /* Overwrites dst, like open(O_TRUNC) + copy on POSIX. */
-  ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wd, FALSE);
+  BOOL ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wd, FALSE);
   err = ok ? 0 : GetLastError();
   if (!ok && err == ERROR_ACCESS_DENIED) {
     /* CopyFileW refuses a directory as the source with "access denied";

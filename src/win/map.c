@@ -130,7 +130,6 @@ static HANDLE mmapio__win_section(HANDLE f, DWORD prot, uint64_t len)
  * base after a remap, so that addresses change as rarely as possible). */
 static uint8_t *mmapio__win_view_plain(mmapio__win_map *wm, HANDLE s, uint64_t len, void *hint)
 {
-  void *v;
   if (len > (uint64_t)(SIZE_T)-1) {
     SetLastError(ERROR_NOT_ENOUGH_MEMORY);
     return NULL;
@@ -140,7 +139,7 @@ static uint8_t *mmapio__win_view_plain(mmapio__win_map *wm, HANDLE s, uint64_t l
     return NULL;
   }
   if (MMAPIO__WIN_INJECT("MapViewOfFile", 0, len, (int)wm->access)) return NULL;
-  v = NULL;
+  void *v = NULL;
   {
     DWORD hi = (DWORD)(wm->aoff >> 32), lo = (DWORD)(wm->aoff & 0xffffffffu);
     if (hint != NULL) v = MapViewOfFileEx(s, wm->access, hi, lo, (SIZE_T)len, hint);
@@ -171,7 +170,6 @@ static int mmapio__win_ph_map(mmapio__win_map *wm, uint8_t *base, uint64_t res, 
 {
   const mmapio__win_api *api = mmapio__win_get_api();
   int split = 0;
-  void *v;
   if (mmapio__win_views_reserve(wm) != 0) {
     SetLastError(ERROR_NOT_ENOUGH_MEMORY);
     return 0;
@@ -182,7 +180,7 @@ static int mmapio__win_ph_map(mmapio__win_map *wm, uint8_t *base, uint64_t res, 
       return 0;
     split = 1;
   }
-  v = NULL;
+  void *v = NULL;
   if (!MMAPIO__WIN_INJECT("MapViewOfFile3", start, end - start, (int)wm->prot)) {
     v = api->MapViewOfFile3(s, GetCurrentProcess(), base + start, wm->aoff + start,
                             (SIZE_T)(end - start),
@@ -210,12 +208,11 @@ static int mmapio__win_unmap_all(mmapio__os_mapping *om, mmapio__win_map *wm, in
                                  int fallible)
 {
   const mmapio__win_api *api = mmapio__win_get_api();
-  size_t i;
   if (wm->nviews == 0 && !wm->ph) return 1;
   if (MMAPIO__WIN_INJECT("UnmapViewOfFile", (uint64_t)(uintptr_t)om->base, wm->mapped, preserve) &&
       fallible)
     return 0;
-  for (i = 0; i < wm->nviews; i++) {
+  for (size_t i = 0; i < wm->nviews; i++) {
     if (preserve) api->UnmapViewOfFile2(GetCurrentProcess(), wm->views[i].addr, MEM_PRESERVE_PLACEHOLDER);
     else UnmapViewOfFile(wm->views[i].addr);
   }
@@ -309,7 +306,6 @@ static int mmapio__win_map_section(mmapio__os_mapping *om, mmapio__win_map *wm, 
 int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
                    uint64_t reserve, uint32_t open_flags, const char *path)
 {
-  mmapio__win_map *wm;
   DWORD prot, access;
   (void)open_flags;
   if (!mmapio__win_prot(mode, &prot, &access))
@@ -322,7 +318,7 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   if (reserve < len) reserve = len;
   /* A section cannot be empty; an empty file is an empty mapping. */
   if (len == 0) return MMAPIO_OK;
-  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  mmapio__win_map *wm = (mmapio__win_map *)calloc(1, sizeof *wm);
   if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", path);
   wm->prot = prot;
   wm->access = access;
@@ -338,14 +334,13 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
 
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags)
 {
-  mmapio__win_map *wm;
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
   /* Windows has no fork(): MMAPIO_ANON_SHARED changes nothing. */
   om->anon_shared = (anon_flags & MMAPIO_ANON_SHARED) != 0;
   if (len == 0) return MMAPIO_OK;
-  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  mmapio__win_map *wm = (mmapio__win_map *)calloc(1, sizeof *wm);
   if (wm == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", NULL);
   wm->anon = 1;
   wm->prot = PAGE_READWRITE;
@@ -375,7 +370,6 @@ static int mmapio__win_grow_real(mmapio__os_mapping *om, mmapio_native_file f, u
                                  uint64_t new_len, const char *path)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
-  uint64_t end;
   HANDLE s;
   (void)old_len;
   if (wm == NULL || !wm->ph || wm->anon || new_len > om->reserved)
@@ -386,7 +380,7 @@ static int mmapio__win_grow_real(mmapio__os_mapping *om, mmapio_native_file f, u
    * (all sections of a file share its cache pages). */
   s = mmapio__win_section((HANDLE)f, wm->prot, wm->aoff + new_len);
   if (s == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
-  end = mmapio__win_page_up(new_len);
+  uint64_t end = mmapio__win_page_up(new_len);
   if (end > wm->mapped && !mmapio__win_ph_map(wm, om->base, om->reserved, s, wm->mapped, end)) {
     int st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
     CloseHandle(s);
@@ -400,10 +394,9 @@ static int mmapio__win_grow_real(mmapio__os_mapping *om, mmapio_native_file f, u
 int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                              uint64_t new_len, const char *path)
 {
-  int st;
   uint64_t d = om->base != NULL ? om->delta : 0;
   mmapio__win_to_real(om, 0);
-  st = mmapio__win_grow_real(om, f, old_len + d, new_len + d, path);
+  int st = mmapio__win_grow_real(om, f, old_len + d, new_len + d, path);
   mmapio__win_to_real(om, 1);
   return st;
 }
@@ -548,10 +541,9 @@ static int mmapio__win_map_resized(mmapio__os_mapping *om, mmapio__win_map *wm, 
                                    uint64_t new_len, const mmapio__win_old *old, const char *path)
 {
   const char *call = "MapViewOfFile";
-  uint64_t res;
   HANDLE s = mmapio__win_section(f, wm->prot, wm->aoff + new_len);
   if (s == NULL) return mmapio__fail_os((int)GetLastError(), "CreateFileMappingW", path);
-  res = mmapio__win_page_up(old->keep > new_len ? old->keep : new_len);
+  uint64_t res = mmapio__win_page_up(old->keep > new_len ? old->keep : new_len);
   if (old->ph && res <= old->reserved) {
     if (!mmapio__win_ph_map(wm, old->base, old->reserved, s, 0, mmapio__win_page_up(new_len))) {
       int st = mmapio__fail_os((int)GetLastError(), "MapViewOfFile3", path);
@@ -610,11 +602,9 @@ static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, 
   mmapio__win_map *wm;
   mmapio__win_old old;
   const char *call = "SetEndOfFile";
-  DWORD e;
-  int st;
 
   if (new_len == 0) return mmapio__fail(MMAPIO_ESIZE, "New size must be greater than zero");
-  st = mmapio__win_remap_data(om, f, &wm, path);
+  int st = mmapio__win_remap_data(om, f, &wm, path);
   if (st != MMAPIO_OK) return st;
   if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
   old.base = om->base;
@@ -629,7 +619,7 @@ static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, 
     free(old.tail);
     return st;
   }
-  e = mmapio__win_set_size((HANDLE)f, wm->aoff + old_len, wm->aoff + new_len, sparse, &call); /* 2 */
+  DWORD e = mmapio__win_set_size((HANDLE)f, wm->aoff + old_len, wm->aoff + new_len, sparse, &call); /* 2 */
   if (e != 0) {
     st = mmapio__win_remap_undo(om, wm, (HANDLE)f, new_len, &old, 0,
                                 mmapio__fail_os((int)e, call, path));
@@ -646,13 +636,12 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
 {
   /* A window (delta > 0) is remapped as its real mapping, which starts
    * delta bytes before it; an empty one gets its delta from the offset. */
-  int st;
   uint64_t d = om->delta;
   uint64_t keep = om->keep != 0 ? om->keep + d : 0;
   if (mmapio__win_file_invalid(f)) d = 0;
   mmapio__win_to_real(om, 0);
-  st = mmapio__win_remap_real(om, f, old_len == 0 && om->base == NULL ? 0 : old_len + d,
-                              new_len + d, keep, sparse, path);
+  int st = mmapio__win_remap_real(om, f, old_len == 0 && om->base == NULL ? 0 : old_len + d,
+                                  new_len + d, keep, sparse, path);
   if (d != 0 && om->base != NULL) {
     om->base += d;
     om->reserved -= d;
@@ -664,8 +653,7 @@ int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_
  * manager is writing the same pages; a short retry resolves it. */
 static BOOL mmapio__win_flush_view(uint8_t *addr, uint64_t len)
 {
-  int tries;
-  for (tries = 0; tries < 20; tries++) {
+  for (int tries = 0; tries < 20; tries++) {
     if (FlushViewOfFile(addr, (SIZE_T)len)) return TRUE;
     if (GetLastError() != ERROR_LOCK_VIOLATION) return FALSE;
     Sleep(1);
@@ -677,19 +665,18 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
                      mmapio_durability d, const char *path)
 {
   mmapio__win_map *wm = (mmapio__win_map *)om->handle;
-  uint64_t vstart = 0, end;
-  size_t i;
+  uint64_t vstart = 0;
   /* Paging-file sections have nothing to write back, and read-only or
    * copy-on-write views never dirty the file. */
   if (wm == NULL || wm->anon || wm->prot != PAGE_READWRITE || len == 0) return MMAPIO_OK;
   off += om->delta; /* the views start delta bytes before the window */
   /* Growth in place may append a view meanwhile (see vlock). */
   AcquireSRWLockShared(&wm->vlock);
-  end = off + len;
+  uint64_t end = off + len;
   if (end < off || end > wm->mapped) end = wm->mapped;
   /* One FlushViewOfFile per view the range touches (several only after
    * growth in place). */
-  for (i = 0; i < wm->nviews && vstart < end; i++) {
+  for (size_t i = 0; i < wm->nviews && vstart < end; i++) {
     uint64_t vend = vstart + wm->views[i].len;
     if (vend > off) {
       uint64_t s = off > vstart ? off : vstart;
@@ -720,13 +707,12 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
  * reaches mmapio__os_remap. */
 int mmapio__win_map_adopt(mmapio__os_mapping *om, HANDLE s, uint64_t len, const char *name)
 {
-  mmapio__win_map *wm;
   const char *call = "MapViewOfFile";
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
   om->anon_shared = 1;
-  wm = (mmapio__win_map *)calloc(1, sizeof *wm);
+  mmapio__win_map *wm = (mmapio__win_map *)calloc(1, sizeof *wm);
   if (wm == NULL) {
     CloseHandle(s);
     return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "calloc", name);

@@ -30,10 +30,9 @@ int mmapio__os_shm_open(mmapio_native_file *f, mmapio__os_mapping *om, uint64_t 
   DWORD err = 0;
   HANDLE s = NULL;
   int created = 0;
-  wchar_t *w;
   *f = MMAPIO_INVALID_FILE;
   *len = 0;
-  w = mmapio__win_shm_name(label, sizeof label, name, &err);
+  wchar_t *w = mmapio__win_shm_name(label, sizeof label, name, &err);
   if (w == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", label);
 
   if (create != MMAPIO__CREATE_EXCL) {
@@ -104,12 +103,11 @@ int mmapio__os_shm_remove(const char *name)
 {
   char label[300];
   DWORD err = 0;
-  HANDLE s;
   wchar_t *w = mmapio__win_shm_name(label, sizeof label, name, &err);
   if (w == NULL) return mmapio__fail_os((int)err, "MultiByteToWideChar", label);
   /* Nothing to remove: the section goes away with its last handle. Only
    * tell a name that exists nowhere from one that does. */
-  s = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
+  HANDLE s = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
   err = GetLastError();
   free(w);
   if (s == NULL) return mmapio__fail_os((int)err, "OpenFileMappingW", label);
@@ -132,10 +130,9 @@ int mmapio__os_memfd(mmapio_native_file *out, uint64_t size)
 uint64_t mmapio__os_monotonic_ns(void)
 {
   LARGE_INTEGER c, f;
-  uint64_t hz;
   /* The frequency is fixed at boot and cheap to ask for. */
   if (!QueryPerformanceFrequency(&f) || f.QuadPart <= 0) return 0;
-  hz = (uint64_t)f.QuadPart;
+  uint64_t hz = (uint64_t)f.QuadPart;
   QueryPerformanceCounter(&c);
   /* Split to avoid overflowing 64 bits. */
   return (uint64_t)c.QuadPart / hz * 1000000000u + (uint64_t)c.QuadPart % hz * 1000000000u / hz;

@@ -95,16 +95,14 @@ int mmapio__os_status(int oserr)
 void mmapio__os_strerror(int oserr, char *buf, size_t n)
 {
   wchar_t wbuf[512];
-  DWORD wn;
-  int len;
   if (buf == NULL || n == 0) return;
-  wn = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                      (DWORD)oserr, 0, wbuf, (DWORD)(sizeof wbuf / sizeof wbuf[0]), NULL);
+  DWORD wn = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                            (DWORD)oserr, 0, wbuf, (DWORD)(sizeof wbuf / sizeof wbuf[0]), NULL);
   /* The system texts end with ".\r\n"; the line break would split our
    * one-line detail messages. */
   while (wn > 0 && (wbuf[wn - 1] == L'\r' || wbuf[wn - 1] == L'\n' || wbuf[wn - 1] == L' '))
     wn--;
-  len = 0;
+  int len = 0;
   if (wn > 0) {
     len = WideCharToMultiByte(CP_UTF8, 0, wbuf, (int)wn, buf, (int)(n - 1), NULL, NULL);
   }
@@ -133,13 +131,12 @@ void mmapio__os_strerror(int oserr, char *buf, size_t n)
 wchar_t *mmapio__win_widen(const char *s, DWORD *err)
 {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-  wchar_t *w;
   if (n <= 0) {
     *err = GetLastError();
     if (*err == 0) *err = ERROR_NO_UNICODE_TRANSLATION;
     return NULL;
   }
-  w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+  wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
   if (w == NULL) {
     *err = ERROR_NOT_ENOUGH_MEMORY;
     return NULL;
@@ -165,15 +162,13 @@ static int mmapio__win_probe_placeholders(const mmapio__win_api *api)
 {
   size_t gran = mmapio__os_granularity();
   size_t page = mmapio__os_page_size();
-  char *p;
-  int ok;
   if (api->VirtualAlloc2 == NULL || api->MapViewOfFile3 == NULL || api->UnmapViewOfFile2 == NULL)
     return 0;
-  p = (char *)api->VirtualAlloc2(NULL, NULL, 2 * gran, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+  char *p = (char *)api->VirtualAlloc2(NULL, NULL, 2 * gran, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
                                  PAGE_NOACCESS, NULL, 0);
   if (p == NULL) return 0;
   /* Splitting at page (not allocation) granularity is what growth needs. */
-  ok = VirtualFree(p, page, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) != 0;
+  int ok = VirtualFree(p, page, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) != 0;
   if (ok) ok = VirtualFree(p, 2 * gran, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS) != 0;
   VirtualFree(p, 0, MEM_RELEASE);
   return ok;

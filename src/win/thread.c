@@ -75,13 +75,12 @@ static unsigned __stdcall mmapio__win_thread_main(void *p)
 int mmapio__thread_start(mmapio__thread *t, void (*fn)(void *), void *arg)
 {
   mmapio__win_start *st = (mmapio__win_start *)malloc(sizeof *st);
-  uintptr_t h;
   if (st == NULL) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "malloc", "<thread>");
   st->fn = fn;
   st->arg = arg;
   /* _beginthreadex rather than CreateThread: it sets up the C runtime's
    * per-thread data, which the thread uses (errno, snprintf). */
-  h = _beginthreadex(NULL, 0, mmapio__win_thread_main, st, 0, NULL);
+  uintptr_t h = _beginthreadex(NULL, 0, mmapio__win_thread_main, st, 0, NULL);
   if (h == 0) {
     DWORD e = GetLastError();
     free(st);
@@ -179,10 +178,9 @@ static BOOL CALLBACK mmapio__win_fls_init(PINIT_ONCE once, PVOID param, PVOID *c
 
 void mmapio__on_thread_exit(void (*fn)(void *), void *arg)
 {
-  mmapio__win_exit_cb *cb;
   InitOnceExecuteOnce(&mmapio__win_fls_once, mmapio__win_fls_init, NULL, NULL);
   if (mmapio__win_fls == FLS_OUT_OF_INDEXES) return;
-  cb = (mmapio__win_exit_cb *)FlsGetValue(mmapio__win_fls);
+  mmapio__win_exit_cb *cb = (mmapio__win_exit_cb *)FlsGetValue(mmapio__win_fls);
   if (cb == NULL) {
     cb = (mmapio__win_exit_cb *)malloc(sizeof *cb);
     /* Out of memory: the cache of this thread leaks at exit, as it would

@@ -51,9 +51,8 @@ typedef struct mmapio__rdcw_watch {
 static void mmapio__rdcw_state(mmapio__file_state *s, const wchar_t *wpath)
 {
   BY_HANDLE_FILE_INFORMATION bi;
-  HANDLE h;
   memset(s, 0, sizeof *s);
-  h = CreateFileW(wpath, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+  HANDLE h = CreateFileW(wpath, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                   NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
   if (h == INVALID_HANDLE_VALUE) return;
   if (GetFileInformationByHandle(h, &bi)) {
@@ -224,20 +223,16 @@ static void mmapio__rdcw_destroy(mmapio__os_watch *base)
 
 int mmapio__os_watch_open(mmapio__os_watch **out, const char *path, int backend)
 {
-  mmapio__rdcw_watch *w;
-  wchar_t *wdir;
   const wchar_t *slash = NULL;
   DWORD err = 0;
-  size_t i, n;
-  int rc;
   (void)backend; /* there is only one backend on Windows */
   *out = NULL;
-  w = (mmapio__rdcw_watch *)calloc(1, sizeof *w);
+  mmapio__rdcw_watch *w = (mmapio__rdcw_watch *)calloc(1, sizeof *w);
   if (w == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_watch_start(%s): out of memory", path);
   w->dir = INVALID_HANDLE_VALUE;
   w->wake.rd = MMAPIO_INVALID_FILE;
   w->wake.wr = MMAPIO_INVALID_FILE;
-  n = strlen(path) + 1;
+  size_t n = strlen(path) + 1;
   w->path = (char *)malloc(n);
   if (w->path == NULL) {
     mmapio__rdcw_destroy(&w->base);
@@ -249,14 +244,14 @@ int mmapio__os_watch_open(mmapio__os_watch **out, const char *path, int backend)
     mmapio__rdcw_destroy(&w->base);
     return mmapio__fail_os((int)err, "MultiByteToWideChar", path);
   }
-  for (i = 0; w->wpath[i] != 0; i++)
+  for (size_t i = 0; w->wpath[i] != 0; i++)
     if (w->wpath[i] == L'\\' || w->wpath[i] == L'/') slash = &w->wpath[i];
   w->name = slash != NULL ? slash + 1 : w->wpath;
   w->name_len = wcslen(w->name);
   /* The directory: everything before the last separator ("C:\" keeps its
    * separator, a bare name means the current directory). */
   n = slash != NULL ? (size_t)(slash - w->wpath) : 0;
-  wdir = (wchar_t *)malloc((n + 3) * sizeof(wchar_t));
+  wchar_t *wdir = (wchar_t *)malloc((n + 3) * sizeof(wchar_t));
   if (wdir == NULL) {
     mmapio__rdcw_destroy(&w->base);
     return mmapio__fail(MMAPIO_ENOMEM, "mmapio_watch_start(%s): out of memory", path);
@@ -284,7 +279,7 @@ int mmapio__os_watch_open(mmapio__os_watch **out, const char *path, int backend)
     mmapio__rdcw_destroy(&w->base);
     return mmapio__fail_os((int)err, "CreateEventW", path);
   }
-  rc = mmapio__os_event_open(&w->wake);
+  int rc = mmapio__os_event_open(&w->wake);
   if (rc != MMAPIO_OK) {
     mmapio__rdcw_destroy(&w->base);
     return rc;

@@ -17,9 +17,8 @@
 static wchar_t *mmapio__publish_wide(const char *s)
 {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-  wchar_t *w;
   if (n <= 0) return NULL;
-  w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+  wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
   if (w != NULL && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
     free(w);
     return NULL;
@@ -42,11 +41,11 @@ int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int privat
   size_t dl = mmapio__publish_dir_len(path);
   size_t n = dl + 32;
   char *tmp = (char *)malloc(n);
-  int rc = MMAPIO_EEXIST, tries;
+  int rc = MMAPIO_EEXIST;
   nf->f = MMAPIO_INVALID_FILE;
   nf->tmp = NULL;
   if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
-  for (tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
+  for (int tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
     unsigned long long u = ((unsigned long long)GetCurrentProcessId() << 28) ^
                            ((unsigned long long)(ULONG)InterlockedIncrement(&counter) << 16) ^
                            (unsigned long long)GetTickCount64();

@@ -1,18 +1,42 @@
 /*
- * test.h -- the tiny in-repo test harness. Each test file is one program and
- * one CTest entry; exit 0 = pass, 77 = skipped (SKIP_RETURN_CODE), anything
- * else = fail. Assertions print file:line, the expression and, for mmapio
- * statuses, mmapio_last_error().
+ * test.h -- the in-repo test harness and every helper the tests share. Each
+ * test file is one program and one CTest entry; exit 0 = pass, 77 = skipped
+ * (SKIP_RETURN_CODE), anything else = fail. Assertions print file:line, the
+ * expression and, for mmapio statuses, mmapio_last_error().
+ *
+ * Sections: assertions; exact errors; data patterns; files; time; threads;
+ * convenience; the pattern helpers of the byte-buffer, reader, async and
+ * watch tests; the white-box helpers of the backend tests (POSIX or Win32,
+ * which call the mmapio__os_* contract of src/platform.h directly).
+ * Everything but the few functions in test_util.c is static inline, so each
+ * test program takes only what it uses. Works on POSIX and on Windows
+ * (MinGW, run under Wine).
  */
 #ifndef MMAPIO_TEST_H
 #define MMAPIO_TEST_H
 
 #include "mmapio.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef _WIN32
+#  include <direct.h>
+#  include <io.h>
+#  include <windows.h>
+#else
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <time.h>
+#  include <unistd.h>
+#endif
 
 #define TEST_SKIP_CODE 77
 
@@ -81,5 +105,442 @@ int test_write_file(const char *path, const void *data, size_t len);
 void *test_read_file(const char *path, size_t *len);
 /* Remove a file, ignoring errors. */
 void test_unlink(const char *path);
+
+#define KIB (UINT64_C(1024))
+#define MIB (UINT64_C(1024) * 1024)
+
+/* ---- Exact status + detail message -------------------------------------- */
+
+/* The call must return `want` and leave exactly `msg` in mmapio_last_error(). */
+#define ASSERT_ERR(expr, want, msg)                                           \
+  do {                                                                        \
+    ASSERT_STATUS(expr, want);                                                \
+    ASSERT_STREQ(mmapio_last_error(), (msg));                                 \
+  } while (0)
+
+/* The call must return `want` and the detail message must contain `part`. */
+#define ASSERT_ERR_HAS(expr, want, part)                                      \
+  do {                                                                        \
+    ASSERT_STATUS(expr, want);                                                \
+    if (strstr(mmapio_last_error(), (part)) == NULL)                          \
+      TEST_FAIL_("detail message of %s lacks \"%s\"", #expr, (part));         \
+  } while (0)
+
+static inline const char *fmt_msg(const char *fmt, ...)
+{
+  static char buf[4][256];
+  static unsigned k;
+  char *b = buf[k++ % 4u];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b, sizeof buf[0], fmt, ap);
+  va_end(ap);
+  return b;
+}
+
+/* The exact EBOUNDS message of include/mmapio.h section 2. */
+static inline const char *bounds_msg(uint64_t off, uint64_t len, uint64_t total)
+{
+  return fmt_msg("range out of bounds: offset=%llu, len=%llu, total=%llu",
+                 (unsigned long long)off, (unsigned long long)len, (unsigned long long)total);
+}
+
+#define ASSERT_BOUNDS(expr, off, len, total) \
+  ASSERT_ERR(expr, MMAPIO_EBOUNDS, bounds_msg((off), (len), (total)))
+
+static inline const char *size_max_msg(uint64_t size)
+{
+  return fmt_msg("Size %llu exceeds maximum safe limit of %llu bytes", (unsigned long long)size,
+                 (unsigned long long)MMAPIO_MAX_SIZE);
+}
+
+static inline const char *new_size_max_msg(uint64_t size)
+{
+  return fmt_msg("New size %llu exceeds maximum safe limit of %llu bytes",
+                 (unsigned long long)size, (unsigned long long)MMAPIO_MAX_SIZE);
+}
+
+#define MSG_SIZE_ZERO "Size must be greater than zero"
+#define MSG_NEW_SIZE_ZERO "New size must be greater than zero"
+#define MSG_ZERO_FILE "Cannot map zero-length file"
+
+/* ---- Data patterns ------------------------------------------------------- */
+
+static inline uint8_t pat_byte(uint64_t i, unsigned seed)
+{
+  uint64_t x = (i + 1u) * UINT64_C(0x9E3779B97F4A7C15) ^ ((uint64_t)seed * UINT64_C(0xBF58476D1CE4E5B9));
+  x ^= x >> 29;
+  return (uint8_t)(x & 0xFFu);
+}
+
+static inline void pat_fill(void *buf, size_t n, uint64_t start, unsigned seed)
+{
+  uint8_t *b = (uint8_t *)buf;
+  for (size_t i = 0; i < n; i++) b[i] = pat_byte(start + i, seed);
+}
+
+/* 1 when buf[0..n) holds the pattern of offsets start.. */
+static inline int pat_check(const void *buf, size_t n, uint64_t start, unsigned seed)
+{
+  const uint8_t *b = (const uint8_t *)buf;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != pat_byte(start + i, seed)) return 0;
+  return 1;
+}
+
+static inline int all_bytes(const void *buf, size_t n, uint8_t v)
+{
+  const uint8_t *b = (const uint8_t *)buf;
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != v) return 0;
+  return 1;
+}
+
+/* ---- Files ----------------------------------------------------------------- */
+
+/* A fresh temp path holding `len` bytes of pattern `seed` (len 0: empty file). */
+static inline char *mk_file(const char *tag, size_t len, unsigned seed)
+{
+  char *p = test_tmp_path(tag);
+  void *buf = malloc(len ? len : 1);
+  ASSERT(buf != NULL);
+  pat_fill(buf, len, 0, seed);
+  if (test_write_file(p, buf, len) != 0) TEST_FAIL_("cannot create fixture %s", p);
+  free(buf);
+  return p;
+}
+
+/* File length, or -1 when the path does not exist. */
+static inline int64_t file_len(const char *path)
+{
+  struct stat st;
+  if (stat(path, &st) != 0) return -1;
+  return (int64_t)st.st_size;
+}
+
+static inline int file_exists(const char *path) { return file_len(path) >= 0; }
+
+static inline int make_dir(const char *path)
+{
+#ifdef _WIN32
+  return _mkdir(path);
+#else
+  return mkdir(path, 0755);
+#endif
+}
+
+static inline int remove_dir(const char *path)
+{
+#ifdef _WIN32
+  return _rmdir(path);
+#else
+  return rmdir(path);
+#endif
+}
+
+/* A snapshot of a file's length and content, to prove "nothing on disk changed". */
+typedef struct file_snap {
+  int64_t len;
+  size_t n;
+  void *data;
+} file_snap;
+
+static inline file_snap snap_take(const char *path)
+{
+  file_snap s;
+  s.len = file_len(path);
+  s.n = 0;
+  s.data = s.len >= 0 ? test_read_file(path, &s.n) : NULL;
+  return s;
+}
+
+#define ASSERT_SNAP_SAME(path, s)                                             \
+  do {                                                                        \
+    file_snap now_ = snap_take(path);                                         \
+    if (now_.len != (s).len)                                                  \
+      TEST_FAIL_("%s changed length: %lld -> %lld", (path), (long long)(s).len, (long long)now_.len); \
+    if (now_.n != (s).n || (now_.n && memcmp(now_.data, (s).data, now_.n) != 0)) \
+      TEST_FAIL_("%s content changed", (path));                               \
+    free(now_.data);                                                          \
+  } while (0)
+
+static inline void snap_free(file_snap *s) { free(s->data); s->data = NULL; }
+
+/* Read a whole file and compare it with pattern `seed` over [0, len). */
+static inline int file_has_pattern(const char *path, size_t len, unsigned seed)
+{
+  size_t n = 0;
+  void *d = test_read_file(path, &n);
+  int ok = d != NULL && n == len && pat_check(d, n, 0, seed);
+  free(d);
+  return ok;
+}
+
+/* ---- Time ---------------------------------------------------------------- */
+
+static inline uint64_t now_ms(void)
+{
+#ifdef _WIN32
+  return (uint64_t)GetTickCount64();
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+}
+
+static inline void sleep_ms(unsigned ms)
+{
+#ifdef _WIN32
+  Sleep(ms);
+#else
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ms / 1000u);
+  ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+#endif
+}
+
+/* Generous deadline for anything asynchronous: never a pass/fail by timing. */
+#define POLL_DEADLINE_MS 20000u
+
+/* ---- Threads ----------------------------------------------------------- */
+
+typedef void *(*thread_fn)(void *);
+#ifdef _WIN32
+typedef struct test_thread { HANDLE h; thread_fn fn; void *arg; void *ret; } test_thread;
+static inline DWORD WINAPI test_thread_tramp_(LPVOID p)
+{
+  test_thread *t = (test_thread *)p;
+  t->ret = t->fn(t->arg);
+  return 0;
+}
+static inline void thread_start(test_thread *t, thread_fn fn, void *arg)
+{
+  t->fn = fn;
+  t->arg = arg;
+  t->ret = NULL;
+  t->h = CreateThread(NULL, 0, test_thread_tramp_, t, 0, NULL);
+  if (t->h == NULL) TEST_FAIL_("CreateThread failed");
+}
+static inline void *thread_join(test_thread *t)
+{
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+  return t->ret;
+}
+#else
+typedef struct test_thread { pthread_t t; } test_thread;
+static inline void thread_start(test_thread *t, thread_fn fn, void *arg)
+{
+  if (pthread_create(&t->t, NULL, fn, arg) != 0) TEST_FAIL_("pthread_create failed");
+}
+static inline void *thread_join(test_thread *t)
+{
+  void *r = NULL;
+  pthread_join(t->t, &r);
+  return r;
+}
+#endif
+
+/* Thread results: NULL = success, else a static failure text. */
+#define THREAD_CHECK(cond)                                                    \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      fprintf(stderr, "%s:%d: thread check failed: %s (last_error \"%s\")\n", \
+              __FILE__, __LINE__, #cond, mmapio_last_error());                \
+      return (void *)"failed";                                                \
+    }                                                                         \
+  } while (0)
+
+/* ---- Convenience --------------------------------------------------------- */
+
+static inline mmapio_options opts(mmapio_mode mode, uint32_t flags, uint64_t size)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.mode = mode;
+  o.flags = flags;
+  o.size = size;
+  return o;
+}
+
+/* Open `path` with a given flush policy (READ_WRITE, existing file). */
+static inline int open_policy(mmapio_map **out, const char *path, mmapio_flush_kind k, uint64_t every)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flush_policy.kind = k;
+  o.flush_policy.every = every;
+  return mmapio_open(out, path, &o);
+}
+
+static inline int has_cow(void) { return mmapio_has_feature(MMAPIO_FEATURE_COW); }
+
+/* A sentinel for "**out must be set to NULL on failure". */
+#define BAD_MAP ((mmapio_map *)(uintptr_t)0x1)
+
+/* ---- Byte buffers, reader, async, watch ---------------------------------- */
+
+/* Byte i of the pattern `seed` at absolute offset `off + i`. */
+static inline uint8_t ext_pat(uint64_t pos, unsigned seed)
+{
+  return (uint8_t)((pos * 131u + seed * 7u + (pos >> 8)) & 0xffu);
+}
+
+static inline void ext_fill(uint8_t *p, size_t n, uint64_t off, unsigned seed)
+{
+  for (size_t i = 0; i < n; i++) p[i] = ext_pat(off + i, seed);
+}
+
+static inline int ext_check(const uint8_t *p, size_t n, uint64_t off, unsigned seed)
+{
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != ext_pat(off + i, seed)) return 0;
+  return 1;
+}
+
+/* A new file of `n` pattern bytes; returns its path (free() it). */
+static inline char *ext_make_file(const char *tag, size_t n, unsigned seed)
+{
+  char *path = test_tmp_path(tag);
+  uint8_t *buf = (uint8_t *)malloc(n > 0 ? n : 1);
+  ASSERT(buf != NULL);
+  ext_fill(buf, n, 0, seed);
+  ASSERT_EQ(test_write_file(path, buf, n), 0);
+  free(buf);
+  return path;
+}
+
+/* The exact EBOUNDS detail of include/mmapio.h section 2. */
+#define EXT_ASSERT_BOUNDS(expr, off, len, total)                                        \
+  do {                                                                                  \
+    char want_[160];                                                                    \
+    ASSERT_STATUS((expr), MMAPIO_EBOUNDS);                                              \
+    snprintf(want_, sizeof want_, "range out of bounds: offset=%llu, len=%llu, total=%llu", \
+             (unsigned long long)(off), (unsigned long long)(len),                      \
+             (unsigned long long)(total));                                              \
+    ASSERT_STREQ(mmapio_last_error(), want_);                                           \
+  } while (0)
+
+/* ---- Backend white-box helpers ------------------------------------------ */
+
+#define ASSERT_MSG_HAS(needle)                                                  \
+  do {                                                                          \
+    if (strstr(mmapio_last_error(), (needle)) == NULL)                          \
+      TEST_FAIL_("last error does not contain \"%s\"", (needle));               \
+  } while (0)
+
+/* 1 when every byte of [p, p+n) is zero. */
+static inline int all_zero(const uint8_t *p, uint64_t n)
+{
+  for (uint64_t i = 0; i < n; i++)
+    if (p[i] != 0) return 0;
+  return 1;
+}
+
+/* A deterministic byte pattern that differs from zero everywhere. */
+static inline uint8_t os_pat(uint64_t i) { return (uint8_t)(1u + (i * 7u + (i >> 9)) % 251u); }
+
+static inline void os_fill_pat(uint8_t *p, uint64_t n)
+{
+  for (uint64_t i = 0; i < n; i++) p[i] = os_pat(i);
+}
+
+static inline int os_check_pat(const uint8_t *p, uint64_t n)
+{
+  for (uint64_t i = 0; i < n; i++)
+    if (p[i] != os_pat(i)) return 0;
+  return 1;
+}
+
+#ifdef _WIN32
+/* Win32 backend (tests/win): the test hooks of src/platform.h. */
+#  include "win/win.h"
+
+#  if defined(MMAPIO_TEST_HOOKS) && MMAPIO_TEST_HOOKS
+#    define WIN_HOOKS 1
+#  else
+#    define WIN_HOOKS 0
+#  endif
+
+static inline int win_is_wine(void) { return mmapio__win_get_api()->is_wine; }
+
+static inline HANDLE win_open(const char *p, int rw, int excl)
+{
+  mmapio_native_file f = NULL;
+  ASSERT_OK(mmapio__os_open(&f, p, rw ? MMAPIO__OPEN_RDWR : MMAPIO__OPEN_READ,
+                            excl ? MMAPIO__CREATE_EXCL : MMAPIO__CREATE_NO, 0));
+  return (HANDLE)f;
+}
+
+static inline HANDLE win_open_sized(const char *p, uint64_t len)
+{
+  HANDLE h = win_open(p, 1, 1);
+  ASSERT_OK(mmapio__os_file_set_size(h, 0, len, 0, p));
+  return h;
+}
+
+static inline uint64_t win_size(HANDLE h)
+{
+  LARGE_INTEGER sz;
+  if (!GetFileSizeEx(h, &sz)) TEST_FAIL_("GetFileSizeEx: %lu", (unsigned long)GetLastError());
+  return (uint64_t)sz.QuadPart;
+}
+
+/* Read bytes of the file through a separate handle (not the mapping). */
+static inline void win_file_bytes(const char *p, uint64_t off, uint8_t *out, uint64_t n)
+{
+  DWORD err = 0, got = 0;
+  wchar_t *w = mmapio__win_widen(p, &err);
+  HANDLE h;
+  OVERLAPPED ov;
+  ASSERT(w != NULL);
+  h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                  OPEN_EXISTING, 0, NULL);
+  free(w);
+  ASSERT(h != INVALID_HANDLE_VALUE);
+  memset(&ov, 0, sizeof ov);
+  ov.Offset = (DWORD)(off & 0xffffffffu);
+  ov.OffsetHigh = (DWORD)(off >> 32);
+  if (!ReadFile(h, out, (DWORD)n, &got, &ov)) TEST_FAIL_("ReadFile: %lu", (unsigned long)GetLastError());
+  CloseHandle(h);
+  ASSERT_EQ(got, n);
+}
+
+#else
+/* POSIX backend (tests/posix): the syscall hooks of src/platform.h. */
+#  include "internal.h"
+#  include "posix/posix_sys.h"
+
+/* 1 when the library has the syscall hooks (MMAPIO_TEST_HOOKS); otherwise
+ * prints that `what` is not tested and returns 0, and the caller returns. */
+static inline int have_hooks(const char *what)
+{
+#if MMAPIO__HOOKS
+  (void)what;
+  return 1;
+#else
+  printf("note: built without MMAPIO_TEST_HOOKS, %s not tested\n", what);
+  return 0;
+#endif
+}
+
+static inline uint64_t fd_size(int fd)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0) TEST_FAIL_("fstat: %s", strerror(errno));
+  return (uint64_t)st.st_size;
+}
+
+static inline uint64_t fd_blocks_bytes(int fd)
+{
+  struct stat st;
+  if (fstat(fd, &st) != 0) TEST_FAIL_("fstat: %s", strerror(errno));
+  return (uint64_t)st.st_blocks * 512u;
+}
+
+static inline uint64_t os_pg(void) { return (uint64_t)mmapio__os_page_size(); }
+#endif /* _WIN32 */
 
 #endif

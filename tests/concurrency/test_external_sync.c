@@ -6,7 +6,7 @@
  * for them (EDEADLK for the caller's own). White-box where "does not wait"
  * must be shown without timing: the writer finishes while the view is held.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include "internal.h"
 

@@ -10,7 +10,7 @@
  * Nothing waits on time except for a condition to become true (with a
  * generous deadline as a backstop).
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #define LEN (256u * 1024u)
 

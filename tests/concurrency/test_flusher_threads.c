@@ -5,7 +5,7 @@
  * of it. Every call succeeds, the data reaches the files, and no flush of a
  * closed map happens (ASan/TSan watch for that).
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #define NTHREADS 4
 #define ROUNDS 40

@@ -13,7 +13,7 @@
  * Every child arms alarm() so that a hang fails the test instead of
  * stalling it (the timeout is a backstop only: nothing waits on time).
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #ifdef _WIN32
 int main(void)

@@ -4,7 +4,7 @@
  * and a writer fills each newly published page. The base address never
  * changes, no call waits or fails, and the final content is complete.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #define PAGES_START 4u
 #define PAGES_MAX 96u

@@ -9,7 +9,7 @@
  * destroyed once it is released (white-box: the registry of live maps and
  * mmapio__reap_wait, so nothing here waits on time).
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include "internal.h"
 

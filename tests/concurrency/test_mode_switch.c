@@ -12,7 +12,7 @@
  * printed (they depend on how fast the machine is) but only correctness is
  * asserted. Runs under TSan too.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include "internal.h"
 

@@ -7,7 +7,7 @@
  * asymmetric mode. Reading the mode is white-box (m->rfence). The loop
  * ends when the mode is back, with a generous deadline as a backstop.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include "internal.h"
 

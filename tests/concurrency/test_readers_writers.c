@@ -7,7 +7,7 @@
  * resizer grows and shrinks the map (moving resizes) past the records. The
  * final content must match what each writer wrote last. Runs under TSan.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #define REC 64u
 #define NREC 128u

@@ -7,7 +7,7 @@
  * makes the bad interleaving likely; the test passes in every interleaving
  * when the lock order is right.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 static mmapio_map *M;
 static uint64_t PS;

@@ -16,7 +16,7 @@
  *  - the borrow protocol version is checked on release.
  * Runs under TSan too.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include "internal.h"
 

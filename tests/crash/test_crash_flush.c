@@ -4,7 +4,7 @@
  * atexit, no close, no unmap). The parent reopens the file and must find
  * every byte. Repeated for each durability level and for a created file.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <signal.h>

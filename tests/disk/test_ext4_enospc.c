@@ -17,7 +17,7 @@
  * Needs root, mkfs.ext4 (e2fsprogs) and a loop device; skips with the
  * reason otherwise.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(__linux__)
 #  include <dirent.h>

@@ -9,7 +9,7 @@
  *   - a second file that no longer fits -> ENOSPC;
  *   - with MMAPIO_OPEN_SPARSE the 4 MiB create succeeds.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(__linux__)
 #  include <sched.h>

@@ -9,7 +9,7 @@
  * first FULL flush after such a create syncs the file, not the directory
  * again.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(MMAPIO_TEST_HOOKS) && !defined(_WIN32)
 

@@ -11,7 +11,7 @@
  * the raw pointer; close flushes non-MANUAL maps; ALWAYS flushes in write;
  * RO, COW and anonymous maps flush nothing.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(MMAPIO_TEST_HOOKS) && !defined(_WIN32)
 

@@ -11,7 +11,7 @@
  * Elsewhere (portable build) only the general rules are checked: no fcntl
  * and at most one fstat per open.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(MMAPIO_TEST_HOOKS) && !defined(_WIN32)
 

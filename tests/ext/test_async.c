@@ -9,7 +9,7 @@
  * The "still running" cases do not depend on timing: the test holds a write
  * view, so a write task cannot finish until the test releases it.
  */
-#include "ext.h"
+#include "test.h"
 
 #include "platform.h" /* test hooks: the syscall recorder */
 

@@ -5,7 +5,7 @@
  * bounded wait times out as usual, and once the view is released the task
  * completes.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 int main(void)
 {

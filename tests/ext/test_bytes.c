@@ -4,7 +4,7 @@
  * removed; immutable; reference counting (also from several threads);
  * every status; the zero-length and bounds edges; use as an iovec.
  */
-#include "ext.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <fcntl.h>

@@ -3,7 +3,7 @@
  * overflowing positions, reads past the end, every status, and a reader
  * that outlives resizes of its map.
  */
-#include "ext.h"
+#include "test.h"
 
 #include <stdio.h>
 

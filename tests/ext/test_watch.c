@@ -10,7 +10,7 @@
  * No timing assumptions: every expected event is waited for with a 10 s
  * deadline; the only "nothing happens" check is after mmapio_watch_stop.
  */
-#include "ext.h"
+#include "test.h"
 
 #include "platform.h" /* mmapio__watch_start_backend, mmapio__watch_backend */
 
@@ -66,19 +66,7 @@ static int log_count(event_log *l)
   return n;
 }
 
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
-static void sleep_ms(unsigned ms)
-{
-  struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 /* Index of the first event at or after `from` of `kind` (and, when
  * `ranged`, with that offset and length), waiting up to `ms`; -1 if none. */

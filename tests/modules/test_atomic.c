@@ -5,7 +5,7 @@
  * blocked), and every header-inline operation with every memory order.
  */
 #include "internal.h"
-#include "../unit/helpers.h"
+#include "test.h"
 
 static const char *align_msg(unsigned req, uint64_t off)
 {

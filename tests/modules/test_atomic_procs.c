@@ -6,7 +6,7 @@
  *
  * POSIX only (fork); Windows would need a helper executable, so it skips.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #ifdef _WIN32
 int main(void) { TEST_SKIP("needs fork()"); }

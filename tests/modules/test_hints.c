@@ -7,7 +7,7 @@
  * pages first, residency falls after evict and rises after touch.
  */
 #include "internal.h"
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(__linux__)
 #  include <sys/vfs.h>

@@ -6,7 +6,7 @@
  * own reading of /proc/self/smaps, and is 0 when THP is disabled.
  */
 #include "internal.h"
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(__linux__)
 #  include <sys/vfs.h>

@@ -4,7 +4,7 @@
  * (exclusive, counted by the flush policy, private on COW), the lock held for
  * the iterator's life (close EBUSY, EDEADLK), and the ENOTSUP stubs.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 static size_t count_items(mmapio_map *m, size_t chunk)
 {

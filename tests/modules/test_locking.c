@@ -6,7 +6,7 @@
  * limit) with a message naming RLIMIT_MEMLOCK.
  */
 #include "internal.h"
-#include "../unit/helpers.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <sys/resource.h>

@@ -6,7 +6,7 @@
  * RW window reach the image file at offset + map offset and nowhere else.
  * Needs root and a loop device (losetup): skipped with the reason otherwise.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #include <fcntl.h>
 #include <stdio.h>

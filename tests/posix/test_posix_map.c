@@ -4,7 +4,7 @@
  * maps with the zero-tail rule, failure paths, and the calls a flush makes
  * at each durability level.
  */
-#include "posix_test.h"
+#include "test.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -33,10 +33,10 @@ static void test_map_modes(void)
   ASSERT(om.base != NULL);
   ASSERT_U64_EQ(om.reserved, 10000);
   ASSERT(om.handle == NULL);
-  fill_pat(om.base, 10000);
+  os_fill_pat(om.base, 10000);
   uint8_t *back = (uint8_t *)malloc(10000);
   file_bytes(fd, 0, back, 10000);
-  ASSERT(check_pat(back, 10000)); /* shared: visible through the file */
+  ASSERT(os_check_pat(back, 10000)); /* shared: visible through the file */
   mmapio__os_unmap(&om, 10000);
   ASSERT(om.base == NULL);
   ASSERT_U64_EQ(om.reserved, 0);
@@ -45,15 +45,15 @@ static void test_map_modes(void)
   int ro = -1;
   ASSERT_OK(mmapio__os_open(&ro, p, MMAPIO__OPEN_READ, MMAPIO__CREATE_NO, 0));
   ASSERT_OK(mmapio__os_map(&om, ro, MMAPIO_MODE_COPY_ON_WRITE, 10000, 10000, 0, p));
-  ASSERT(check_pat(om.base, 10000));
+  ASSERT(os_check_pat(om.base, 10000));
   memset(om.base, 0xEE, 100);
   file_bytes(fd, 0, back, 10000);
-  ASSERT(check_pat(back, 10000));
+  ASSERT(os_check_pat(back, 10000));
   mmapio__os_unmap(&om, 10000);
 
   /* Read only: reads the file. */
   ASSERT_OK(mmapio__os_map(&om, ro, MMAPIO_MODE_READ_ONLY, 10000, 10000, 0, p));
-  ASSERT(check_pat(om.base, 10000));
+  ASSERT(os_check_pat(om.base, 10000));
   mmapio__os_unmap(&om, 10000);
 
   /* A read-write shared map needs a writable descriptor. */
@@ -91,23 +91,23 @@ static void test_map_modes(void)
 static void file_cycle(uint64_t keep)
 {
   char *p = test_tmp_path("remap");
-  const uint64_t a = 3 * pg() + 123;  /* first length */
-  const uint64_t b = 9 * pg() + 77;   /* grown */
-  const uint64_t c = pg() + 5;        /* shrunk (not page aligned) */
-  const uint64_t d = 20 * pg() + 1;   /* grown again */
+  const uint64_t a = 3 * os_pg() + 123;  /* first length */
+  const uint64_t b = 9 * os_pg() + 77;   /* grown */
+  const uint64_t c = os_pg() + 5;        /* shrunk (not page aligned) */
+  const uint64_t d = 20 * os_pg() + 1;   /* grown again */
   int fd = open_sized(p, a);
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
   om.keep = keep;
   uint64_t reserve = keep > a ? keep : a;
   ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, a, reserve, 0, p));
-  fill_pat(om.base, a);
+  os_fill_pat(om.base, a);
 
   mmapio__sys_reset();
   ASSERT_OK(mmapio__os_remap(&om, fd, a, b, 0, p));
   ASSERT(om.reserved >= b);
   ASSERT_U64_EQ(fd_size(fd), b);
-  ASSERT(check_pat(om.base, a));
+  ASSERT(os_check_pat(om.base, a));
   ASSERT(all_zero(om.base + a, b - a));
   if (MMAPIO__HOOKS) {
     ASSERT_EQ(mmapio__sys_count("fallocate"), 1); /* blocks reserved for the growth */
@@ -118,35 +118,35 @@ static void file_cycle(uint64_t keep)
       ASSERT_EQ(mmapio__sys_count(MMAPIO__LINUX ? "mremap" : "mmap"), 1);
     }
   }
-  fill_pat(om.base, b);
+  os_fill_pat(om.base, b);
 
   mmapio__sys_reset();
   ASSERT_OK(mmapio__os_remap(&om, fd, b, c, 0, p));
   ASSERT_U64_EQ(fd_size(fd), c);
-  ASSERT(check_pat(om.base, c));
+  ASSERT(os_check_pat(om.base, c));
   /* The reservation asked for at open is kept. */
   ASSERT(om.reserved >= c);
   ASSERT(om.reserved >= keep);
-  if (keep == 0) ASSERT_U64_EQ(om.reserved, mmapio__round_up(c, pg()));
+  if (keep == 0) ASSERT_U64_EQ(om.reserved, mmapio__round_up(c, os_pg()));
 
   ASSERT_OK(mmapio__os_remap(&om, fd, c, d, 0, p));
   ASSERT_U64_EQ(fd_size(fd), d);
-  ASSERT(check_pat(om.base, c));
+  ASSERT(os_check_pat(om.base, c));
   ASSERT(all_zero(om.base + c, d - c));
   /* The file agrees with the mapping. */
   uint8_t *back = (uint8_t *)malloc((size_t)d);
   file_bytes(fd, 0, back, d);
-  ASSERT(check_pat(back, c));
+  ASSERT(os_check_pat(back, c));
   ASSERT(all_zero(back + c, d - c));
   free(back);
 
   /* Sparse growth: no blocks reserved. */
   mmapio__sys_reset();
-  ASSERT_OK(mmapio__os_remap(&om, fd, d, d + pg(), 1, p));
+  ASSERT_OK(mmapio__os_remap(&om, fd, d, d + os_pg(), 1, p));
   if (MMAPIO__HOOKS) ASSERT_EQ(mmapio__sys_count("fallocate"), 0);
-  ASSERT(all_zero(om.base + d, pg()));
+  ASSERT(all_zero(om.base + d, os_pg()));
 
-  mmapio__os_unmap(&om, d + pg());
+  mmapio__os_unmap(&om, d + os_pg());
   mmapio__os_close_file(fd);
   test_unlink(p);
   free(p);
@@ -156,31 +156,31 @@ static void test_file_failures(void)
 {
   if (!have_hooks("test_file_failures")) return;
   char *p = test_tmp_path("remapfail");
-  const uint64_t a = 2 * pg() + 10;
+  const uint64_t a = 2 * os_pg() + 10;
   int fd = open_sized(p, a);
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
   ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, a, a, 0, p));
-  fill_pat(om.base, a);
+  os_fill_pat(om.base, a);
   uint8_t *base = om.base;
 
   /* No disk space: mapping and length unchanged. */
   mmapio__sys_reset();
   mmapio__sys_fail_nth("fallocate", 1, ENOSPC);
-  ASSERT_STATUS(mmapio__os_remap(&om, fd, a, 64 * pg(), 0, p), MMAPIO_ENOSPC);
+  ASSERT_STATUS(mmapio__os_remap(&om, fd, a, 64 * os_pg(), 0, p), MMAPIO_ENOSPC);
   ASSERT(om.base == base);
   ASSERT_U64_EQ(om.reserved, a);
   ASSERT_U64_EQ(fd_size(fd), a);
 
   /* The mapping cannot move: the file length is put back. */
   mmapio__sys_fail_nth(MMAPIO__LINUX ? "mremap" : "mmap", 1, ENOMEM);
-  ASSERT_STATUS(mmapio__os_remap(&om, fd, a, 64 * pg(), 0, p), MMAPIO_ENOMEM);
+  ASSERT_STATUS(mmapio__os_remap(&om, fd, a, 64 * os_pg(), 0, p), MMAPIO_ENOMEM);
   ASSERT_MSG_HAS(MMAPIO__LINUX ? "mremap(" : "mmap(");
   ASSERT_MSG_HAS(p);
   ASSERT(om.base == base);
   ASSERT_U64_EQ(om.reserved, a);
   ASSERT_U64_EQ(fd_size(fd), a);
-  ASSERT(check_pat(om.base, a));
+  ASSERT(os_check_pat(om.base, a));
 
   /* Shrinking: a failing ftruncate changes nothing. */
   mmapio__sys_fail_nth("ftruncate", 1, EIO);
@@ -188,7 +188,7 @@ static void test_file_failures(void)
   ASSERT(om.base == base);
   ASSERT_U64_EQ(om.reserved, a);
   ASSERT_U64_EQ(fd_size(fd), a);
-  ASSERT(check_pat(om.base, a));
+  ASSERT(os_check_pat(om.base, a));
   mmapio__sys_reset();
 
   mmapio__os_unmap(&om, a);
@@ -199,10 +199,10 @@ static void test_file_failures(void)
 
 static void anon_cycle(uint32_t flags, uint64_t keep)
 {
-  const uint64_t a = 5 * pg() + 3;
-  const uint64_t b = 40 * pg() + 11;
-  const uint64_t c = 2 * pg() + 9;
-  const uint64_t d = 50 * pg();
+  const uint64_t a = 5 * os_pg() + 3;
+  const uint64_t b = 40 * os_pg() + 11;
+  const uint64_t c = 2 * os_pg() + 9;
+  const uint64_t d = 50 * os_pg();
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
   om.keep = keep;
@@ -210,33 +210,33 @@ static void anon_cycle(uint32_t flags, uint64_t keep)
   ASSERT_EQ(om.anon_shared, (flags & MMAPIO_ANON_SHARED) != 0);
   ASSERT(om.reserved >= a);
   ASSERT(all_zero(om.base, a));
-  fill_pat(om.base, a);
+  os_fill_pat(om.base, a);
 
   ASSERT_OK(mmapio__os_remap(&om, -1, a, b, 0, NULL));
   ASSERT(om.reserved >= b);
-  ASSERT(check_pat(om.base, a));
+  ASSERT(os_check_pat(om.base, a));
   ASSERT(all_zero(om.base + a, b - a));
-  fill_pat(om.base, b);
+  os_fill_pat(om.base, b);
 
   ASSERT_OK(mmapio__os_remap(&om, -1, b, c, 0, NULL));
   ASSERT(om.reserved >= c);
   ASSERT(om.reserved >= keep);
-  ASSERT(check_pat(om.base, c));
+  ASSERT(os_check_pat(om.base, c));
 
   ASSERT_OK(mmapio__os_remap(&om, -1, c, d, 0, NULL));
-  ASSERT(check_pat(om.base, c));
+  ASSERT(os_check_pat(om.base, c));
   ASSERT(all_zero(om.base + c, d - c));
 
   /* Shrink within the reservation and grow back: still zero. */
-  fill_pat(om.base, d);
+  os_fill_pat(om.base, d);
   ASSERT_OK(mmapio__os_remap(&om, -1, d, 7, 0, NULL));
-  ASSERT_OK(mmapio__os_remap(&om, -1, 7, 3 * pg(), 0, NULL));
-  ASSERT(check_pat(om.base, 7));
-  ASSERT(all_zero(om.base + 7, 3 * pg() - 7));
+  ASSERT_OK(mmapio__os_remap(&om, -1, 7, 3 * os_pg(), 0, NULL));
+  ASSERT(os_check_pat(om.base, 7));
+  ASSERT(all_zero(om.base + 7, 3 * os_pg() - 7));
 
   /* Flushing anonymous memory does nothing. */
   mmapio__sys_reset();
-  ASSERT_OK(mmapio__os_flush(&om, -1, 0, pg(), MMAPIO_DURABLE_FULL, NULL));
+  ASSERT_OK(mmapio__os_flush(&om, -1, 0, os_pg(), MMAPIO_DURABLE_FULL, NULL));
   if (MMAPIO__HOOKS) ASSERT_EQ(mmapio__sys_count(NULL), 0);
 
   /* Failure to move keeps the old mapping. */
@@ -245,13 +245,13 @@ static void anon_cycle(uint32_t flags, uint64_t keep)
     uint64_t res = om.reserved;
     const char *moving = (MMAPIO__LINUX && !(flags & MMAPIO_ANON_SHARED)) ? "mremap" : "mmap";
     mmapio__sys_fail_nth(moving, 1, ENOMEM);
-    ASSERT_STATUS(mmapio__os_remap(&om, -1, 3 * pg(), 100 * pg() + keep, 0, NULL), MMAPIO_ENOMEM);
+    ASSERT_STATUS(mmapio__os_remap(&om, -1, 3 * os_pg(), 100 * os_pg() + keep, 0, NULL), MMAPIO_ENOMEM);
     ASSERT(om.base == base);
     ASSERT_U64_EQ(om.reserved, res);
-    ASSERT(check_pat(om.base, 7));
+    ASSERT(os_check_pat(om.base, 7));
     mmapio__sys_reset();
   }
-  mmapio__os_unmap(&om, 3 * pg());
+  mmapio__os_unmap(&om, 3 * os_pg());
   ASSERT(om.base == NULL);
 }
 
@@ -260,7 +260,7 @@ static void test_anon_shared_fork(void)
 {
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
-  ASSERT_OK(mmapio__os_map_anon(&om, pg(), MMAPIO_ANON_SHARED));
+  ASSERT_OK(mmapio__os_map_anon(&om, os_pg(), MMAPIO_ANON_SHARED));
   fflush(NULL);
   pid_t pid = fork();
   ASSERT(pid >= 0);
@@ -271,10 +271,10 @@ static void test_anon_shared_fork(void)
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   ASSERT_EQ(om.base[0], 42);
-  mmapio__os_unmap(&om, pg());
+  mmapio__os_unmap(&om, os_pg());
 
   /* Private: the child's write stays in the child. */
-  ASSERT_OK(mmapio__os_map_anon(&om, pg(), 0));
+  ASSERT_OK(mmapio__os_map_anon(&om, os_pg(), 0));
   pid = fork();
   ASSERT(pid >= 0);
   if (pid == 0) {
@@ -283,30 +283,30 @@ static void test_anon_shared_fork(void)
   }
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   ASSERT_EQ(om.base[0], 0);
-  mmapio__os_unmap(&om, pg());
+  mmapio__os_unmap(&om, os_pg());
 }
 
 static void test_grow_in_place(void)
 {
   char *p = test_tmp_path("inplace");
-  int fd = open_sized(p, pg());
+  int fd = open_sized(p, os_pg());
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
-  om.keep = 16 * pg();
-  ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, pg(), 16 * pg(), 0, p));
+  om.keep = 16 * os_pg();
+  ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, os_pg(), 16 * os_pg(), 0, p));
   uint8_t *base = om.base;
-  ASSERT_OK(mmapio__os_file_set_size(fd, pg(), 10 * pg(), 0, p));
+  ASSERT_OK(mmapio__os_file_set_size(fd, os_pg(), 10 * os_pg(), 0, p));
   mmapio__sys_reset();
-  ASSERT_OK(mmapio__os_grow_in_place(&om, fd, pg(), 10 * pg(), p));
+  ASSERT_OK(mmapio__os_grow_in_place(&om, fd, os_pg(), 10 * os_pg(), p));
   if (MMAPIO__HOOKS) ASSERT_EQ(mmapio__sys_count(NULL), 0);
   ASSERT(om.base == base);
   /* The new pages are usable at once and reach the file. */
-  om.base[10 * pg() - 1] = 0x5A;
+  om.base[10 * os_pg() - 1] = 0x5A;
   uint8_t v = 0;
-  ASSERT_EQ(pread(fd, &v, 1, (off_t)(10 * pg() - 1)), 1);
+  ASSERT_EQ(pread(fd, &v, 1, (off_t)(10 * os_pg() - 1)), 1);
   ASSERT_EQ(v, 0x5A);
-  ASSERT_STATUS(mmapio__os_grow_in_place(&om, fd, 10 * pg(), 17 * pg(), p), MMAPIO_EINVAL);
-  mmapio__os_unmap(&om, 10 * pg());
+  ASSERT_STATUS(mmapio__os_grow_in_place(&om, fd, 10 * os_pg(), 17 * os_pg(), p), MMAPIO_EINVAL);
+  mmapio__os_unmap(&om, 10 * os_pg());
   mmapio__os_close_file(fd);
   test_unlink(p);
   free(p);
@@ -325,36 +325,36 @@ static void test_flush_calls(void)
 {
   if (!have_hooks("test_flush_calls")) return;
   char *p = test_tmp_path("flush");
-  int fd = open_sized(p, 8 * pg());
+  int fd = open_sized(p, 8 * os_pg());
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
-  ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, 8 * pg(), 8 * pg(), 0, p));
-  memset(om.base, 0xAB, 8 * pg());
+  ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, 8 * os_pg(), 8 * os_pg(), 0, p));
+  memset(om.base, 0xAB, 8 * os_pg());
   mmapio__sys_call rec[16];
 
   /* DATA: exactly one msync(MS_SYNC) over the range. */
-  size_t n = record_flush(&om, fd, 2 * pg(), 3 * pg(), MMAPIO_DURABLE_DATA, p, rec, 16);
+  size_t n = record_flush(&om, fd, 2 * os_pg(), 3 * os_pg(), MMAPIO_DURABLE_DATA, p, rec, 16);
   ASSERT_EQ(n, 1);
   ASSERT_STREQ(rec[0].name, "msync");
-  ASSERT_U64_EQ(rec[0].a, (uint64_t)(uintptr_t)(om.base + 2 * pg()));
-  ASSERT_U64_EQ(rec[0].b, 3 * pg());
+  ASSERT_U64_EQ(rec[0].a, (uint64_t)(uintptr_t)(om.base + 2 * os_pg()));
+  ASSERT_U64_EQ(rec[0].b, 3 * os_pg());
   ASSERT_EQ(rec[0].flags, MS_SYNC);
 
   /* FULL: msync(MS_SYNC), then the device cache. */
-  n = record_flush(&om, fd, 0, 8 * pg(), MMAPIO_DURABLE_FULL, p, rec, 16);
+  n = record_flush(&om, fd, 0, 8 * os_pg(), MMAPIO_DURABLE_FULL, p, rec, 16);
   ASSERT_EQ(n, 2);
   ASSERT_STREQ(rec[0].name, "msync");
   ASSERT_EQ(rec[0].flags, MS_SYNC);
-  ASSERT_U64_EQ(rec[0].b, 8 * pg());
+  ASSERT_U64_EQ(rec[0].b, 8 * os_pg());
   ASSERT_STREQ(rec[1].name, MMAPIO__APPLE ? "fcntl_fullfsync" : "fsync");
 
   /* NONE: writeback started (Linux sync_file_range), never MS_SYNC. */
-  n = record_flush(&om, fd, pg(), 2 * pg(), MMAPIO_DURABLE_NONE, p, rec, 16);
+  n = record_flush(&om, fd, os_pg(), 2 * os_pg(), MMAPIO_DURABLE_NONE, p, rec, 16);
   ASSERT_EQ(n, 1);
 #if MMAPIO__LINUX
   ASSERT_STREQ(rec[0].name, "sync_file_range");
-  ASSERT_U64_EQ(rec[0].a, pg());
-  ASSERT_U64_EQ(rec[0].b, 2 * pg());
+  ASSERT_U64_EQ(rec[0].a, os_pg());
+  ASSERT_U64_EQ(rec[0].b, 2 * os_pg());
   ASSERT_EQ(rec[0].flags, SYNC_FILE_RANGE_WRITE);
 #else
   ASSERT_STREQ(rec[0].name, "msync");
@@ -362,31 +362,31 @@ static void test_flush_calls(void)
 #endif
 
   /* A range past the mapping is clamped, never passed to msync. */
-  n = record_flush(&om, fd, 6 * pg(), 100 * pg(), MMAPIO_DURABLE_DATA, p, rec, 16);
+  n = record_flush(&om, fd, 6 * os_pg(), 100 * os_pg(), MMAPIO_DURABLE_DATA, p, rec, 16);
   ASSERT_EQ(n, 1);
-  ASSERT_U64_EQ(rec[0].b, 2 * pg());
+  ASSERT_U64_EQ(rec[0].b, 2 * os_pg());
 
   /* Failures are reported with the call and path. */
   mmapio__sys_reset();
   mmapio__sys_fail_nth("msync", 1, EIO);
-  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, pg(), MMAPIO_DURABLE_DATA, p), MMAPIO_EIO);
+  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, os_pg(), MMAPIO_DURABLE_DATA, p), MMAPIO_EIO);
   ASSERT_MSG_HAS("msync(");
   ASSERT_MSG_HAS(p);
   mmapio__sys_fail_nth("fsync", 1, EIO);
-  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, pg(), MMAPIO_DURABLE_FULL, p), MMAPIO_EIO);
+  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, os_pg(), MMAPIO_DURABLE_FULL, p), MMAPIO_EIO);
   ASSERT_MSG_HAS("fsync(");
   /* An msync failure stops before fsync. */
   mmapio__sys_reset();
   mmapio__sys_fail_nth("msync", 1, EIO);
-  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, pg(), MMAPIO_DURABLE_FULL, p), MMAPIO_EIO);
+  ASSERT_STATUS(mmapio__os_flush(&om, fd, 0, os_pg(), MMAPIO_DURABLE_FULL, p), MMAPIO_EIO);
   ASSERT_EQ(mmapio__sys_count("fsync"), 0);
   mmapio__sys_reset();
 
   /* The data did reach the file. */
   uint8_t v = 0;
-  ASSERT_EQ(pread(fd, &v, 1, (off_t)(5 * pg())), 1);
+  ASSERT_EQ(pread(fd, &v, 1, (off_t)(5 * os_pg())), 1);
   ASSERT_EQ(v, 0xAB);
-  mmapio__os_unmap(&om, 8 * pg());
+  mmapio__os_unmap(&om, 8 * os_pg());
   mmapio__os_close_file(fd);
   test_unlink(p);
   free(p);
@@ -399,8 +399,8 @@ static void test_flush_public(void)
   if (!have_hooks("test_flush_public")) return;
   char *p = test_tmp_path("flushapi");
   mmapio_map *m = NULL;
-  ASSERT_OK(mmapio_create_rw(&m, p, 3 * pg()));
-  ASSERT_OK(mmapio_write(m, pg() + 1, "x", 1));
+  ASSERT_OK(mmapio_create_rw(&m, p, 3 * os_pg()));
+  ASSERT_OK(mmapio_write(m, os_pg() + 1, "x", 1));
   mmapio__sys_call rec[64];
   mmapio__sys_reset();
   mmapio__sys_record_start();
@@ -424,13 +424,13 @@ int main(void)
 {
   test_map_modes();
   file_cycle(0);
-  file_cycle(4 * pg());
-  file_cycle(64 * pg());
+  file_cycle(4 * os_pg());
+  file_cycle(64 * os_pg());
   test_file_failures();
   anon_cycle(0, 0);
   anon_cycle(MMAPIO_ANON_SHARED, 0);
-  anon_cycle(0, 64 * pg());
-  anon_cycle(MMAPIO_ANON_SHARED, 64 * pg());
+  anon_cycle(0, 64 * os_pg());
+  anon_cycle(MMAPIO_ANON_SHARED, 64 * os_pg());
   test_anon_shared_fork();
   test_grow_in_place();
   test_flush_calls();

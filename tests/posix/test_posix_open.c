@@ -3,7 +3,7 @@
  * files, directories, FIFOs, devices, missing files, permissions), dup,
  * file size, unlink, copy_file, and errno translation.
  */
-#include "posix_test.h"
+#include "test.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -223,7 +223,7 @@ static void test_copy(void)
   /* Bigger than one copy_file_range / read chunk, odd length. */
   size_t n = 3u * 1024u * 1024u + 12345u;
   uint8_t *data = (uint8_t *)malloc(n);
-  fill_pat(data, n);
+  os_fill_pat(data, n);
   ASSERT_EQ(test_write_file(src, data, n), 0);
   /* An existing longer destination is truncated. */
   uint8_t *junk = (uint8_t *)calloc(1, n + 4096);

@@ -2,7 +2,7 @@
  * test_posix_size.c -- file_set_size (growth with block reservation, sparse
  * growth, shrink, failure restoring the length) and file_can_reserve.
  */
-#include "posix_test.h"
+#include "test.h"
 
 #include <signal.h>
 #if defined(__linux__)

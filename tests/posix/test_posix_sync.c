@@ -4,7 +4,7 @@
  * thread-exit callbacks, the asymmetric fence, clocks, and the thread
  * safety of the syscall hooks.
  */
-#include "posix_test.h"
+#include "test.h"
 
 #include <stdlib.h>
 /* The library returns 0 from asym_init under ThreadSanitizer. */

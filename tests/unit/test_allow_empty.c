@@ -4,7 +4,7 @@
  * writes of 0 bytes, growth from 0, shrink to 0, flushes of an empty map --
  * while the default keeps "Cannot map zero-length file".
  */
-#include "helpers.h"
+#include "test.h"
 
 static void open_empty(mmapio_map **m, const char *p, mmapio_mode mode, uint32_t flags)
 {

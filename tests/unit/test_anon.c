@@ -3,7 +3,7 @@
  * content, no path or file, flush a no-op, resize keeps content, shared
  * maps are visible to fork() children and private ones are not.
  */
-#include "helpers.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <sys/wait.h>

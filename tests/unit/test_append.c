@@ -5,7 +5,7 @@
  * file is cut to the logical end at close, concurrent appenders get
  * disjoint ranges, and shrinking the logical end clears what was cut off.
  */
-#include "helpers.h"
+#include "test.h"
 
 #define REC 4104u /* 4 + 4096 + 4, a journal-like record */
 

@@ -4,7 +4,7 @@
  * sizes. Each gets its status and a detail message naming the call and
  * path, and nothing on disk changes (a failed create leaves no file).
  */
-#include "helpers.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <grp.h>

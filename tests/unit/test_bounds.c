@@ -5,7 +5,7 @@
  * total +- 1 and near UINT64_MAX (including sums that wrap around), with the
  * exact EBOUNDS message.
  */
-#include "helpers.h"
+#include "test.h"
 
 static uint64_t TOTAL;
 static uint8_t *BUF; /* TOTAL bytes */

@@ -4,7 +4,7 @@
  * case below feeds a call inputs that are wrong in two ways at once and
  * checks that the earlier check wins, and that nothing changed.
  */
-#include "helpers.h"
+#include "test.h"
 
 #define LEN 4096u
 

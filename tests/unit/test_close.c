@@ -4,7 +4,7 @@
  * (in this or another thread; nothing changes, release then close works),
  * the final flush of non-MANUAL RW maps, and no descriptor leaks.
  */
-#include "helpers.h"
+#include "test.h"
 
 #ifndef _WIN32
 #  include <dirent.h>

@@ -4,7 +4,7 @@
  * process and never reach the file, flush is a no-op, flush_range still
  * checks bounds, resize is EMODE (before the size), the policy is MANUAL.
  */
-#include "helpers.h"
+#include "test.h"
 
 int main(void)
 {

@@ -2,7 +2,7 @@
  * Status codes, mmapio_strerror, and the per-thread detail message and OS
  * code (include/mmapio.h section 2).
  */
-#include "helpers.h"
+#include "test.h"
 
 #include <limits.h>
 

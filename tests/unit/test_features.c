@@ -5,7 +5,7 @@
  * the `minimal` stage of scripts/run-tests.sh; skipped when every feature
  * is compiled in.
  */
-#include "helpers.h"
+#include "test.h"
 
 static void on_change(const mmapio_change *c, void *payload)
 {

@@ -3,7 +3,7 @@
  * mmapio_write_file -- success paths and every status, nothing on disk
  * changed by a failing call.
  */
-#include "helpers.h"
+#include "test.h"
 
 int main(void)
 {

@@ -6,7 +6,7 @@
  * count; flush resets; `every == 0` never flushes; the background flusher
  * flushes and is stopped by close.
  */
-#include "helpers.h"
+#include "test.h"
 
 #ifdef __linux__
 #  include <dirent.h>

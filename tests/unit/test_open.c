@@ -4,7 +4,7 @@
  * paths in every mode, every status the builder returns, the exact ESIZE
  * messages, and "on failure nothing on disk changes".
  */
-#include "helpers.h"
+#include "test.h"
 
 static size_t PS;
 

@@ -3,7 +3,7 @@
  * the descriptor/HANDLE so the caller keeps its own; a mode the descriptor
  * does not allow is EACCES; invalid descriptors and modes are EINVAL.
  */
-#include "helpers.h"
+#include "test.h"
 
 #include <fcntl.h>
 

@@ -4,7 +4,7 @@
  * existing empty file, checks default_size only when creating, and has no
  * race between the existence test and the open.
  */
-#include "helpers.h"
+#include "test.h"
 
 #define NTHREADS 8
 

@@ -15,7 +15,7 @@
  *     open_or_create and CREATE|EXCLUSIVE; a 256-byte one is MMAPIO_EINVAL
  *     with "file name too long", and nothing is left behind.
  */
-#include "helpers.h"
+#include "test.h"
 
 #if !defined(_WIN32)
 #  include <signal.h>

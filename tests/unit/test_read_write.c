@@ -4,7 +4,7 @@
  * is OK before any other check; a 0-byte read still obeys bounds), and the
  * check order (arguments -> zero length -> mode -> bounds).
  */
-#include "helpers.h"
+#include "test.h"
 
 static size_t PS;
 

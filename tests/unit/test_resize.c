@@ -5,7 +5,7 @@
  * stay valid, pins do not block), EBUSY for pins on a moving resize, and
  * waiting for other threads' views.
  */
-#include "helpers.h"
+#include "test.h"
 
 static size_t PS;
 

@@ -4,7 +4,7 @@
  * current length on every access (EBOUNDS after a shrink past them, valid
  * again after growing back), and segment_write never writes past the end.
  */
-#include "helpers.h"
+#include "test.h"
 
 int main(void)
 {

@@ -3,7 +3,7 @@
  * an older caller's smaller struct gets only its fields, bad sizes are
  * EVERSION without writing anything.
  */
-#include "helpers.h"
+#include "test.h"
 #include "platform.h"
 
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Version and feature queries (include/mmapio.h sections 1 and 3) and the small limits and
  * helpers every other module relies on (page size, align_up). */
-#include "helpers.h"
+#include "test.h"
 
 static const struct { mmapio_feature f; int compiled; const char *name; } features[] = {
   {MMAPIO_FEATURE_ADVISE, MMAPIO_WITH_ADVISE, "ADVISE"},

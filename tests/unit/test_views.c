@@ -3,7 +3,7 @@
  * "many readers, one writer" on RW/COW/anonymous maps, EDEADLK instead of a
  * self-deadlock, waiting for other threads' views, and no locking on RO maps.
  */
-#include "helpers.h"
+#include "test.h"
 
 static size_t PS;
 

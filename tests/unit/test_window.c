@@ -9,7 +9,7 @@
  * TRUNCATE/CREATE with a window), resize of tail windows (the file follows)
  * and of fixed windows (ENOTSUP), and callers passing the 1.0 options struct.
  */
-#include "helpers.h"
+#include "test.h"
 
 #include <stddef.h>
 

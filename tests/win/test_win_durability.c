@@ -5,7 +5,7 @@
  * over the page-aligned range plus FlushFileBuffers; NONE is FlushViewOfFile
  * only; copy-on-write and anonymous maps make no call.
  */
-#include "win_test.h"
+#include "test.h"
 
 #ifndef _WIN32
 int main(void) { TEST_SKIP("Win32 backend test; this is not a Windows build"); }

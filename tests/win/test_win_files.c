@@ -4,7 +4,7 @@
  * non-inheritable handles, UTF-8 names, directories), duplication, sizes
  * with disk reservation, delete and copy.
  */
-#include "win_test.h"
+#include "test.h"
 
 #ifndef _WIN32
 int main(void) { TEST_SKIP("Win32 backend test; this is not a Windows build"); }

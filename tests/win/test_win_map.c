@@ -5,7 +5,7 @@
  * calls a flush makes at each durability level, anonymous maps, and growth
  * in place with placeholders where the system has them.
  */
-#include "win_test.h"
+#include "test.h"
 
 #ifndef _WIN32
 int main(void) { TEST_SKIP("Win32 backend test; this is not a Windows build"); }
@@ -30,9 +30,9 @@ static void test_modes(void)
   ASSERT_U64_EQ(om.reserved, 10000);
   ASSERT(om.handle != NULL);
   ASSERT(*(HANDLE *)om.handle != NULL); /* the section comes first */
-  fill_pat(om.base, 10000);
+  os_fill_pat(om.base, 10000);
   win_file_bytes(p, 0, back, 10000);
-  ASSERT(check_pat(back, 10000)); /* one page cache: visible through ReadFile */
+  ASSERT(os_check_pat(back, 10000)); /* one page cache: visible through ReadFile */
   mmapio__os_unmap(&om, 10000);
   ASSERT(om.base == NULL && om.handle == NULL);
   ASSERT_U64_EQ(om.reserved, 0);
@@ -40,10 +40,10 @@ static void test_modes(void)
   /* Copy-on-write over a read-only handle: private writes. */
   ro = win_open(p, 0, 0);
   ASSERT_OK(mmapio__os_map(&om, ro, MMAPIO_MODE_COPY_ON_WRITE, 10000, 10000, 0, p));
-  ASSERT(check_pat(om.base, 10000));
+  ASSERT(os_check_pat(om.base, 10000));
   memset(om.base, 0xEE, 100);
   win_file_bytes(p, 0, back, 10000);
-  ASSERT(check_pat(back, 10000));
+  ASSERT(os_check_pat(back, 10000));
   mmapio__sys_reset();
   mmapio__sys_record_start();
   ASSERT_OK(mmapio__os_flush(&om, ro, 0, 10000, MMAPIO_DURABLE_DATA, p));
@@ -52,7 +52,7 @@ static void test_modes(void)
   mmapio__os_unmap(&om, 10000);
 
   ASSERT_OK(mmapio__os_map(&om, ro, MMAPIO_MODE_READ_ONLY, 10000, 10000, 0, p));
-  ASSERT(check_pat(om.base, 10000));
+  ASSERT(os_check_pat(om.base, 10000));
   mmapio__os_unmap(&om, 10000);
 
   /* A read-write section needs a writable handle. */
@@ -94,13 +94,13 @@ static void test_remap(void)
   uint8_t *back = (uint8_t *)malloc(300000);
 
   ASSERT_OK(mmapio__os_map(&om, h, MMAPIO_MODE_READ_WRITE, 70000, 70000, 0, p));
-  fill_pat(om.base, 70000);
+  os_fill_pat(om.base, 70000);
 
   /* Grow: old bytes kept, new bytes zero, file longer. */
   ASSERT_OK(mmapio__os_remap(&om, h, 70000, 200000, 0, p));
   ASSERT_U64_EQ(win_size(h), 200000);
   ASSERT(om.reserved >= 200000);
-  ASSERT(check_pat(om.base, 70000));
+  ASSERT(os_check_pat(om.base, 70000));
   ASSERT(all_zero(om.base + 70000, 130000));
   om.base[199999] = 0x5A;
 
@@ -108,13 +108,13 @@ static void test_remap(void)
    * growth again: the cut bytes come back as zero. */
   ASSERT_OK(mmapio__os_remap(&om, h, 200000, 5000, 0, p));
   ASSERT_U64_EQ(win_size(h), 5000);
-  ASSERT(check_pat(om.base, 5000));
+  ASSERT(os_check_pat(om.base, 5000));
   ASSERT_OK(mmapio__os_remap(&om, h, 5000, 200000, 1, p));
   ASSERT_U64_EQ(win_size(h), 200000);
-  ASSERT(check_pat(om.base, 5000));
+  ASSERT(os_check_pat(om.base, 5000));
   ASSERT(all_zero(om.base + 5000, 195000));
   win_file_bytes(p, 0, back, 200000);
-  ASSERT(check_pat(back, 5000));
+  ASSERT(os_check_pat(back, 5000));
   ASSERT(all_zero(back + 5000, 195000));
 
   if (WIN_HOOKS) {
@@ -143,7 +143,7 @@ static void test_remap(void)
         ASSERT(strstr(mmapio_last_error(), "unusable") == NULL);
         ASSERT_U64_EQ(win_size(h), 200000);
         ASSERT(om.base != NULL);
-        ASSERT(check_pat(om.base, 5000));
+        ASSERT(os_check_pat(om.base, 5000));
         ASSERT_EQ(om.base[199999], 0);
         om.base[199999] = 7; /* still writable */
         om.base[199999] = 0;
@@ -227,7 +227,7 @@ static void test_anon(void)
   ASSERT_OK(mmapio__os_map_anon(&om, 100000, 0));
   ASSERT(om.base != NULL);
   ASSERT(all_zero(om.base, 100000));
-  fill_pat(om.base, 100000);
+  os_fill_pat(om.base, 100000);
   mmapio__sys_reset();
   mmapio__sys_record_start();
   ASSERT_OK(mmapio__os_flush(&om, MMAPIO_INVALID_FILE, 0, 100000, MMAPIO_DURABLE_DATA, NULL));
@@ -235,16 +235,16 @@ static void test_anon(void)
   ASSERT_EQ(mmapio__sys_count(NULL), 0); /* paging-file sections: nothing to flush */
 
   ASSERT_OK(mmapio__os_remap(&om, MMAPIO_INVALID_FILE, 100000, 300000, 0, NULL));
-  ASSERT(check_pat(om.base, 100000));
+  ASSERT(os_check_pat(om.base, 100000));
   ASSERT(all_zero(om.base + 100000, 200000));
   ASSERT_OK(mmapio__os_remap(&om, MMAPIO_INVALID_FILE, 300000, 5000, 0, NULL));
-  ASSERT(check_pat(om.base, 5000));
+  ASSERT(os_check_pat(om.base, 5000));
   if (WIN_HOOKS) {
     uint8_t *before = om.base;
     mmapio__sys_fail_nth("CreateFileMappingW", 1, (int)ERROR_COMMITMENT_LIMIT);
     ASSERT_STATUS(mmapio__os_remap(&om, MMAPIO_INVALID_FILE, 5000, 1u << 20, 0, NULL), MMAPIO_ENOMEM);
     ASSERT(om.base == before);
-    ASSERT(check_pat(om.base, 5000));
+    ASSERT(os_check_pat(om.base, 5000));
     mmapio__sys_reset();
   }
   mmapio__os_unmap(&om, 5000);
@@ -263,7 +263,7 @@ static void test_reserve(void)
   uint8_t *base;
   om.keep = 1u << 20;
   ASSERT_OK(mmapio__os_map(&om, h, MMAPIO_MODE_READ_WRITE, 10000, 1u << 20, 0, p));
-  fill_pat(om.base, 10000);
+  os_fill_pat(om.base, 10000);
   base = om.base;
   if (!mmapio__win_get_api()->placeholders) {
     /* Documented fallback: only len is reserved, so resizes move. */
@@ -279,7 +279,7 @@ static void test_reserve(void)
       ASSERT_OK(mmapio__os_file_set_size(h, len, next, 0, p));
       ASSERT_OK(mmapio__os_grow_in_place(&om, h, len, next, p));
       ASSERT(om.base == base);
-      ASSERT(check_pat(om.base, 10000));
+      ASSERT(os_check_pat(om.base, 10000));
       ASSERT(all_zero(om.base + len - (len > 10000 ? len - 10000 : 0) + (len > 10000 ? len - 10000 : 0), 0));
       om.base[next - 1] = 0x77;
       len = next;
@@ -293,11 +293,11 @@ static void test_reserve(void)
     /* A shrink within the reservation keeps the address. */
     ASSERT_OK(mmapio__os_remap(&om, h, len, 10000, 0, p));
     ASSERT(om.base == base);
-    ASSERT(check_pat(om.base, 10000));
+    ASSERT(os_check_pat(om.base, 10000));
     ASSERT_U64_EQ(win_size(h), 10000);
     /* Growth beyond it moves and keeps the data. */
     ASSERT_OK(mmapio__os_remap(&om, h, 10000, 3u << 20, 1, p));
-    ASSERT(check_pat(om.base, 10000));
+    ASSERT(os_check_pat(om.base, 10000));
     ASSERT(all_zero(om.base + 10000, 65536));
     mmapio__os_unmap(&om, 3u << 20);
     mmapio__os_close_file(h);

@@ -5,7 +5,7 @@
  * barrier and the hook table's counting and "any call" injection. No result
  * depends on timing: waits poll with generous deadlines.
  */
-#include "win_test.h"
+#include "test.h"
 
 #ifndef _WIN32
 int main(void) { TEST_SKIP("Win32 backend test; this is not a Windows build"); }
