@@ -4,7 +4,7 @@
  * recorded calls of the backend's syscall table, MMAPIO_TEST_HOOKS builds);
  * at DATA an empty map makes no call.
  */
-#include "../unit/helpers.h"
+#include "test.h"
 
 #if defined(MMAPIO_TEST_HOOKS) && !defined(_WIN32)
 
