@@ -885,6 +885,21 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
   return MMAPIO_OK;
 }
 
+/* The bounds check, the copy and the statistics of a write, with the map
+ * held (exclusively, or shared under MMAPIO_OPEN_EXTERNAL_SYNC) through slot s. */
+static inline int mmapio__write_held(mmapio_map *m, mmapio__slot *s, uint64_t off,
+                                     const void *src, size_t len)
+{
+  int rc = MMAPIO_OK;
+  uint64_t total = mmapio__len(m);
+  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
+  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
+    mmapio__copy(mmapio__at(m, off), src, len);
+  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
+  if (rc == MMAPIO_OK) mmapio__stat_write(s, len);
+  return rc;
+}
+
 /* MMAPIO_OPEN_EXTERNAL_SYNC: a shared hold keeps the mapping from moving;
  * excluding other readers and writers is the caller's business. */
 static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, size_t len)
@@ -892,11 +907,7 @@ static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, 
   mmapio__slot *s;
   int rc = mmapio__lock_shared(m, &s);
   if (rc != MMAPIO_OK) return rc;
-  uint64_t total = mmapio__len(m);
-  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
-  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
-    mmapio__copy(mmapio__at(m, off), src, len);
-  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
+  rc = mmapio__write_held(m, s, off, src, len);
   mmapio__unlock_shared(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
@@ -914,12 +925,7 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   mmapio__slot *s;
   int rc = mmapio__lock_excl(m, &s, "mmapio_write", 0);
   if (rc != MMAPIO_OK) return rc;
-  uint64_t total = mmapio__len(m);
-  if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
-  else if (MMAPIO__LIKELY((m->open_flags & MMAPIO_OPEN_FAULT_SAFE) == 0u))
-    mmapio__copy(mmapio__at(m, off), src, len);
-  else rc = mmapio__copy_in(m, mmapio__at(m, off), src, len, off);
-  if (rc == MMAPIO_OK) mmapio__stat_write(s, len);
+  rc = mmapio__write_held(m, s, off, src, len);
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
