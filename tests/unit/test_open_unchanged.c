@@ -251,6 +251,7 @@ int main(void)
 #if !defined(_WIN32)
 #  if UNDER_SANITIZER
   printf("note: sanitizers reserve terabytes of address space; RLIMIT_AS not tested\n");
+  (void)as_child;
 #  else
   run_child("RLIMIT_AS", as_child);
 #  endif
