@@ -15,22 +15,22 @@ int main(void)
   mmapio_map *a = NULL, *b = NULL, *c = NULL;
   ASSERT_OK(mmapio_open_rw(&a, p));
   ASSERT_OK(mmapio_open_rw(&b, p));
-  const uint64_t far = UINT64_C(1) << 30;
-  ASSERT_OK(mmapio_file_lock(a, far, 1, MMAPIO_FILE_LOCK_EXCLUSIVE));
-  ASSERT_STATUS(mmapio_file_lock(b, far, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT),
+  const uint64_t lock_off = UINT64_C(1) << 30;
+  ASSERT_OK(mmapio_file_lock(a, lock_off, 1, MMAPIO_FILE_LOCK_EXCLUSIVE));
+  ASSERT_STATUS(mmapio_file_lock(b, lock_off, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT),
                 MMAPIO_EAGAIN);
-  ASSERT_STATUS(mmapio_file_lock(b, far, 1, MMAPIO_FILE_LOCK_SHARED | MMAPIO_FILE_LOCK_NOWAIT),
+  ASSERT_STATUS(mmapio_file_lock(b, lock_off, 1, MMAPIO_FILE_LOCK_SHARED | MMAPIO_FILE_LOCK_NOWAIT),
                 MMAPIO_EAGAIN);
-  ASSERT_OK(mmapio_file_lock(b, far + 1, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT));
+  ASSERT_OK(mmapio_file_lock(b, lock_off + 1, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT));
   ASSERT_OK(mmapio_open_rw(&c, p));
   ASSERT_OK(mmapio_close(c)); /* another map closed: a's lock stays */
-  ASSERT_STATUS(mmapio_file_lock(b, far, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT),
+  ASSERT_STATUS(mmapio_file_lock(b, lock_off, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT),
                 MMAPIO_EAGAIN);
-  ASSERT_OK(mmapio_file_unlock(a, far, 1));
-  ASSERT_STATUS(mmapio_file_unlock(a, far, 1), MMAPIO_EINVAL);
-  ASSERT_OK(mmapio_file_lock(b, far, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT));
-  ASSERT_OK(mmapio_file_unlock(b, far, 1));
-  ASSERT_OK(mmapio_file_unlock(b, far + 1, 1));
+  ASSERT_OK(mmapio_file_unlock(a, lock_off, 1));
+  ASSERT_STATUS(mmapio_file_unlock(a, lock_off, 1), MMAPIO_EINVAL);
+  ASSERT_OK(mmapio_file_lock(b, lock_off, 1, MMAPIO_FILE_LOCK_EXCLUSIVE | MMAPIO_FILE_LOCK_NOWAIT));
+  ASSERT_OK(mmapio_file_unlock(b, lock_off, 1));
+  ASSERT_OK(mmapio_file_unlock(b, lock_off + 1, 1));
   /* Shared locks coexist. */
   ASSERT_OK(mmapio_file_lock(a, 0, 10, MMAPIO_FILE_LOCK_SHARED));
   ASSERT_OK(mmapio_file_lock(b, 0, 10, MMAPIO_FILE_LOCK_SHARED | MMAPIO_FILE_LOCK_NOWAIT));
