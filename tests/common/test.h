@@ -34,6 +34,8 @@
 #else
 #  include <fcntl.h>
 #  include <pthread.h>
+#  include <sys/resource.h>
+#  include <sys/wait.h>
 #  include <time.h>
 #  include <unistd.h>
 #endif
@@ -105,6 +107,9 @@ int test_write_file(const char *path, const void *data, size_t len);
 void *test_read_file(const char *path, size_t *len);
 /* Remove a file, ignoring errors. */
 void test_unlink(const char *path);
+
+/* "<dir>/<name>" in new memory (free() it). */
+char *test_path_in(const char *dir, const char *name);
 
 #define KIB (UINT64_C(1024))
 #define MIB (UINT64_C(1024) * 1024)
@@ -352,6 +357,71 @@ static inline void *thread_join(test_thread *t)
       return (void *)"failed";                                                \
     }                                                                         \
   } while (0)
+
+/* ---- Sanitizers --------------------------------------------------------- */
+
+/* 1 under ASan, TSan or MSan. Their runtimes install SIGSEGV/SIGBUS handlers
+ * of their own (a crash is a report and a non-zero exit, not a death by the
+ * signal), reserve terabytes of address space and make mlock a no-op. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+      __has_feature(memory_sanitizer)
+#    define UNDER_SANITIZER 1
+#  endif
+#endif
+#ifndef UNDER_SANITIZER
+#  define UNDER_SANITIZER 0
+#endif
+
+#ifndef _WIN32
+/* ---- Child processes (POSIX) --------------------------------------------- */
+
+/* Checks in a child process that must not stop at the first failure: each
+ * failed TALLY_CHECK prints file:line and counts in test_child_fails; the
+ * child then exits with test_child_result() (1 if any failed, else 0). */
+extern int test_child_fails;
+#  define TALLY_CHECK(cond)                                                                 \
+    do {                                                                                  \
+      if (!(cond)) {                                                                      \
+        fprintf(stderr, "%s:%d: child check failed: %s (last_error \"%s\")\n", __FILE__,  \
+                __LINE__, #cond, mmapio_last_error());                                    \
+        test_child_fails++;                                                               \
+      }                                                                                   \
+    } while (0)
+static inline int test_child_result(void) { return test_child_fails ? 1 : 0; }
+
+/* Runs fn(arg) in a forked child that exits (_exit) with what fn returns;
+ * stdio is flushed before the fork and in the child before it exits.
+ * Returns the child's wait status. */
+int test_fork_call(int (*fn)(void *), void *arg);
+/* The same, but the child first lowers the limit `resource` (RLIMIT_*) to
+ * soft `cur` and hard `max`, and exits 77 if setrlimit refuses. */
+int test_fork_rlimit(int resource, uint64_t cur, uint64_t max, int (*fn)(void *), void *arg);
+/* The exit code of a child by its wait status `st`; a child that did not
+ * exit (killed by a signal) fails the test, naming `what`. */
+int test_child_exit(int st, const char *what);
+/* The child must have been killed by signal `sig`; under a sanitizer (whose
+ * handler reports the crash and exits instead) it must not have exited 0. */
+void test_child_killed_by(int st, int sig, const char *what);
+
+/* Skips the test (77, with "needs root <for_what>") unless it runs as root. */
+void test_require_root(const char *for_what);
+
+#  if defined(__linux__)
+/* Moves the calling process into a private mount namespace: unshare
+ * (CLONE_NEWNS), then / made private so that its mounts stay in it (and go
+ * away with it). NULL on success, else the reason it is not possible here
+ * (for a skip), in a static buffer. */
+const char *test_private_mount_ns(void);
+/* test_private_mount_ns, then a tmpfs with options `opts` ("size=1m")
+ * mounted on `dir`. NULL on success, else the reason. */
+const char *test_private_tmpfs(const char *dir, const char *opts);
+/* Skips the test (77, with the reason) unless /dev/fuse is usable. */
+void test_require_dev_fuse(void);
+#  endif
+#endif /* !_WIN32 */
 
 /* ---- Convenience --------------------------------------------------------- */
 

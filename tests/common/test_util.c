@@ -55,3 +55,124 @@ void *test_read_file(const char *path, size_t *len)
 }
 
 void test_unlink(const char *path) { remove(path); }
+
+char *test_path_in(const char *dir, const char *name)
+{
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = (char *)malloc(n);
+  if (p == NULL) abort();
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+#ifndef _WIN32
+#  include <errno.h>
+#  include <sys/resource.h>
+#  include <sys/wait.h>
+#  if defined(__linux__)
+#    include <sched.h>
+#    include <sys/mount.h>
+#  endif
+
+int test_child_fails;
+
+int test_fork_call(int (*fn)(void *), void *arg)
+{
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) TEST_FAIL_("fork: %s", strerror(errno));
+  if (pid == 0) {
+    int rc = fn(arg);
+    fflush(NULL);
+    _exit(rc);
+  }
+  int st = 0;
+  pid_t w;
+  while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR) {
+  }
+  if (w != pid) TEST_FAIL_("waitpid: %s", strerror(errno));
+  return st;
+}
+
+typedef struct rlimit_call {
+  int resource;
+  uint64_t cur, max;
+  int (*fn)(void *);
+  void *arg;
+} rlimit_call;
+
+static int rlimit_then_call(void *arg)
+{
+  rlimit_call *c = (rlimit_call *)arg;
+  struct rlimit rl;
+  rl.rlim_cur = (rlim_t)c->cur;
+  rl.rlim_max = (rlim_t)c->max;
+  if (setrlimit(c->resource, &rl) != 0) return TEST_SKIP_CODE;
+  return c->fn(c->arg);
+}
+
+int test_fork_rlimit(int resource, uint64_t cur, uint64_t max, int (*fn)(void *), void *arg)
+{
+  rlimit_call c;
+  c.resource = resource;
+  c.cur = cur;
+  c.max = max;
+  c.fn = fn;
+  c.arg = arg;
+  return test_fork_call(rlimit_then_call, &c);
+}
+
+int test_child_exit(int st, const char *what)
+{
+  if (!WIFEXITED(st)) TEST_FAIL_("%s: child did not exit (status %#x)", what, st);
+  return WEXITSTATUS(st);
+}
+
+void test_child_killed_by(int st, int sig, const char *what)
+{
+  if (UNDER_SANITIZER) {
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) TEST_FAIL_("%s: child survived", what);
+    return;
+  }
+  if (!WIFSIGNALED(st) || WTERMSIG(st) != sig)
+    TEST_FAIL_("%s: child status %#x, want death by signal %d", what, st, sig);
+}
+
+void test_require_root(const char *for_what)
+{
+  if (geteuid() != 0) TEST_SKIP("needs root %s", for_what);
+}
+
+#  if defined(__linux__)
+const char *test_private_mount_ns(void)
+{
+  static char why[160];
+  if (unshare(CLONE_NEWNS) != 0) {
+    snprintf(why, sizeof why, "unshare(CLONE_NEWNS): %s", strerror(errno));
+    return why;
+  }
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+    snprintf(why, sizeof why, "making / private: %s", strerror(errno));
+    return why;
+  }
+  return NULL;
+}
+
+const char *test_private_tmpfs(const char *dir, const char *opts)
+{
+  static char why[160];
+  const char *ns = test_private_mount_ns();
+  if (ns != NULL) return ns;
+  if (mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
+    snprintf(why, sizeof why, "mount tmpfs: %s", strerror(errno));
+    return why;
+  }
+  return NULL;
+}
+
+void test_require_dev_fuse(void)
+{
+  if (access("/dev/fuse", R_OK | W_OK) != 0) TEST_SKIP("/dev/fuse: %s", strerror(errno));
+}
+#  endif
+#endif /* !_WIN32 */

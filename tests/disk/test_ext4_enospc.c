@@ -23,20 +23,7 @@
 #  include <dirent.h>
 #  include <errno.h>
 #  include <fcntl.h>
-#  include <sched.h>
-#  include <sys/mount.h>
-#  include <sys/wait.h>
 #  include <unistd.h>
-
-static int child_fails;
-#  define CHECK(cond)                                                                       \
-    do {                                                                                  \
-      if (!(cond)) {                                                                      \
-        fprintf(stderr, "%s:%d: child check failed: %s (last_error \"%s\")\n", __FILE__,  \
-                __LINE__, #cond, mmapio_last_error());                                    \
-        child_fails++;                                                                    \
-      }                                                                                   \
-    } while (0)
 
 #  define SKIP_MKFS 78
 #  define SKIP_MOUNT 79
@@ -62,7 +49,7 @@ static int entries(const char *dir)
 static void fill(const char *path)
 {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  CHECK(fd >= 0);
+  TALLY_CHECK(fd >= 0);
   if (fd < 0) return;
   static char buf[4096];
   memset(buf, 0x55, sizeof buf);
@@ -75,7 +62,7 @@ static void fill(const char *path)
     ssize_t w = write(fd, buf, 512);
     if (w <= 0) break;
   }
-  CHECK(fsync(fd) == 0);
+  TALLY_CHECK(fsync(fd) == 0);
   close(fd);
 }
 
@@ -87,13 +74,13 @@ static int unchanged(const char *p, size_t len, unsigned seed)
 static void make_pattern_file(const char *p, size_t len, unsigned seed)
 {
   mmapio_map *m;
-  CHECK(mmapio_create_rw(&m, p, len) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_create_rw(&m, p, len) == MMAPIO_OK);
   if (m == NULL) return;
   void *buf = malloc(len);
   pat_fill(buf, len, 0, seed);
-  CHECK(mmapio_write(m, 0, buf, len) == MMAPIO_OK);
-  CHECK(mmapio_flush(m) == MMAPIO_OK);
-  CHECK(mmapio_close(m) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_write(m, 0, buf, len) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_flush(m) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   free(buf);
 }
 
@@ -108,34 +95,34 @@ static void checks(const char *dir)
   make_pattern_file(a, alen, 11);
   make_pattern_file(b, blen, 22);
   fill(filler);
-  CHECK(entries(dir) == 3);
+  TALLY_CHECK(entries(dir) == 3);
   mmapio_map *m = BAD_MAP;
 
   /* New files that do not fit. */
-  CHECK(mmapio_create_rw(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
-  CHECK(m == NULL);
-  CHECK(strstr(mmapio_last_error(), n) != NULL);
+  TALLY_CHECK(mmapio_create_rw(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
+  TALLY_CHECK(m == NULL);
+  TALLY_CHECK(strstr(mmapio_last_error(), n) != NULL);
   mmapio_options o;
   mmapio_options_init(&o);
   o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_EXCLUSIVE;
   o.size = 2 * MIB;
-  CHECK(mmapio_open(&m, n, &o) == MMAPIO_ENOSPC);
-  CHECK(mmapio_open_or_create(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
-  CHECK(!file_exists(n));
-  CHECK(entries(dir) == 3); /* no temporary names either */
+  TALLY_CHECK(mmapio_open(&m, n, &o) == MMAPIO_ENOSPC);
+  TALLY_CHECK(mmapio_open_or_create(&m, n, 2 * MIB) == MMAPIO_ENOSPC);
+  TALLY_CHECK(!file_exists(n));
+  TALLY_CHECK(entries(dir) == 3); /* no temporary names either */
 
   /* TRUNCATE of an existing file to a size that does not fit. */
-  CHECK(mmapio_create_rw(&m, a, 4 * MIB) == MMAPIO_ENOSPC);
-  CHECK(m == NULL);
-  CHECK(unchanged(a, alen, 11));
+  TALLY_CHECK(mmapio_create_rw(&m, a, 4 * MIB) == MMAPIO_ENOSPC);
+  TALLY_CHECK(m == NULL);
+  TALLY_CHECK(unchanged(a, alen, 11));
   mmapio_options_init(&o);
   o.flags = MMAPIO_OPEN_TRUNCATE;
   o.size = 4 * MIB;
-  CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
-  CHECK(unchanged(a, alen, 11));
+  TALLY_CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
+  TALLY_CHECK(unchanged(a, alen, 11));
   o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE;
-  CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
-  CHECK(unchanged(a, alen, 11));
+  TALLY_CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
+  TALLY_CHECK(unchanged(a, alen, 11));
 
   /* Beyond ext4's maximum file size: ESIZE, whatever the flags. */
   const uint32_t big_flags[] = {MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE,
@@ -146,11 +133,11 @@ static void checks(const char *dir)
     o.flags = big_flags[i];
     o.size = MMAPIO_MAX_SIZE;
     int st = mmapio_open(&m, a, &o);
-    CHECK(st == MMAPIO_ESIZE);
-    CHECK(strstr(mmapio_last_error(), "file system") != NULL);
-    CHECK(unchanged(a, alen, 11));
+    TALLY_CHECK(st == MMAPIO_ESIZE);
+    TALLY_CHECK(strstr(mmapio_last_error(), "file system") != NULL);
+    TALLY_CHECK(unchanged(a, alen, 11));
   }
-  CHECK(entries(dir) == 3);
+  TALLY_CHECK(entries(dir) == 3);
 
   /* Resizes that do not fit: moving, in place, and beyond the maximum. */
   for (int variant = 0; variant < 3; variant++) {
@@ -158,44 +145,48 @@ static void checks(const char *dir)
     if (variant == 1) o.max_size = 8 * MIB;
     if (variant == 2) o.flags = MMAPIO_OPEN_SPARSE;
     mmapio_map *mb = NULL;
-    CHECK(mmapio_open(&mb, b, &o) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_open(&mb, b, &o) == MMAPIO_OK);
     if (mb == NULL) continue;
-    if (variant < 2) CHECK(mmapio_resize(mb, 4 * MIB) == MMAPIO_ENOSPC);
-    CHECK(mmapio_resize(mb, MMAPIO_MAX_SIZE) == MMAPIO_ESIZE);
-    CHECK(mmapio_len(mb) == blen);
+    if (variant < 2) TALLY_CHECK(mmapio_resize(mb, 4 * MIB) == MMAPIO_ENOSPC);
+    TALLY_CHECK(mmapio_resize(mb, MMAPIO_MAX_SIZE) == MMAPIO_ESIZE);
+    TALLY_CHECK(mmapio_len(mb) == blen);
     uint8_t *got = (uint8_t *)malloc(blen);
-    CHECK(mmapio_read(mb, 0, got, blen) == MMAPIO_OK);
-    CHECK(pat_check(got, blen, 0, 22));
-    CHECK(mmapio_write(mb, blen - 1, got + blen - 1, 1) == MMAPIO_OK);
-    CHECK(mmapio_flush(mb) == MMAPIO_OK);
-    CHECK(mmapio_close(mb) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_read(mb, 0, got, blen) == MMAPIO_OK);
+    TALLY_CHECK(pat_check(got, blen, 0, 22));
+    TALLY_CHECK(mmapio_write(mb, blen - 1, got + blen - 1, 1) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_flush(mb) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_close(mb) == MMAPIO_OK);
     free(got);
-    CHECK(unchanged(b, blen, 22));
+    TALLY_CHECK(unchanged(b, blen, 22));
   }
 
   /* What needs no new blocks still works on the full disk. */
-  CHECK(mmapio_open_or_create(&m, a, 2 * MIB) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_open_or_create(&m, a, 2 * MIB) == MMAPIO_OK);
   if (m != NULL) {
-    CHECK(mmapio_len(m) == alen);
-    CHECK(mmapio_close(m) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_len(m) == alen);
+    TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   }
-  CHECK(unchanged(a, alen, 11));
-  CHECK(mmapio_create_rw(&m, a, 256 * KIB) == MMAPIO_OK);
+  TALLY_CHECK(unchanged(a, alen, 11));
+  TALLY_CHECK(mmapio_create_rw(&m, a, 256 * KIB) == MMAPIO_OK);
   if (m != NULL) {
     uint8_t *got = (uint8_t *)malloc(256 * KIB);
-    CHECK(mmapio_read(m, 0, got, 256 * KIB) == MMAPIO_OK);
-    CHECK(all_bytes(got, 256 * KIB, 0));
+    TALLY_CHECK(mmapio_read(m, 0, got, 256 * KIB) == MMAPIO_OK);
+    TALLY_CHECK(all_bytes(got, 256 * KIB, 0));
     free(got);
-    CHECK(mmapio_close(m) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   }
-  CHECK(file_len(a) == (int64_t)(256 * KIB));
-  CHECK(entries(dir) == 3);
+  TALLY_CHECK(file_len(a) == (int64_t)(256 * KIB));
+  TALLY_CHECK(entries(dir) == 3);
 }
 
-static int in_child(const char *img, const char *dir)
+typedef struct image {
+  const char *img, *dir;
+} image;
+
+static int in_child(void *arg)
 {
-  if (unshare(CLONE_NEWNS) != 0) return 77;
-  if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 77;
+  const char *img = ((const image *)arg)->img, *dir = ((const image *)arg)->dir;
+  if (test_private_mount_ns() != NULL) return 77;
   char cmd[2400];
   snprintf(cmd, sizeof cmd, "mkfs.ext4 -q -F -m 0 '%s' >/dev/null 2>&1", img);
   if (system(cmd) != 0) return SKIP_MKFS;
@@ -204,7 +195,7 @@ static int in_child(const char *img, const char *dir)
   checks(dir);
   snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", dir);
   if (system(cmd) != 0) {}
-  return child_fails ? 1 : 0;
+  return test_child_result();
 }
 #endif
 
@@ -213,7 +204,7 @@ int main(void)
 #if !defined(__linux__)
   TEST_SKIP("the ext4 loop-device test needs Linux");
 #else
-  if (geteuid() != 0) TEST_SKIP("needs root to loop-mount an ext4 image");
+  test_require_root("to loop-mount an ext4 image");
   char *dir = test_tmp_path("ext4");
   char *img = test_tmp_path("ext4-img");
   ASSERT(make_dir(dir) == 0);
@@ -221,24 +212,20 @@ int main(void)
   ASSERT(fd >= 0);
   ASSERT(ftruncate(fd, (off_t)(8 * MIB)) == 0);
   close(fd);
-  fflush(NULL);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) _exit(in_child(img, dir));
-  int st = 0;
-  ASSERT(waitpid(pid, &st, 0) == pid);
+  image im = {img, dir};
+  int st = test_fork_call(in_child, &im);
   /* The mount lived only in the child's namespace. */
   remove_dir(dir);
   test_unlink(img);
   free(dir);
   free(img);
-  if (!WIFEXITED(st)) TEST_FAIL_("child crashed (status %#x): a full disk must not crash", st);
-  switch (WEXITSTATUS(st)) {
+  int code = test_child_exit(st, "ext4 full-disk checks (a full disk must not crash)");
+  switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
     case SKIP_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
     case SKIP_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
-    default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", WEXITSTATUS(st));
+    default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", code);
   }
 #endif
 }

@@ -21,7 +21,6 @@ int main(void) { TEST_SKIP("needs Linux mount namespaces"); }
 #else
 
 #include <errno.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,28 +31,15 @@ int main(void) { TEST_SKIP("needs Linux mount namespaces"); }
 
 static char *dir;
 
-static char *in_dir(const char *name)
-{
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = (char *)malloc(n);
-  ASSERT(p != NULL);
-  snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
+static char *in_dir(const char *name) { return test_path_in(dir, name); }
 
-static int child(void)
+static int child(void *arg)
 {
-  if (unshare(CLONE_NEWNS) != 0) {
-    printf("SKIP: unshare(CLONE_NEWNS): %s\n", strerror(errno));
-    return 77;
-  }
-  /* Keep our mounts out of the parent namespace. */
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-    printf("SKIP: making / private: %s\n", strerror(errno));
-    return 77;
-  }
-  if (mount("mmapio-test", dir, "tmpfs", 0, "size=1m") != 0) {
-    printf("SKIP: mount tmpfs: %s\n", strerror(errno));
+  (void)arg;
+  /* Our mounts stay out of the parent's namespace. */
+  const char *why = test_private_tmpfs(dir, "size=1m");
+  if (why != NULL) {
+    printf("SKIP: %s\n", why);
     return 77;
   }
 
@@ -141,21 +127,12 @@ int main(void)
     TEST_SKIP("the FAULT_SAFE feature is compiled out");
   dir = test_tmp_path("tmpfs");
   ASSERT_EQ(mkdir(dir, 0700), 0);
-  fflush(stdout);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) {
-    int rc = child();
-    fflush(stdout);
-    _exit(rc);
-  }
-  int st = 0;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  int st = test_fork_call(child, NULL);
   rmdir(dir);
   free(dir);
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 77) return 77;
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    TEST_FAIL_("child status 0x%x (a signal here means a SIGBUS escaped)", st);
+  int code = test_child_exit(st, "tmpfs checks (a signal here means a SIGBUS escaped)");
+  if (code == 77) return 77;
+  if (code != 0) TEST_FAIL_("tmpfs checks failed in the child (exit %d)", code);
   printf("tmpfs: ENOSPC at create/resize, EFAULT on sparse writes, EACCES on a read-only fs\n");
   return 0;
 }

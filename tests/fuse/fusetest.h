@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mount.h>
@@ -67,35 +66,31 @@ static void fusetest_unmount(void)
 }
 
 /* Path of `name` as the application sees it (through FUSE). */
-static char *fusetest_path(const char *name)
-{
-  size_t n = strlen(fusetest_mnt) + strlen(name) + 2;
-  char *p = (char *)malloc(n);
-  ASSERT(p != NULL);
-  snprintf(p, n, "%s/%s", fusetest_mnt, name);
-  return p;
-}
+static char *fusetest_path(const char *name) { return test_path_in(fusetest_mnt, name); }
 
 /* Path of `name` in the backing directory: what the file server holds. */
 __attribute__((unused)) static char *fusetest_backing(const char *name)
 {
-  size_t n = strlen(fusetest_back) + strlen(name) + 2;
-  char *p = (char *)malloc(n);
-  ASSERT(p != NULL);
-  snprintf(p, n, "%s/%s", fusetest_back, name);
-  return p;
+  return test_path_in(fusetest_back, name);
 }
 
-/* Send one control command ("write 5", "clear", ...). */
-static void fusetest_ctl(const char *cmd)
+/* The control file, opened with `flags` (O_RDONLY: counters, O_WRONLY: commands). */
+static int fusetest_ctl_open(int flags)
 {
   char p[1200];
   snprintf(p, sizeof p, "%s/.faultctl", fusetest_mnt);
   int fd;
   do {
-    fd = open(p, O_WRONLY | O_CLOEXEC);
+    fd = open(p, flags | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   ASSERT(fd >= 0);
+  return fd;
+}
+
+/* Send one control command ("write 5", "clear", ...). */
+static void fusetest_ctl(const char *cmd)
+{
+  int fd = fusetest_ctl_open(O_WRONLY);
   ssize_t w;
   do {
     w = write(fd, cmd, strlen(cmd));
@@ -107,13 +102,8 @@ static void fusetest_ctl(const char *cmd)
 /* One counter of the control file ("writes", "write_fail", "intr", ...). */
 __attribute__((unused)) static unsigned long long fusetest_counter(const char *name)
 {
-  char p[1200], buf[512];
-  snprintf(p, sizeof p, "%s/.faultctl", fusetest_mnt);
-  int fd;
-  do {
-    fd = open(p, O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  ASSERT(fd >= 0);
+  char buf[512];
+  int fd = fusetest_ctl_open(O_RDONLY);
   ssize_t n;
   do {
     n = read(fd, buf, sizeof buf - 1);
@@ -147,11 +137,10 @@ __attribute__((unused)) static int fusetest_backing_has(const char *name, uint64
 static void fusetest_mount(void)
 {
   if (MMAPIO_FAULTFS[0] == '\0') TEST_SKIP("faultfs not built (libfuse3 not found by pkg-config)");
-  if (geteuid() != 0) TEST_SKIP("needs root (FUSE mount in a private mount namespace)");
-  if (access("/dev/fuse", R_OK | W_OK) != 0) TEST_SKIP("/dev/fuse: %s", strerror(errno));
-  if (unshare(CLONE_NEWNS) != 0) TEST_SKIP("unshare(CLONE_NEWNS): %s", strerror(errno));
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    TEST_SKIP("making / private: %s", strerror(errno));
+  test_require_root("(FUSE mount in a private mount namespace)");
+  test_require_dev_fuse();
+  const char *why = test_private_mount_ns();
+  if (why != NULL) TEST_SKIP("%s", why);
   const char *base = getenv("MMAPIO_TEST_TMPDIR");
   if (base == NULL || base[0] == '\0') base = "/tmp";
   snprintf(fusetest_root, sizeof fusetest_root, "%s/mmapio-fuse-XXXXXX", base);

@@ -8,25 +8,10 @@
 #include "internal.h"
 #include "test.h"
 
-#ifndef _WIN32
-#  include <sys/resource.h>
-#  include <sys/wait.h>
-#endif
-
 /* The sanitizers' runtimes replace mlock/munlock with no-ops (they would
- * otherwise lock the huge shadow memory with mlockall): under them, lock
- * calls succeed without locking, so the effects cannot be checked. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-      __has_feature(memory_sanitizer)
-#    define UNDER_SANITIZER 1
-#  endif
-#endif
-#ifndef UNDER_SANITIZER
-#  define UNDER_SANITIZER 0
-#endif
+ * otherwise lock the huge shadow memory with mlockall): under them
+ * (UNDER_SANITIZER), lock calls succeed without locking, so the effects
+ * cannot be checked. */
 
 static size_t pg;
 
@@ -98,15 +83,12 @@ static void test_basic(void)
 }
 
 #ifndef _WIN32
-/* Child: drop privileges, then check the refusals. Exit 0 pass, 77 skip. */
-static int limits_child(const char *path)
+/* Child, under RLIMIT_MEMLOCK 0 (hard limit 64 KiB): drop privileges, then
+ * check the refusals. Exit 0 pass, 77 skip. */
+static int limits_child(void *path)
 {
   mmapio_map *m = NULL;
-  if (mmapio_open_ro(&m, path) != MMAPIO_OK) return 10;
-  struct rlimit rl;
-  rl.rlim_cur = 0;
-  rl.rlim_max = 64 * 1024;
-  if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return 77;
+  if (mmapio_open_ro(&m, (const char *)path) != MMAPIO_OK) return 10;
   if (geteuid() == 0) {
     /* Root has CAP_IPC_LOCK; become "nobody" so the limit applies. */
     if (setgid(65534) != 0 || setuid(65534) != 0) return 77;
@@ -124,7 +106,9 @@ static int limits_child(const char *path)
   }
   if (mmapio_last_os_error() == 0) return 13;
   /* Limit 64 KiB: 1 MiB is refused with ENOMEM and the current limit. */
+  struct rlimit rl;
   rl.rlim_cur = 64 * 1024;
+  rl.rlim_max = 64 * 1024;
   if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) return 14;
   rc = mmapio_lock(m, 0, 1024 * 1024);
   if (rc != MMAPIO_ENOMEM) {
@@ -151,17 +135,12 @@ static int limits_child(const char *path)
 static void test_limits(void)
 {
   char *path = mk_file("locklim", 2 * 1024 * 1024, 2);
-  fflush(NULL);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) _exit(limits_child(path));
-  int st = 0;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  int st = test_fork_rlimit(RLIMIT_MEMLOCK, 0, 64 * 1024, limits_child, path);
   test_unlink(path);
   free(path);
-  ASSERT(WIFEXITED(st));
-  if (WEXITSTATUS(st) == 77) TEST_SKIP("cannot drop privileges / set RLIMIT_MEMLOCK here");
-  ASSERT_EQ(WEXITSTATUS(st), 0);
+  int code = test_child_exit(st, "RLIMIT_MEMLOCK checks");
+  if (code == 77) TEST_SKIP("cannot drop privileges / set RLIMIT_MEMLOCK here");
+  ASSERT_EQ(code, 0);
 }
 #endif
 

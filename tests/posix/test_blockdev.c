@@ -50,7 +50,7 @@ static void dev_read(uint64_t off, void *dst, size_t n)
 
 int main(void)
 {
-  if (geteuid() != 0) TEST_SKIP("block device test needs root (losetup)");
+  test_require_root("for the block device test (losetup)");
   char *img = mk_file("blkdev-img", IMG_LEN, SEED);
   char cmd[512];
   snprintf(cmd, sizeof cmd, "losetup --find --show %s 2>/dev/null", img);

@@ -5,13 +5,7 @@
 #include "test.h"
 
 #include <signal.h>
-#if defined(__linux__)
-#  include <sched.h>
-#  include <sys/mount.h>
-#endif
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 
 /* Whether the test directory's file system can reserve blocks at all (if
  * not, the backend falls back to sparse growth and block counts say
@@ -157,33 +151,70 @@ static void test_enospc_restores(void)
 /* A real refusal from the kernel: RLIMIT_FSIZE makes growth beyond the
  * limit fail with EFBIG (reported as ESIZE), in a child process so the
  * limit does not leak into the other tests. */
+static int real_limit_child(void *arg)
+{
+  const char *p = (const char *)arg;
+  signal(SIGXFSZ, SIG_IGN);
+  int fd = -1;
+  if (mmapio__os_open(&fd, p, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, 0) != MMAPIO_OK) return 2;
+  if (mmapio__os_file_set_size(fd, 0, 4096, 0, p) != MMAPIO_OK) return 3;
+  if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 0, p) != MMAPIO_ESIZE) return 4;
+  if (fd_size(fd) != 4096) return 5;
+  if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 1, p) != MMAPIO_ESIZE) return 6;
+  if (fd_size(fd) != 4096) return 7;
+  return 0;
+}
+
 static void test_real_limit(void)
 {
   char *p = test_tmp_path("fsize");
-  fflush(NULL);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) {
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl = {1u << 20, 1u << 20};
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(77);
-    int fd = -1;
-    if (mmapio__os_open(&fd, p, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, 0) != MMAPIO_OK) _exit(2);
-    if (mmapio__os_file_set_size(fd, 0, 4096, 0, p) != MMAPIO_OK) _exit(3);
-    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 0, p) != MMAPIO_ESIZE) _exit(4);
-    if (fd_size(fd) != 4096) _exit(5);
-    if (mmapio__os_file_set_size(fd, 4096, 8u << 20, 1, p) != MMAPIO_ESIZE) _exit(6);
-    if (fd_size(fd) != 4096) _exit(7);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 77) printf("note: setrlimit refused, EFBIG not tested\n");
-  else ASSERT_EQ(WEXITSTATUS(status), 0);
+  int code = test_child_exit(test_fork_rlimit(RLIMIT_FSIZE, 1u << 20, 1u << 20, real_limit_child, p),
+                             "RLIMIT_FSIZE checks");
+  if (code == 77) printf("note: setrlimit refused, EFBIG not tested\n");
+  else ASSERT_EQ(code, 0);
   test_unlink(p);
   free(p);
 }
+
+#if defined(__linux__)
+static int real_enospc_child(void *arg)
+{
+  const char *dir = (const char *)arg;
+  if (test_private_tmpfs(dir, "size=1m") != NULL) return 77;
+  char p[4096];
+  snprintf(p, sizeof p, "%s/f", dir);
+  int fd = -1;
+  if (mmapio__os_open(&fd, p, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, 0) != MMAPIO_OK) return 2;
+  const uint64_t k = 1024;
+  if (mmapio__os_file_set_size(fd, 0, 512 * k, 0, p) != MMAPIO_OK) return 3;
+  if (pwrite(fd, "precious", 8, 0) != 8) return 4;
+  /* Growth beyond the free space. */
+  if (mmapio__os_file_set_size(fd, 512 * k, 8192 * k, 0, p) != MMAPIO_ENOSPC) return 5;
+  if (fd_size(fd) != 512 * k) return 6;
+  if (fd_blocks_bytes(fd) > 600 * k) return 7;
+  /* The check before a truncation. */
+  if (MMAPIO__LINUX && mmapio__os_file_can_reserve(fd, 8192 * k, p) != MMAPIO_ENOSPC) return 8;
+  if (fd_size(fd) != 512 * k || fd_blocks_bytes(fd) > 600 * k) return 9;
+  char buf[8];
+  if (pread(fd, buf, 8, 0) != 8 || memcmp(buf, "precious", 8) != 0) return 10;
+  /* A moving resize of a mapping: ENOSPC, mapping and length intact. */
+  mmapio__os_mapping om;
+  memset(&om, 0, sizeof om);
+  if (mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, 512 * k, 512 * k, 0, p) != MMAPIO_OK) return 11;
+  uint8_t *base = om.base;
+  if (mmapio__os_remap(&om, fd, 512 * k, 4096 * k, 0, p) != MMAPIO_ENOSPC) return 12;
+  if (om.base != base || om.reserved != 512 * k || fd_size(fd) != 512 * k) return 13;
+  if (memcmp(om.base, "precious", 8) != 0) return 14;
+  /* The space of the failed attempts was given back. */
+  if (mmapio__os_remap(&om, fd, 512 * k, 768 * k, 0, p) != MMAPIO_OK) return 15;
+  om.base[768 * k - 1] = 1;
+  mmapio__os_unmap(&om, 768 * k);
+  /* Sparse growth does not need the space. */
+  if (mmapio__os_file_set_size(fd, 768 * k, 64 * 1024 * k, 1, p) != MMAPIO_OK) return 16;
+  mmapio__os_close_file(fd);
+  return 0;
+}
+#endif
 
 /* A real full disk: a 1 MiB tmpfs mounted in a private mount namespace of
  * a child process (Linux, root only; the mount disappears with the child).
@@ -194,51 +225,9 @@ static void test_real_enospc(void)
 #if defined(__linux__)
   char *dir = test_tmp_path("mnt");
   ASSERT_EQ(mkdir(dir, 0700), 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) {
-    if (unshare(CLONE_NEWNS) != 0) _exit(77);
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(77);
-    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) _exit(77);
-    char p[4096];
-    snprintf(p, sizeof p, "%s/f", dir);
-    int fd = -1;
-    if (mmapio__os_open(&fd, p, MMAPIO__OPEN_RDWR, MMAPIO__CREATE_EXCL, 0) != MMAPIO_OK) _exit(2);
-    const uint64_t k = 1024;
-    if (mmapio__os_file_set_size(fd, 0, 512 * k, 0, p) != MMAPIO_OK) _exit(3);
-    if (pwrite(fd, "precious", 8, 0) != 8) _exit(4);
-    /* Growth beyond the free space. */
-    if (mmapio__os_file_set_size(fd, 512 * k, 8192 * k, 0, p) != MMAPIO_ENOSPC) _exit(5);
-    if (fd_size(fd) != 512 * k) _exit(6);
-    if (fd_blocks_bytes(fd) > 600 * k) _exit(7);
-    /* The check before a truncation. */
-    if (MMAPIO__LINUX && mmapio__os_file_can_reserve(fd, 8192 * k, p) != MMAPIO_ENOSPC) _exit(8);
-    if (fd_size(fd) != 512 * k || fd_blocks_bytes(fd) > 600 * k) _exit(9);
-    char buf[8];
-    if (pread(fd, buf, 8, 0) != 8 || memcmp(buf, "precious", 8) != 0) _exit(10);
-    /* A moving resize of a mapping: ENOSPC, mapping and length intact. */
-    mmapio__os_mapping om;
-    memset(&om, 0, sizeof om);
-    if (mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, 512 * k, 512 * k, 0, p) != MMAPIO_OK) _exit(11);
-    uint8_t *base = om.base;
-    if (mmapio__os_remap(&om, fd, 512 * k, 4096 * k, 0, p) != MMAPIO_ENOSPC) _exit(12);
-    if (om.base != base || om.reserved != 512 * k || fd_size(fd) != 512 * k) _exit(13);
-    if (memcmp(om.base, "precious", 8) != 0) _exit(14);
-    /* The space of the failed attempts was given back. */
-    if (mmapio__os_remap(&om, fd, 512 * k, 768 * k, 0, p) != MMAPIO_OK) _exit(15);
-    om.base[768 * k - 1] = 1;
-    mmapio__os_unmap(&om, 768 * k);
-    /* Sparse growth does not need the space. */
-    if (mmapio__os_file_set_size(fd, 768 * k, 64 * 1024 * k, 1, p) != MMAPIO_OK) _exit(16);
-    mmapio__os_close_file(fd);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 77) printf("note: cannot mount a private tmpfs, real ENOSPC not tested\n");
-  else ASSERT_EQ(WEXITSTATUS(status), 0);
+  int code = test_child_exit(test_fork_call(real_enospc_child, dir), "ENOSPC checks");
+  if (code == 77) printf("note: cannot mount a private tmpfs, real ENOSPC not tested\n");
+  else ASSERT_EQ(code, 0);
   ASSERT_EQ(rmdir(dir), 0);
   free(dir);
 #endif

@@ -19,21 +19,6 @@
 
 #if !defined(_WIN32)
 #  include <signal.h>
-#  include <sys/resource.h>
-#  include <sys/wait.h>
-#  include <unistd.h>
-#endif
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-      __has_feature(memory_sanitizer)
-#    define UNDER_SANITIZER 1
-#  endif
-#endif
-#ifndef UNDER_SANITIZER
-#  define UNDER_SANITIZER 0
 #endif
 
 static mmapio_options opts_of(uint32_t flags, uint64_t size)
@@ -149,15 +134,10 @@ static void test_long_names(void)
 }
 
 #if !defined(_WIN32)
-static int child_fails;
-#  define CHECK(cond)                                                                     \
-    do {                                                                                \
-      if (!(cond)) {                                                                    \
-        fprintf(stderr, "%s:%d: child check failed: %s (last_error \"%s\")\n", __FILE__, \
-                __LINE__, #cond, mmapio_last_error());                                  \
-        child_fails++;                                                                  \
-      }                                                                                 \
-    } while (0)
+/* The fixture of a child: an existing file and a name that does not exist. */
+typedef struct child_files {
+  const char *p, *fresh;
+} child_files;
 
 static int same(const char *p, const file_snap *s)
 {
@@ -168,74 +148,70 @@ static int same(const char *p, const file_snap *s)
 }
 
 /* In a child: RLIMIT_AS leaves room for the process but not for 1 GiB. */
-static int as_child(const char *p, const char *fresh)
+#  define AS_LIMIT (UINT64_C(256) << 20)
+static int as_child(void *arg)
 {
-  struct rlimit rl = {256u << 20, 256u << 20};
-  if (setrlimit(RLIMIT_AS, &rl) != 0) return 77;
+  const char *p = ((const child_files *)arg)->p, *fresh = ((const child_files *)arg)->fresh;
   file_snap s = snap_take(p);
   mmapio_map *m = BAD_MAP;
   const uint64_t big = (uint64_t)1 << 30;
-  CHECK(mmapio_create_rw(&m, p, big) == MMAPIO_ENOMEM);
-  CHECK(m == NULL);
-  CHECK(same(p, &s));
+  TALLY_CHECK(mmapio_create_rw(&m, p, big) == MMAPIO_ENOMEM);
+  TALLY_CHECK(m == NULL);
+  TALLY_CHECK(same(p, &s));
   mmapio_options o = opts_of(MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE, big);
-  CHECK(mmapio_open(&m, p, &o) == MMAPIO_ENOMEM);
-  CHECK(same(p, &s));
-  CHECK(mmapio_open_or_create(&m, fresh, big) == MMAPIO_ENOMEM);
-  CHECK(!file_exists(fresh));
-  CHECK(mmapio_create_rw(&m, fresh, big) == MMAPIO_ENOMEM);
-  CHECK(!file_exists(fresh));
+  TALLY_CHECK(mmapio_open(&m, p, &o) == MMAPIO_ENOMEM);
+  TALLY_CHECK(same(p, &s));
+  TALLY_CHECK(mmapio_open_or_create(&m, fresh, big) == MMAPIO_ENOMEM);
+  TALLY_CHECK(!file_exists(fresh));
+  TALLY_CHECK(mmapio_create_rw(&m, fresh, big) == MMAPIO_ENOMEM);
+  TALLY_CHECK(!file_exists(fresh));
 
   /* A map of the file, grown beyond the address space: unchanged. */
   mmapio_map *mm;
-  CHECK(mmapio_open_rw(&mm, p) == MMAPIO_OK);
+  TALLY_CHECK(mmapio_open_rw(&mm, p) == MMAPIO_OK);
   if (mm != NULL) {
-    CHECK(mmapio_resize(mm, big) == MMAPIO_ENOMEM);
-    CHECK(mmapio_len(mm) == (uint64_t)s.len);
-    CHECK(mmapio_close(mm) == MMAPIO_OK);
+    TALLY_CHECK(mmapio_resize(mm, big) == MMAPIO_ENOMEM);
+    TALLY_CHECK(mmapio_len(mm) == (uint64_t)s.len);
+    TALLY_CHECK(mmapio_close(mm) == MMAPIO_OK);
   }
-  CHECK(same(p, &s));
+  TALLY_CHECK(same(p, &s));
   snap_free(&s);
-  return child_fails ? 1 : 0;
+  return test_child_result();
 }
 
 /* In a child: RLIMIT_FSIZE of 64 KiB, SIGXFSZ at its default (fatal). */
-static int fsize_child(const char *p, const char *fresh)
+#  define FSIZE_LIMIT (UINT64_C(64) << 10)
+static int fsize_child(void *arg)
 {
-  struct rlimit rl = {64u << 10, 64u << 10};
-  if (setrlimit(RLIMIT_FSIZE, &rl) != 0) return 77;
+  const char *p = ((const child_files *)arg)->p, *fresh = ((const child_files *)arg)->fresh;
   file_snap s = snap_take(p);
   mmapio_map *m = BAD_MAP;
   int st = mmapio_create_rw(&m, p, 1u << 20);
-  CHECK(st == MMAPIO_ESIZE);
-  CHECK(strstr(mmapio_last_error(), "RLIMIT_FSIZE") != NULL);
-  CHECK(same(p, &s));
+  TALLY_CHECK(st == MMAPIO_ESIZE);
+  TALLY_CHECK(strstr(mmapio_last_error(), "RLIMIT_FSIZE") != NULL);
+  TALLY_CHECK(same(p, &s));
   /* A SPARSE TRUNCATE tries a new file first; growing that one past the
    * limit raises SIGXFSZ like any write would (nothing existing is at
    * stake there). With the signal ignored it is ESIZE, file unchanged. */
   signal(SIGXFSZ, SIG_IGN);
   mmapio_options o = opts_of(MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE, 1u << 20);
-  CHECK(mmapio_open(&m, p, &o) == MMAPIO_ESIZE);
-  CHECK(same(p, &s));
-  CHECK(mmapio_open_or_create(&m, fresh, 1u << 20) == MMAPIO_ESIZE);
-  CHECK(!file_exists(fresh));
+  TALLY_CHECK(mmapio_open(&m, p, &o) == MMAPIO_ESIZE);
+  TALLY_CHECK(same(p, &s));
+  TALLY_CHECK(mmapio_open_or_create(&m, fresh, 1u << 20) == MMAPIO_ESIZE);
+  TALLY_CHECK(!file_exists(fresh));
   snap_free(&s);
-  return child_fails ? 1 : 0;
+  return test_child_result();
 }
 
-static void run_child(const char *what, int (*fn)(const char *, const char *))
+/* fn in a child under the limit `resource` (soft and hard) of `limit`. */
+static void run_child(const char *what, int resource, uint64_t limit, int (*fn)(void *))
 {
   char *p = mk_file("unch-child", 12345, 9);
   char *fresh = test_tmp_path("unch-fresh");
-  fflush(NULL);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) _exit(fn(p, fresh));
-  int st = 0;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  if (!WIFEXITED(st)) TEST_FAIL_("%s: child died (status %#x)", what, st);
-  if (WEXITSTATUS(st) == 77) printf("note: %s: setrlimit refused, not tested\n", what);
-  else if (WEXITSTATUS(st) != 0) TEST_FAIL_("%s: checks failed in the child", what);
+  child_files f = {p, fresh};
+  int code = test_child_exit(test_fork_rlimit(resource, limit, limit, fn, &f), what);
+  if (code == 77) printf("note: %s: setrlimit refused, not tested\n", what);
+  else if (code != 0) TEST_FAIL_("%s: checks failed in the child", what);
   ASSERT(file_has_pattern(p, 12345, 9));
   test_unlink(p);
   test_unlink(fresh);
@@ -253,9 +229,9 @@ int main(void)
   printf("note: sanitizers reserve terabytes of address space; RLIMIT_AS not tested\n");
   (void)as_child;
 #  else
-  run_child("RLIMIT_AS", as_child);
+  run_child("RLIMIT_AS", RLIMIT_AS, AS_LIMIT, as_child);
 #  endif
-  run_child("RLIMIT_FSIZE", fsize_child);
+  run_child("RLIMIT_FSIZE", RLIMIT_FSIZE, FSIZE_LIMIT, fsize_child);
 #endif
   return 0;
 }
