@@ -17,25 +17,51 @@
 
 static size_t live(void) { return mmapio__registry_count(); }
 
+/* Every case: a fresh fixture file of LEN pattern bytes `seed`, and the
+ * number of live maps before the case. */
+static char *fixture(const char *tag, unsigned seed, size_t *base)
+{
+  char *p = mk_file(tag, LEN, seed);
+  *base = live();
+  return p;
+}
+
+/* A segment [off, off + len) of a new map of `p` (FLUSH_ALWAYS when
+ * `flush_always`) that holds the map's only reference: the map's own one is
+ * closed. */
+static void segment_only(mmapio_segment *s, const char *p, int flush_always, uint64_t off, uint64_t len)
+{
+  mmapio_map *m;
+  if (flush_always)
+    ASSERT_OK(open_policy(&m, p, MMAPIO_FLUSH_ALWAYS, 0));
+  else
+    ASSERT_OK(mmapio_open_rw(&m, p));
+  ASSERT_OK(mmapio_segment_init(s, m, off, len));
+  ASSERT_OK(mmapio_close(m)); /* the segment keeps the map */
+}
+
+/* Once the reaper has run, the maps of the case are all destroyed. */
+static void all_destroyed(size_t base)
+{
+  mmapio__reap_wait();
+  ASSERT_EQ(live(), base);
+}
+
 /* create -> segment_init -> close -> segment_view -> segment_release: the
  * view outlives the map's last reference. */
 static void test_segment_view(void)
 {
-  char *p = mk_file("life-seg", LEN, 11);
-  size_t base = live();
-  mmapio_map *m;
+  size_t base;
+  char *p = fixture("life-seg", 11, &base);
   mmapio_segment s;
   mmapio_view v;
-  ASSERT_OK(mmapio_open_rw(&m, p));
-  ASSERT_OK(mmapio_segment_init(&s, m, 100, 200));
-  ASSERT_OK(mmapio_close(m)); /* the segment keeps the map */
+  segment_only(&s, p, 0, 100, 200);
   ASSERT_OK(mmapio_segment_view(&v, &s));
   mmapio_segment_release(&s); /* last reference: the view is still out */
   ASSERT_EQ(live(), base + 1);
   ASSERT(pat_check(v.data, v.len, 100, 11)); /* the view is still valid */
   mmapio_view_release(&v);
-  mmapio__reap_wait();
-  ASSERT_EQ(live(), base);
+  all_destroyed(base);
   free(p);
 }
 
@@ -43,20 +69,16 @@ static void test_segment_view(void)
  * policy after the hold is gone, while the map is about to be destroyed. */
 static void test_segment_view_mut(void)
 {
-  char *p = mk_file("life-mut", LEN, 12);
-  size_t base = live();
-  mmapio_map *m;
+  size_t base;
+  char *p = fixture("life-mut", 12, &base);
   mmapio_segment s;
   mmapio_view_mut w;
-  ASSERT_OK(open_policy(&m, p, MMAPIO_FLUSH_ALWAYS, 0));
-  ASSERT_OK(mmapio_segment_init(&s, m, 0, 64));
-  ASSERT_OK(mmapio_close(m));
+  segment_only(&s, p, 1, 0, 64);
   ASSERT_OK(mmapio_segment_view_mut(&w, &s));
   mmapio_segment_release(&s);
   memset(w.data, 0x5a, w.len);
   ASSERT_OK(mmapio_view_mut_release(&w));
-  mmapio__reap_wait();
-  ASSERT_EQ(live(), base);
+  all_destroyed(base);
   mmapio_map *ro;
   uint8_t got[64];
   ASSERT_OK(mmapio_open_ro(&ro, p));
@@ -69,13 +91,10 @@ static void test_segment_view_mut(void)
 /* An atomic pin and an iterator as the last borrows. */
 static void test_pin_and_iter(void)
 {
-  char *p = mk_file("life-pin", LEN, 13);
-  size_t base = live();
-  mmapio_map *m;
+  size_t base;
+  char *p = fixture("life-pin", 13, &base);
   mmapio_segment s;
-  ASSERT_OK(mmapio_open_rw(&m, p));
-  ASSERT_OK(mmapio_segment_init(&s, m, 0, LEN));
-  ASSERT_OK(mmapio_close(m));
+  segment_only(&s, p, 0, 0, LEN);
   if (mmapio_has_feature(MMAPIO_FEATURE_ATOMIC)) {
     mmapio_atomic a;
     ASSERT_OK(mmapio_atomic_u64(&a, s.map, 64));
@@ -83,11 +102,8 @@ static void test_pin_and_iter(void)
     ASSERT_EQ(live(), base + 1);
     (void)mmapio_fetch_add_u64((uint64_t *)a.ptr, 1, MMAPIO_ORDER_SEQ_CST);
     mmapio_atomic_release(&a);
-    mmapio__reap_wait();
-    ASSERT_EQ(live(), base);
-    ASSERT_OK(mmapio_open_rw(&m, p));
-    ASSERT_OK(mmapio_segment_init(&s, m, 0, LEN));
-    ASSERT_OK(mmapio_close(m));
+    all_destroyed(base);
+    segment_only(&s, p, 0, 0, LEN);
   }
   if (mmapio_has_feature(MMAPIO_FEATURE_ITERATOR)) {
     mmapio_iter it;
@@ -105,8 +121,7 @@ static void test_pin_and_iter(void)
   } else {
     mmapio_segment_release(&s);
   }
-  mmapio__reap_wait();
-  ASSERT_EQ(live(), base);
+  all_destroyed(base);
   free(p);
 }
 
@@ -131,28 +146,43 @@ static void *hold_view(void *arg)
   return NULL;
 }
 
+/* Starts a thread that takes a view of all of `m` (pattern `seed`) and
+ * returns once it holds it. */
+static void holder_start(holder *h, test_thread *t, mmapio_map *m, unsigned seed)
+{
+  h->m = m;
+  h->state = 0;
+  h->ok = 0;
+  h->seed = seed;
+  thread_start(t, hold_view, h);
+  while (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != 1) sleep_ms(1);
+}
+
+/* Lets the thread check and release its view, and joins it. */
+static void holder_finish(holder *h, test_thread *t)
+{
+  __atomic_store_n(&h->state, 2, __ATOMIC_RELEASE);
+  thread_join(t);
+  ASSERT(h->ok);
+}
+
 static void test_bytes_and_thread(void)
 {
   if (!mmapio_has_feature(MMAPIO_FEATURE_BYTES)) return;
-  char *p = mk_file("life-bytes", LEN, 14);
-  size_t base = live();
+  size_t base;
+  char *p = fixture("life-bytes", 14, &base);
   mmapio_map *m;
   mmapio_bytes b;
-  holder h = {NULL, 0, 0, 14};
+  holder h;
+  test_thread t;
   ASSERT_OK(mmapio_open_ro(&m, p));
   ASSERT_OK(mmapio_bytes_get(&b, m, 0, 16));
-  h.m = m;
-  test_thread t;
-  thread_start(&t, hold_view, &h);
-  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1) sleep_ms(1);
+  holder_start(&h, &t, m, 14);
   ASSERT_OK(mmapio_close(m));  /* not the last reference: the buffer has one */
   mmapio_bytes_release(&b);    /* the last one, while the thread holds a view */
   ASSERT_EQ(live(), base + 1);
-  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
-  thread_join(&t);
-  ASSERT(h.ok);
-  mmapio__reap_wait();
-  ASSERT_EQ(live(), base);
+  holder_finish(&h, &t);
+  all_destroyed(base);
   free(p);
 }
 
@@ -160,13 +190,11 @@ static void test_bytes_and_thread(void)
  * task's reference keeps the map for the task. */
 static void test_immediate(void)
 {
-  char *p = mk_file("life-now", LEN, 15);
-  size_t base = live();
+  size_t base;
+  char *p = fixture("life-now", 15, &base);
   mmapio_map *m;
   mmapio_segment s;
-  ASSERT_OK(mmapio_open_rw(&m, p));
-  ASSERT_OK(mmapio_segment_init(&s, m, 0, 8));
-  ASSERT_OK(mmapio_close(m));
+  segment_only(&s, p, 0, 0, 8);
   ASSERT_EQ(live(), base + 1);
   mmapio_segment_release(&s);
   ASSERT_EQ(live(), base); /* no reaper needed */
@@ -188,16 +216,12 @@ static void test_close_last_busy(void)
 {
   char *p = mk_file("life-close", LEN, 16);
   mmapio_map *m;
-  holder h = {NULL, 0, 0, 16};
-  ASSERT_OK(mmapio_open_ro(&m, p));
-  h.m = m;
+  holder h;
   test_thread t;
-  thread_start(&t, hold_view, &h);
-  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1) sleep_ms(1);
+  ASSERT_OK(mmapio_open_ro(&m, p));
+  holder_start(&h, &t, m, 16);
   ASSERT_STATUS(mmapio_close(m), MMAPIO_EBUSY);
-  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
-  thread_join(&t);
-  ASSERT(h.ok);
+  holder_finish(&h, &t);
   ASSERT_OK(mmapio_close(m));
   free(p);
 }
