@@ -20,18 +20,21 @@
 /* Keep the optimiser honest. BENCH_BARRIER() forces every value held in
  * memory to be reloaded after it; BENCH_ESCAPE(p) makes the pointer (and
  * what it points to) "used"; BENCH_OPAQUE(x) hides a value's origin so a
- * loop cannot be hoisted or folded. */
+ * loop cannot be hoisted or folded. BENCH_INLINE: a loop shared by several
+ * workloads is compiled into each, with its arguments as constants. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
 #  define BENCH_ESCAPE(p) __asm__ __volatile__("" : : "r"(p) : "memory")
 #  define BENCH_OPAQUE(x) __asm__ __volatile__("" : "+r"(x))
 #  define BENCH_NOINLINE __attribute__((noinline))
+#  define BENCH_INLINE inline __attribute__((always_inline))
 #else
 #  include <stdatomic.h>
 #  define BENCH_BARRIER() atomic_signal_fence(memory_order_seq_cst)
 #  define BENCH_ESCAPE(p) bench_escape_fn((const void *)(p))
 #  define BENCH_OPAQUE(x) ((void)0)
 #  define BENCH_NOINLINE
+#  define BENCH_INLINE inline
 void bench_escape_fn(const void *p);
 #endif
 

@@ -143,13 +143,15 @@ static int raw_open(bench_run *r, raw_file *f, const char *path, int how, int ma
   return BENCH_RC_OK;
 }
 
-/* A raw reader-writer lock for the view_rw baseline. */
+/* A raw reader-writer lock for the view_rw and write_shared baselines. */
 #ifdef _WIN32
 typedef SRWLOCK raw_rwlock;
 static int raw_rwlock_init(raw_rwlock *l) { InitializeSRWLock(l); return 0; }
 static void raw_rwlock_destroy(raw_rwlock *l) { (void)l; }
 static void raw_rdlock(raw_rwlock *l) { AcquireSRWLockShared(l); }
 static void raw_rdunlock(raw_rwlock *l) { ReleaseSRWLockShared(l); }
+static void raw_wrlock(raw_rwlock *l) { AcquireSRWLockExclusive(l); }
+static void raw_wrunlock(raw_rwlock *l) { ReleaseSRWLockExclusive(l); }
 #else
 typedef pthread_rwlock_t raw_rwlock;
 static int raw_rwlock_init(raw_rwlock *l) { return pthread_rwlock_init(l, NULL); }
@@ -1327,6 +1329,168 @@ static int batch_cow_open(bench_run *r, int side, uint64_t iters, double *sec)
 }
 
 /* ------------------------------------------------------------------------ */
+/* 64-byte writes: what write_shared, write_64, write_churn and              */
+/* write_ext_shared share                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A 1 MiB file, its RW map (opened with `flags`), a raw RW mapping of it for
+ * the baseline and a 64-byte source buffer; smoke runs take 1000 iterations
+ * at least, others `min_iters`. */
+static int setup_writes(bench_run *r, const char *tag, uint32_t flags, uint64_t min_iters, wstate **out)
+{
+  wstate *s = NULL;
+  int rc = setup_file_pair(r, tag, BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
+  *out = s;
+  if (rc != BENCH_RC_OK) return rc;
+  if (flags != 0) {
+    mmapio_options o;
+    mmapio_close(s->m);
+    s->m = NULL;
+    mmapio_options_init(&o);
+    o.flags = flags;
+    rc = mmapio_open(&s->m, s->path, &o);
+    if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_open(flags)", rc);
+  }
+  s->buf = (uint8_t *)calloc(1, 64);
+  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
+  r->min_iters = r->cfg->smoke ? 1000 : min_iters;
+  return BENCH_RC_OK;
+}
+
+/* The baselines of the writes. */
+#define RAW_WRITE_CHECKED 0 /* bounds check + memcpy */
+#define RAW_WRITE_LOCKED 1  /* rwlock wrlock + memcpy + unlock */
+
+/* The timed loop: `iters` 64-byte writes, one a page at offset 64, round-
+ * robin over the pages from `first` on; ours is mmapio_write, the baseline
+ * is `raw_how`. Always inlined, so that each batch times a loop of its own
+ * with `first` and `raw_how` as constants. */
+static BENCH_INLINE int run_writes(bench_run *r, int side, uint64_t iters, uint64_t first, int raw_how,
+                                   double *sec)
+{
+  wstate *s = WS(r);
+  uint64_t i, span = s->size / 4096u - first;
+  raw_obj o;
+  double t0;
+  o.base = s->raw.p;
+  o.len = s->size;
+  BENCH_ESCAPE(&o);
+  t0 = bench_now();
+  for (i = 0; i < iters; i++) {
+    uint64_t off = (first + i % span) * 4096u + 64u;
+    s->buf[0] = (uint8_t)i;
+    if (side == BENCH_OURS) {
+      int rc = mmapio_write(s->m, off, s->buf, 64);
+      if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_write", rc);
+    } else if (raw_how == RAW_WRITE_LOCKED) {
+      raw_wrlock(&s->rw);
+      memcpy(s->raw.p + off, s->buf, 64);
+      raw_wrunlock(&s->rw);
+    } else {
+      if (!(off <= o.len && 64u <= o.len - off)) {
+        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
+        return BENCH_RC_ERROR;
+      }
+      memcpy(s->raw.p + off, s->buf, 64);
+    }
+    BENCH_BARRIER();
+  }
+  *sec = bench_now() - t0;
+  return BENCH_RC_OK;
+}
+
+#if !defined(_WIN32)
+/* The second thread of write_shared and write_ext_shared: it runs `main`
+ * only while a batch is timed, until `stop` is set, and sets `failed` when
+ * it cannot take a view. */
+typedef struct peer {
+  wstate *s;
+  int side;
+  int stop; /* atomic */
+  int failed;
+  int running;
+  pthread_t th;
+} peer;
+
+static int peer_start(bench_run *r, peer *p, int side, void *(*main_fn)(void *))
+{
+  p->s = WS(r);
+  p->side = side;
+  p->stop = 0;
+  p->failed = 0;
+  p->running = 0;
+  if (main_fn == NULL) return BENCH_RC_OK;
+  if (pthread_create(&p->th, NULL, main_fn, p) != 0) return bench_fail_os(r, "pthread_create", NULL);
+  p->running = 1;
+  return BENCH_RC_OK;
+}
+
+static int peer_stopped(const peer *p) { return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE); }
+
+static void peer_pause(void)
+{
+  struct timespec ts = {0, 20 * 1000};
+  nanosleep(&ts, NULL);
+}
+
+/* Stops and joins the thread. Returns `rc`, the writes' result, or, when
+ * they succeeded but the `who` thread failed, an error. */
+static int peer_stop(bench_run *r, peer *p, int rc, const char *who)
+{
+  if (!p->running) return rc;
+  __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+  pthread_join(p->th, NULL);
+  p->running = 0;
+  if (p->failed && rc == BENCH_RC_OK) {
+    snprintf(r->error, sizeof r->error, "the %s thread's mmapio_view_get failed", who);
+    rc = BENCH_RC_ERROR;
+  }
+  return rc;
+}
+#endif
+
+/* The set-up of write_shared and write_ext_shared (POSIX only: `who` names
+ * the second thread): setup_writes, and the baseline's lock for
+ * RAW_WRITE_LOCKED. */
+static int setup_shared(bench_run *r, const char *tag, uint32_t flags, uint64_t min_iters, int raw_how,
+                        const char *who, const char *note)
+{
+#if defined(_WIN32)
+  (void)tag; (void)flags; (void)min_iters; (void)raw_how; (void)note;
+  snprintf(r->note, sizeof r->note, "POSIX only (%s thread)", who);
+  return BENCH_RC_NA;
+#else
+  wstate *s;
+  int rc = setup_writes(r, tag, flags, min_iters, &s);
+  (void)who;
+  if (rc != BENCH_RC_OK) return rc;
+  if (raw_how == RAW_WRITE_LOCKED) {
+    if (raw_rwlock_init(&s->rw) != 0) return bench_fail_os(r, "pthread_rwlock_init", NULL);
+    s->have_rw = 1;
+  }
+  snprintf(r->note, sizeof r->note, "%s", note);
+  return BENCH_RC_OK;
+#endif
+}
+
+/* A batch of write_shared or write_ext_shared: the writes while the `who`
+ * thread runs `main_fn` (NULL: no thread). */
+static BENCH_INLINE int batch_shared(bench_run *r, int side, uint64_t iters, double *sec,
+                                     void *(*main_fn)(void *), const char *who, uint64_t first,
+                                     int raw_how)
+{
+#if defined(_WIN32)
+  (void)r; (void)side; (void)iters; (void)sec; (void)main_fn; (void)who; (void)first; (void)raw_how;
+  return BENCH_RC_NA;
+#else
+  peer p;
+  int rc = peer_start(r, &p, side, main_fn);
+  if (rc != BENCH_RC_OK) return rc;
+  return peer_stop(r, &p, run_writes(r, side, iters, first, raw_how, sec), who);
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* write_shared: 64-byte writes while another thread keeps reading           */
 /* ------------------------------------------------------------------------ */
 
@@ -1337,109 +1501,44 @@ static int batch_cow_open(bench_run *r, int side, uint64_t iters, double *sec)
  * reader takes 64 holds, then sleeps 20 us, and runs only while a batch is
  * timed. */
 #if !defined(_WIN32)
-typedef struct shared_reader {
-  wstate *s;
-  int side;
-  int stop; /* atomic */
-  int failed;
-} shared_reader;
-
 static void *shared_reader_main(void *arg)
 {
-  shared_reader *sr = (shared_reader *)arg;
-  while (!__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE)) {
+  peer *p = (peer *)arg;
+  while (!peer_stopped(p)) {
     int k;
     for (k = 0; k < 64; k++) {
-      if (sr->side == BENCH_OURS) {
+      if (p->side == BENCH_OURS) {
         mmapio_view v;
-        if (mmapio_view_get(&v, sr->s->m, 0, 64) != MMAPIO_OK) {
-          sr->failed = 1;
+        if (mmapio_view_get(&v, p->s->m, 0, 64) != MMAPIO_OK) {
+          p->failed = 1;
           return NULL;
         }
         BENCH_ESCAPE(v.data);
         mmapio_view_release(&v);
       } else {
-        raw_rdlock(&sr->s->rw);
-        BENCH_ESCAPE(sr->s->obj.base);
-        raw_rdunlock(&sr->s->rw);
+        raw_rdlock(&p->s->rw);
+        BENCH_ESCAPE(p->s->obj.base);
+        raw_rdunlock(&p->s->rw);
       }
     }
-    {
-      struct timespec ts;
-      ts.tv_sec = 0;
-      ts.tv_nsec = 20 * 1000;
-      nanosleep(&ts, NULL);
-    }
+    peer_pause();
   }
   return NULL;
 }
+#else
+#  define shared_reader_main NULL
 #endif
 
 static int setup_write_shared(bench_run *r)
 {
-#if defined(_WIN32)
-  snprintf(r->note, sizeof r->note, "POSIX only (reader thread)");
-  return BENCH_RC_NA;
-#else
-  wstate *s;
-  int rc = setup_file_pair(r, "write_shared", BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
-  if (rc != BENCH_RC_OK) return rc;
-  if (raw_rwlock_init(&s->rw) != 0) return bench_fail_os(r, "pthread_rwlock_init", NULL);
-  s->have_rw = 1;
-  s->buf = (uint8_t *)calloc(1, 64);
-  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
-  r->min_iters = r->cfg->smoke ? 1000 : 100000;
-  snprintf(r->note, sizeof r->note,
-           "RW map of 1 MiB, 64-byte writes at 4 KiB steps; a second thread takes 64 read "
-           "holds every 20 us");
-  return BENCH_RC_OK;
-#endif
+  return setup_shared(r, "write_shared", 0, 100000, RAW_WRITE_LOCKED, "reader",
+                      "RW map of 1 MiB, 64-byte writes at 4 KiB steps; a second thread takes 64 "
+                      "read holds every 20 us");
 }
 
 static int batch_write_shared(bench_run *r, int side, uint64_t iters, double *sec)
 {
-#if defined(_WIN32)
-  (void)r; (void)side; (void)iters; (void)sec;
-  return BENCH_RC_NA;
-#else
-  wstate *s = WS(r);
-  shared_reader sr;
-  pthread_t th;
-  uint64_t i, span = s->size / 4096u;
-  double t0;
-  sr.s = s;
-  sr.side = side;
-  sr.stop = 0;
-  sr.failed = 0;
-  if (pthread_create(&th, NULL, shared_reader_main, &sr) != 0)
-    return bench_fail_os(r, "pthread_create", NULL);
-  t0 = bench_now();
-  for (i = 0; i < iters; i++) {
-    uint64_t off = (i % span) * 4096u + 64u;
-    s->buf[0] = (uint8_t)i;
-    if (side == BENCH_OURS) {
-      int rc = mmapio_write(s->m, off, s->buf, 64);
-      if (rc != MMAPIO_OK) {
-        __atomic_store_n(&sr.stop, 1, __ATOMIC_RELEASE);
-        pthread_join(th, NULL);
-        return bench_fail(r, "mmapio_write", rc);
-      }
-    } else {
-      raw_wrlock(&s->rw);
-      memcpy(s->raw.p + off, s->buf, 64);
-      raw_wrunlock(&s->rw);
-    }
-    BENCH_BARRIER();
-  }
-  *sec = bench_now() - t0;
-  __atomic_store_n(&sr.stop, 1, __ATOMIC_RELEASE);
-  pthread_join(th, NULL);
-  if (sr.failed) {
-    snprintf(r->error, sizeof r->error, "the reader thread's mmapio_view_get failed");
-    return BENCH_RC_ERROR;
-  }
-  return BENCH_RC_OK;
-#endif
+  return batch_shared(r, side, iters, sec, shared_reader_main, "reader", 0, RAW_WRITE_LOCKED);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1522,11 +1621,8 @@ static void *churn_main(void *arg)
 static int setup_write_common(bench_run *r, const char *tag, int churn)
 {
   wstate *s;
-  int rc = setup_file_pair(r, tag, BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
+  int rc = setup_writes(r, tag, 0, 1000000, &s);
   if (rc != BENCH_RC_OK) return rc;
-  s->buf = (uint8_t *)calloc(1, 64);
-  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
-  r->min_iters = r->cfg->smoke ? 1000 : 1000000;
   snprintf(r->note, sizeof r->note, "RW map of 1 MiB, 64-byte writes at 4 KiB steps%s",
            churn ? ", after 20,000 threads each took one view and exited" : "");
   if (!churn) return BENCH_RC_OK;
@@ -1551,137 +1647,46 @@ static int setup_write_churn(bench_run *r) { return setup_write_common(r, "write
 
 static int batch_write_64(bench_run *r, int side, uint64_t iters, double *sec)
 {
-  wstate *s = WS(r);
-  uint64_t i, span = s->size / 4096u;
-  raw_obj o;
-  double t0;
-  o.base = s->raw.p;
-  o.len = s->size;
-  BENCH_ESCAPE(&o);
-  t0 = bench_now();
-  for (i = 0; i < iters; i++) {
-    uint64_t off = (i % span) * 4096u + 64u;
-    s->buf[0] = (uint8_t)i;
-    if (side == BENCH_OURS) {
-      int rc = mmapio_write(s->m, off, s->buf, 64);
-      if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_write", rc);
-    } else {
-      if (!(off <= o.len && 64u <= o.len - off)) {
-        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
-        return BENCH_RC_ERROR;
-      }
-      memcpy(s->raw.p + off, s->buf, 64);
-    }
-    BENCH_BARRIER();
-  }
-  *sec = bench_now() - t0;
-  return BENCH_RC_OK;
+  return run_writes(r, side, iters, 0, RAW_WRITE_CHECKED, sec);
 }
 
 /* ------------------------------------------------------------------------ */
 /* write_ext_shared: EXTERNAL_SYNC writes while another thread holds views   */
 /* ------------------------------------------------------------------------ */
 
+/* Ours only: the holder takes 8 views of pages 0..7, sleeps 20 us and
+ * releases them; the writes go to pages 8 and up, which it never views. */
 #if !defined(_WIN32)
-typedef struct ext_holder {
-  mmapio_map *m;
-  int stop; /* atomic */
-  int failed;
-} ext_holder;
-
 static void *ext_holder_main(void *arg)
 {
-  ext_holder *h = (ext_holder *)arg;
-  while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+  peer *p = (peer *)arg;
+  while (!peer_stopped(p)) {
     mmapio_view v[8];
     for (int k = 0; k < 8; k++)
-      if (mmapio_view_get(&v[k], h->m, (uint64_t)k * 4096u, 64) != MMAPIO_OK) {
-        h->failed = 1;
+      if (mmapio_view_get(&v[k], p->s->m, (uint64_t)k * 4096u, 64) != MMAPIO_OK) {
+        p->failed = 1;
         return NULL;
       }
-    struct timespec ts = {0, 20 * 1000};
-    nanosleep(&ts, NULL);
+    peer_pause();
     for (int k = 0; k < 8; k++) mmapio_view_release(&v[k]);
   }
   return NULL;
 }
+#else
+#  define ext_holder_main NULL
 #endif
 
 static int setup_write_ext(bench_run *r)
 {
-#if defined(_WIN32)
-  snprintf(r->note, sizeof r->note, "POSIX only (holder thread)");
-  return BENCH_RC_NA;
-#else
-  wstate *s;
-  int rc = setup_file_pair(r, "write_ext", BENCH_MIB, MMAPIO_MODE_READ_WRITE, RAW_RW, &s);
-  if (rc != BENCH_RC_OK) return rc;
-  mmapio_close(s->m);
-  s->m = NULL;
-  mmapio_options o;
-  mmapio_options_init(&o);
-  o.flags = MMAPIO_OPEN_EXTERNAL_SYNC;
-  rc = mmapio_open(&s->m, s->path, &o);
-  if (rc != MMAPIO_OK) return bench_fail(r, "mmapio_open(EXTERNAL_SYNC)", rc);
-  s->buf = (uint8_t *)calloc(1, 64);
-  if (s->buf == NULL) return bench_fail_os(r, "calloc", NULL);
-  r->min_iters = r->cfg->smoke ? 1000 : 1000000;
-  snprintf(r->note, sizeof r->note,
-           "MMAPIO_OPEN_EXTERNAL_SYNC map of 1 MiB, 64-byte writes at 4 KiB steps; a second "
-           "thread holds 8 views of other pages");
-  return BENCH_RC_OK;
-#endif
+  return setup_shared(r, "write_ext", MMAPIO_OPEN_EXTERNAL_SYNC, 1000000, RAW_WRITE_CHECKED, "holder",
+                      "MMAPIO_OPEN_EXTERNAL_SYNC map of 1 MiB, 64-byte writes at 4 KiB steps; a "
+                      "second thread holds 8 views of other pages");
 }
 
 static int batch_write_ext(bench_run *r, int side, uint64_t iters, double *sec)
 {
-#if defined(_WIN32)
-  (void)r; (void)side; (void)iters; (void)sec;
-  return BENCH_RC_NA;
-#else
-  wstate *s = WS(r);
-  ext_holder h;
-  pthread_t th;
-  h.m = s->m;
-  h.stop = 0;
-  h.failed = 0;
-  if (side == BENCH_OURS && pthread_create(&th, NULL, ext_holder_main, &h) != 0)
-    return bench_fail_os(r, "pthread_create", NULL);
-  /* Writes go to pages 8 and up, which the holder never views. */
-  uint64_t span = s->size / 4096u - 8u;
-  raw_obj o;
-  o.base = s->raw.p;
-  o.len = s->size;
-  BENCH_ESCAPE(&o);
-  int rc = BENCH_RC_OK;
-  double t0 = bench_now();
-  for (uint64_t i = 0; i < iters && rc == BENCH_RC_OK; i++) {
-    uint64_t off = (8u + i % span) * 4096u + 64u;
-    s->buf[0] = (uint8_t)i;
-    if (side == BENCH_OURS) {
-      int st = mmapio_write(s->m, off, s->buf, 64);
-      if (st != MMAPIO_OK) rc = bench_fail(r, "mmapio_write", st);
-    } else {
-      if (!(off <= o.len && 64u <= o.len - off)) {
-        snprintf(r->error, sizeof r->error, "baseline bounds check failed");
-        rc = BENCH_RC_ERROR;
-      } else {
-        memcpy(s->raw.p + off, s->buf, 64);
-      }
-    }
-    BENCH_BARRIER();
-  }
-  *sec = bench_now() - t0;
-  if (side == BENCH_OURS) {
-    __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
-    pthread_join(th, NULL);
-    if (h.failed && rc == BENCH_RC_OK) {
-      snprintf(r->error, sizeof r->error, "the holder thread's mmapio_view_get failed");
-      rc = BENCH_RC_ERROR;
-    }
-  }
-  return rc;
-#endif
+  return batch_shared(r, side, iters, sec, side == BENCH_OURS ? ext_holder_main : NULL, "holder", 8,
+                      RAW_WRITE_CHECKED);
 }
 
 /* ------------------------------------------------------------------------ */
