@@ -229,18 +229,27 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
   return r < 0 ? -errno : (int)r;
 }
 
+/* A write or fsync request: slowed down (and maybe interrupted) by "slow",
+ * counted in *n, and failed with *err when that is set (counted in
+ * *n_fail). Returns 0, or the negative errno the request answers. */
+static int injected(unsigned long long *n, unsigned long long *n_fail, const int *err)
+{
+  int sr = slow();
+  if (sr != 0) return sr;
+  pthread_mutex_lock(&mu);
+  (*n)++;
+  int e = *err;
+  if (e != 0) (*n_fail)++;
+  pthread_mutex_unlock(&mu);
+  return -e;
+}
+
 static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
   if (strcmp(path, CTL) == 0) return ctl_write(buf, size);
-  int sr = slow();
-  if (sr != 0) return sr;
-  pthread_mutex_lock(&mu);
-  n_writes++;
-  int e = write_err;
-  if (e != 0) n_write_fail++;
-  pthread_mutex_unlock(&mu);
-  if (e != 0) return -e;
+  int e = injected(&n_writes, &n_write_fail, &write_err);
+  if (e != 0) return e;
   ssize_t r = pwrite((int)fi->fh, buf, size, off);
   return r < 0 ? -errno : (int)r;
 }
@@ -248,14 +257,8 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
   (void)path;
-  int sr = slow();
-  if (sr != 0) return sr;
-  pthread_mutex_lock(&mu);
-  n_fsyncs++;
-  int e = fsync_err;
-  if (e != 0) n_fsync_fail++;
-  pthread_mutex_unlock(&mu);
-  if (e != 0) return -e;
+  int e = injected(&n_fsyncs, &n_fsync_fail, &fsync_err);
+  if (e != 0) return e;
   if (fi != NULL && fi->fh != (uint64_t)-1) {
     int r = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
     if (r != 0) return -errno;
