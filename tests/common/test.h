@@ -5,9 +5,10 @@
  * expression and, for mmapio statuses, mmapio_last_error().
  *
  * Sections: assertions; exact errors; data patterns; files; time; threads;
- * convenience; the pattern helpers of the byte-buffer, reader, async and
- * watch tests; the white-box helpers of the backend tests (POSIX or Win32,
- * which call the mmapio__os_* contract of src/platform.h directly).
+ * sanitizers; child processes, limits, mount namespaces and root/FUSE skips
+ * (POSIX); convenience; the pattern helpers of the byte-buffer, reader,
+ * async and watch tests; the white-box helpers of the backend tests (POSIX or
+ * Win32, which call the mmapio__os_* contract of src/platform.h directly).
  * Everything but the few functions in test_util.c is static inline, so each
  * test program takes only what it uses. Works on POSIX and on Windows
  * (MinGW, run under Wine).
@@ -382,7 +383,7 @@ static inline void *thread_join(test_thread *t)
  * failed TALLY_CHECK prints file:line and counts in test_child_fails; the
  * child then exits with test_child_result() (1 if any failed, else 0). */
 extern int test_child_fails;
-#  define TALLY_CHECK(cond)                                                                 \
+#  define TALLY_CHECK(cond)                                                               \
     do {                                                                                  \
       if (!(cond)) {                                                                      \
         fprintf(stderr, "%s:%d: child check failed: %s (last_error \"%s\")\n", __FILE__,  \
