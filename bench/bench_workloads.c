@@ -1357,6 +1357,9 @@ static int setup_writes(bench_run *r, const char *tag, uint32_t flags, uint64_t 
   return BENCH_RC_OK;
 }
 
+/* The function a second thread runs (write_shared, write_ext_shared). */
+typedef void *(*peer_main)(void *);
+
 /* The baselines of the writes. */
 #define RAW_WRITE_CHECKED 0 /* bounds check + memcpy */
 #define RAW_WRITE_LOCKED 1  /* rwlock wrlock + memcpy + unlock */
@@ -1412,7 +1415,7 @@ typedef struct peer {
   pthread_t th;
 } peer;
 
-static int peer_start(bench_run *r, peer *p, int side, void *(*main_fn)(void *))
+static int peer_start(bench_run *r, peer *p, int side, peer_main main_fn)
 {
   p->s = WS(r);
   p->side = side;
@@ -1476,7 +1479,7 @@ static int setup_shared(bench_run *r, const char *tag, uint32_t flags, uint64_t 
 /* A batch of write_shared or write_ext_shared: the writes while the `who`
  * thread runs `main_fn` (NULL: no thread). */
 static BENCH_INLINE int batch_shared(bench_run *r, int side, uint64_t iters, double *sec,
-                                     void *(*main_fn)(void *), const char *who, uint64_t first,
+                                     peer_main main_fn, const char *who, uint64_t first,
                                      int raw_how)
 {
 #if defined(_WIN32)
@@ -1526,7 +1529,7 @@ static void *shared_reader_main(void *arg)
   return NULL;
 }
 #else
-#  define shared_reader_main NULL
+#  define shared_reader_main ((peer_main)0)
 #endif
 
 static int setup_write_shared(bench_run *r)
@@ -1673,7 +1676,7 @@ static void *ext_holder_main(void *arg)
   return NULL;
 }
 #else
-#  define ext_holder_main NULL
+#  define ext_holder_main ((peer_main)0)
 #endif
 
 static int setup_write_ext(bench_run *r)
@@ -1685,8 +1688,8 @@ static int setup_write_ext(bench_run *r)
 
 static int batch_write_ext(bench_run *r, int side, uint64_t iters, double *sec)
 {
-  return batch_shared(r, side, iters, sec, side == BENCH_OURS ? ext_holder_main : NULL, "holder", 8,
-                      RAW_WRITE_CHECKED);
+  peer_main holder = side == BENCH_OURS ? ext_holder_main : (peer_main)0;
+  return batch_shared(r, side, iters, sec, holder, "holder", 8, RAW_WRITE_CHECKED);
 }
 
 /* ------------------------------------------------------------------------ */
