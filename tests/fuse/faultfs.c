@@ -87,6 +87,14 @@ static int real_path(char *out, size_t n, const char *path)
   return (k < 0 || (size_t)k >= n) ? -ENAMETOOLONG : 0;
 }
 
+/* A request that "slow" applies to (getattr, open): 0 and its backing path,
+ * or the negative errno it answers. */
+static int slow_real_path(char *out, size_t n, const char *path)
+{
+  int r = slow();
+  return r != 0 ? r : real_path(out, n, path);
+}
+
 static void *ffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
   (void)conn;
@@ -110,10 +118,8 @@ static int ffs_getattr(const char *path, struct stat *st, struct fuse_file_info 
     st->st_size = 0;
     return 0;
   }
-  int r = slow();
-  if (r != 0) return r;
   char rp[8192];
-  r = real_path(rp, sizeof rp, path);
+  int r = slow_real_path(rp, sizeof rp, path);
   if (r != 0) return r;
   if (lstat(rp, st) != 0) return -errno;
   return 0;
@@ -144,10 +150,8 @@ static int ffs_open(const char *path, struct fuse_file_info *fi)
     fi->fh = (uint64_t)-1;
     return 0;
   }
-  int r = slow();
-  if (r != 0) return r;
   char rp[8192];
-  r = real_path(rp, sizeof rp, path);
+  int r = slow_real_path(rp, sizeof rp, path);
   if (r != 0) return r;
   int fd = open(rp, (fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) | O_CLOEXEC);
   if (fd < 0) return -errno;
