@@ -408,6 +408,17 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     (up to NAME_MAX bytes) works. On file systems without hard links the
  *     name is claimed first and the file moved over it (a concurrent opener
  *     may then briefly see it empty).
+ *   - Exception, CREATE|TRUNCATE|SPARSE (POSIX): the file is created under
+ *     its final name with O_CREAT|O_EXCL and then sized, as the TRUNCATE of
+ *     an existing SPARSE file is done in place, so a concurrent opener may
+ *     briefly see it empty (an RW open of it then fails with ESIZE, an RO
+ *     open maps length 0). This is the cheapest create the system offers
+ *     (no unnamed inode to put on and take off the journal's orphan list,
+ *     one call fewer). A failure after the create removes the name again,
+ *     so a failed call still leaves nothing behind; a crash in between can
+ *     leave an empty or sized file under the name. CREATE|SPARSE without
+ *     TRUNCATE (e.g. processes racing to open-or-create a shared file) and
+ *     every reserving create keep the publication above.
  *   - TRUNCATE of an existing file changes that file in place (same inode,
  *     links, owner and permissions), after every check that can refuse it:
  *     RLIMIT_FSIZE and the file system's maximum file size, the address
