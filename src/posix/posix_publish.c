@@ -4,8 +4,9 @@
  * temporary one) in the same directory, sized, mapped, and only then given
  * its name in one step that fails if the name exists.
  *
- * Linux: open(dir, O_TMPFILE) makes a file without a name; linkat() through
- * /proc/self/fd gives it one (EEXIST if the name exists). No temporary name
+ * Linux: open(dir, O_TMPFILE) makes a file without a name; linkat() with
+ * AT_EMPTY_PATH (or through /proc/self/fd) gives it one (EEXIST if the
+ * name exists). No temporary name
  * ever exists, so names up to NAME_MAX work and a crash leaves nothing.
  * Elsewhere, and on file systems without O_TMPFILE: a short hidden name
  * ".mmapio-<hex>" in the same directory, published with
@@ -189,19 +190,30 @@ int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path)
     return rc;
   }
 #if MMAPIO__LINUX
-  /* Naming an O_TMPFILE file: through /proc (any user), else AT_EMPTY_PATH
-   * (needs CAP_DAC_READ_SEARCH; for systems without /proc mounted). */
+  /* Naming an O_TMPFILE file: AT_EMPTY_PATH on the descriptor (Linux 6.10
+   * and later allow it to the process that opened the file; before, it
+   * needs CAP_DAC_READ_SEARCH), else through /proc (any user, when /proc
+   * is mounted). The /proc path costs a walk through procfs on every
+   * create, so AT_EMPTY_PATH is tried first until it is refused once
+   * (ENOENT): from then on this process goes to /proc directly. */
+  static int empty_refused;
+  int e = ENOENT;
+  if (!mmapio__ld_relaxed(&empty_refused)) {
+    if (mmapio__sys_linkat(nf->f, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return MMAPIO_OK;
+    e = errno;
+    /* EEXIST, EACCES, ...: the answer for any way of naming it. */
+    if (e != ENOENT && e != EPERM) return fail_name(e, "linkat", path);
+  }
   char proc[48];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", nf->f);
-  if (mmapio__sys_linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return MMAPIO_OK;
-  int e = errno;
-  if (e == ENOENT) {
-    if (mmapio__sys_linkat(nf->f, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return MMAPIO_OK;
-    int e2 = errno;
-    /* ENOENT again: the directory itself is gone; otherwise this is the
-     * better answer (EEXIST, EACCES, ...). */
-    if (e2 != ENOENT && e2 != EPERM) e = e2;
+  if (mmapio__sys_linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+    if (e == ENOENT && !mmapio__ld_relaxed(&empty_refused)) mmapio__st_relaxed(&empty_refused, 1);
+    return MMAPIO_OK;
   }
+  int e2 = errno;
+  /* ENOENT from both: the directory itself is gone (or /proc is missing
+   * and AT_EMPTY_PATH refused); otherwise this is the better answer. */
+  if (e2 != ENOENT) e = e2;
   return fail_name(e, "linkat", path);
 #else
   return mmapio__fail(MMAPIO_EIO, "mmapio_open(%s): unnamed temporary file", path);
