@@ -268,7 +268,9 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_TRUNCATE 0x02u   /* existing file is truncated and resized to options.size */
 #define MMAPIO_OPEN_EXCLUSIVE 0x04u  /* with CREATE: fail MMAPIO_EEXIST if it exists */
 #define MMAPIO_OPEN_HUGE_PAGES 0x08u /* best effort; see mmapio_huge_pages_active() */
-#define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
+#define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow; with
+                                        CREATE|TRUNCATE a new file is made under its
+                                        name (may be seen empty; see mmapio_open) */
 #define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
 /* MMAPIO_OPEN_FAULT_SAFE and signal masks (since 1.1): a guarded access
  * (mmapio_read, mmapio_write, mmapio_touch / mmapio_touch_range of such a
