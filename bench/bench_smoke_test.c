@@ -172,7 +172,8 @@ int main(int argc, char **argv)
   /* Every workload the program must know; keep in step with bench_workloads[]. */
   static const char *names[] = { "view_rw", "view_ro", "read_1m", "scan_views", "flush_page",
                                  "millis_writes", "millis_rewrite", "millis_raw", "chunks_4k", "chunks_64k", "atomic_add", "touch_1g",
-                                 "create", "random_reads", "seq_reads", "resize", "resize_inplace",
+                                 "create", "create_reserved", "create_excl", "create_sparse",
+                                 "resize_reserved", "resize_sparse", "random_reads", "seq_reads", "resize", "resize_inplace",
                                  "advise", "write_shared", "cow_open", "append_4k", "views_maps_1", "views_maps_16",
                                  "views_maps_64", "views_maps_1000", "write_64", "write_churn",
                                  "write_ext_shared" };

@@ -1700,6 +1700,15 @@ static int batch_write_ext(bench_run *r, int side, uint64_t iters, double *sec)
 int bench_setup_append_4k(bench_run *r);
 int bench_batch_append_4k(bench_run *r, int side, uint64_t iters, double *sec);
 void bench_teardown_append_4k(bench_run *r);
+/* bench_create.c */
+int bench_setup_create_reserved(bench_run *r);
+int bench_setup_create_reserved_excl(bench_run *r);
+int bench_setup_create_sparse(bench_run *r);
+int bench_setup_resize_reserved(bench_run *r);
+int bench_setup_resize_sparse(bench_run *r);
+int bench_batch_create_same(bench_run *r, int side, uint64_t iters, double *sec);
+int bench_batch_resize_same(bench_run *r, int side, uint64_t iters, double *sec);
+void bench_teardown_create_same(bench_run *r);
 
 const bench_workload bench_workloads[] = {
   { "view_rw", "as_slice", "mmapio_view_get + mmapio_view_release, RW map, one thread",
@@ -1738,6 +1747,26 @@ const bench_workload bench_workloads[] = {
   { "create", "create", "mmapio_create_rw + mmapio_close",
     "open(O_CREAT|O_TRUNC) + ftruncate + mmap + munmap + close", BENCH_TIME, BENCH_T_NONE, 0.0, NULL,
     setup_create, batch_create, ws_teardown },
+  { "create_reserved", "create", "mmapio_create_rw + mmapio_close + mmapio_remove_file (1 MiB)",
+    "O_TMPFILE + fallocate + mmap + linkat + munmap + close + unlink", BENCH_TIME, BENCH_T_RATIO_LE, 1.2,
+    "a reserving create costs at most 1.2x the raw calls with the same guarantees",
+    bench_setup_create_reserved, bench_batch_create_same, bench_teardown_create_same },
+  { "create_excl", "create", "mmapio_create_rw + mmapio_close + mmapio_remove_file (1 MiB)",
+    "open(O_CREAT|O_EXCL) + fallocate + mmap + munmap + close + unlink", BENCH_TIME, BENCH_T_RATIO_LE, 1.2,
+    "a reserving create costs at most 1.2x a raw reserving create",
+    bench_setup_create_reserved_excl, bench_batch_create_same, bench_teardown_create_same },
+  { "create_sparse", "create", "CREATE|TRUNCATE|SPARSE open + mmapio_close + mmapio_remove_file (1 MiB)",
+    "open(O_CREAT|O_TRUNC) + ftruncate + mmap + munmap + close + unlink", BENCH_TIME, BENCH_T_RATIO_LE, 1.1,
+    "a SPARSE create costs what the raw calls cost",
+    bench_setup_create_sparse, bench_batch_create_same, bench_teardown_create_same },
+  { "resize_reserved", "resize", "mmapio_resize 1 MiB -> 8 MiB -> 1 MiB (blocks reserved)",
+    "fallocate + mremap(MAYMOVE), ftruncate + mremap", BENCH_TIME, BENCH_T_RATIO_LE, 1.2,
+    "a reserving resize costs at most 1.2x the raw calls",
+    bench_setup_resize_reserved, bench_batch_resize_same, bench_teardown_create_same },
+  { "resize_sparse", "resize", "mmapio_resize 1 MiB -> 8 MiB -> 1 MiB (SPARSE)",
+    "ftruncate + mremap(MAYMOVE), ftruncate + mremap", BENCH_TIME, BENCH_T_RATIO_LE, 1.2,
+    "a SPARSE resize costs at most 1.2x the raw calls",
+    bench_setup_resize_sparse, bench_batch_resize_same, bench_teardown_create_same },
   { "random_reads", "random reads", "mmapio_read of 4 KiB at random offsets (RO map)",
     "pread of 4 KiB at the same offsets", BENCH_TIME, BENCH_T_NONE, 0.0, NULL, setup_random_reads,
     batch_random_reads, ws_teardown },

@@ -268,7 +268,9 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_TRUNCATE 0x02u   /* existing file is truncated and resized to options.size */
 #define MMAPIO_OPEN_EXCLUSIVE 0x04u  /* with CREATE: fail MMAPIO_EEXIST if it exists */
 #define MMAPIO_OPEN_HUGE_PAGES 0x08u /* best effort; see mmapio_huge_pages_active() */
-#define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow */
+#define MMAPIO_OPEN_SPARSE 0x10u     /* do not reserve disk blocks on create/grow; with
+                                        CREATE|TRUNCATE a new file is made under its
+                                        name (may be seen empty; see mmapio_open) */
 #define MMAPIO_OPEN_FAULT_SAFE 0x20u /* mmapio_read/mmapio_write return MMAPIO_EFAULT instead of crashing */
 /* MMAPIO_OPEN_FAULT_SAFE and signal masks (since 1.1): a guarded access
  * (mmapio_read, mmapio_write, mmapio_touch / mmapio_touch_range of such a
@@ -408,6 +410,17 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     (up to NAME_MAX bytes) works. On file systems without hard links the
  *     name is claimed first and the file moved over it (a concurrent opener
  *     may then briefly see it empty).
+ *   - Exception, CREATE|TRUNCATE|SPARSE (POSIX): the file is created under
+ *     its final name with O_CREAT|O_EXCL and then sized, as the TRUNCATE of
+ *     an existing SPARSE file is done in place, so a concurrent opener may
+ *     briefly see it empty (an RW open of it then fails with ESIZE, an RO
+ *     open maps length 0). This is the cheapest create the system offers
+ *     (no unnamed inode to put on and take off the journal's orphan list,
+ *     one call fewer). A failure after the create removes the name again,
+ *     so a failed call still leaves nothing behind; a crash in between can
+ *     leave an empty or sized file under the name. CREATE|SPARSE without
+ *     TRUNCATE (e.g. processes racing to open-or-create a shared file) and
+ *     every reserving create keep the publication above.
  *   - TRUNCATE of an existing file changes that file in place (same inode,
  *     links, owner and permissions), after every check that can refuse it:
  *     RLIMIT_FSIZE and the file system's maximum file size, the address

@@ -450,17 +450,23 @@ static int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
 
 /* Create m->path with o->size zero bytes: unnamed (or under a short
  * temporary name), sized, taken through every step, then published under
- * its name. EEXIST (nothing left behind) when the name exists by then. */
+ * its name. EEXIST (nothing left behind) when the name exists by then.
+ * SPARSE|TRUNCATE creates the name itself exclusively (EEXIST at once) and
+ * removes it again on a later failure. */
 static int mmapio__open_new(mmapio_map *m, const mmapio_options *o)
 {
   int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
   int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
-  mmapio__os_newfile nf;
-  int rc = mmapio__os_newfile_open(&nf, m->path, priv);
-  if (rc != MMAPIO_OK) return rc;
+  /* SPARSE|TRUNCATE may be seen empty while it is made, like the TRUNCATE
+   * of an existing file: created under its name (see mmapio.h). */
+  int direct = sparse && (o->flags & MMAPIO_OPEN_TRUNCATE) != 0;
   uint64_t wl = 0; /* the window in the new file */
-  rc = mmapio__window(&wl, o, o->size, m->path);
-  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
+  int rc = mmapio__window(&wl, o, o->size, m->path);
+  if (rc != MMAPIO_OK) return rc;
+  mmapio__os_newfile nf;
+  rc = mmapio__os_newfile_open(&nf, m->path, priv, direct);
+  if (rc != MMAPIO_OK) return rc;
+  rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
   if (rc == MMAPIO_OK) {
     mmapio__map_configure(m, nf.f, o);
     nf.f = MMAPIO_INVALID_FILE; /* m owns the descriptor now */

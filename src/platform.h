@@ -105,22 +105,29 @@ int mmapio__os_unlink(const char *path);
 
 /* A file being created: it has no name yet (Linux O_TMPFILE; tmp NULL) or a
  * short temporary one in the directory of its final name (tmp, malloc'ed),
- * so it can be sized and mapped before anyone can see it. */
+ * so it can be sized and mapped before anyone can see it; or (`named`,
+ * POSIX with `direct`) it was created exclusively under its final name. */
 typedef struct mmapio__os_newfile {
   mmapio_native_file f; /* open read-write */
   char *tmp;
+  const char *named; /* the final name when created under it (not owned) */
 } mmapio__os_newfile;
 /* Create it in the directory of `path` (0666 & ~umask, or 0600 when
  * private_perms). Messages name `path`. A name too long for the system is
- * EINVAL with a message saying so. */
-int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms);
+ * EINVAL with a message saying so. `direct` (honoured on POSIX): create
+ * `path` itself with O_CREAT|O_EXCL (EEXIST, nothing created, when it
+ * exists); the file is then visible, empty, until it is sized. */
+int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms,
+                            int direct);
 /* Give it the name `path` in one step, unless `path` exists: then EEXIST
  * and nf is unchanged (discard it). On success nf->f stays open (the
  * caller's now) and the temporary name is gone. File systems without hard
- * links publish non-atomically (a concurrent opener may see it empty). */
+ * links publish non-atomically (a concurrent opener may see it empty).
+ * A file created under its name (`direct`) has nothing left to do. */
 int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path);
-/* Close nf->f (unless MMAPIO_INVALID_FILE) and remove the temporary name;
- * records nothing (keeps the caller's detail message). */
+/* Close nf->f (unless MMAPIO_INVALID_FILE) and remove the temporary name,
+ * or the final name of a file created under it; records nothing (keeps the
+ * caller's detail message). */
 void mmapio__os_newfile_discard(mmapio__os_newfile *nf);
 /* Make the directory entry of `path` durable (POSIX: fsync of its
  * directory; Windows: nothing to do, see mmapio.h). Used once after

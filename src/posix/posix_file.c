@@ -343,29 +343,46 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
   return MMAPIO_OK;
 }
 
-int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path)
+#if MMAPIO__LINUX
+/* mmapio__os_file_can_reserve; *reserved tells whether the blocks are now
+ * allocated (0 where fallocate is refused: no support, or a block device,
+ * which refuses a KEEP_SIZE-only fallocate without changing anything). */
+static int can_reserve_linux(int f, uint64_t len, const char *path, int *reserved)
 {
+  *reserved = 0;
   if (len > MMAPIO__OFF_MAX) return fail_too_large("fallocate", path, len);
   if (len == 0) return MMAPIO_OK;
-#if MMAPIO__LINUX
   /* KEEP_SIZE allocates blocks without changing the length or the content,
    * so the file is unchanged if the disk turns out to be full. */
   int r;
   do {
     r = mmapio__sys_fallocate(f, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
   } while (r != 0 && errno == EINTR);
-  if (r != 0) {
-    int e = errno;
-    if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-      /* Give back what the failed attempt allocated past the end of file
-       * (same length, same content). */
-      struct stat st;
-      if (mmapio__sys_fstat(f, &st) == 0) restore_len(f, (uint64_t)st.st_size);
-      return fail_size_call(e, "fallocate", path, len);
-    }
+  if (r == 0) {
+    *reserved = 1;
+    return MMAPIO_OK;
+  }
+  int e = errno;
+  if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+    /* Give back what the failed attempt allocated past the end of file
+     * (same length, same content). */
+    struct stat st;
+    if (mmapio__sys_fstat(f, &st) == 0) restore_len(f, (uint64_t)st.st_size);
+    return fail_size_call(e, "fallocate", path, len);
   }
   return MMAPIO_OK;
-#elif MMAPIO__APPLE
+}
+#endif
+
+int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path)
+{
+#if MMAPIO__LINUX
+  int reserved;
+  return can_reserve_linux(f, len, path, &reserved);
+#else
+  if (len > MMAPIO__OFF_MAX) return fail_too_large("fallocate", path, len);
+  if (len == 0) return MMAPIO_OK;
+#  if MMAPIO__APPLE
   /* F_PREALLOCATE allocates beyond the physical end without changing the
    * length; the truncation that follows frees the current blocks, so only
    * the difference has to fit. */
@@ -381,10 +398,11 @@ int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *
   if (mmapio__sys_preallocate(f, &fst) != 0 && (errno == ENOSPC || errno == EDQUOT))
     return mmapio__fail_os(errno, "fcntl(F_PREALLOCATE)", path);
   return MMAPIO_OK;
-#else
+#  else
   /* posix_fallocate would change the length: no check possible. */
   (void)f; (void)path;
   return MMAPIO_OK;
+#  endif
 #endif
 }
 
@@ -423,12 +441,17 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
 {
   /* 1. The blocks, before any change (the caller has checked the size
    *    limits with mmapio__os_file_can_hold). */
-  if (is_blockdev(f)) return fail_blockdev(path);
   int rc = MMAPIO_OK;
-  if (!sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
-  if (rc != MMAPIO_OK) return rc;
 #if MMAPIO__LINUX
-  if (!sparse) {
+  /* A block device (fixed size) refuses the KEEP_SIZE-only fallocate of
+   * the check and the ftruncate of the sparse path without changing: the
+   * fstat that tells it apart is only made after such a refusal, not on
+   * every TRUNCATE (the open's fstat came before). */
+  int reserved = 0;
+  if (!sparse) rc = can_reserve_linux(f, new_len, path, &reserved);
+  if (rc != MMAPIO_OK) return rc;
+  if (!sparse && !reserved && new_len > 0 && is_blockdev(f)) return fail_blockdev(path);
+  if (!sparse && reserved) {
     /* 2. The blocks of [0, new_len) are reserved now (the check keeps what
      *    it allocated). Zero the part that stays in place, which keeps its
      *    blocks, and set the length: no step after the check needs new
@@ -447,7 +470,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
       } while (r != 0 && errno == EINTR);
     }
     if (r == 0) {
-      if (!grow && set_len(f, new_len) != 0)
+      if (!grow && new_len != old_len && set_len(f, new_len) != 0)
         return fail_size_call(errno, "ftruncate", path, new_len);
       return MMAPIO_OK;
     }
@@ -455,6 +478,10 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     if (grow) restore_len(f, old_len);
     if (!reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
   }
+#else
+  if (is_blockdev(f)) return fail_blockdev(path);
+  if (!sparse) rc = mmapio__os_file_can_reserve(f, new_len, path);
+  if (rc != MMAPIO_OK) return rc;
 #endif
 #if !MMAPIO__LINUX && !MMAPIO__APPLE
   if (!sparse) {

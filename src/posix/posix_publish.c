@@ -4,8 +4,9 @@
  * temporary one) in the same directory, sized, mapped, and only then given
  * its name in one step that fails if the name exists.
  *
- * Linux: open(dir, O_TMPFILE) makes a file without a name; linkat() through
- * /proc/self/fd gives it one (EEXIST if the name exists). No temporary name
+ * Linux: open(dir, O_TMPFILE) makes a file without a name; linkat() with
+ * AT_EMPTY_PATH (or through /proc/self/fd) gives it one (EEXIST if the
+ * name exists). No temporary name
  * ever exists, so names up to NAME_MAX work and a crash leaves nothing.
  * Elsewhere, and on file systems without O_TMPFILE: a short hidden name
  * ".mmapio-<hex>" in the same directory, published with
@@ -14,6 +15,12 @@
  * network file systems) the final name is claimed with O_CREAT|O_EXCL and
  * the temporary renamed over it: there a concurrent opener may briefly see
  * an empty file.
+ *
+ * SPARSE|TRUNCATE (`direct`): the final name is created with O_CREAT|O_EXCL
+ * and sized in place, like a TRUNCATE of an existing SPARSE file: one call
+ * fewer and no journal work for an unnamed inode, at the price of a file
+ * that is visible, empty, until it is sized. A failure after the create
+ * removes the name again (O_EXCL made it ours).
  *
  * Durable names: mmapio__os_sync_dir() fsyncs the directory, which is what
  * makes a new name survive a power cut on POSIX file systems.
@@ -77,11 +84,28 @@ static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *
   return fail_name(e, "open", path);
 }
 
-int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms)
+/* `direct`: the final name itself, exclusively. One call, and the EEXIST
+ * of the create is the answer to "does the name exist" (no probe). */
+static int open_direct(mmapio__os_newfile *nf, const char *path, int perms)
+{
+  int fd;
+  do {
+    fd = mmapio__sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perms);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail_name(errno, "open", path);
+  nf->f = fd;
+  nf->named = path;
+  return MMAPIO_OK;
+}
+
+int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms,
+                            int direct)
 {
   nf->f = MMAPIO_INVALID_FILE;
   nf->tmp = NULL;
+  nf->named = NULL;
   int perms = private_perms ? 0600 : 0666; /* the umask applies */
+  if (direct) return open_direct(nf, path, perms);
   char *dir = dir_of(path);
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
   int rc;
@@ -153,6 +177,10 @@ static int publish_named(mmapio__os_newfile *nf, const char *path)
 int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path)
 {
   int rc;
+  if (nf->named != NULL) {
+    nf->named = NULL; /* it has its name already, and keeps it */
+    return MMAPIO_OK;
+  }
   if (nf->tmp != NULL) {
     rc = publish_named(nf, path);
     if (rc == MMAPIO_OK) {
@@ -162,19 +190,30 @@ int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path)
     return rc;
   }
 #if MMAPIO__LINUX
-  /* Naming an O_TMPFILE file: through /proc (any user), else AT_EMPTY_PATH
-   * (needs CAP_DAC_READ_SEARCH; for systems without /proc mounted). */
+  /* Naming an O_TMPFILE file: AT_EMPTY_PATH on the descriptor (Linux 6.10
+   * and later allow it to the process that opened the file; before, it
+   * needs CAP_DAC_READ_SEARCH), else through /proc (any user, when /proc
+   * is mounted). The /proc path costs a walk through procfs on every
+   * create, so AT_EMPTY_PATH is tried first until it is refused once
+   * (ENOENT): from then on this process goes to /proc directly. */
+  static int empty_refused;
+  int e = ENOENT;
+  if (!mmapio__ld_relaxed(&empty_refused)) {
+    if (mmapio__sys_linkat(nf->f, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return MMAPIO_OK;
+    e = errno;
+    /* EEXIST, EACCES, ...: the answer for any way of naming it. */
+    if (e != ENOENT && e != EPERM) return fail_name(e, "linkat", path);
+  }
   char proc[48];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", nf->f);
-  if (mmapio__sys_linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return MMAPIO_OK;
-  int e = errno;
-  if (e == ENOENT) {
-    if (mmapio__sys_linkat(nf->f, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return MMAPIO_OK;
-    int e2 = errno;
-    /* ENOENT again: the directory itself is gone; otherwise this is the
-     * better answer (EEXIST, EACCES, ...). */
-    if (e2 != ENOENT && e2 != EPERM) e = e2;
+  if (mmapio__sys_linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+    if (e == ENOENT && !mmapio__ld_relaxed(&empty_refused)) mmapio__st_relaxed(&empty_refused, 1);
+    return MMAPIO_OK;
   }
+  int e2 = errno;
+  /* ENOENT from both: the directory itself is gone (or /proc is missing
+   * and AT_EMPTY_PATH refused); otherwise this is the better answer. */
+  if (e2 != ENOENT) e = e2;
   return fail_name(e, "linkat", path);
 #else
   return mmapio__fail(MMAPIO_EIO, "mmapio_open(%s): unnamed temporary file", path);
@@ -186,9 +225,12 @@ void mmapio__os_newfile_discard(mmapio__os_newfile *nf)
   int saved = errno;
   if (nf->f != MMAPIO_INVALID_FILE) (void)mmapio__sys_close(nf->f);
   if (nf->tmp != NULL) (void)mmapio__sys_unlink(nf->tmp);
+  /* Created exclusively under its final name by this call: remove it. */
+  if (nf->named != NULL) (void)mmapio__sys_unlink(nf->named);
   free(nf->tmp);
   nf->f = MMAPIO_INVALID_FILE;
   nf->tmp = NULL;
+  nf->named = NULL;
   errno = saved;
 }
 

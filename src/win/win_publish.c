@@ -35,15 +35,18 @@ static size_t mmapio__publish_dir_len(const char *path)
   return i;
 }
 
-int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms)
+int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms,
+                            int direct)
 {
   static volatile LONG counter;
   size_t dl = mmapio__publish_dir_len(path);
   size_t n = dl + 32;
   char *tmp = (char *)malloc(n);
   int rc = MMAPIO_EEXIST;
+  (void)direct; /* always published by a no-replace rename here */
   nf->f = MMAPIO_INVALID_FILE;
   nf->tmp = NULL;
+  nf->named = NULL;
   if (tmp == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
   for (int tries = 0; tries < 64 && rc == MMAPIO_EEXIST; tries++) {
     unsigned long long u = ((unsigned long long)GetCurrentProcessId() << 28) ^

@@ -158,6 +158,16 @@ static int op_create_sparse(void)
   o.size = 3 * page;
   return mmapio_open(&m, fresh, &o);
 }
+static int op_create_trunc_sparse(const char *p)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE;
+  o.size = 3 * page;
+  return mmapio_open(&m, p, &o);
+}
+static int op_create_sparse_new(void) { return op_create_trunc_sparse(fresh); }
+static int op_create_sparse_over(void) { return op_create_trunc_sparse(fix); }
 static int op_create_over(void) { return mmapio_create_rw(&m, fix, 2 * page); }
 static int op_create_over_grow(void) { return mmapio_create_rw(&m, fix, 8 * page); }
 static int op_anon(void) { return mmapio_anon(&m, 5 * page, 0); }
@@ -186,6 +196,12 @@ static void fail_out_null(void)
 {
   ASSERT(m == NULL);
   ASSERT(fixture_intact(fix_len));
+}
+/* A failed create leaves no file under the new name. */
+static void fail_no_new_file(void)
+{
+  fail_out_null();
+  ASSERT(!file_exists(fresh));
 }
 /* The call that failed in the current case, and the index of the first
  * call of the operation's recording that changes the fixture (SIZE_MAX:
@@ -256,8 +272,10 @@ static const op_desc ops[] = {
   {"open_cow", NULL, setup_none, op_open_cow, fail_out_null, ok_open, teardown_map},
   {"open_or_create(existing)", NULL, setup_none, op_open_or_create, fail_out_null, ok_open, teardown_map},
   {"open(FAULT_SAFE, max_size, TOUCH_EAGER)", NULL, setup_none, op_open_safe_max, fail_out_null, ok_open, teardown_map},
-  {"create_rw(new)", NULL, setup_none, op_create_new, fail_out_null, ok_created, teardown_map},
-  {"open(CREATE|SPARSE, new)", NULL, setup_none, op_create_sparse, fail_out_null, ok_created, teardown_map},
+  {"create_rw(new)", NULL, setup_none, op_create_new, fail_no_new_file, ok_created, teardown_map},
+  {"open(CREATE|SPARSE, new)", NULL, setup_none, op_create_sparse, fail_no_new_file, ok_created, teardown_map},
+  {"open(CREATE|TRUNCATE|SPARSE, new)", NULL, setup_none, op_create_sparse_new, fail_no_new_file, ok_created, teardown_map},
+  {"open(CREATE|TRUNCATE|SPARSE, existing)", NULL, setup_none, op_create_sparse_over, fail_truncate, ok_created, teardown_map},
   {"create_rw(existing: truncate)", NULL, setup_none, op_create_over, fail_truncate, ok_created_over, teardown_map},
   {"create_rw(existing: truncate, grow)", NULL, setup_none, op_create_over_grow, fail_truncate, ok_created_over_grow, teardown_map},
   {"anon", NULL, setup_none, op_anon, fail_out_null, ok_anon, teardown_map},

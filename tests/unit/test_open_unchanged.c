@@ -4,9 +4,10 @@
  *   - TRUNCATE (SPARSE or not) to a size the file system cannot hold
  *     (2^47 bytes is beyond ext4's 16 TiB; tmpfs and xfs may accept it):
  *     MMAPIO_ESIZE naming the file system's limit, file unchanged;
- *   - create_rw over an existing file and open_or_create / CREATE of a new
- *     one under a small RLIMIT_AS (child process): MMAPIO_ENOMEM, the
- *     existing file unchanged, no new file left;
+ *   - create_rw over an existing file and open_or_create / CREATE (also
+ *     SPARSE|TRUNCATE, which creates the name itself) of a new one under a
+ *     small RLIMIT_AS (child process): MMAPIO_ENOMEM, the existing file
+ *     unchanged, no new file left;
  *   - resize beyond RLIMIT_AS or beyond the file system's limit: the map
  *     keeps its length and content;
  *   - RLIMIT_FSIZE below the new size: MMAPIO_ESIZE naming RLIMIT_FSIZE,
@@ -165,6 +166,9 @@ static int as_child(void *arg)
   TALLY_CHECK(!file_exists(fresh));
   TALLY_CHECK(mmapio_create_rw(&m, fresh, big) == MMAPIO_ENOMEM);
   TALLY_CHECK(!file_exists(fresh));
+  /* SPARSE|TRUNCATE creates the name itself; the failure removes it. */
+  TALLY_CHECK(mmapio_open(&m, fresh, &o) == MMAPIO_ENOMEM);
+  TALLY_CHECK(!file_exists(fresh));
 
   /* A map of the file, grown beyond the address space: unchanged. */
   mmapio_map *mm;
@@ -198,6 +202,8 @@ static int fsize_child(void *arg)
   TALLY_CHECK(mmapio_open(&m, p, &o) == MMAPIO_ESIZE);
   TALLY_CHECK(same(p, &s));
   TALLY_CHECK(mmapio_open_or_create(&m, fresh, 1u << 20) == MMAPIO_ESIZE);
+  TALLY_CHECK(!file_exists(fresh));
+  TALLY_CHECK(mmapio_open(&m, fresh, &o) == MMAPIO_ESIZE); /* created under its name, removed */
   TALLY_CHECK(!file_exists(fresh));
   snap_free(&s);
   return test_child_result();
