@@ -648,7 +648,12 @@ static int setup_millis_common(bench_run *r, int rewrite)
   for (i = 0; i < s->chunk; i++) s->buf[i] = (uint8_t)(i * 7u + 1u);
   r->bytes_per_op = (double)size;
   if (!r->cfg->smoke && r->cfg->min_time < 0.2) r->min_time = 0.2; /* >= 20 flush periods */
-  if (!rewrite) r->max_iters = r->cfg->smoke ? 2 : 64;
+  if (!rewrite) {
+    r->max_iters = r->cfg->smoke ? 2 : 64;
+    /* A pass lasts a few flush periods; the slow first pass of the
+     * calibration would otherwise leave one pass per batch. */
+    if (!r->cfg->smoke) r->min_iters = 4;
+  }
   snprintf(r->note, sizeof r->note,
            rewrite ? "two maps of %llu MiB in %s (%s), rewritten again and again in 64 KiB "
                      "steps; baseline = memcpy into a raw mapping + a raw msync(MS_SYNC) thread "
@@ -753,6 +758,7 @@ static int setup_millis_raw(bench_run *r)
   r->bytes_per_op = (double)s->size;
   if (!r->cfg->smoke && r->cfg->min_time < 0.2) r->min_time = 0.2;
   r->max_iters = r->cfg->smoke ? 2 : 64;
+  if (!r->cfg->smoke) r->min_iters = 4; /* as millis_writes */
   snprintf(r->note, sizeof r->note,
            "reference without mmapio: a fresh %llu MiB file per pass (created like mmapio does, "
            "blocks reserved), memcpy in 64 KiB steps into a raw mapping",
