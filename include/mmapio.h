@@ -220,7 +220,8 @@ typedef enum mmapio_flush_kind {
   MMAPIO_FLUSH_ALWAYS = 1,        /* flush after every write / mut-view release */
   MMAPIO_FLUSH_EVERY_BYTES = 2,   /* flush when the written bytes reach `every` */
   MMAPIO_FLUSH_EVERY_WRITES = 3,  /* flush when the number of writes reaches `every` */
-  MMAPIO_FLUSH_EVERY_MILLIS = 4   /* background flush every `every` ms (monotonic clock) */
+  MMAPIO_FLUSH_EVERY_MILLIS = 4   /* background flush every `every` ms (monotonic clock),
+                                     counted from the end of the previous one */
 } mmapio_flush_kind;
 #define MMAPIO_FLUSH_NEVER MMAPIO_FLUSH_MANUAL
 /** Longest EVERY_MILLIS period: 2^32 - 1 ms (about 49.7 days). @since 1.1 */

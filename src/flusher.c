@@ -10,7 +10,9 @@
  * Each turn of the loop takes the top of the heap in O(log n) under the
  * mutex and then either waits until that deadline or flushes that one map;
  * the flush runs without the mutex (a slow msync does not block other maps
- * from being added or removed). The flush is mmapio__flush_all, exactly as
+ * from being added or removed). A map's next deadline is `every` ms after
+ * the end of its flush (as a "sleep, then msync" loop would have it), so
+ * a device slower than the period is not flushed without pause. The flush is mmapio__flush_all, exactly as
  * an explicit flush runs it; what a failure leaves behind for the map's
  * later flushes is decided there (flush.c), and this thread only ignores
  * the status, which nobody is waiting for.
@@ -116,8 +118,6 @@ static void mmapio__fl_main(void *arg)
       (void)mmapio__cond_timedwait(&mmapio__fl_cond, &mmapio__fl_mu, m->flush_due_ms - now);
       continue;
     }
-    /* The next period counts from now: a flush that took longer than the
-     * period does not make the map due again and again. */
     m->flush_due_ms = mmapio__sat_add(now, m->policy.every);
     mmapio__fl_down(0);
     if (mmapio__ld_acquire(&m->pending) == 0) continue;
@@ -125,6 +125,19 @@ static void mmapio__fl_main(void *arg)
     mmapio__mutex_unlock(&mmapio__fl_mu);
     (void)mmapio__flush_all(m);
     mmapio__mutex_lock(&mmapio__fl_mu);
+    /* The next period counts from the end of this flush, so a map whose
+     * flush takes longer than its period (a busy device) is not flushed
+     * back to back: every flush write-protects the pages it cleaned, and
+     * the writers would fault on each of them again and again. A map
+     * removed meanwhile is no longer in the heap (it waits for
+     * mmapio__fl_busy to clear before it goes). */
+    if (m->in_flusher) {
+      uint64_t due = mmapio__sat_add(mmapio__monotonic_ms(), m->policy.every);
+      if (due > m->flush_due_ms) {
+        m->flush_due_ms = due;
+        mmapio__fl_down(m->flush_idx);
+      }
+    }
     mmapio__fl_busy = NULL;
     mmapio__cond_broadcast(&mmapio__fl_done);
   }
