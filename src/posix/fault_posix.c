@@ -181,7 +181,7 @@ __attribute__((noinline)) int mmapio__os_guarded_copy(void *dst, const void *src
   g.addr = 0;
   g.prev = mmapio__guard_top;
   sigset_t old;
-  const int unblocked = mmapio__guard_unblock(&old);
+  const volatile int unblocked = mmapio__guard_unblock(&old); /* read after siglongjmp */
   if (sigsetjmp(g.env, 0) != 0) {
     /* The handler already popped g. */
     if (unblocked) mmapio__guard_restore(unblocked, &old);
@@ -207,7 +207,7 @@ __attribute__((noinline)) int mmapio__os_guarded_touch(const void *p, size_t len
   g.addr = 0;
   g.prev = mmapio__guard_top;
   sigset_t old;
-  const int unblocked = mmapio__guard_unblock(&old);
+  const volatile int unblocked = mmapio__guard_unblock(&old); /* read after siglongjmp */
   if (sigsetjmp(g.env, 0) != 0) {
     if (unblocked) mmapio__guard_restore(unblocked, &old);
     else mmapio__fault_unblock();
