@@ -167,30 +167,32 @@ typedef struct mmapio__ferr_rec {
 
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {
-  /* hot, read-mostly */
+  /* hot: the fields of the read and write fast paths (map.c), together at
+   * the start so that they share as few cache lines as possible */
   uint64_t uid;          /* unique per map, never reused; keys the thread caches */
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
   uint32_t phold;        /* atomic: portable views (MMAPIO_VIEW_PORTABLE) held */
   uint32_t rfence;       /* atomic: 1 = readers of this map fence (write-heavy
                             phase, writers skip the heavy barrier) */
-  uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
-  uint64_t win_ms;       /* start of the current rate window (under the hold) */
-  uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
   uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
   uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
-  uint32_t dead_holds;   /* atomic: holds dropped because their thread exited */
+  uint32_t open_flags;   /* MMAPIO_OPEN_* */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
+  mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
-  uint32_t open_flags;   /* MMAPIO_OPEN_* */
+  uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
+  mmapio_flush_policy policy;
+  uint64_t win_ms;       /* start of the current rate window (under the hold) */
+  uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
+  uint32_t dead_holds;   /* atomic: holds dropped because their thread exited */
   int is_anon;
   int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
   char *path;            /* copy stored right after the object (same allocation), NULL for anonymous */
 
-  /* flushing */
-  mmapio_flush_policy policy;
+  /* flushing (the policy is with the hot fields above) */
   mmapio_durability durability;
   uint64_t pending;      /* atomic accumulator (bytes, or writes for EVERY_WRITES) */
   uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
@@ -208,7 +210,6 @@ struct mmapio_map {
   uint64_t max_size;     /* in-place growth limit (0 = none) */
   uint32_t refs;         /* atomic reference count */
   uint32_t pins;         /* atomic: atomic views outstanding */
-  mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
@@ -351,7 +352,17 @@ static inline int mmapio__self_holds(mmapio_map *m)
  * names the calling operation for the EDEADLK message. try_only: EBUSY
  * instead of waiting (used by close). */
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only);
+/* The rest of an exclusive hold once the caller owns wstate (its CAS
+ * succeeded) and `self` (the caller's slot) holds nothing: waits for
+ * portable holds and other threads' shared holds, then sets self->excl.
+ * On failure (try_only: EBUSY) wstate has been released. The inline write
+ * fast path (map.c) calls it when it finds portable holds or another slot. */
+int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only);
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+/* pgate values (the portable-hold protocol, lock.c). */
+#define MMAPIO__PG_UNDECIDED 0u
+#define MMAPIO__PG_COMMITTED 1u
+#define MMAPIO__PG_WAITING 2u
 /* Portable holds (any thread may release them). */
 int mmapio__lock_portable(mmapio_map *m, const char *op);
 void mmapio__unlock_portable(mmapio_map *m);

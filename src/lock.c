@@ -337,9 +337,8 @@ void mmapio__unlock_shared_wake(mmapio_map *m, mmapio__slot *s)
  * So a portable holder that finds a writer only backs off when the writer
  * ignores it, and a thread that already holds a portable view can take more
  * while a writer waits (no self-deadlock), as with per-thread slots. */
-#define MMAPIO__PG_UNDECIDED 0u
-#define MMAPIO__PG_COMMITTED 1u
-#define MMAPIO__PG_WAITING 2u
+/* (MMAPIO__PG_UNDECIDED, _COMMITTED and _WAITING are defined in internal.h:
+ * the inline write fast path in map.c takes the same steps.) */
 
 static void mmapio__portable_drop(mmapio_map *m)
 {
@@ -477,6 +476,13 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
                           mmapio__path_or(m->path));
     (void)mmapio__wstate_take_slow(m, w);
   }
+  int rc = mmapio__lock_excl_rest(m, self, op, try_only);
+  if (rc == MMAPIO_OK) *out = self;
+  return rc;
+}
+
+int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only)
+{
   /* Portable holds first: the decision is published early, so portable
    * readers arriving now do not wait for the slot scan below. */
   if (MMAPIO__UNLIKELY(mmapio__writer_wait_portable(m, try_only) != MMAPIO_OK)) {
@@ -512,7 +518,6 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
     }
   }
   mmapio__st_relaxed(&self->excl, 1u);
-  *out = self;
   return MMAPIO_OK;
 }
 
