@@ -140,12 +140,18 @@ typedef struct mmapio__tcache_entry {
 } mmapio__tcache_entry;
 typedef struct mmapio__tcache {
   uint32_t cap;  /* entries in e[] */
-  uint32_t pad;
+  uint32_t rcap; /* for the read fast paths: cap, or 0 when readers must fence
+                    (no heavy barrier in this process), which sends them to
+                    the slow paths with one compare they make anyway */
   uint64_t tid;  /* this thread's id: unique in the process, never reused */
   mmapio__tcache_entry e[];
 } mmapio__tcache;
 
+/* The calling thread's table; before its first use of a map (and after its
+ * exit handler ran) the empty table mmapio__tc_none (cap 0, tid 0), never
+ * NULL, so the fast paths need no test for it. */
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
+extern mmapio__tcache mmapio__tc_none;
 extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
 /* The first failed write-back of a map and the range it covered (flush.c). */
@@ -297,7 +303,7 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s);
 static inline mmapio__slot *mmapio__slot_get(mmapio_map *m)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__LIKELY(c != NULL && m->tidx < c->cap)) {
+  if (MMAPIO__LIKELY(m->tidx < c->cap)) {
     mmapio__tcache_entry *e = &c->e[m->tidx];
     if (MMAPIO__LIKELY(e->uid == m->uid)) return e->slot;
   }

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
+mmapio__tcache mmapio__tc_none;
+MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc = &mmapio__tc_none;
 uint32_t mmapio__reader_fence = 1;
 
 /* ---- One-time set-up of the asymmetric fence ---------------------------- */
@@ -175,7 +176,7 @@ static void mmapio__slot_disown(mmapio__slot *s)
 static void mmapio__tcache_free(void *p)
 {
   mmapio__tcache *c = (mmapio__tcache *)p;
-  if (mmapio__tc == c) mmapio__tc = NULL;
+  if (mmapio__tc == c) mmapio__tc = &mmapio__tc_none;
   for (uint32_t i = 0; i < c->cap; i++)
     if (c->e[i].slot != NULL) mmapio__slot_disown(c->e[i].slot);
   free(c);
@@ -185,7 +186,8 @@ static void mmapio__tcache_free(void *p)
 static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (c != NULL && idx < c->cap) return c;
+  if (idx < c->cap) return c;
+  if (c == &mmapio__tc_none) c = NULL;
   uint32_t old = c != NULL ? c->cap : 0u;
   uint32_t cap = old ? old : 16u;
   while (cap <= idx) cap = cap > UINT32_MAX / 2u ? idx + 1u : cap * 2u;
@@ -195,12 +197,14 @@ static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
   memset(&n->e[old], 0, (size_t)(cap - old) * sizeof(mmapio__tcache_entry));
   if (c == NULL) n->tid = mmapio__fetch_add(&mmapio__next_tid, (uint64_t)1);
   n->cap = cap;
+  /* reader_fence is final: it is set before the first map exists. */
+  n->rcap = mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : cap;
   mmapio__tc = n;
   mmapio__on_thread_exit(mmapio__tcache_free, n);
   return n;
 }
 
-uint64_t mmapio__self_tid(void) { return mmapio__tc != NULL ? mmapio__tc->tid : 0u; }
+uint64_t mmapio__self_tid(void) { return mmapio__tc->tid; }
 
 /* Find or claim the calling thread's slot on `m` and record it in the
  * thread's table. A free slot of the map (its thread exited) is reused

@@ -871,9 +871,8 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
    * writer, in bounds, 1..64 bytes, not fault-safe. It makes no calls
    * except tail calls to the cold paths. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || c == NULL || len - 1u >= 64u ||
-                       mmapio__ld_relaxed(&mmapio__reader_fence) ||
-                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->cap))
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u ||
+                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->rcap))
     return mmapio__read_slow(m, off, dst, len);
   mmapio__tcache_entry *e = &c->e[m->tidx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
@@ -1000,7 +999,7 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
    * wstate, so either they see this hold or this load sees them -- and only
    * then the COMMITTED decision in pgate. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || c == NULL || len - 1u >= 64u ||
+  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u ||
                        m->mode == MMAPIO_MODE_READ_ONLY ||
                        (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) !=
                            0u ||
@@ -1017,9 +1016,9 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
     return mmapio__write_slow(m, off, src, len); /* another writer: wait there */
   /* The list is append-only and grows at its head, and a slot's `next` never
    * changes: head == s with no successor means s is the list's only slot. */
-  if (MMAPIO__UNLIKELY((__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) != 0u) |
-                       (__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) != s) |
-                       (s->next != NULL)))
+  if (MMAPIO__UNLIKELY(((uintptr_t)__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
+                        ((uintptr_t)__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) ^ (uintptr_t)s) |
+                        (uintptr_t)s->next) != 0u))
     return mmapio__write_contended(m, s, off, src, len);
   mmapio__st_release(&m->pgate, MMAPIO__PG_COMMITTED);
   mmapio__st_relaxed(&s->excl, 1u);
@@ -1101,11 +1100,10 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   /* Fast path: cached slot, fence-free mode, no writer, in bounds. It makes
    * no calls except tail calls to the cold paths, so it needs no frame. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
-                       mmapio__ld_relaxed(&mmapio__reader_fence)))
-    return mmapio__view_get_slow(out, m, off, len);
+  if (MMAPIO__UNLIKELY(out == NULL || m == NULL)) return mmapio__view_get_slow(out, m, off, len);
   uint32_t idx = m->tidx;
-  if (MMAPIO__UNLIKELY(idx >= c->cap)) return mmapio__view_get_slow(out, m, off, len);
+  /* rcap is 0 when readers must fence (no heavy barrier): slow path. */
+  if (MMAPIO__UNLIKELY(idx >= c->rcap)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__tcache_entry *e = &c->e[idx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
