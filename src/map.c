@@ -944,8 +944,8 @@ static MMAPIO__COLD int mmapio__write_slow(mmapio_map *m, uint64_t off, const vo
   return rc;
 }
 
-/* The fast path took wstate and found portable holds or another slot in
- * the map's list: finish the exclusive hold the general way (portable-hold
+/* The fast path took wstate and found portable holds or a slot of another
+ * thread in the map's list: finish the exclusive hold the general way (portable-hold
  * decision, heavy barrier or symmetric mode, waiting for other counts). */
 static MMAPIO__COLD int mmapio__write_contended(mmapio_map *m, mmapio__slot *s, uint64_t off,
                                                const void *src, size_t len)
@@ -988,12 +988,12 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
    * EXTERNAL_SYNC or FAULT_SAFE, by a thread with a cached slot that holds
    * nothing of the map, no other writer. It is mmapio__lock_excl +
    * mmapio__write_held + mmapio__unlock_excl written out for the case where
-   * the caller's slot is the only one in the map's list and no portable hold
-   * exists: the CAS of wstate and the unlock exchange are its only atomic
+   * no other thread owns a slot of the map and no portable hold exists: the CAS of wstate and the unlock exchange are its only atomic
    * read-modify-writes, and it makes no calls but tail calls to the cold
    * paths above, so it needs no stack frame. The order of the protocol's
    * steps is the one of lock.c: CAS of wstate (sequentially consistent), then
-   * the sequentially consistent loads of phold and of the slot list -- a
+   * the sequentially consistent loads of phold and of the slot list and its
+   * owners -- a
    * thread that claims a slot publishes it and fences before it reads wstate
    * (mmapio__slot_slow), and a portable holder adds to phold before it reads
    * wstate, so either they see this hold or this load sees them -- and only
@@ -1014,12 +1014,13 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   if (MMAPIO__UNLIKELY(!__atomic_compare_exchange_n(&m->wstate, &w, MMAPIO__W_HELD, 0,
                                                     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)))
     return mmapio__write_slow(m, off, src, len); /* another writer: wait there */
-  /* The list is append-only and grows at its head, and a slot's `next` never
-   * changes: head == s with no successor means s is the list's only slot. */
-  if (MMAPIO__UNLIKELY(((uintptr_t)__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
-                        ((uintptr_t)__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) ^ (uintptr_t)s) |
-                        (uintptr_t)s->next) != 0u))
+  if (MMAPIO__UNLIKELY(__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) != 0u))
     return mmapio__write_contended(m, s, off, src, len);
+  /* The owner scan of mmapio__lock_excl_rest: usually the list is just s
+   * (or s and the free slots of threads that exited). */
+  for (mmapio__slot *t = __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST); t != NULL; t = t->next)
+    if (MMAPIO__UNLIKELY(t != s && __atomic_load_n(&t->owner, __ATOMIC_SEQ_CST) != 0u))
+      return mmapio__write_contended(m, s, off, src, len);
   mmapio__st_release(&m->pgate, MMAPIO__PG_COMMITTED);
   mmapio__st_relaxed(&s->excl, 1u);
   uint64_t total = mmapio__len(m);

@@ -3,14 +3,15 @@
  * claims its first slot of the map, or takes its first portable view, while
  * the writer is on that path.
  *
- * The fast path skips the scan for other threads' holds when the writer's
- * slot is the only one in the map's list and no portable hold exists; a
+ * The fast path takes the map without waiting when no other thread owns a
+ * slot of it and no portable hold exists; a
  * thread claiming a slot publishes it and fences before it reads wstate, a
  * portable holder adds to phold before it reads wstate. Each round uses a
  * fresh map, so the reader's claim is the map's first one after the
  * writer's: a writer thread rewrites 64 bytes (eight copies of a counter)
  * on the fast path without pause, then a new thread takes its first view
- * (plain or portable) or makes its first mmapio_read, and checks that what
+ * (plain or portable) or makes its first mmapio_read -- or, with the free
+ * slot of an exited thread in the list, takes that slot again -- and checks that what
  * it sees is never torn and never changes while its view is held. The
  * checks hold whatever the interleaving; nothing waits for a time.
  * Runs under TSan too.
@@ -56,7 +57,17 @@ static int untorn(const volatile uint64_t *p, uint64_t *val)
   return 1;
 }
 
-enum { FIRST_VIEW, FIRST_PORTABLE, FIRST_READ };
+enum { FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT };
+
+/* Takes a view and exits: its slot stays in the map's list, free. */
+static void *passer_thread(void *arg)
+{
+  (void)arg;
+  mmapio_view view;
+  THREAD_CHECK(mmapio_view_get(&view, M, 0, 64) == MMAPIO_OK);
+  mmapio_view_release(&view);
+  return NULL;
+}
 
 static void *reader_thread(void *arg)
 {
@@ -94,7 +105,18 @@ static void round_once(int how)
   while (!__atomic_load_n(&Ready, __ATOMIC_ACQUIRE)) yield_();
   /* Only the writer's slot: its writes take the fast path now. */
   ASSERT_EQ(mmapio__slots_total(M), 1u);
-  thread_start(&r, reader_thread, &how);
+  int rhow = how;
+  if (how == REUSED_SLOT) {
+    /* A free slot in the list: the writer's fast path scans past it, and
+     * the reader claims it again (ownership published, no new slot). */
+    test_thread p;
+    thread_start(&p, passer_thread, NULL);
+    ASSERT(thread_join(&p) == NULL);
+    ASSERT_EQ(mmapio__slots_total(M), 2u);
+    ASSERT_EQ(mmapio__slots_in_use(M), 1u);
+    rhow = FIRST_VIEW;
+  }
+  thread_start(&r, reader_thread, &rhow);
   ASSERT(thread_join(&r) == NULL);
   ASSERT(thread_join(&w) == NULL);
   mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
@@ -105,8 +127,8 @@ static void round_once(int how)
 
 int main(void)
 {
-  static const int hows[] = {FIRST_VIEW, FIRST_PORTABLE, FIRST_READ};
-  for (int h = 0; h < 3; h++)
+  static const int hows[] = {FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT};
+  for (int h = 0; h < 4; h++)
     for (int i = 0; i < ROUNDS; i++) round_once(hows[h]);
   printf("ok\n");
   return 0;
