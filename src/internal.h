@@ -140,12 +140,18 @@ typedef struct mmapio__tcache_entry {
 } mmapio__tcache_entry;
 typedef struct mmapio__tcache {
   uint32_t cap;  /* entries in e[] */
-  uint32_t pad;
+  uint32_t rcap; /* for the read fast paths: cap, or 0 when readers must fence
+                    (no heavy barrier in this process), which sends them to
+                    the slow paths with one compare they make anyway */
   uint64_t tid;  /* this thread's id: unique in the process, never reused */
   mmapio__tcache_entry e[];
 } mmapio__tcache;
 
+/* The calling thread's table; before its first use of a map (and after its
+ * exit handler ran) the empty table mmapio__tc_none (cap 0, tid 0), never
+ * NULL, so the fast paths need no test for it. */
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
+extern mmapio__tcache mmapio__tc_none;
 extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
 /* The first failed write-back of a map and the range it covered (flush.c). */
@@ -167,30 +173,32 @@ typedef struct mmapio__ferr_rec {
 
 /* ---- The map ------------------------------------------------------------ */
 struct mmapio_map {
-  /* hot, read-mostly */
+  /* hot: the fields of the read and write fast paths (map.c), together at
+   * the start so that they share as few cache lines as possible */
   uint64_t uid;          /* unique per map, never reused; keys the thread caches */
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
   uint32_t phold;        /* atomic: portable views (MMAPIO_VIEW_PORTABLE) held */
   uint32_t rfence;       /* atomic: 1 = readers of this map fence (write-heavy
                             phase, writers skip the heavy barrier) */
-  uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
-  uint64_t win_ms;       /* start of the current rate window (under the hold) */
-  uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
   uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
   uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
-  uint32_t dead_holds;   /* atomic: holds dropped because their thread exited */
+  uint32_t open_flags;   /* MMAPIO_OPEN_* */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
+  mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
-  uint32_t open_flags;   /* MMAPIO_OPEN_* */
+  uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
+  mmapio_flush_policy policy;
+  uint64_t win_ms;       /* start of the current rate window (under the hold) */
+  uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
+  uint32_t dead_holds;   /* atomic: holds dropped because their thread exited */
   int is_anon;
   int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
   char *path;            /* copy stored right after the object (same allocation), NULL for anonymous */
 
-  /* flushing */
-  mmapio_flush_policy policy;
+  /* flushing (the policy is with the hot fields above) */
   mmapio_durability durability;
   uint64_t pending;      /* atomic accumulator (bytes, or writes for EVERY_WRITES) */
   uint64_t flush_due_ms; /* background flusher: next deadline (flusher mutex) */
@@ -208,7 +216,6 @@ struct mmapio_map {
   uint64_t max_size;     /* in-place growth limit (0 = none) */
   uint32_t refs;         /* atomic reference count */
   uint32_t pins;         /* atomic: atomic views outstanding */
-  mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
@@ -296,7 +303,7 @@ int mmapio__lock_shared_slow(mmapio_map *m, mmapio__slot *s);
 static inline mmapio__slot *mmapio__slot_get(mmapio_map *m)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__LIKELY(c != NULL && m->tidx < c->cap)) {
+  if (MMAPIO__LIKELY(m->tidx < c->cap)) {
     mmapio__tcache_entry *e = &c->e[m->tidx];
     if (MMAPIO__LIKELY(e->uid == m->uid)) return e->slot;
   }
@@ -351,7 +358,17 @@ static inline int mmapio__self_holds(mmapio_map *m)
  * names the calling operation for the EDEADLK message. try_only: EBUSY
  * instead of waiting (used by close). */
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only);
+/* The rest of an exclusive hold once the caller owns wstate (its CAS
+ * succeeded) and `self` (the caller's slot) holds nothing: waits for
+ * portable holds and other threads' shared holds, then sets self->excl.
+ * On failure (try_only: EBUSY) wstate has been released. The inline write
+ * fast path (map.c) calls it when it finds portable holds or another slot. */
+int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only);
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+/* pgate values (the portable-hold protocol, lock.c). */
+#define MMAPIO__PG_UNDECIDED 0u
+#define MMAPIO__PG_COMMITTED 1u
+#define MMAPIO__PG_WAITING 2u
 /* Portable holds (any thread may release them). */
 int mmapio__lock_portable(mmapio_map *m, const char *op);
 void mmapio__unlock_portable(mmapio_map *m);

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
+mmapio__tcache mmapio__tc_none;
+MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc = &mmapio__tc_none;
 uint32_t mmapio__reader_fence = 1;
 
 /* ---- One-time set-up of the asymmetric fence ---------------------------- */
@@ -175,7 +176,7 @@ static void mmapio__slot_disown(mmapio__slot *s)
 static void mmapio__tcache_free(void *p)
 {
   mmapio__tcache *c = (mmapio__tcache *)p;
-  if (mmapio__tc == c) mmapio__tc = NULL;
+  if (mmapio__tc == c) mmapio__tc = &mmapio__tc_none;
   for (uint32_t i = 0; i < c->cap; i++)
     if (c->e[i].slot != NULL) mmapio__slot_disown(c->e[i].slot);
   free(c);
@@ -185,7 +186,8 @@ static void mmapio__tcache_free(void *p)
 static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
 {
   mmapio__tcache *c = mmapio__tc;
-  if (c != NULL && idx < c->cap) return c;
+  if (idx < c->cap) return c;
+  if (c == &mmapio__tc_none) c = NULL;
   uint32_t old = c != NULL ? c->cap : 0u;
   uint32_t cap = old ? old : 16u;
   while (cap <= idx) cap = cap > UINT32_MAX / 2u ? idx + 1u : cap * 2u;
@@ -195,12 +197,14 @@ static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
   memset(&n->e[old], 0, (size_t)(cap - old) * sizeof(mmapio__tcache_entry));
   if (c == NULL) n->tid = mmapio__fetch_add(&mmapio__next_tid, (uint64_t)1);
   n->cap = cap;
+  /* reader_fence is final: it is set before the first map exists. */
+  n->rcap = mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : cap;
   mmapio__tc = n;
   mmapio__on_thread_exit(mmapio__tcache_free, n);
   return n;
 }
 
-uint64_t mmapio__self_tid(void) { return mmapio__tc != NULL ? mmapio__tc->tid : 0u; }
+uint64_t mmapio__self_tid(void) { return mmapio__tc->tid; }
 
 /* Find or claim the calling thread's slot on `m` and record it in the
  * thread's table. A free slot of the map (its thread exited) is reused
@@ -337,9 +341,8 @@ void mmapio__unlock_shared_wake(mmapio_map *m, mmapio__slot *s)
  * So a portable holder that finds a writer only backs off when the writer
  * ignores it, and a thread that already holds a portable view can take more
  * while a writer waits (no self-deadlock), as with per-thread slots. */
-#define MMAPIO__PG_UNDECIDED 0u
-#define MMAPIO__PG_COMMITTED 1u
-#define MMAPIO__PG_WAITING 2u
+/* (MMAPIO__PG_UNDECIDED, _COMMITTED and _WAITING are defined in internal.h:
+ * the inline write fast path in map.c takes the same steps.) */
 
 static void mmapio__portable_drop(mmapio_map *m)
 {
@@ -477,6 +480,13 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
                           mmapio__path_or(m->path));
     (void)mmapio__wstate_take_slow(m, w);
   }
+  int rc = mmapio__lock_excl_rest(m, self, op, try_only);
+  if (rc == MMAPIO_OK) *out = self;
+  return rc;
+}
+
+int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only)
+{
   /* Portable holds first: the decision is published early, so portable
    * readers arriving now do not wait for the slot scan below. */
   if (MMAPIO__UNLIKELY(mmapio__writer_wait_portable(m, try_only) != MMAPIO_OK)) {
@@ -512,7 +522,6 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
     }
   }
   mmapio__st_relaxed(&self->excl, 1u);
-  *out = self;
   return MMAPIO_OK;
 }
 

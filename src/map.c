@@ -793,14 +793,23 @@ int mmapio_huge_pages_active(const mmapio_map *m)
     memcpy(t_, (s), k);                   \
     memcpy((d), t_, k);                   \
   } while (0)
+typedef unsigned char mmapio__v16 __attribute__((vector_size(16)));
 static inline void mmapio__copy(void *dst, const void *src, size_t n)
 {
   unsigned char *d = (unsigned char *)dst;
   const unsigned char *s = (const unsigned char *)src;
   if (n > 64u) memcpy(d, s, n);
   else if (n >= 32u) {
-    MMAPIO__CP(d, s, 32);
-    MMAPIO__CP(d + n - 32u, s + n - 32u, 32);
+    /* Four 16-byte loads, then four stores: no temporary on the stack. */
+    mmapio__v16 a, b, y, z;
+    memcpy(&a, s, 16);
+    memcpy(&b, s + 16, 16);
+    memcpy(&y, s + n - 32u, 16);
+    memcpy(&z, s + n - 16u, 16);
+    memcpy(d, &a, 16);
+    memcpy(d + 16, &b, 16);
+    memcpy(d + n - 32u, &y, 16);
+    memcpy(d + n - 16u, &z, 16);
   } else if (n >= 16u) {
     MMAPIO__CP(d, s, 16);
     MMAPIO__CP(d + n - 16u, s + n - 16u, 16);
@@ -868,9 +877,8 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
    * writer, in bounds, 1..64 bytes, not fault-safe. It makes no calls
    * except tail calls to the cold paths. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || c == NULL || len - 1u >= 64u ||
-                       mmapio__ld_relaxed(&mmapio__reader_fence) ||
-                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->cap))
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u ||
+                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->rcap))
     return mmapio__read_slow(m, off, dst, len);
   mmapio__tcache_entry *e = &c->e[m->tidx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
@@ -884,7 +892,8 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
   if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
                        !mmapio__in_bounds(off, len, total)))
     return mmapio__read_retry(m, off, dst, len, s);
-  mmapio__copy(dst, mmapio__at(m, off), len);
+  /* len >= 1 is in bounds, so the mapping is not empty and base not NULL. */
+  mmapio__copy(dst, m->om.base + off, len);
   mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
   mmapio__compiler_fence();
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) return mmapio__read_wake(m, s);
@@ -919,7 +928,11 @@ static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, 
   return rc;
 }
 
-int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
+/* Every case of mmapio_write the fast path below does not take: argument
+ * errors, read-only, EXTERNAL_SYNC and FAULT_SAFE maps, copies of more than
+ * 64 bytes, a thread that holds the map itself, another writer. */
+static MMAPIO__COLD int mmapio__write_slow(mmapio_map *m, uint64_t off, const void *src,
+                                          size_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_write: map is NULL");
   if (len == 0) return MMAPIO_OK;
@@ -935,6 +948,104 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
   mmapio__unlock_excl(m, s);
   if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
   return rc;
+}
+
+/* The fast path took wstate and found portable holds or a slot of another
+ * thread in the map's list: finish the exclusive hold the general way (portable-hold
+ * decision, heavy barrier or symmetric mode, waiting for other counts). */
+static MMAPIO__COLD int mmapio__write_contended(mmapio_map *m, mmapio__slot *s, uint64_t off,
+                                               const void *src, size_t len)
+{
+  int rc = mmapio__lock_excl_rest(m, s, "mmapio_write", 0);
+  if (rc != MMAPIO_OK) return rc;
+  rc = mmapio__write_held(m, s, off, src, len);
+  mmapio__unlock_excl(m, s);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
+  return rc;
+}
+
+/* The fast path holds the map and found the range out of bounds: let go,
+ * then the slow path takes the map again and reports the error. */
+static MMAPIO__COLD int mmapio__write_unwind(mmapio_map *m, mmapio__slot *s, uint64_t off,
+                                            const void *src, size_t len)
+{
+  mmapio__unlock_excl(m, s);
+  return mmapio__write_slow(m, off, src, len);
+}
+
+/* The fast path's unlock found the symmetric mode on (its writer_mode_end
+ * bookkeeping) -- the data is written, the statistics counted. */
+static MMAPIO__COLD int mmapio__write_unlock_slow(mmapio_map *m, mmapio__slot *s, size_t len)
+{
+  mmapio__unlock_excl(m, s);
+  return mmapio__after_write(m, len);
+}
+
+/* The fast path's unlock found sleepers on wstate. */
+static MMAPIO__COLD int mmapio__write_wake(mmapio_map *m, size_t len)
+{
+  mmapio__wake_u32(&m->wstate);
+  return mmapio__after_write(m, len);
+}
+
+int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
+  /* Fast path: 1..64 bytes to a READ_WRITE/COPY_ON_WRITE map without
+   * EXTERNAL_SYNC or FAULT_SAFE, by a thread with a cached slot that holds
+   * nothing of the map, no other writer. It is mmapio__lock_excl +
+   * mmapio__write_held + mmapio__unlock_excl written out for the case where
+   * no other thread owns a slot of the map and no portable hold exists: the CAS of wstate and the unlock exchange are its only atomic
+   * read-modify-writes, and it makes no calls but tail calls to the cold
+   * paths above, so it needs no stack frame. The order of the protocol's
+   * steps is the one of lock.c: CAS of wstate (sequentially consistent), then
+   * the sequentially consistent loads of phold and of the slot list and its
+   * owners -- a
+   * thread that claims a slot publishes it and fences before it reads wstate
+   * (mmapio__slot_slow), and a portable holder adds to phold before it reads
+   * wstate, so either they see this hold or this load sees them -- and only
+   * then the COMMITTED decision in pgate. */
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u ||
+                       m->mode == MMAPIO_MODE_READ_ONLY ||
+                       (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) !=
+                           0u ||
+                       m->tidx >= c->cap))
+    return mmapio__write_slow(m, off, src, len);
+  mmapio__tcache_entry *e = &c->e[m->tidx];
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
+  mmapio__slot *s = e->slot;
+  if (MMAPIO__UNLIKELY((mmapio__ld_relaxed(&s->count) | mmapio__ld_relaxed(&s->excl)) != 0u))
+    return mmapio__write_slow(m, off, src, len); /* EDEADLK */
+  uint32_t w = 0u;
+  if (MMAPIO__UNLIKELY(!__atomic_compare_exchange_n(&m->wstate, &w, MMAPIO__W_HELD, 0,
+                                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)))
+    return mmapio__write_slow(m, off, src, len); /* another writer: wait there */
+  if (MMAPIO__UNLIKELY(__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) != 0u))
+    return mmapio__write_contended(m, s, off, src, len);
+  /* The owner scan of mmapio__lock_excl_rest: usually the list is just s
+   * (or s and the free slots of threads that exited). */
+  for (mmapio__slot *t = __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST); t != NULL; t = t->next)
+    if (MMAPIO__UNLIKELY(t != s && __atomic_load_n(&t->owner, __ATOMIC_SEQ_CST) != 0u))
+      return mmapio__write_contended(m, s, off, src, len);
+  mmapio__st_release(&m->pgate, MMAPIO__PG_COMMITTED);
+  mmapio__st_relaxed(&s->excl, 1u);
+  uint64_t total = mmapio__len(m);
+  if (MMAPIO__UNLIKELY(!mmapio__in_bounds(off, len, total)))
+    return mmapio__write_unwind(m, s, off, src, len);
+  /* len >= 1 is in bounds, so the mapping is not empty and base not NULL. */
+  mmapio__copy(m->om.base + off, src, len);
+  mmapio__stat_write(s, len);
+  mmapio__st_relaxed(&s->excl, 0u);
+  /* Unlock (mmapio__unlock_excl): writer_mode_end has work only in the
+   * symmetric mode, which only writers (serialised by wstate) switch. */
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u))
+    return mmapio__write_unlock_slow(m, s, len);
+  mmapio__st_release(&m->pgate, MMAPIO__PG_UNDECIDED);
+  if (MMAPIO__UNLIKELY(__atomic_exchange_n(&m->wstate, 0u, __ATOMIC_SEQ_CST) &
+                       MMAPIO__W_WAITERS))
+    return mmapio__write_wake(m, len);
+  if (MMAPIO__LIKELY(m->policy.kind == MMAPIO_FLUSH_MANUAL)) return MMAPIO_OK;
+  return mmapio__policy_after_write(m, len);
 }
 
 /* ---- Views -------------------------------------------------------------- */
@@ -996,11 +1107,10 @@ int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
   /* Fast path: cached slot, fence-free mode, no writer, in bounds. It makes
    * no calls except tail calls to the cold paths, so it needs no frame. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(out == NULL || m == NULL || c == NULL ||
-                       mmapio__ld_relaxed(&mmapio__reader_fence)))
-    return mmapio__view_get_slow(out, m, off, len);
+  if (MMAPIO__UNLIKELY(out == NULL || m == NULL)) return mmapio__view_get_slow(out, m, off, len);
   uint32_t idx = m->tidx;
-  if (MMAPIO__UNLIKELY(idx >= c->cap)) return mmapio__view_get_slow(out, m, off, len);
+  /* rcap is 0 when readers must fence (no heavy barrier): slow path. */
+  if (MMAPIO__UNLIKELY(idx >= c->rcap)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__tcache_entry *e = &c->e[idx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
