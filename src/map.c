@@ -183,54 +183,51 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
 mmapio_map *mmapio__map_alloc(const char *path)
 {
   static int locks_ready;
-  if (!mmapio__ld_acquire(&locks_ready)) {
+  if (MMAPIO__UNLIKELY(!mmapio__ld_acquire(&locks_ready))) {
     mmapio__locks_init();
     mmapio__st_release(&locks_ready, 1);
   }
-  char *copy = NULL;
-  if (path != NULL) {
-    size_t n = strlen(path) + 1;
-    copy = (char *)malloc(n);
-    if (copy == NULL) return NULL;
-    memcpy(copy, path, n);
+  size_t n = path != NULL ? strlen(path) + 1 : 0;
+  char *heap = NULL;
+  if (MMAPIO__UNLIKELY(n > MMAPIO__PATH_INLINE)) {
+    heap = (char *)malloc(n);
+    if (heap == NULL) return NULL;
   }
-  /* Map objects are reused, never freed (see mmapio__registry_reuse). */
+  /* Map objects are reused, never freed (see mmapio__registry_reuse): a
+   * pooled one keeps its initialised locks and its dense index, the rest
+   * starts from zero. */
   mmapio_map *m = mmapio__registry_reuse();
-  if (m != NULL) memset(m, 0, sizeof *m);
-  else m = (mmapio_map *)calloc(1, sizeof *m);
-  if (m == NULL) {
-    free(copy);
-    return NULL;
+  if (MMAPIO__LIKELY(m != NULL)) {
+    uint32_t tidx = m->tidx;
+    memset(m, 0, offsetof(mmapio_map, slot_mu));
+    m->tidx = tidx;
+  } else {
+    m = (mmapio_map *)calloc(1, sizeof *m);
+    if (m == NULL || mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
+      free(heap);
+      free(m); /* never published */
+      return NULL;
+    }
+    mmapio__mutex_init(&m->slot_mu);
+    mmapio__mutex_init(&m->resize_mu);
+    mmapio__rwlock_init(&m->stable);
   }
-  m->path = copy;
-  if (mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
-    free(copy);
-    mmapio__registry_retire(m); /* back to the pool (it may be a reused object) */
-    return NULL;
+  if (path != NULL) {
+    m->path = heap != NULL ? heap : m->path_buf;
+    memcpy(m->path, path, n);
   }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
-  mmapio__mutex_init(&m->slot_mu);
-  mmapio__mutex_init(&m->resize_mu);
-  mmapio__rwlock_init(&m->stable);
   mmapio__registry_add(m);
   return m;
 }
 
 static void mmapio__map_free(mmapio_map *m)
 {
-  /* Out of the registry first: fork handlers lock the mutexes of every map
-   * in it. The object itself is kept for the next map. */
-  mmapio__registry_remove(m);
-  mmapio__slots_free(m);
-  mmapio__map_index_put(m->tidx);
-  mmapio__mutex_destroy(&m->slot_mu);
-  mmapio__mutex_destroy(&m->resize_mu);
-  mmapio__rwlock_destroy(&m->stable);
-  free(m->path);
+  if (m->path != m->path_buf) free(m->path);
   m->path = NULL;
-  mmapio__registry_retire(m);
+  mmapio__registry_retire(m, 1); /* also frees the slots */
 }
 
 /* Unmap, close and free; returns the final flush's status. Called when
