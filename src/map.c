@@ -514,6 +514,35 @@ static int mmapio__open_create(mmapio_map *m, const mmapio_options *o)
   return rc;
 }
 
+/* mmapio_open after the options were read and validated (`o` is a full
+ * struct of this library's size). */
+static int mmapio__open_valid(mmapio_map **out, const char *path, const mmapio_options *o)
+{
+  if (o->flags & MMAPIO_OPEN_BORROW_FD)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
+  /* With CREATE and an invalid size the file may only be opened, never
+   * created: a missing file reports the size error. ALLOW_EMPTY makes size
+   * 0 valid (an empty file is created). */
+  int create = (o->flags & MMAPIO_OPEN_CREATE) != 0;
+  int size_ok = mmapio__opt_size_ok(o);
+  if (create && !size_ok && (o->flags & MMAPIO_OPEN_EXCLUSIVE))
+    return mmapio__check_size(o->size, 0);
+
+  mmapio_map *m = mmapio__map_alloc(path);
+  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  int rc;
+  if (create && size_ok) {
+    rc = mmapio__open_create(m, o);
+  } else {
+    rc = mmapio__open_existing(m, o);
+    if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o->size, 0);
+  }
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
+  *out = m;
+  return MMAPIO_OK;
+}
+
 int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
@@ -522,48 +551,39 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   mmapio_options o;
   int rc = mmapio__read_options(&o, in, path);
   if (rc != MMAPIO_OK) return rc;
-  if (o.flags & MMAPIO_OPEN_BORROW_FD)
-    return mmapio__fail(MMAPIO_EINVAL,
-                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
-  /* With CREATE and an invalid size the file may only be opened, never
-   * created: a missing file reports the size error. ALLOW_EMPTY makes size
-   * 0 valid (an empty file is created). */
-  int create = (o.flags & MMAPIO_OPEN_CREATE) != 0;
-  int size_ok = mmapio__opt_size_ok(&o);
-  if (create && !size_ok && (o.flags & MMAPIO_OPEN_EXCLUSIVE)) return mmapio__check_size(o.size, 0);
+  return mmapio__open_valid(out, path, &o);
+}
 
-  mmapio_map *m = mmapio__map_alloc(path);
-  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
-  if (create && size_ok) {
-    rc = mmapio__open_create(m, &o);
-  } else {
-    rc = mmapio__open_existing(m, &o);
-    if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o.size, 0);
-  }
-  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
-  *out = m;
-  return MMAPIO_OK;
+/* The options of mmapio_options_init with another mode: what the plain
+ * openers pass, known valid, so they skip reading and checking them. */
+#define MMAPIO__DEFAULT_OPTIONS(md)                                                       \
+  {(uint32_t)sizeof(mmapio_options), 0u, (md), MMAPIO_TOUCH_NEVER, MMAPIO_DURABLE_DATA, 0u, \
+   0u, 0u, {MMAPIO_FLUSH_MANUAL, 0u}, 0u, 0u}
+
+static int mmapio__open_plain(mmapio_map **out, const char *path, const mmapio_options *o)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
+  *out = NULL;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: path is NULL");
+  return mmapio__open_valid(out, path, o);
 }
 
 int mmapio_open_ro(mmapio_map **out, const char *path)
 {
-  mmapio_options o;
-  mmapio_options_init(&o);
-  o.mode = MMAPIO_MODE_READ_ONLY;
-  return mmapio_open(out, path, &o);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_open_rw(mmapio_map **out, const char *path)
 {
-  return mmapio_open(out, path, NULL);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_WRITE);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_open_cow(mmapio_map **out, const char *path)
 {
-  mmapio_options o;
-  mmapio_options_init(&o);
-  o.mode = MMAPIO_MODE_COPY_ON_WRITE;
-  return mmapio_open(out, path, &o);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_COPY_ON_WRITE);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t size)
