@@ -234,8 +234,8 @@ struct mmapio_map {
   uint32_t pad3;
 
   /* ---- Kept when the object is reused --------------------------------------
-   * Map objects are never freed but reused (lifetime.c). mmapio__map_alloc
-   * zeroes everything above `slot_mu` (and keeps tidx); what follows keeps
+   * Map objects are never freed but reused (lifetime.c). Reuse zeroes
+   * everything above `slot_mu` (and keeps tidx); what follows keeps
    * its state from one map to the next: the locks stay initialised (they
    * are unlocked whenever the object is not in use), the registry links are
    * set by every insertion, the sticky-error record is only read while
@@ -368,8 +368,7 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
 int mmapio__lock_portable(mmapio_map *m, const char *op);
 void mmapio__unlock_portable(mmapio_map *m);
 void mmapio__locks_init(void);          /* once, before the first map */
-int mmapio__map_index_get(uint32_t *out); /* a dense tidx for a new map (ENOMEM) */
-void mmapio__map_index_put(uint32_t idx); /* after the map's slots are freed */
+int mmapio__map_index_get(uint32_t *out); /* a dense tidx for a new map object (ENOMEM) */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
 /* White-box counts: slots in the map's list, and those owned by a thread. */
 uint32_t mmapio__slots_total(const mmapio_map *m);
@@ -451,7 +450,9 @@ void mmapio__registry_add(mmapio_map *m);
 /* Type-stable map objects: a map object is never freed. _retire takes it
  * out of the registry (when `live`: it was added) and keeps it, locks
  * initialised and unlocked, for reuse by the next mmapio__map_alloc. */
-mmapio_map *mmapio__registry_reuse(void); /* NULL when none is kept */
+/* _reuse returns a kept object, reset (everything before slot_mu zeroed,
+ * tidx kept) and already in the registry, or NULL when none is kept. */
+mmapio_map *mmapio__registry_reuse(void);
 void mmapio__registry_retire(mmapio_map *m, int live);
 /* Tests: number of live maps; wait until no reaper thread runs. */
 size_t mmapio__registry_count(void);

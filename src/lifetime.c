@@ -44,7 +44,9 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The registry lock: a futex-style word (0 free, 1 held, 2 held with
  * sleepers) rather than a mutex, since opening and closing a map take it
@@ -127,7 +129,19 @@ mmapio_map *mmapio__registry_reuse(void)
   mmapio__reg_init();
   mmapio__reg_acquire();
   mmapio_map *m = mmapio__pool;
-  if (m != NULL) mmapio__pool = m->reg_next;
+  if (m != NULL) {
+    mmapio__pool = m->reg_next;
+    /* Reset and made live in one hold of the lock (fork handlers then see
+     * it whole, with no slots and no writer). */
+    uint32_t tidx = m->tidx;
+    memset(m, 0, offsetof(mmapio_map, slot_mu));
+    m->tidx = tidx;
+    m->reg_prev = NULL;
+    m->reg_next = mmapio__reg_head;
+    if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
+    mmapio__reg_head = m;
+    mmapio__reg_n++;
+  }
   mmapio__reg_release();
   return m;
 }
@@ -144,7 +158,7 @@ void mmapio__registry_retire(mmapio_map *m, int live)
   /* Under the lock: a fork now must not find a live map whose slots are
    * being freed (the child's handler walks them), nor a pooled one that
    * still has them. */
-  mmapio__slots_free(m);
+  if (m->slots != NULL) mmapio__slots_free(m);
   m->reg_prev = NULL;
   m->reg_next = mmapio__pool;
   mmapio__pool = m;

@@ -194,14 +194,10 @@ mmapio_map *mmapio__map_alloc(const char *path)
     if (heap == NULL) return NULL;
   }
   /* Map objects are reused, never freed (see mmapio__registry_reuse): a
-   * pooled one keeps its initialised locks and its dense index, the rest
-   * starts from zero. */
+   * pooled one comes back zeroed, in the registry, with its initialised
+   * locks and its dense index. */
   mmapio_map *m = mmapio__registry_reuse();
-  if (MMAPIO__LIKELY(m != NULL)) {
-    uint32_t tidx = m->tidx;
-    memset(m, 0, offsetof(mmapio_map, slot_mu));
-    m->tidx = tidx;
-  } else {
+  if (MMAPIO__UNLIKELY(m == NULL)) {
     m = (mmapio_map *)calloc(1, sizeof *m);
     if (m == NULL || mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
       free(heap);
@@ -211,6 +207,7 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__mutex_init(&m->slot_mu);
     mmapio__mutex_init(&m->resize_mu);
     mmapio__rwlock_init(&m->stable);
+    mmapio__registry_add(m);
   }
   if (path != NULL) {
     m->path = heap != NULL ? heap : m->path_buf;
@@ -219,7 +216,6 @@ mmapio_map *mmapio__map_alloc(const char *path)
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
-  mmapio__registry_add(m);
   return m;
 }
 
