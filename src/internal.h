@@ -172,6 +172,9 @@ typedef struct mmapio__ferr_rec {
 #define MMAPIO__W_WAITERS 0x2u /* someone sleeps on wstate: unlock wakes */
 
 /* ---- The map ------------------------------------------------------------ */
+/* A path up to this many bytes (with its NUL) is kept in the map object;
+ * a longer one is allocated. */
+#define MMAPIO__PATH_INLINE 160
 struct mmapio_map {
   /* hot: the fields of the read and write fast paths (map.c), together at
    * the start so that they share as few cache lines as possible */
@@ -196,7 +199,7 @@ struct mmapio_map {
   int is_shm;            /* mmapio_shm_open (shm.c) */
   int huge_active;
   mmapio_native_file file;
-  char *path;            /* copy stored right after the object (same allocation), NULL for anonymous */
+  char *path;            /* the path (path_buf, or malloc'ed when longer); NULL for anonymous */
 
   /* flushing (the policy is with the hot fields above) */
   mmapio_durability durability;
@@ -210,15 +213,11 @@ struct mmapio_map {
    * by the spin flag `ferr_lock` (error paths only). */
   int ferr;
   uint32_t ferr_lock;
-  mmapio__ferr_rec ferr_rec;
 
   /* borrow bookkeeping */
   uint64_t max_size;     /* in-place growth limit (0 = none) */
   uint32_t refs;         /* atomic reference count */
   uint32_t pins;         /* atomic: atomic views outstanding */
-  mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
-  mmapio__mutex resize_mu; /* serialises resizes */
-  mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
 
   /* window maps: om.offset is the file offset of byte 0 */
   int fixed_window;      /* opened with an explicit length: resize is ENOTSUP */
@@ -235,12 +234,25 @@ struct mmapio_map {
                             MMAPIO__WAITING_BIT while a reaper waits */
   uint32_t dying;        /* atomic: the last reference is gone; a reaper
                             thread destroys the map at the last borrow release */
-  struct mmapio_map *reg_prev, *reg_next; /* registry of live maps (registry mutex) */
 
   /* logical end (append.c) */
   uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
   uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
   uint32_t pad3;
+
+  /* ---- Kept when the object is reused --------------------------------------
+   * Map objects are never freed but reused (lifetime.c). Reuse zeroes
+   * everything above `slot_mu` (and keeps tidx); what follows keeps
+   * its state from one map to the next: the locks stay initialised (they
+   * are unlocked whenever the object is not in use), the registry links are
+   * set by every insertion, the sticky-error record is only read while
+   * `ferr` is set, and path_buf only through `path`. */
+  mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
+  mmapio__mutex resize_mu; /* serialises resizes */
+  mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
+  struct mmapio_map *reg_prev, *reg_next; /* live maps, or the pool (registry lock) */
+  mmapio__ferr_rec ferr_rec; /* valid while ferr != 0 (flush.c) */
+  char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,
@@ -373,8 +385,7 @@ void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
 int mmapio__lock_portable(mmapio_map *m, const char *op);
 void mmapio__unlock_portable(mmapio_map *m);
 void mmapio__locks_init(void);          /* once, before the first map */
-int mmapio__map_index_get(uint32_t *out); /* a dense tidx for a new map (ENOMEM) */
-void mmapio__map_index_put(uint32_t idx); /* after the map's slots are freed */
+int mmapio__map_index_get(uint32_t *out); /* a dense tidx for a new map object (ENOMEM) */
 void mmapio__slots_free(mmapio_map *m); /* at destruction */
 /* White-box counts: slots in the map's list, and those owned by a thread. */
 uint32_t mmapio__slots_total(const mmapio_map *m);
@@ -453,11 +464,13 @@ int mmapio__map_destroy(mmapio_map *m);      /* map.c: flush, unmap, close, free
 void mmapio__map_reap(mmapio_map *m);
 /* Registry of live maps (for fork and for waiting on reapers). */
 void mmapio__registry_add(mmapio_map *m);
-void mmapio__registry_remove(mmapio_map *m);
-/* Type-stable map objects: a retired object (already out of the registry,
- * its mutexes destroyed) is kept for reuse by the next mmapio__map_alloc instead of being freed. */
-mmapio_map *mmapio__registry_reuse(void); /* NULL when none is kept */
-void mmapio__registry_retire(mmapio_map *m);
+/* Type-stable map objects: a map object is never freed. _retire takes it
+ * out of the registry (when `live`: it was added) and keeps it, locks
+ * initialised and unlocked, for reuse by the next mmapio__map_alloc. */
+/* _reuse returns a kept object, reset (everything before slot_mu zeroed,
+ * tidx kept) and already in the registry, or NULL when none is kept. */
+mmapio_map *mmapio__registry_reuse(void);
+void mmapio__registry_retire(mmapio_map *m, int live);
 /* Tests: number of live maps; wait until no reaper thread runs. */
 size_t mmapio__registry_count(void);
 void mmapio__reap_wait(void);

@@ -32,8 +32,8 @@
  * which is rare. mmapio__reap_wait lets tests wait for them.
  *
  * fork(): the registry lets the child fix every live map. The prepare
- * handler takes the short-lived mutexes (registry; each map's resize and
- * slot mutexes; the flusher's; the async pool's) so that no other thread is
+ * handler takes the short-lived locks (reaper count, registry; each map's
+ * resize and slot mutexes; the flusher's; the async pool's) so that no other thread is
  * inside them at fork time, the parent handler releases them, and the child
  * handler reinitialises them and everything owned by threads that do not
  * exist in the child: their slot holds (lock.c), the writer lock (wstate) unless the
@@ -44,24 +44,31 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
-static mmapio__mutex mmapio__reg_mu;
-static mmapio__cond mmapio__reg_cv; /* a reaper finished */
+/* The registry lock: a futex-style word (0 free, 1 held, 2 held with
+ * sleepers) rather than a mutex, since opening and closing a map take it
+ * once each (a few instructions when nobody else wants it). It guards the
+ * list of live maps and the pool; the reaper count has its own mutex and
+ * condition variable (rare). */
+static uint32_t mmapio__reg_lock;
 static mmapio_map *mmapio__reg_head;
 static size_t mmapio__reg_n;
-static unsigned mmapio__reapers; /* reaper threads running (registry mutex) */
-static mmapio_map *mmapio__pool; /* retired map objects for reuse (registry mutex) */
+static mmapio_map *mmapio__pool; /* retired map objects for reuse (registry lock) */
+static mmapio__mutex mmapio__reap_mu;
+static mmapio__cond mmapio__reap_cv; /* a reaper finished */
+static unsigned mmapio__reapers; /* reaper threads running (reap_mu) */
 static int mmapio__reg_state;    /* 0: not set up, 1: being set up, 2: ready */
 unsigned mmapio__fork_gen;
 
-static void mmapio__reg_init(void)
+static void mmapio__reg_init_slow(void)
 {
-  if (mmapio__ld_acquire(&mmapio__reg_state) == 2) return;
   int expect = 0;
   if (mmapio__cas(&mmapio__reg_state, &expect, 1)) {
-    mmapio__mutex_init(&mmapio__reg_mu);
-    mmapio__cond_init(&mmapio__reg_cv);
+    mmapio__mutex_init(&mmapio__reap_mu);
+    mmapio__cond_init(&mmapio__reap_cv);
     mmapio__os_atfork_register();
     mmapio__st_release(&mmapio__reg_state, 2);
     return;
@@ -69,27 +76,44 @@ static void mmapio__reg_init(void)
   while (mmapio__ld_acquire(&mmapio__reg_state) != 2) mmapio__sleep_ms(1);
 }
 
+static inline void mmapio__reg_init(void)
+{
+  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&mmapio__reg_state) != 2)) mmapio__reg_init_slow();
+}
+
+static void mmapio__reg_lock_slow(void)
+{
+  uint32_t c = __atomic_exchange_n(&mmapio__reg_lock, 2u, __ATOMIC_ACQUIRE);
+  while (c != 0u) {
+    mmapio__wait_u32(&mmapio__reg_lock, 2u, 100);
+    c = __atomic_exchange_n(&mmapio__reg_lock, 2u, __ATOMIC_ACQUIRE);
+  }
+}
+
+static inline void mmapio__reg_acquire(void)
+{
+  uint32_t expect = 0u;
+  if (MMAPIO__UNLIKELY(!__atomic_compare_exchange_n(&mmapio__reg_lock, &expect, 1u, 0,
+                                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    mmapio__reg_lock_slow();
+}
+
+static inline void mmapio__reg_release(void)
+{
+  if (MMAPIO__UNLIKELY(__atomic_exchange_n(&mmapio__reg_lock, 0u, __ATOMIC_RELEASE) == 2u))
+    mmapio__wake_u32(&mmapio__reg_lock);
+}
+
 void mmapio__registry_add(mmapio_map *m)
 {
   mmapio__reg_init();
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reg_acquire();
   m->reg_prev = NULL;
   m->reg_next = mmapio__reg_head;
   if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
   mmapio__reg_head = m;
   mmapio__reg_n++;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
-}
-
-void mmapio__registry_remove(mmapio_map *m)
-{
-  mmapio__mutex_lock(&mmapio__reg_mu);
-  if (m->reg_prev != NULL) m->reg_prev->reg_next = m->reg_next;
-  else mmapio__reg_head = m->reg_next;
-  if (m->reg_next != NULL) m->reg_next->reg_prev = m->reg_prev;
-  m->reg_prev = m->reg_next = NULL;
-  mmapio__reg_n--;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__reg_release();
 }
 
 /* Map objects are type-stable: a destroyed map's object is kept for the
@@ -98,40 +122,64 @@ void mmapio__registry_remove(mmapio_map *m)
  * its count, which is what lets the destroying thread go ahead; that load
  * then reads a field of a map object (at worst a spurious wake-up of the
  * releasing thread's own slot), never freed memory. The pool holds at most
- * as many objects as maps were alive at once. */
+ * as many objects as maps were alive at once. A pooled object keeps its
+ * initialised (unlocked) locks and its dense index (see internal.h). */
 mmapio_map *mmapio__registry_reuse(void)
 {
   mmapio__reg_init();
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reg_acquire();
   mmapio_map *m = mmapio__pool;
-  if (m != NULL) mmapio__pool = m->reg_next;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  if (m != NULL) {
+    mmapio__pool = m->reg_next;
+    /* Reset and made live in one hold of the lock (fork handlers then see
+     * it whole, with no slots and no writer). */
+    uint32_t tidx = m->tidx;
+    memset(m, 0, offsetof(mmapio_map, slot_mu));
+    m->tidx = tidx;
+    m->reg_prev = NULL;
+    m->reg_next = mmapio__reg_head;
+    if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
+    mmapio__reg_head = m;
+    mmapio__reg_n++;
+  }
+  mmapio__reg_release();
   return m;
 }
 
-void mmapio__registry_retire(mmapio_map *m)
+void mmapio__registry_retire(mmapio_map *m, int live)
 {
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reg_acquire();
+  if (live) {
+    if (m->reg_prev != NULL) m->reg_prev->reg_next = m->reg_next;
+    else mmapio__reg_head = m->reg_next;
+    if (m->reg_next != NULL) m->reg_next->reg_prev = m->reg_prev;
+    mmapio__reg_n--;
+  }
+  /* Under the lock: a fork now must not find a live map whose slots are
+   * being freed (the child's handler walks them), nor a pooled one that
+   * still has them. */
+  if (m->slots != NULL) mmapio__slots_free(m);
+  m->reg_prev = NULL;
   m->reg_next = mmapio__pool;
   mmapio__pool = m;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__reg_release();
 }
 
 size_t mmapio__registry_count(void)
 {
   mmapio__reg_init();
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__reg_acquire();
   size_t n = mmapio__reg_n;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__reg_release();
   return n;
 }
 
 void mmapio__reap_wait(void)
 {
   mmapio__reg_init();
-  mmapio__mutex_lock(&mmapio__reg_mu);
-  while (mmapio__reapers != 0) mmapio__cond_wait(&mmapio__reg_cv, &mmapio__reg_mu);
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__mutex_lock(&mmapio__reap_mu);
+  while (mmapio__reapers != 0) mmapio__cond_wait(&mmapio__reap_cv, &mmapio__reap_mu);
+  mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
 /* ---- Reaping ------------------------------------------------------------- */
@@ -158,10 +206,10 @@ static void mmapio__reaper_main(void *arg)
   mmapio__drain(&m->busy);
   mmapio__unlock_excl(m, s);
   (void)mmapio__map_destroy(m);
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__mutex_lock(&mmapio__reap_mu);
   mmapio__reapers--;
-  mmapio__cond_broadcast(&mmapio__reg_cv);
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__cond_broadcast(&mmapio__reap_cv);
+  mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
 void mmapio__map_reap(mmapio_map *m)
@@ -182,9 +230,9 @@ void mmapio__map_reap(mmapio_map *m)
     }
   }
   mmapio__st_release(&m->dying, 1u);
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  mmapio__mutex_lock(&mmapio__reap_mu);
   mmapio__reapers++;
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__mutex_unlock(&mmapio__reap_mu);
   mmapio__thread t;
   if (mmapio__thread_start(&t, mmapio__reaper_main, m) == MMAPIO_OK) {
     mmapio__thread_detach(&t);
@@ -196,10 +244,10 @@ void mmapio__map_reap(mmapio_map *m)
      * mapped until the process ends. */
     fprintf(stderr, "mmapio: cannot start a thread to close %s once its views are released; "
                     "it stays open\n", mmapio__path_or(m->path));
-    mmapio__mutex_lock(&mmapio__reg_mu);
+    mmapio__mutex_lock(&mmapio__reap_mu);
     mmapio__reapers--;
-    mmapio__cond_broadcast(&mmapio__reg_cv);
-    mmapio__mutex_unlock(&mmapio__reg_mu);
+    mmapio__cond_broadcast(&mmapio__reap_cv);
+    mmapio__mutex_unlock(&mmapio__reap_mu);
   }
   mmapio__error_restore(&e);
 }
@@ -209,12 +257,14 @@ void mmapio__map_reap(mmapio_map *m)
 void mmapio__fork_prepare(void)
 {
   if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
-  /* Order: registry, then each map's resize and slot mutexes, then the
-   * flusher's and the pool's. No thread takes the registry while holding
-   * one of the others, nor a map mutex while holding the flusher's or the
-   * pool's; the writer locks (wstate, held for as long as a write view lives)
-   * are never taken here. */
-  mmapio__mutex_lock(&mmapio__reg_mu);
+  /* Order: the reaper count, the registry, then each map's resize and slot
+   * mutexes, then the flusher's and the async pool's. No thread takes the
+   * registry or the reaper count while holding one of the others, nor a map
+   * mutex while holding the flusher's or the async pool's; the writer locks
+   * (wstate, held for as long as a write view lives) are never taken here.
+   * Pooled map objects need nothing: nobody holds their locks. */
+  mmapio__mutex_lock(&mmapio__reap_mu);
+  mmapio__reg_acquire();
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
     mmapio__mutex_lock(&m->resize_mu);
     mmapio__mutex_lock(&m->slot_mu);
@@ -232,7 +282,8 @@ void mmapio__fork_parent(void)
     mmapio__mutex_unlock(&m->slot_mu);
     mmapio__mutex_unlock(&m->resize_mu);
   }
-  mmapio__mutex_unlock(&mmapio__reg_mu);
+  mmapio__reg_release();
+  mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
 void mmapio__fork_child(void)
@@ -255,6 +306,7 @@ void mmapio__fork_child(void)
      * until the child exits or execs (descriptors are close-on-exec). */
   }
   mmapio__reapers = 0;
-  mmapio__mutex_init(&mmapio__reg_mu);
-  mmapio__cond_init(&mmapio__reg_cv);
+  mmapio__st_relaxed(&mmapio__reg_lock, 0u);
+  mmapio__mutex_init(&mmapio__reap_mu);
+  mmapio__cond_init(&mmapio__reap_cv);
 }

@@ -92,50 +92,23 @@ static void mmapio__writer_mode_end(mmapio_map *m)
 void mmapio__locks_init(void) { mmapio__asym_setup(); }
 
 /* ---- Dense map indices -------------------------------------------------- */
-/* Each live map has a small index, unique among live maps, so that a thread
- * finds its slot of the map in a plain array (no hashing, no collisions, no
- * lock). Indices are reused after the map is freed; the map's never-reused
- * uid tells a thread that its entry is stale. A spin lock is enough: the
- * critical sections are a few instructions, at map creation and free. */
-static uint32_t mmapio__idx_lock;
+/* Each map object has a small index, unique among map objects, so that a
+ * thread finds its slot of the map in a plain array (no hashing, no
+ * collisions, no lock). Map objects are never freed but reused (lifetime.c)
+ * and keep their index, so the indices stay as dense as the most maps alive
+ * at once; the map's never-reused uid tells a thread that its entry is
+ * stale. Taken once per new map object. */
 static uint32_t mmapio__idx_next;
-static uint32_t *mmapio__idx_free;
-static uint32_t mmapio__idx_nfree, mmapio__idx_capfree;
-
-static void mmapio__idx_acquire(void)
-{
-  while (__atomic_exchange_n(&mmapio__idx_lock, 1u, __ATOMIC_ACQUIRE) != 0u)
-    while (mmapio__ld_relaxed(&mmapio__idx_lock) != 0u) {
-    }
-}
-static void mmapio__idx_release(void) { mmapio__st_release(&mmapio__idx_lock, 0u); }
 
 int mmapio__map_index_get(uint32_t *out)
 {
-  int rc = MMAPIO_OK;
-  mmapio__idx_acquire();
-  if (mmapio__idx_nfree > 0) *out = mmapio__idx_free[--mmapio__idx_nfree];
-  else if (mmapio__idx_next < UINT32_MAX - 1u) *out = mmapio__idx_next++;
-  else rc = MMAPIO_ENOMEM;
-  mmapio__idx_release();
-  if (rc != MMAPIO_OK) return mmapio__fail(rc, "out of map indices");
+  uint32_t i = mmapio__ld_relaxed(&mmapio__idx_next);
+  do {
+    if (i >= UINT32_MAX - 1u) return mmapio__fail(MMAPIO_ENOMEM, "out of map indices");
+  } while (!__atomic_compare_exchange_n(&mmapio__idx_next, &i, i + 1u, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+  *out = i;
   return MMAPIO_OK;
-}
-
-void mmapio__map_index_put(uint32_t idx)
-{
-  mmapio__idx_acquire();
-  if (mmapio__idx_nfree == mmapio__idx_capfree) {
-    uint32_t n = mmapio__idx_capfree ? mmapio__idx_capfree * 2u : 64u;
-    uint32_t *p = (uint32_t *)realloc(mmapio__idx_free, (size_t)n * sizeof *p);
-    if (p != NULL) {
-      mmapio__idx_free = p;
-      mmapio__idx_capfree = n;
-    }
-  }
-  /* Out of memory: the index is simply never reused. */
-  if (mmapio__idx_nfree < mmapio__idx_capfree) mmapio__idx_free[mmapio__idx_nfree++] = idx;
-  mmapio__idx_release();
 }
 
 /* ---- Slots: ownership and reuse ----------------------------------------- */

@@ -183,54 +183,47 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
 mmapio_map *mmapio__map_alloc(const char *path)
 {
   static int locks_ready;
-  if (!mmapio__ld_acquire(&locks_ready)) {
+  if (MMAPIO__UNLIKELY(!mmapio__ld_acquire(&locks_ready))) {
     mmapio__locks_init();
     mmapio__st_release(&locks_ready, 1);
   }
-  char *copy = NULL;
-  if (path != NULL) {
-    size_t n = strlen(path) + 1;
-    copy = (char *)malloc(n);
-    if (copy == NULL) return NULL;
-    memcpy(copy, path, n);
+  size_t n = path != NULL ? strlen(path) + 1 : 0;
+  char *heap = NULL;
+  if (MMAPIO__UNLIKELY(n > MMAPIO__PATH_INLINE)) {
+    heap = (char *)malloc(n);
+    if (heap == NULL) return NULL;
   }
-  /* Map objects are reused, never freed (see mmapio__registry_reuse). */
+  /* Map objects are reused, never freed (see mmapio__registry_reuse): a
+   * pooled one comes back zeroed, in the registry, with its initialised
+   * locks and its dense index. */
   mmapio_map *m = mmapio__registry_reuse();
-  if (m != NULL) memset(m, 0, sizeof *m);
-  else m = (mmapio_map *)calloc(1, sizeof *m);
-  if (m == NULL) {
-    free(copy);
-    return NULL;
+  if (MMAPIO__UNLIKELY(m == NULL)) {
+    m = (mmapio_map *)calloc(1, sizeof *m);
+    if (m == NULL || mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
+      free(heap);
+      free(m); /* never published */
+      return NULL;
+    }
+    mmapio__mutex_init(&m->slot_mu);
+    mmapio__mutex_init(&m->resize_mu);
+    mmapio__rwlock_init(&m->stable);
+    mmapio__registry_add(m);
   }
-  m->path = copy;
-  if (mmapio__map_index_get(&m->tidx) != MMAPIO_OK) {
-    free(copy);
-    mmapio__registry_retire(m); /* back to the pool (it may be a reused object) */
-    return NULL;
+  if (path != NULL) {
+    m->path = heap != NULL ? heap : m->path_buf;
+    memcpy(m->path, path, n);
   }
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
-  mmapio__mutex_init(&m->slot_mu);
-  mmapio__mutex_init(&m->resize_mu);
-  mmapio__rwlock_init(&m->stable);
-  mmapio__registry_add(m);
   return m;
 }
 
 static void mmapio__map_free(mmapio_map *m)
 {
-  /* Out of the registry first: fork handlers lock the mutexes of every map
-   * in it. The object itself is kept for the next map. */
-  mmapio__registry_remove(m);
-  mmapio__slots_free(m);
-  mmapio__map_index_put(m->tidx);
-  mmapio__mutex_destroy(&m->slot_mu);
-  mmapio__mutex_destroy(&m->resize_mu);
-  mmapio__rwlock_destroy(&m->stable);
-  free(m->path);
+  if (m->path != m->path_buf) free(m->path);
   m->path = NULL;
-  mmapio__registry_retire(m);
+  mmapio__registry_retire(m, 1); /* also frees the slots */
 }
 
 /* Unmap, close and free; returns the final flush's status. Called when
@@ -523,6 +516,35 @@ static int mmapio__open_create(mmapio_map *m, const mmapio_options *o)
   return rc;
 }
 
+/* mmapio_open after the options were read and validated (`o` is a full
+ * struct of this library's size). */
+static int mmapio__open_valid(mmapio_map **out, const char *path, const mmapio_options *o)
+{
+  if (o->flags & MMAPIO_OPEN_BORROW_FD)
+    return mmapio__fail(MMAPIO_EINVAL,
+                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
+  /* With CREATE and an invalid size the file may only be opened, never
+   * created: a missing file reports the size error. ALLOW_EMPTY makes size
+   * 0 valid (an empty file is created). */
+  int create = (o->flags & MMAPIO_OPEN_CREATE) != 0;
+  int size_ok = mmapio__opt_size_ok(o);
+  if (create && !size_ok && (o->flags & MMAPIO_OPEN_EXCLUSIVE))
+    return mmapio__check_size(o->size, 0);
+
+  mmapio_map *m = mmapio__map_alloc(path);
+  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  int rc;
+  if (create && size_ok) {
+    rc = mmapio__open_create(m, o);
+  } else {
+    rc = mmapio__open_existing(m, o);
+    if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o->size, 0);
+  }
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
+  *out = m;
+  return MMAPIO_OK;
+}
+
 int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
@@ -531,48 +553,39 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   mmapio_options o;
   int rc = mmapio__read_options(&o, in, path);
   if (rc != MMAPIO_OK) return rc;
-  if (o.flags & MMAPIO_OPEN_BORROW_FD)
-    return mmapio__fail(MMAPIO_EINVAL,
-                        "mmapio_open(%s): MMAPIO_OPEN_BORROW_FD needs mmapio_open_fd_opts", path);
-  /* With CREATE and an invalid size the file may only be opened, never
-   * created: a missing file reports the size error. ALLOW_EMPTY makes size
-   * 0 valid (an empty file is created). */
-  int create = (o.flags & MMAPIO_OPEN_CREATE) != 0;
-  int size_ok = mmapio__opt_size_ok(&o);
-  if (create && !size_ok && (o.flags & MMAPIO_OPEN_EXCLUSIVE)) return mmapio__check_size(o.size, 0);
+  return mmapio__open_valid(out, path, &o);
+}
 
-  mmapio_map *m = mmapio__map_alloc(path);
-  if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
-  if (create && size_ok) {
-    rc = mmapio__open_create(m, &o);
-  } else {
-    rc = mmapio__open_existing(m, &o);
-    if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o.size, 0);
-  }
-  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
-  *out = m;
-  return MMAPIO_OK;
+/* The options of mmapio_options_init with another mode: what the plain
+ * openers pass, known valid, so they skip reading and checking them. */
+#define MMAPIO__DEFAULT_OPTIONS(md)                                                       \
+  {(uint32_t)sizeof(mmapio_options), 0u, (md), MMAPIO_TOUCH_NEVER, MMAPIO_DURABLE_DATA, 0u, \
+   0u, 0u, {MMAPIO_FLUSH_MANUAL, 0u}, 0u, 0u}
+
+static int mmapio__open_plain(mmapio_map **out, const char *path, const mmapio_options *o)
+{
+  if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
+  *out = NULL;
+  if (path == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: path is NULL");
+  return mmapio__open_valid(out, path, o);
 }
 
 int mmapio_open_ro(mmapio_map **out, const char *path)
 {
-  mmapio_options o;
-  mmapio_options_init(&o);
-  o.mode = MMAPIO_MODE_READ_ONLY;
-  return mmapio_open(out, path, &o);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_open_rw(mmapio_map **out, const char *path)
 {
-  return mmapio_open(out, path, NULL);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_WRITE);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_open_cow(mmapio_map **out, const char *path)
 {
-  mmapio_options o;
-  mmapio_options_init(&o);
-  o.mode = MMAPIO_MODE_COPY_ON_WRITE;
-  return mmapio_open(out, path, &o);
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_COPY_ON_WRITE);
+  return mmapio__open_plain(out, path, &o);
 }
 
 int mmapio_create_rw(mmapio_map **out, const char *path, uint64_t size)
