@@ -585,6 +585,12 @@ int mmapio_open_rw(mmapio_map **out, const char *path)
 int mmapio_open_cow(mmapio_map **out, const char *path)
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_COPY_ON_WRITE);
+  if (!MMAPIO_WITH_COW && out != NULL && path != NULL) {
+    /* The one check of the options that refuses the defaults (after the
+     * argument checks of mmapio__open_plain, as mmapio_open orders them). */
+    *out = NULL;
+    return mmapio__fail(MMAPIO_ENOTSUP, "mmapio_open(%s): copy-on-write is not built in", path);
+  }
   return mmapio__open_plain(out, path, &o);
 }
 
