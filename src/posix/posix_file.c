@@ -89,10 +89,9 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   }
   struct stat st;
   int rc;
-  memset(&st, 0, sizeof st);
-  st.st_mode = S_IFREG; /* what O_CREAT|O_EXCL made, should fstat fail */
   if (mmapio__sys_fstat(fd, &st) != 0) {
     rc = mmapio__fail_os(errno, "fstat", path);
+    st.st_mode = S_IFREG; /* what O_CREAT|O_EXCL made (st is not filled in) */
   } else if ((rc = check_regular(&st, "open", path)) == MMAPIO_OK) {
     if (len != NULL && S_ISBLK(st.st_mode)) {
       rc = block_size(len, fd, path);
