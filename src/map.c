@@ -245,6 +245,16 @@ int mmapio__map_destroy(mmapio_map *m)
 }
 
 /* ---- Opening: the steps ------------------------------------------------ */
+/* The chain of a plain open (mmapio__open_valid down to the mapping) is
+ * forced inline into each opener: the plain openers pass constant options,
+ * so the compiler drops every branch their flags rule out and a plain
+ * read-only open runs only what such a map needs, from the same code as
+ * mmapio_open. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__OPEN_INLINE static inline __attribute__((always_inline))
+#else
+#  define MMAPIO__OPEN_INLINE static inline
+#endif
 /*
  * mmapio_open is built from these steps, in this order, so that a failure
  * never leaves a created file behind and never changes an existing file:
@@ -259,7 +269,7 @@ int mmapio__map_destroy(mmapio_map *m)
  */
 
 /* Take the options; `f` is owned by m from now on. */
-static void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mmapio_options *o)
+MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mmapio_options *o)
 {
   m->file = f;
   m->mode = o->mode;
@@ -278,7 +288,7 @@ static void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mma
 
 /* The size rules of an open: an empty file only read-only, nothing above
  * MMAPIO_MAX_SIZE, max_size not below the length. */
-static int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
 {
   int empty_ok = (o->flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0;
   if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && !empty_ok && o->offset != 0)
@@ -303,7 +313,7 @@ static int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapi
  * resized the file in between (some OSes, Windows, refuse a read-only
  * mapping longer than the file), look again and retry with the new length;
  * the original failure stays if the length did not change. */
-static int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o, int follow)
+MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o, int follow)
 {
   for (int tries = 0;; tries++) {
     int rc = mmapio__check_open_len(m, len, o);
@@ -330,7 +340,7 @@ static int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options 
 
 /* Fault safety, huge pages and the background flusher: everything after
  * the mapping that can fail, but does not depend on the content. */
-static int mmapio__map_extras(mmapio_map *m, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__map_extras(mmapio_map *m, const mmapio_options *o)
 {
   int rc;
   if (o->flags & MMAPIO_OPEN_FAULT_SAFE) {
@@ -346,7 +356,7 @@ static int mmapio__map_extras(mmapio_map *m, const mmapio_options *o)
   return MMAPIO_OK;
 }
 
-static int mmapio__map_touch(mmapio_map *m, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__map_touch(mmapio_map *m, const mmapio_options *o)
 {
   if (o->touch == MMAPIO_TOUCH_NEVER || mmapio__len(m) == 0) return MMAPIO_OK;
   return mmapio__apply_touch_hint(m, o->touch);
@@ -354,7 +364,7 @@ static int mmapio__map_touch(mmapio_map *m, const mmapio_options *o)
 
 /* Map the open file `f` (owned by m from now on), `len` bytes as queried,
  * and apply the options. */
-static int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
+MMAPIO__OPEN_INLINE int mmapio__map_finish(mmapio_map *m, mmapio_native_file f, uint64_t len,
                               const mmapio_options *o)
 {
   mmapio__map_configure(m, f, o);
@@ -418,7 +428,7 @@ static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_o
 }
 
 /* Open the existing file at m->path; ENOENT when it is missing. */
-static int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__open_existing(mmapio_map *m, const mmapio_options *o)
 {
   int access = o->mode == MMAPIO_MODE_READ_WRITE ? MMAPIO__OPEN_RDWR : MMAPIO__OPEN_READ;
   int priv = (o->flags & MMAPIO_OPEN_PRIVATE_PERMS) != 0;
@@ -518,7 +528,7 @@ static int mmapio__open_create(mmapio_map *m, const mmapio_options *o)
 
 /* mmapio_open after the options were read and validated (`o` is a full
  * struct of this library's size). */
-static int mmapio__open_valid(mmapio_map **out, const char *path, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__open_valid(mmapio_map **out, const char *path, const mmapio_options *o)
 {
   if (o->flags & MMAPIO_OPEN_BORROW_FD)
     return mmapio__fail(MMAPIO_EINVAL,
