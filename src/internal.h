@@ -377,6 +377,10 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
  * fast path (map.c) calls it when it finds portable holds or another slot. */
 int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only);
 void mmapio__unlock_excl(mmapio_map *m, mmapio__slot *s);
+/* The last close of a map without slots: EBUSY while a writer or a
+ * portable view holds it, else MMAPIO_OK with no hold taken; 1 when the map
+ * has slots (then take mmapio__lock_excl with try_only). */
+int mmapio__close_probe(mmapio_map *m, const char *op);
 /* pgate values (the portable-hold protocol, lock.c). */
 #define MMAPIO__PG_UNDECIDED 0u
 #define MMAPIO__PG_COMMITTED 1u

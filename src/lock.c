@@ -430,6 +430,24 @@ static int mmapio__lock_excl_noslot(mmapio_map *m, mmapio__slot **out, const cha
   return MMAPIO_OK;
 }
 
+/* The last close of a map no thread has ever borrowed (no slot in its
+ * list) takes no hold: it only has to see that nothing is held now -- no
+ * writer, no portable view -- as the non-waiting hold would find. A hold
+ * would only keep out a thread starting to use the map from now on, which
+ * no program may do while its last reference is being closed (the map is
+ * gone once close returns). The loads are sequentially consistent like the
+ * hold's CAS, so a writer or portable view that ended before is seen
+ * ended. 1: the map has slots, take the hold (mmapio__lock_excl). */
+int mmapio__close_probe(mmapio_map *m, const char *op)
+{
+  if (__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) != NULL) return 1;
+  if (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) != 0u)
+    return mmapio__fail(MMAPIO_EBUSY, "%s(%s): a write view or writer is active", op,
+                        mmapio__path_or(m->path));
+  if (__atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) != 0u) return mmapio__excl_busy(m, op);
+  return MMAPIO_OK;
+}
+
 int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try_only)
 {
   if (try_only && __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL) {

@@ -751,14 +751,17 @@ int mmapio_close(mmapio_map *m)
     }
   }
   /* A non-waiting exclusive hold proves that no thread holds a view, write
-   * view or iterator; pins and releases still finishing (busy) are counted
-   * separately. */
-  mmapio__slot *s;
-  int rc = mmapio__lock_excl(m, &s, "mmapio_close", 1);
+   * view or iterator (a map no thread ever borrowed needs no hold for that:
+   * mmapio__close_probe); pins and releases still finishing (busy) are
+   * counted separately. */
+  mmapio__slot *s = NULL;
+  int rc = mmapio__close_probe(m, "mmapio_close");
+  int held = rc == 1;
+  if (held) rc = mmapio__lock_excl(m, &s, "mmapio_close", 1);
   if (rc != MMAPIO_OK) return rc;
   uint32_t pins = mmapio__ld_acquire(&m->pins);
   uint32_t busy = mmapio__ld_acquire(&m->busy);
-  mmapio__unlock_excl(m, s);
+  if (held) mmapio__unlock_excl(m, s);
   if (pins != 0u)
     return mmapio__fail(MMAPIO_EBUSY, "mmapio_close(%s): %u atomic view(s) still outstanding",
                         mmapio__path_or(m->path), (unsigned)pins);
