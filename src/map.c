@@ -269,7 +269,8 @@ int mmapio__map_destroy(mmapio_map *m)
  */
 
 /* Take the options; `f` is owned by m from now on. */
-MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file f, const mmapio_options *o)
+MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file f,
+                                              const mmapio_options *o)
 {
   m->file = f;
   m->mode = o->mode;
@@ -288,7 +289,8 @@ MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file
 
 /* The size rules of an open: an empty file only read-only, nothing above
  * MMAPIO_MAX_SIZE, max_size not below the length. */
-MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len,
+                                               const mmapio_options *o)
 {
   int empty_ok = (o->flags & MMAPIO_OPEN_ALLOW_EMPTY) != 0;
   if (len == 0 && m->mode != MMAPIO_MODE_READ_ONLY && !empty_ok && o->offset != 0)
@@ -313,7 +315,8 @@ MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len
  * resized the file in between (some OSes, Windows, refuse a read-only
  * mapping longer than the file), look again and retry with the new length;
  * the original failure stays if the length did not change. */
-MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o, int follow)
+MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o,
+                                           int follow)
 {
   for (int tries = 0;; tries++) {
     int rc = mmapio__check_open_len(m, len, o);
@@ -528,7 +531,8 @@ static int mmapio__open_create(mmapio_map *m, const mmapio_options *o)
 
 /* mmapio_open after the options were read and validated (`o` is a full
  * struct of this library's size). */
-MMAPIO__OPEN_INLINE int mmapio__open_valid(mmapio_map **out, const char *path, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__open_valid(mmapio_map **out, const char *path,
+                                           const mmapio_options *o)
 {
   if (o->flags & MMAPIO_OPEN_BORROW_FD)
     return mmapio__fail(MMAPIO_EINVAL,
@@ -572,7 +576,8 @@ int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *in)
   {(uint32_t)sizeof(mmapio_options), 0u, (md), MMAPIO_TOUCH_NEVER, MMAPIO_DURABLE_DATA, 0u, \
    0u, 0u, {MMAPIO_FLUSH_MANUAL, 0u}, 0u, 0u}
 
-static int mmapio__open_plain(mmapio_map **out, const char *path, const mmapio_options *o)
+MMAPIO__OPEN_INLINE int mmapio__open_plain(mmapio_map **out, const char *path,
+                                           const mmapio_options *o)
 {
   if (out == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_open: out is NULL");
   *out = NULL;
