@@ -45,8 +45,9 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   om->base = NULL;
   om->reserved = 0;
   om->handle = NULL;
-  /* mmap needs a page-multiple file offset: map from the page below. */
-  uint64_t d = om->offset % (uint64_t)mmapio__os_granularity();
+  /* mmap needs a page-multiple file offset: map from the page below (a
+   * whole file starts at offset 0, which needs no division). */
+  uint64_t d = om->offset != 0 ? om->offset % (uint64_t)mmapio__os_granularity() : 0u;
   om->delta = d;
   if (len == 0) return MMAPIO_OK; /* an empty read-only file: nothing to map */
   uint64_t r = reserve > len ? reserve : len;
