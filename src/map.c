@@ -230,9 +230,11 @@ static void mmapio__map_free(mmapio_map *m)
  * nothing refers to or borrows the map any more (see lifetime.c). */
 int mmapio__map_destroy(mmapio_map *m)
 {
-  int rc = MMAPIO_OK;
-  mmapio__flusher_remove(m);
-  rc = mmapio__flush_final(m); /* also reports a sticky write-back error */
+  /* The guards of both calls, here: a map that was only read skips them. */
+  if (m->in_flusher) mmapio__flusher_remove(m);
+  /* The final flush also reports a sticky write-back error; a map that is
+   * not read-write has nothing to flush (mmapio__flushable). */
+  int rc = m->mode == MMAPIO_MODE_READ_WRITE ? mmapio__flush_final(m) : MMAPIO_OK;
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, mmapio__len(m));
   if (m->logical1 != 0) {
     int rc2 = mmapio__logical_cut(m);
@@ -245,16 +247,6 @@ int mmapio__map_destroy(mmapio_map *m)
 }
 
 /* ---- Opening: the steps ------------------------------------------------ */
-/* The chain of a plain open (mmapio__open_valid down to the mapping) is
- * forced inline into each opener: the plain openers pass constant options,
- * so the compiler drops every branch their flags rule out and a plain
- * read-only open runs only what such a map needs, from the same code as
- * mmapio_open. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__OPEN_INLINE static inline __attribute__((always_inline))
-#else
-#  define MMAPIO__OPEN_INLINE static inline
-#endif
 /*
  * mmapio_open is built from these steps, in this order, so that a failure
  * never leaves a created file behind and never changes an existing file:
@@ -267,6 +259,17 @@ int mmapio__map_destroy(mmapio_map *m)
  * file runs every check that can fail -- size limits, address space, block
  * reservation -- before the first change (mmapio__open_truncate).
  */
+
+/* The chain of a plain open (mmapio__open_valid down to the mapping) is
+ * forced inline into each opener: the plain openers pass constant options,
+ * so the compiler drops every branch their flags rule out and a plain
+ * read-only open runs only what such a map needs, from the same code as
+ * mmapio_open. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__OPEN_INLINE static inline __attribute__((always_inline))
+#else
+#  define MMAPIO__OPEN_INLINE static inline
+#endif
 
 /* Take the options; `f` is owned by m from now on. */
 MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file f,
