@@ -185,16 +185,17 @@ struct mmapio_map {
                             phase, writers skip the heavy barrier) */
   uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
   uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
-  uint32_t open_flags;   /* MMAPIO_OPEN_* */
   uint32_t ridx;         /* tidx for the read fast paths, or MMAPIO__NO_FAST
                             (FAULT_SAFE map): see mmapio__map_fast_set */
-  uint32_t widx;         /* tidx for mmapio_write's fast path, or MMAPIO__NO_FAST
-                            (read-only, EXTERNAL_SYNC or FAULT_SAFE map) */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
   uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
+  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test ridx/widx instead) */
+  uint32_t widx;         /* tidx for mmapio_write's fast path (next to the slot
+                            list it scans), or MMAPIO__NO_FAST (read-only,
+                            EXTERNAL_SYNC or FAULT_SAFE map) */
   mmapio_flush_policy policy;
   uint64_t win_ms;       /* start of the current rate window (under the hold) */
   uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
