@@ -185,12 +185,17 @@ struct mmapio_map {
                             phase, writers skip the heavy barrier) */
   uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
   uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
-  uint32_t open_flags;   /* MMAPIO_OPEN_* */
+  uint32_t ridx;         /* tidx for the read fast paths, or MMAPIO__NO_FAST
+                            (FAULT_SAFE map): see mmapio__map_fast_set */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
   uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
+  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test ridx/widx instead) */
+  uint32_t widx;         /* tidx for mmapio_write's fast path (next to the slot
+                            list it scans), or MMAPIO__NO_FAST (read-only,
+                            EXTERNAL_SYNC or FAULT_SAFE map) */
   mmapio_flush_policy policy;
   uint64_t win_ms;       /* start of the current rate window (under the hold) */
   uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
@@ -254,6 +259,22 @@ struct mmapio_map {
   mmapio__ferr_rec ferr_rec; /* valid while ferr != 0 (flush.c) */
   char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
+
+/* m->ridx / m->widx of a map whose fast path is closed: never below a
+ * thread table's capacity, so the fast path's one index test sends every
+ * call to the slow path. mmapio__map_alloc starts both there, so a map that
+ * no opener configured is slow, never unguarded. */
+#define MMAPIO__NO_FAST UINT32_MAX
+/* Open the fast paths the map's mode and flags allow; called wherever an
+ * opener sets m->mode or m->open_flags (before the map is published). */
+static inline void mmapio__map_fast_set(struct mmapio_map *m)
+{
+  m->ridx = (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) ? MMAPIO__NO_FAST : m->tidx;
+  m->widx = (m->mode == MMAPIO_MODE_READ_ONLY ||
+             (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) != 0u)
+                ? MMAPIO__NO_FAST
+                : m->tidx;
+}
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,
  * so the release that drops it to zero wakes it. */

@@ -216,6 +216,8 @@ mmapio_map *mmapio__map_alloc(const char *path)
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
+  m->ridx = MMAPIO__NO_FAST; /* until an opener calls mmapio__map_fast_set */
+  m->widx = MMAPIO__NO_FAST;
   return m;
 }
 
@@ -287,6 +289,7 @@ MMAPIO__OPEN_INLINE void mmapio__map_configure(mmapio_map *m, mmapio_native_file
   m->max_size = o->max_size;
   m->om.keep = o->max_size;
   m->om.offset = o->offset;
+  mmapio__map_fast_set(m);
   m->fixed_window = o->length != 0;
 }
 
@@ -707,6 +710,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
   if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_anon: out of memory");
   m->is_anon = 1;
   m->mode = MMAPIO_MODE_READ_WRITE;
+  mmapio__map_fast_set(m);
   m->policy.kind = MMAPIO_FLUSH_MANUAL;
   rc = mmapio__os_map_anon(&m->om, size, flags);
   if (rc != MMAPIO_OK) {
@@ -914,27 +918,29 @@ static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *ds
 int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
 {
   /* Fast path, as in mmapio_view_get: cached slot, fence-free mode, no
-   * writer, in bounds, 1..64 bytes, not fault-safe. It makes no calls
-   * except tail calls to the cold paths. */
+   * writer, in bounds, 1..64 bytes, not fault-safe (ridx is MMAPIO__NO_FAST
+   * then). It makes no calls except tail calls to the cold paths. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u ||
-                       (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) != 0u || m->tidx >= c->rcap))
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u || m->ridx >= c->rcap))
     return mmapio__read_slow(m, off, dst, len);
-  mmapio__tcache_entry *e = &c->e[m->tidx];
+  mmapio__tcache_entry *e = &c->e[m->ridx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
   mmapio__slot *s = e->slot;
-  mmapio__st_relaxed(&s->count, mmapio__ld_relaxed(&s->count) + 1u);
+  /* Only this thread writes its count, so the value to restore is known
+   * (no reload after the copy). */
+  uint32_t held = mmapio__ld_relaxed(&s->count);
+  mmapio__st_relaxed(&s->count, held + 1u);
   mmapio__compiler_fence();
-  /* rfence is read after the count store (mmapio__reader_barrier). */
-  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u))
-    return mmapio__read_retry(m, off, dst, len, s);
+  /* rfence is read after the count store (mmapio__reader_barrier), then
+   * the length and wstate; one test of the three, as every case retries. */
+  uint32_t rf = mmapio__ld_relaxed(&m->rfence);
   uint64_t total = mmapio__len(m);
-  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
-                       !mmapio__in_bounds(off, len, total)))
+  uint32_t ws = mmapio__ld_acquire(&m->wstate);
+  if (MMAPIO__UNLIKELY((rf | ws) != 0u || !mmapio__in_bounds(off, len, total)))
     return mmapio__read_retry(m, off, dst, len, s);
   /* len >= 1 is in bounds, so the mapping is not empty and base not NULL. */
   mmapio__copy(dst, m->om.base + off, len);
-  mmapio__st_release(&s->count, mmapio__ld_relaxed(&s->count) - 1u);
+  mmapio__st_release(&s->count, held);
   mmapio__compiler_fence();
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) return mmapio__read_wake(m, s);
   return MMAPIO_OK;
@@ -1045,13 +1051,10 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
    * wstate, so either they see this hold or this load sees them -- and only
    * then the COMMITTED decision in pgate. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u ||
-                       m->mode == MMAPIO_MODE_READ_ONLY ||
-                       (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) !=
-                           0u ||
-                       m->tidx >= c->cap))
+  /* widx is MMAPIO__NO_FAST for read-only, EXTERNAL_SYNC and FAULT_SAFE maps. */
+  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u || m->widx >= c->cap))
     return mmapio__write_slow(m, off, src, len);
-  mmapio__tcache_entry *e = &c->e[m->tidx];
+  mmapio__tcache_entry *e = &c->e[m->widx];
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
   mmapio__slot *s = e->slot;
   if (MMAPIO__UNLIKELY((mmapio__ld_relaxed(&s->count) | mmapio__ld_relaxed(&s->excl)) != 0u))

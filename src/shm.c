@@ -62,6 +62,7 @@ int mmapio_shm_open(mmapio_map **out, const char *name, uint64_t size, uint32_t 
   mmapio_map *m = mmapio__map_alloc(NULL);
   if (m == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_shm_open(%s): out of memory", name);
   m->mode = MMAPIO_MODE_READ_WRITE;
+  mmapio__map_fast_set(m);
   m->policy.kind = MMAPIO_FLUSH_MANUAL;
   m->durability = MMAPIO_DURABLE_DATA;
   m->is_shm = 1;
@@ -104,6 +105,7 @@ int mmapio__anon_fd(mmapio_map **out, uint64_t size, uint32_t flags)
    * file paths; the descriptor is what mmapio_native_handle returns. */
   m->file = f;
   m->mode = MMAPIO_MODE_READ_WRITE;
+  mmapio__map_fast_set(m);
   m->policy.kind = MMAPIO_FLUSH_MANUAL;
   m->durability = MMAPIO_DURABLE_DATA;
   m->is_shm = 1;
