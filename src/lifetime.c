@@ -104,15 +104,21 @@ static inline void mmapio__reg_release(void)
     mmapio__wake_u32(&mmapio__reg_lock);
 }
 
-void mmapio__registry_add(mmapio_map *m)
+/* Put m at the head of the live list (registry lock held). */
+static void mmapio__reg_link(mmapio_map *m)
 {
-  mmapio__reg_init();
-  mmapio__reg_acquire();
   m->reg_prev = NULL;
   m->reg_next = mmapio__reg_head;
   if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
   mmapio__reg_head = m;
   mmapio__reg_n++;
+}
+
+void mmapio__registry_add(mmapio_map *m)
+{
+  mmapio__reg_init();
+  mmapio__reg_acquire();
+  mmapio__reg_link(m);
   mmapio__reg_release();
 }
 
@@ -136,11 +142,7 @@ mmapio_map *mmapio__registry_reuse(void)
     uint32_t tidx = m->tidx;
     memset(m, 0, offsetof(mmapio_map, slot_mu));
     m->tidx = tidx;
-    m->reg_prev = NULL;
-    m->reg_next = mmapio__reg_head;
-    if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
-    mmapio__reg_head = m;
-    mmapio__reg_n++;
+    mmapio__reg_link(m);
   }
   mmapio__reg_release();
   return m;

@@ -961,6 +961,17 @@ static inline int mmapio__write_held(mmapio_map *m, mmapio__slot *s, uint64_t of
   return rc;
 }
 
+/* The rest of a write once the exclusive hold is taken: copy, let go, then
+ * the flush policy. */
+static int mmapio__write_excl_held(mmapio_map *m, mmapio__slot *s, uint64_t off,
+                                   const void *src, size_t len)
+{
+  int rc = mmapio__write_held(m, s, off, src, len);
+  mmapio__unlock_excl(m, s);
+  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
+  return rc;
+}
+
 /* MMAPIO_OPEN_EXTERNAL_SYNC: a shared hold keeps the mapping from moving;
  * excluding other readers and writers is the caller's business. */
 static int mmapio__write_external(mmapio_map *m, uint64_t off, const void *src, size_t len)
@@ -990,10 +1001,7 @@ static MMAPIO__COLD int mmapio__write_slow(mmapio_map *m, uint64_t off, const vo
   mmapio__slot *s;
   int rc = mmapio__lock_excl(m, &s, "mmapio_write", 0);
   if (rc != MMAPIO_OK) return rc;
-  rc = mmapio__write_held(m, s, off, src, len);
-  mmapio__unlock_excl(m, s);
-  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
-  return rc;
+  return mmapio__write_excl_held(m, s, off, src, len);
 }
 
 /* The fast path took wstate and found portable holds or a slot of another
@@ -1004,10 +1012,7 @@ static MMAPIO__COLD int mmapio__write_contended(mmapio_map *m, mmapio__slot *s, 
 {
   int rc = mmapio__lock_excl_rest(m, s, "mmapio_write", 0);
   if (rc != MMAPIO_OK) return rc;
-  rc = mmapio__write_held(m, s, off, src, len);
-  mmapio__unlock_excl(m, s);
-  if (rc == MMAPIO_OK) rc = mmapio__after_write(m, len);
-  return rc;
+  return mmapio__write_excl_held(m, s, off, src, len);
 }
 
 /* The fast path holds the map and found the range out of bounds: let go,
