@@ -36,10 +36,6 @@ typedef struct append_state {
   uint64_t per_pass;
 } append_state;
 
-int bench_setup_append_4k(bench_run *r);
-int bench_batch_append_4k(bench_run *r, int side, uint64_t iters, double *sec);
-void bench_teardown_append_4k(bench_run *r);
-
 int bench_setup_append_4k(bench_run *r)
 {
 #ifdef _WIN32

@@ -52,15 +52,6 @@ typedef struct create_state {
   size_t len;
 } create_state;
 
-int bench_setup_create_reserved(bench_run *r);
-int bench_setup_create_reserved_excl(bench_run *r);
-int bench_setup_create_sparse(bench_run *r);
-int bench_setup_resize_reserved(bench_run *r);
-int bench_setup_resize_sparse(bench_run *r);
-int bench_batch_create_same(bench_run *r, int side, uint64_t iters, double *sec);
-int bench_batch_resize_same(bench_run *r, int side, uint64_t iters, double *sec);
-void bench_teardown_create_same(bench_run *r);
-
 #if defined(__linux__)
 
 static uint64_t cr_size(const bench_run *r) { return r->cfg->smoke ? 64 * BENCH_KIB : BENCH_MIB; }

@@ -112,4 +112,19 @@ void bench_path(char *buf, size_t cap, const bench_config *cfg, const char *tag)
 void bench_remove(const char *path);
 uint64_t bench_sum(const uint8_t *p, size_t n);
 
+/* Workloads defined outside bench_workloads.c, listed in its table. */
+/* bench_append.c */
+int bench_setup_append_4k(bench_run *r);
+int bench_batch_append_4k(bench_run *r, int side, uint64_t iters, double *sec);
+void bench_teardown_append_4k(bench_run *r);
+/* bench_create.c */
+int bench_setup_create_reserved(bench_run *r);
+int bench_setup_create_reserved_excl(bench_run *r);
+int bench_setup_create_sparse(bench_run *r);
+int bench_setup_resize_reserved(bench_run *r);
+int bench_setup_resize_sparse(bench_run *r);
+int bench_batch_create_same(bench_run *r, int side, uint64_t iters, double *sec);
+int bench_batch_resize_same(bench_run *r, int side, uint64_t iters, double *sec);
+void bench_teardown_create_same(bench_run *r);
+
 #endif /* MMAPIO_BENCH_INTERNAL_H */

@@ -1759,19 +1759,6 @@ static int batch_write_ext(bench_run *r, int side, uint64_t iters, double *sec)
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* bench_append.c */
-int bench_setup_append_4k(bench_run *r);
-int bench_batch_append_4k(bench_run *r, int side, uint64_t iters, double *sec);
-void bench_teardown_append_4k(bench_run *r);
-/* bench_create.c */
-int bench_setup_create_reserved(bench_run *r);
-int bench_setup_create_reserved_excl(bench_run *r);
-int bench_setup_create_sparse(bench_run *r);
-int bench_setup_resize_reserved(bench_run *r);
-int bench_setup_resize_sparse(bench_run *r);
-int bench_batch_create_same(bench_run *r, int side, uint64_t iters, double *sec);
-int bench_batch_resize_same(bench_run *r, int side, uint64_t iters, double *sec);
-void bench_teardown_create_same(bench_run *r);
 
 const bench_workload bench_workloads[] = {
   { "view_rw", "as_slice", "mmapio_view_get + mmapio_view_release, RW map, one thread",

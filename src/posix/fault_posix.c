@@ -216,23 +216,8 @@ __attribute__((noinline)) int mmapio__os_guarded_touch(const void *p, size_t len
   }
   mmapio__guard_top = &g;
   mmapio__compiler_fence();
-  /* Relaxed atomic byte loads: the compiler keeps every one, and a
-   * concurrent atomic store to the page (an atomic view) is no data race. */
-  /* Eight pages per step: independent loads overlap their page walks and
-   * cache misses (the first one that faults, in page order, is reported). */
-  const uint8_t *b = (const uint8_t *)p;
-  size_t i = 0;
-  for (; i < len && len - i > 7u * page; i += 8u * page) {
-    (void)__atomic_load_n(b + i, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 2u * page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 3u * page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 4u * page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 5u * page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 6u * page, __ATOMIC_RELAXED);
-    (void)__atomic_load_n(b + i + 7u * page, __ATOMIC_RELAXED);
-  }
-  for (; i < len; i += page) (void)__atomic_load_n(b + i, __ATOMIC_RELAXED);
+  /* The first page that faults, in page order, is the one reported. */
+  mmapio__touch_pages((const uint8_t *)p, len, page);
   mmapio__compiler_fence();
   mmapio__guard_top = g.prev;
   mmapio__guard_restore(unblocked, &old);
