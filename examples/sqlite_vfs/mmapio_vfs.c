@@ -1,26 +1,36 @@
 /*
  * mmapio_vfs.c -- an SQLite VFS on mmapio (see mmapio_vfs.h and README.md).
  *
- * Every file SQLite opens (the database, its rollback journal, temporary
- * files) is a descriptor this VFS opens itself and maps with
+ * Every file SQLite opens (the database, its rollback journal or WAL,
+ * temporary files) is a descriptor this VFS opens itself and maps with
  * mmapio_open_fd_opts(MMAPIO_OPEN_BORROW_FD | MMAPIO_OPEN_ALLOW_EMPTY):
  *
  *  - BORROW_FD: the map uses our descriptor and never closes it, so the
  *    descriptor (which holds the locks) lives exactly as long as the
  *    sqlite3_file;
- *  - ALLOW_EMPTY: a new database or journal is a 0-byte file, and a
- *    truncated journal is one again.
+ *  - ALLOW_EMPTY: a new database, journal or WAL is a 0-byte file, and a
+ *    truncated one is one again.
  *
  * Reads and writes are mmapio_read / mmapio_write (bounds checked copies).
- * The database file keeps its exact length (other connections and other
- * processes learn the size from the file), growing with mmapio_resize within
- * a 1 GiB max_size reservation, so growth stays in place. Journals and
- * temporary files are private to one connection while they are written, so
- * their size is mmapio's logical end (mmapio_set_logical_len): the capacity
- * grows in steps and the file is cut to the logical end when it is closed.
- * After a crash a journal may be longer than what was written, with zeros
- * after it; SQLite's journal format copes (the header's record count under
- * synchronous=FULL, record checksums otherwise).
+ *
+ * Shared files (the database and its WAL) are read and written by other
+ * connections and processes too, so their size is the file's: `fsize` is
+ * the length last seen with fstat (or set by us), and every access is
+ * bounded by it. The map grows with mmapio_resize within a 1 GiB max_size
+ * reservation, so growth stays in place. When another process shortened
+ * the file, the map keeps its longer length (a shrink through mmapio would
+ * truncate the file, which must only happen while we hold SQLite's right to
+ * change it); bytes past `fsize` are never touched, and the map follows the
+ * file again when this connection next changes the file's length. A WAL
+ * grows in 256 KiB steps (zeros after the last frame are invalid frames to
+ * SQLite), the database to the exact size SQLite asks for.
+ *
+ * Journals and temporary files are private to one connection while they
+ * are written, so their size is mmapio's logical end (mmapio_set_logical_len):
+ * the capacity grows in steps and the file is cut to the logical end when it
+ * is closed. After a crash a journal may be longer than what was written,
+ * with zeros after it; SQLite's journal format copes (the header's record
+ * count under synchronous=FULL, record checksums otherwise).
  *
  * Locks are mmapio_file_lock byte ranges at the offsets SQLite's own unix
  * VFS uses (the pending byte at 1 GiB, the reserved byte after it, then a
@@ -28,6 +38,26 @@
  * unix VFS exclude each other correctly. On Linux they are open file
  * description locks: two connections of one process exclude each other, and
  * closing one never drops the locks of another.
+ *
+ * WAL (shared memory, xShm*): the wal-index is the "<db>-shm" file, mapped
+ * read-write and shared through mmapio with a max_size reservation, so the
+ * 32 KiB regions SQLite asks for keep their address while the file grows in
+ * place. Each connection has its own -shm descriptor; its locks are
+ * mmapio_file_lock bytes at the offsets the unix VFS uses in the -shm file:
+ * lock slot i (0..7: write, checkpoint, recover, read 0..4) is byte 120 + i,
+ * and byte 128 is the "dead man switch" (DMS): every connection holds it
+ * shared while it uses the -shm; a connection that can take it exclusively
+ * is the only one and starts from an empty -shm (the file is truncated to 0
+ * bytes), so a wal-index left behind by a crash is never trusted.
+ *
+ * Memory-mapped reads (xFetch / xUnfetch, PRAGMA mmap_size): pointers come
+ * from a second, read-only map of the database file, created when SQLite
+ * first fetches a page and held by one portable view for its whole life.
+ * That map is never resized, and it is replaced (closed and mapped again,
+ * for a grown file or a new mmap_size) only while no fetched page is out,
+ * so a pointer SQLite holds never moves or goes away; where a page cannot
+ * be given safely (past the mmap_size limit, past that map while pages are
+ * out) xFetch returns NULL and SQLite reads the page with xRead.
  */
 #if !defined(_GNU_SOURCE) && !defined(_XOPEN_SOURCE)
 #  define _XOPEN_SOURCE 700 /* mkstemp, fdatasync */
@@ -40,6 +70,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +88,30 @@
 #define MV_SHARED_FIRST (MV_PENDING_BYTE + 2)
 #define MV_SHARED_SIZE UINT64_C(510)
 
+/* The -shm lock bytes of the unix VFS: slot i at MV_SHM_BASE + i, then the
+ * dead man switch. */
+#define MV_SHM_BASE UINT64_C(120)
+#define MV_SHM_DMS (MV_SHM_BASE + SQLITE_SHM_NLOCK)
+
 /* Address space reserved per read-write file for in-place growth. */
 #define MV_MAX_SIZE (UINT64_C(1) << 30)
+/* ... and per -shm map (512 regions of 32 KiB: a WAL of 2 million frames);
+ * a larger wal-index gets another map with twice the reservation. */
+#define MV_SHM_RESERVE (UINT64_C(16) << 20)
+#define MV_SHM_MAPS 16
+/* WAL growth step. */
+#define MV_WAL_STEP (UINT64_C(256) << 10)
+
+typedef struct mv_shm {
+  int fd;
+  char *path;
+  mmapio_map *maps[MV_SHM_MAPS]; /* maps[0] also carries the locks */
+  int given[MV_SHM_MAPS];        /* regions handed out from each map */
+  int nmaps;
+  void **region;                 /* region pointers handed out, by index */
+  int nregion;
+  unsigned shared_mask, excl_mask; /* lock slots held by this connection */
+} mv_shm;
 
 typedef struct mv_file {
   sqlite3_file base;
@@ -66,9 +119,18 @@ typedef struct mv_file {
   int fd;
   int readonly;
   int logical;     /* size = mmapio_logical_len (journals, temp files) */
+  int wal;         /* the WAL file: grows in steps */
   int need_fsync;  /* the length changed since the last xSync */
   int lock;        /* SQLITE_LOCK_* held by this connection */
-  char *path;      /* for re-mapping a read-only database that grew */
+  uint64_t fsize;  /* shared files: the file's length as last seen or set */
+  char *path;      /* for re-mapping a read-only database that grew, -shm name */
+  /* xFetch */
+  sqlite3_int64 mmap_max; /* PRAGMA mmap_size: bytes that may be fetched */
+  mmapio_map *fm;         /* read-only map the fetched pages point into */
+  mmapio_view fview;      /* holds fm for its life */
+  uint64_t flen;          /* length of fm */
+  mmapio_vfs_stats st;
+  mv_shm *shm;
 } mv_file;
 
 static sqlite3_vfs *mv_unix(sqlite3_vfs *vfs) { return (sqlite3_vfs *)vfs->pAppData; }
@@ -82,40 +144,58 @@ static int mv_map(mv_file *f)
   if (!f->readonly) o.max_size = MV_MAX_SIZE;
   int rc = mmapio_open_fd_opts(&f->m, f->fd, &o, f->path);
   if (rc == MMAPIO_ESIZE && !f->readonly) {
-    /* A database larger than the reservation: map it as it is. */
+    /* A file larger than the reservation: map it as it is. */
     o.max_size = 0;
     rc = mmapio_open_fd_opts(&f->m, f->fd, &o, f->path);
   }
   return rc;
 }
 
-/* The database file: make the map's length follow the file's, which
- * another connection may have changed (SQLite calls this under a lock that
- * keeps others from changing it meanwhile). */
+/* A shared file (database, WAL): learn the file's current length, which
+ * another connection may have changed, and make the map cover it. A file
+ * that got shorter leaves the map as it is (see the top of the file). */
 static int mv_refresh(mv_file *f)
 {
   struct stat st;
   if (f->logical) return SQLITE_OK;
   if (fstat(f->fd, &st) != 0) return SQLITE_IOERR_FSTAT;
   uint64_t sz = (uint64_t)st.st_size;
-  if (sz == mmapio_len(f->m)) return SQLITE_OK;
+  f->fsize = sz;
+  if (sz <= mmapio_len(f->m)) return SQLITE_OK;
   if (f->readonly) {
     mmapio_map *old = f->m;
     f->m = NULL;
     if (mv_map(f) != MMAPIO_OK) {
       f->m = old;
+      f->fsize = mmapio_len(old);
       return SQLITE_IOERR_FSTAT;
     }
     mmapio_close(old);
+    if (f->fsize > mmapio_len(f->m)) f->fsize = mmapio_len(f->m);
     return SQLITE_OK;
   }
-  return mmapio_resize(f->m, sz) == MMAPIO_OK ? SQLITE_OK : SQLITE_IOERR_FSTAT;
+  if (mmapio_resize(f->m, sz) != MMAPIO_OK) {
+    f->fsize = mmapio_len(f->m);
+    return SQLITE_IOERR_FSTAT;
+  }
+  return SQLITE_OK;
 }
 
-static uint64_t mv_size(mv_file *f)
+/* A shared file: set the file's length to `len` (this connection holds
+ * SQLite's right to change it, and mv_refresh has just read it). */
+static int mv_set_len(mv_file *f, uint64_t len)
 {
-  return f->logical ? mmapio_logical_len(f->m) : mmapio_len(f->m);
+  int st = MMAPIO_OK;
+  /* A map longer than the file first follows the file again. */
+  if (mmapio_len(f->m) > f->fsize) st = mmapio_resize(f->m, f->fsize);
+  if (st == MMAPIO_OK) st = mmapio_resize(f->m, len);
+  if (st != MMAPIO_OK) return st;
+  f->fsize = len;
+  f->need_fsync = 1;
+  return MMAPIO_OK;
 }
+
+static uint64_t mv_size(mv_file *f) { return f->logical ? mmapio_logical_len(f->m) : f->fsize; }
 
 static int mv_status_io(int st, int dflt)
 {
@@ -124,12 +204,49 @@ static int mv_status_io(int st, int dflt)
   return dflt;
 }
 
+static void mv_shm_close(mv_file *f, int delete_file);
+
+/* ---- the fetch map ------------------------------------------------------ */
+
+static void mv_fetch_unmap(mv_file *f)
+{
+  if (f->fm == NULL) return;
+  mmapio_view_release(&f->fview);
+  (void)mmapio_close(f->fm);
+  f->fm = NULL;
+  f->flen = 0;
+}
+
+/* Map the database file read-only for fetches; only while no fetched page
+ * is out. Returns 0 when it is mapped. */
+static int mv_fetch_map(mv_file *f)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_BORROW_FD | MMAPIO_OPEN_ALLOW_EMPTY;
+  o.mode = MMAPIO_MODE_READ_ONLY;
+  mmapio_map *m = NULL;
+  if (mmapio_open_fd_opts(&m, f->fd, &o, f->path) != MMAPIO_OK) return -1;
+  /* One portable view of the whole map: it is released from whichever
+   * thread the connection runs on when the map is dropped. */
+  if (mmapio_view_get_flags(&f->fview, m, 0, mmapio_len(m), MMAPIO_VIEW_PORTABLE) != MMAPIO_OK) {
+    (void)mmapio_close(m);
+    return -1;
+  }
+  f->fm = m;
+  f->flen = mmapio_len(m);
+  f->st.fetch_maps++;
+  return 0;
+}
+
 /* ---- sqlite3_io_methods ------------------------------------------------- */
 
 static int mv_close(sqlite3_file *pf)
 {
   mv_file *f = (mv_file *)pf;
   int rc = SQLITE_OK;
+  if (f->shm != NULL) mv_shm_close(f, 0);
+  mv_fetch_unmap(f);
   if (f->m != NULL) {
     (void)mmapio_file_unlock(f->m, 0, 0);
     /* Cuts a journal's file to its logical end. */
@@ -173,10 +290,15 @@ static int mv_write(sqlite3_file *pf, const void *buf, int amt, sqlite3_int64 of
       st = mmapio_set_logical_len(f->m, end);
       if (st != MMAPIO_OK) return mv_status_io(st, SQLITE_IOERR_WRITE);
     }
-  } else if (end > mmapio_len(f->m)) {
-    st = mmapio_resize(f->m, end);
-    if (st != MMAPIO_OK) return mv_status_io(st, SQLITE_IOERR_WRITE);
-    f->need_fsync = 1;
+  } else if (end > f->fsize) {
+    /* Another process may have changed the length since we last looked. */
+    int rc = mv_refresh(f);
+    if (rc != SQLITE_OK) return rc;
+    if (end > f->fsize) {
+      uint64_t len = f->wal ? mmapio_align_up(end, MV_WAL_STEP) : end;
+      st = mv_set_len(f, len);
+      if (st != MMAPIO_OK) return mv_status_io(st, SQLITE_IOERR_WRITE);
+    }
   }
   st = mmapio_write(f->m, off, buf, (size_t)amt);
   return st == MMAPIO_OK ? SQLITE_OK : mv_status_io(st, SQLITE_IOERR_WRITE);
@@ -189,8 +311,10 @@ static int mv_truncate(sqlite3_file *pf, sqlite3_int64 size)
   if (f->logical) {
     st = mmapio_set_logical_len(f->m, (uint64_t)size);
   } else {
-    st = mmapio_resize(f->m, (uint64_t)size);
-    f->need_fsync = 1;
+    int rc = mv_refresh(f);
+    if (rc != SQLITE_OK) return rc;
+    st = (uint64_t)size == f->fsize && mmapio_len(f->m) == f->fsize ? MMAPIO_OK
+                                                                   : mv_set_len(f, (uint64_t)size);
   }
   return st == MMAPIO_OK ? SQLITE_OK : mv_status_io(st, SQLITE_IOERR_TRUNCATE);
 }
@@ -217,9 +341,11 @@ static int mv_sync(sqlite3_file *pf, int flags)
 static int mv_file_size(sqlite3_file *pf, sqlite3_int64 *out)
 {
   mv_file *f = (mv_file *)pf;
-  /* Under a SHARED lock (or more) nobody else may change the database
-   * file, and the size was refreshed when the lock was taken. */
-  int rc = f->lock >= SQLITE_LOCK_SHARED ? SQLITE_OK : mv_refresh(f);
+  /* In rollback mode nobody else may change the database file while we
+   * hold a SHARED lock (or more), and the size was refreshed when the lock
+   * was taken. In WAL mode (and for the WAL itself) a checkpoint or a
+   * writer of another connection changes it under that lock: ask the file. */
+  int rc = f->lock >= SQLITE_LOCK_SHARED && f->shm == NULL ? SQLITE_OK : mv_refresh(f);
   if (rc != SQLITE_OK) return rc;
   *out = (sqlite3_int64)mv_size(f);
   return SQLITE_OK;
@@ -228,14 +354,18 @@ static int mv_file_size(sqlite3_file *pf, sqlite3_int64 *out)
 /* 1 when the range could be locked right now (a shared or exclusive lock
  * is taken: the caller keeps or drops it), 0 when another holds it, -1 on
  * an error. */
-static int mv_try(mv_file *f, uint64_t off, uint64_t len, int excl)
+static int mv_try_map(mmapio_map *m, uint64_t off, uint64_t len, int excl)
 {
-  int st = mmapio_file_lock(f->m, off, len,
+  int st = mmapio_file_lock(m, off, len,
                             (excl ? MMAPIO_FILE_LOCK_EXCLUSIVE : MMAPIO_FILE_LOCK_SHARED) |
                                 MMAPIO_FILE_LOCK_NOWAIT);
   if (st == MMAPIO_OK) return 1;
   if (st == MMAPIO_EAGAIN || st == MMAPIO_EDEADLK) return 0;
   return -1;
+}
+static int mv_try(mv_file *f, uint64_t off, uint64_t len, int excl)
+{
+  return mv_try_map(f->m, off, len, excl);
 }
 
 static int mv_lock(sqlite3_file *pf, int level)
@@ -328,13 +458,31 @@ static int mv_file_control(sqlite3_file *pf, int op, void *arg)
     /* The database is about to grow to this size: one resize instead of
      * one per page written past the end. */
     sqlite3_int64 want = *(sqlite3_int64 *)arg;
-    if (!f->logical && !f->readonly && want > 0 && (uint64_t)want > mmapio_len(f->m)) {
-      int st = mmapio_resize(f->m, (uint64_t)want);
-      if (st != MMAPIO_OK) return mv_status_io(st, SQLITE_IOERR_TRUNCATE);
-      f->need_fsync = 1;
+    if (!f->logical && !f->readonly && want > 0 && (uint64_t)want > f->fsize) {
+      int rc = mv_refresh(f);
+      if (rc != SQLITE_OK) return rc;
+      if ((uint64_t)want > f->fsize) {
+        int st = mv_set_len(f, (uint64_t)want);
+        if (st != MMAPIO_OK) return mv_status_io(st, SQLITE_IOERR_TRUNCATE);
+      }
     }
     return SQLITE_OK;
   }
+  case SQLITE_FCNTL_MMAP_SIZE: {
+    /* PRAGMA mmap_size: how many bytes from the start of the file xFetch
+     * may hand out (SQLite caps it at its SQLITE_MAX_MMAP_SIZE). A negative
+     * value only asks for the current one. */
+    sqlite3_int64 want = *(sqlite3_int64 *)arg;
+    *(sqlite3_int64 *)arg = f->mmap_max;
+    if (want >= 0 && want != f->mmap_max) {
+      f->mmap_max = want;
+      if (f->st.fetch_out == 0) mv_fetch_unmap(f); /* mapped afresh when needed */
+    }
+    return SQLITE_OK;
+  }
+  case MMAPIO_VFS_FCNTL_STATS:
+    *(mmapio_vfs_stats *)arg = f->st;
+    return SQLITE_OK;
   case SQLITE_FCNTL_VFSNAME:
     *(char **)arg = sqlite3_mprintf("%s", MMAPIO_VFS_NAME);
     return SQLITE_OK;
@@ -355,11 +503,250 @@ static int mv_device_characteristics(sqlite3_file *pf)
   return SQLITE_IOCAP_POWERSAFE_OVERWRITE;
 }
 
+/* ---- shared memory (WAL index) ----------------------------------------- */
+
+static int mv_shm_open_map(mv_shm *s, uint64_t max_size, mmapio_map **out)
+{
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_BORROW_FD | MMAPIO_OPEN_ALLOW_EMPTY;
+  o.mode = MMAPIO_MODE_READ_WRITE;
+  o.max_size = max_size;
+  return mmapio_open_fd_opts(out, s->fd, &o, s->path);
+}
+
+static void mv_shm_free(mv_shm *s)
+{
+  for (int i = 0; i < s->nmaps; i++) (void)mmapio_close(s->maps[i]);
+  if (s->fd >= 0) close(s->fd); /* drops this connection's -shm locks */
+  sqlite3_free(s->region);
+  sqlite3_free(s->path);
+  sqlite3_free(s);
+}
+
+static void mv_shm_close(mv_file *f, int delete_file)
+{
+  mv_shm *s = f->shm;
+  if (s == NULL) return;
+  f->shm = NULL;
+  /* Removed while we still hold the DMS byte (SQLite asks for it only
+   * when it knows this is the last connection). */
+  if (delete_file) (void)unlink(s->path);
+  mv_shm_free(s);
+}
+
+/* Open "<db>-shm" and join the wal-index: the DMS byte decides whether this
+ * connection is the first (then the -shm starts empty). */
+static int mv_shm_open(mv_file *f)
+{
+  if (f->path == NULL) return SQLITE_IOERR_SHMOPEN;
+  mv_shm *s = (mv_shm *)sqlite3_malloc((int)sizeof *s);
+  if (s == NULL) return SQLITE_IOERR_NOMEM;
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  s->path = sqlite3_mprintf("%s-shm", f->path);
+  if (s->path == NULL) {
+    mv_shm_free(s);
+    return SQLITE_IOERR_NOMEM;
+  }
+  /* Created with the database's permission bits, as the unix VFS does. */
+  struct stat dbst;
+  mode_t mode = fstat(f->fd, &dbst) == 0 ? (dbst.st_mode & 0777) : 0644;
+  s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+  if (s->fd < 0) {
+    mv_shm_free(s);
+    return SQLITE_CANTOPEN;
+  }
+  struct stat st;
+  if (fstat(s->fd, &st) != 0) {
+    mv_shm_free(s);
+    return SQLITE_IOERR_SHMOPEN;
+  }
+  uint64_t reserve = MV_SHM_RESERVE;
+  if ((uint64_t)st.st_size > reserve) reserve = mmapio_align_up((uint64_t)st.st_size, MV_SHM_RESERVE);
+  if (mv_shm_open_map(s, reserve, &s->maps[0]) != MMAPIO_OK) {
+    mv_shm_free(s);
+    return SQLITE_IOERR_SHMOPEN;
+  }
+  s->nmaps = 1;
+  int rc = SQLITE_OK, first = 0;
+  int r = mv_try_map(s->maps[0], MV_SHM_DMS, 1, 1);
+  if (r == 1) {
+    first = 1;
+    /* Nobody else uses the wal-index: start from an empty -shm (the map
+     * has handed out nothing yet, so it may shrink), then hold the DMS
+     * byte shared like every other connection (a conversion: nobody can
+     * get in between). */
+    if (mmapio_resize(s->maps[0], 0) != MMAPIO_OK) rc = SQLITE_IOERR_SHMOPEN;
+    else if (mv_try_map(s->maps[0], MV_SHM_DMS, 1, 0) != 1) rc = SQLITE_IOERR_SHMOPEN;
+  } else if (r == 0) {
+    /* Others hold it shared (join them) or one holds it exclusively while
+     * it starts the wal-index afresh (SQLite retries on SQLITE_BUSY). */
+    r = mv_try_map(s->maps[0], MV_SHM_DMS, 1, 0);
+    if (r != 1) rc = r == 0 ? SQLITE_BUSY : SQLITE_IOERR_SHMOPEN;
+  } else {
+    rc = SQLITE_IOERR_SHMOPEN;
+  }
+  if (rc != SQLITE_OK) {
+    mv_shm_free(s);
+    return rc;
+  }
+  f->shm = s;
+  f->st.shm_opens++;
+  if (first) f->st.shm_first++;
+  return SQLITE_OK;
+}
+
+static int mv_shm_map(sqlite3_file *pf, int region, int size, int extend, void volatile **pp)
+{
+  mv_file *f = (mv_file *)pf;
+  *pp = NULL;
+  if (region < 0 || size <= 0) return SQLITE_IOERR_SHMMAP;
+  if (f->shm == NULL) {
+    int rc = mv_shm_open(f);
+    if (rc != SQLITE_OK) return rc;
+  }
+  mv_shm *s = f->shm;
+  if (region < s->nregion && s->region[region] != NULL) {
+    *pp = s->region[region];
+    return SQLITE_OK;
+  }
+  if (region >= s->nregion) {
+    int n = region + 16;
+    void **nr = (void **)sqlite3_realloc(s->region, (int)(sizeof(void *) * (size_t)n));
+    if (nr == NULL) return SQLITE_IOERR_NOMEM;
+    memset(nr + s->nregion, 0, sizeof(void *) * (size_t)(n - s->nregion));
+    s->region = nr;
+    s->nregion = n;
+  }
+  uint64_t need = ((uint64_t)region + 1) * (uint64_t)size;
+  int k = s->nmaps - 1;
+  mmapio_map *m = s->maps[k];
+  if (mmapio_len(m) < need) {
+    struct stat st;
+    if (fstat(s->fd, &st) != 0) return SQLITE_IOERR_SHMSIZE;
+    /* Not there yet and SQLite does not ask for it to be made: NULL. */
+    if ((uint64_t)st.st_size < need && !extend) return SQLITE_OK;
+    /* The map grows in place (fallocate of what the file lacks; a part
+     * another process already made is kept as it is). A map that has
+     * handed out regions never moves: past its reservation a new map
+     * takes over, and the regions of the old one stay where they are. */
+    if (need > mmapio_capacity(m) && s->given[k] > 0) {
+      if (s->nmaps == MV_SHM_MAPS) return SQLITE_IOERR_SHMMAP;
+      uint64_t reserve = mmapio_capacity(m) * 2;
+      if (reserve < need * 2) reserve = mmapio_align_up(need * 2, MV_SHM_RESERVE);
+      if (reserve < (uint64_t)st.st_size) reserve = mmapio_align_up((uint64_t)st.st_size, MV_SHM_RESERVE);
+      mmapio_map *nm = NULL;
+      if (mv_shm_open_map(s, reserve, &nm) != MMAPIO_OK) return SQLITE_IOERR_SHMMAP;
+      k = s->nmaps++;
+      s->maps[k] = m = nm;
+    }
+    if (mmapio_len(m) < need) {
+      int st2 = mmapio_resize(m, need);
+      if (st2 != MMAPIO_OK) return st2 == MMAPIO_ENOSPC ? SQLITE_FULL : SQLITE_IOERR_SHMSIZE;
+    }
+  }
+  s->region[region] = (char *)mmapio_unsafe_ptr(m) + (uint64_t)region * (uint64_t)size;
+  s->given[k]++;
+  f->st.shm_regions++;
+  *pp = s->region[region];
+  return SQLITE_OK;
+}
+
+static int mv_shm_lock(sqlite3_file *pf, int ofst, int n, int flags)
+{
+  mv_file *f = (mv_file *)pf;
+  mv_shm *s = f->shm;
+  if (s == NULL || ofst < 0 || n < 1 || ofst + n > SQLITE_SHM_NLOCK) return SQLITE_IOERR_SHMLOCK;
+  unsigned mask = ((1u << n) - 1u) << ofst;
+  uint64_t off = MV_SHM_BASE + (uint64_t)ofst;
+  if (flags & SQLITE_SHM_UNLOCK) {
+    unsigned held = (s->shared_mask | s->excl_mask) & mask;
+    if (held != 0 && mmapio_file_unlock(s->maps[0], off, (uint64_t)n) != MMAPIO_OK)
+      return SQLITE_IOERR_SHMLOCK;
+    s->shared_mask &= ~mask;
+    s->excl_mask &= ~mask;
+    return SQLITE_OK;
+  }
+  int excl = (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+  if (excl ? (s->excl_mask & mask) == mask : (s->shared_mask & mask) == mask) return SQLITE_OK;
+  int r = mv_try_map(s->maps[0], off, (uint64_t)n, excl);
+  if (r < 0) return SQLITE_IOERR_SHMLOCK;
+  if (r == 0) return SQLITE_BUSY;
+  if (excl) s->excl_mask |= mask;
+  else s->shared_mask |= mask;
+  return SQLITE_OK;
+}
+
+static void mv_shm_barrier(sqlite3_file *pf)
+{
+  (void)pf;
+  atomic_thread_fence(memory_order_seq_cst);
+}
+
+static int mv_shm_unmap(sqlite3_file *pf, int delete_flag)
+{
+  mv_shm_close((mv_file *)pf, delete_flag);
+  return SQLITE_OK;
+}
+
+/* ---- memory-mapped reads ------------------------------------------------ */
+
+static int mv_fetch(sqlite3_file *pf, sqlite3_int64 ofst, int amt, void **pp)
+{
+  mv_file *f = (mv_file *)pf;
+  uint64_t off = (uint64_t)ofst, end = off + (uint64_t)amt;
+  *pp = NULL;
+  if (ofst < 0 || amt <= 0 || f->logical || f->mmap_max <= 0 || end > (uint64_t)f->mmap_max) {
+    f->st.fetch_null++;
+    return SQLITE_OK;
+  }
+  if (f->fm == NULL || end > f->flen || end > f->fsize) {
+    /* The fetch map is replaced only while no fetched page is out. */
+    if (f->st.fetch_out > 0) {
+      f->st.fetch_null++;
+      return SQLITE_OK;
+    }
+    if (end > f->fsize) {
+      int rc = mv_refresh(f);
+      if (rc != SQLITE_OK) return rc;
+    }
+    if (end > f->fsize) { /* past the end of the file */
+      f->st.fetch_null++;
+      return SQLITE_OK;
+    }
+    mv_fetch_unmap(f);
+    if (mv_fetch_map(f) != 0 || end > f->flen) {
+      f->st.fetch_null++;
+      return SQLITE_OK;
+    }
+  }
+  *pp = (void *)(f->fview.data + off);
+  f->st.fetch_out++;
+  f->st.fetch_pages++;
+  if (end > f->st.fetch_max_end) f->st.fetch_max_end = end;
+  return SQLITE_OK;
+}
+
+static int mv_unfetch(sqlite3_file *pf, sqlite3_int64 ofst, void *p)
+{
+  mv_file *f = (mv_file *)pf;
+  (void)ofst;
+  if (p != NULL) {
+    if (f->st.fetch_out > 0) f->st.fetch_out--;
+  } else if (f->st.fetch_out == 0) {
+    /* SQLite asks for the mapping to be dropped (e.g. the database changed
+     * while this connection held no lock). */
+    mv_fetch_unmap(f);
+  }
+  return SQLITE_OK;
+}
+
 static const sqlite3_io_methods mv_methods = {
-  1, /* iVersion: no shared memory (no WAL), no xFetch */
+  3, /* iVersion: shared memory (WAL) and xFetch */
   mv_close, mv_read, mv_write, mv_truncate, mv_sync, mv_file_size, mv_lock, mv_unlock,
   mv_check_reserved, mv_file_control, mv_sector_size, mv_device_characteristics,
-  NULL, NULL, NULL, NULL, NULL, NULL
+  mv_shm_map, mv_shm_lock, mv_shm_barrier, mv_shm_unmap, mv_fetch, mv_unfetch
 };
 
 /* ---- sqlite3_vfs -------------------------------------------------------- */
@@ -386,7 +773,10 @@ static int mv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
   (void)vfs;
   memset(f, 0, sizeof *f);
   f->fd = -1;
-  f->logical = (flags & SQLITE_OPEN_MAIN_DB) == 0;
+  /* The database and its WAL are shared with other connections; journals
+   * and temporary files belong to this one. */
+  f->logical = (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) == 0;
+  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->readonly = (flags & SQLITE_OPEN_READWRITE) == 0;
   if (name == NULL) {
     f->fd = mv_temp_fd(&f->path);
@@ -416,6 +806,7 @@ static int mv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
     f->fd = -1;
     return SQLITE_CANTOPEN;
   }
+  f->fsize = mmapio_len(f->m);
   if (out_flags != NULL) *out_flags = flags;
   f->base.pMethods = &mv_methods;
   return SQLITE_OK;
