@@ -1,16 +1,19 @@
 /*
- * vfs_bench.c -- the same SQLite workload through SQLite's unix VFS (with
- * and without PRAGMA mmap_size) and through the mmapio VFS.
+ * vfs_bench.c -- the same SQLite workload through SQLite's unix VFS and
+ * through the mmapio VFS, each without and with PRAGMA mmap_size, in
+ * rollback-journal mode and in WAL mode.
  *
- *   sqlite_vfs_bench [--smoke] [--dir DIR] [--only unix|unix_mmap|mmapio]
+ *   sqlite_vfs_bench [--smoke] [--dir DIR] [--only ROW]
  *
- * Phases, each timed on the wall clock and printed per VFS:
+ * Rows: unix, unix_mmap, mmapio, mmapio_mmap (journal_mode=DELETE) and
+ * unix_wal, unix_wal_mmap, mmapio_wal, mmapio_wal_mmap (journal_mode=WAL).
+ * Phases, each timed on the wall clock and printed per row:
  *   write: transactions of 100 inserts of ~200-byte rows plus updates
- *          (journal_mode=DELETE, synchronous=NORMAL);
+ *          (synchronous=NORMAL);
  *   read:  point lookups by primary key and by an index, on a warm cache
  *          smaller than the database (pages come from the VFS);
  *   scan:  full-table aggregates.
- * Target: the mmapio VFS is no slower than the unix VFS with mmap_size.
+ * Target: the mmapio VFS is no slower than the unix VFS in the same mode.
  * Timing is only meaningful on a quiet machine; to compare costs on a
  * busy one, count instructions (valgrind --tool=callgrind) or system calls
  * (strace -f -c) of one VFS at a time with --only.
@@ -53,16 +56,26 @@ static uint32_t rnd(uint64_t *s)
 
 typedef struct result { double write, read, scan; } result;
 
-static int run(const char *path, const char *vfs, int use_mmap, int smoke, result *res)
+static void remove_all(const char *path)
+{
+  char q[4200];
+  remove(path);
+  snprintf(q, sizeof q, "%s-wal", path);
+  remove(q);
+  snprintf(q, sizeof q, "%s-shm", path);
+  remove(q);
+}
+
+static int run(const char *path, const char *vfs, int use_mmap, int wal, int smoke, result *res)
 {
   sqlite3 *db = NULL;
-  remove(path);
+  remove_all(path);
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK) {
     fprintf(stderr, "sqlite_vfs_bench: cannot open %s with %s\n", path, vfs);
     return -1;
   }
   int txns = smoke ? 20 : 500, lookups = smoke ? 2000 : 200000, scans = smoke ? 2 : 20;
-  if (exec(db, "PRAGMA journal_mode=DELETE") || exec(db, "PRAGMA synchronous=NORMAL") ||
+  if (exec(db, wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE") || exec(db, "PRAGMA synchronous=NORMAL") ||
       exec(db, "PRAGMA cache_size=-2000") ||
       exec(db, use_mmap ? "PRAGMA mmap_size=1073741824" : "PRAGMA mmap_size=0") ||
       exec(db, "CREATE TABLE kv(id INTEGER PRIMARY KEY, k TEXT, v BLOB, n INTEGER)") ||
@@ -128,7 +141,7 @@ static int run(const char *path, const char *vfs, int use_mmap, int smoke, resul
            strcmp((const char *)sqlite3_column_text(ic, 0), "ok") == 0;
   sqlite3_finalize(ic);
   sqlite3_close(db);
-  remove(path);
+  remove_all(path);
   if (!ok) {
     fprintf(stderr, "sqlite_vfs_bench: integrity_check failed with %s\n", vfs);
     return -1;
@@ -146,25 +159,43 @@ int main(int argc, char **argv)
     else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
     else {
-      fprintf(stderr, "usage: %s [--smoke] [--dir DIR] [--only unix|unix_mmap|mmapio]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s [--smoke] [--dir DIR] [--only unix|unix_mmap|mmapio|mmapio_mmap|"
+              "unix_wal|unix_wal_mmap|mmapio_wal|mmapio_wal_mmap]\n",
+              argv[0]);
       return 2;
     }
   }
   if (mmapio_vfs_register(0) != SQLITE_OK) return 1;
-  const struct { const char *name, *vfs; int mmap; } cfg[] = {
-    {"unix", "unix", 0}, {"unix_mmap", "unix", 1}, {"mmapio", MMAPIO_VFS_NAME, 0}};
-  result r[3];
+  const struct { const char *name, *vfs; int mmap, wal; } cfg[] = {
+    {"unix", "unix", 0, 0},           {"unix_mmap", "unix", 1, 0},
+    {"mmapio", MMAPIO_VFS_NAME, 0, 0}, {"mmapio_mmap", MMAPIO_VFS_NAME, 1, 0},
+    {"unix_wal", "unix", 0, 1},       {"unix_wal_mmap", "unix", 1, 1},
+    {"mmapio_wal", MMAPIO_VFS_NAME, 0, 1}, {"mmapio_wal_mmap", MMAPIO_VFS_NAME, 1, 1}};
+  enum { NCFG = (int)(sizeof cfg / sizeof cfg[0]) };
+  result r[NCFG];
   memset(r, 0, sizeof r);
-  printf("%-10s %10s %10s %10s\n", "vfs", "write s", "read s", "scan s");
-  for (int c = 0; c < 3; c++) {
+  printf("%-16s %10s %10s %10s\n", "row", "write s", "read s", "scan s");
+  for (int c = 0; c < NCFG; c++) {
     if (only != NULL && strcmp(only, cfg[c].name) != 0) continue;
     char path[4096];
     snprintf(path, sizeof path, "%s/sqlite-vfs-bench-%d-%s.db", dir, (int)getpid(), cfg[c].name);
-    if (run(path, cfg[c].vfs, cfg[c].mmap, smoke, &r[c]) != 0) return 1;
-    printf("%-10s %10.4f %10.4f %10.4f\n", cfg[c].name, r[c].write, r[c].read, r[c].scan);
+    if (run(path, cfg[c].vfs, cfg[c].mmap, cfg[c].wal, smoke, &r[c]) != 0) return 1;
+    printf("%-16s %10.4f %10.4f %10.4f\n", cfg[c].name, r[c].write, r[c].read, r[c].scan);
   }
-  if (only == NULL && r[1].write > 0 && r[1].read > 0)
-    printf("mmapio / unix_mmap: write %.2fx, read %.2fx, scan %.2fx (lower is faster)\n",
-           r[2].write / r[1].write, r[2].read / r[1].read, r[1].scan > 0 ? r[2].scan / r[1].scan : 0.0);
+  if (only == NULL) {
+    /* mmapio row / the unix row of the same mode and mmap setting. */
+    for (int c = 0; c < NCFG; c += 2) {
+      int u = c % 4 < 2 ? c : c - 2, m = u + 2;
+      if (c % 4 >= 2) continue;
+      for (int k = 0; k < 2; k++) {
+        const result *a = &r[m + k], *b = &r[u + k];
+        if (b->write > 0 && b->read > 0 && b->scan > 0)
+          printf("%s / %s: write %.2fx, read %.2fx, scan %.2fx (lower is faster)\n",
+                 cfg[m + k].name, cfg[u + k].name, a->write / b->write, a->read / b->read,
+                 a->scan / b->scan);
+      }
+    }
+  }
   return 0;
 }
