@@ -96,8 +96,11 @@
 /* Address space reserved per read-write file for in-place growth. */
 #define MV_MAX_SIZE (UINT64_C(1) << 30)
 /* ... and per -shm map (512 regions of 32 KiB: a WAL of 2 million frames);
- * a larger wal-index gets another map with twice the reservation. */
-#define MV_SHM_RESERVE (UINT64_C(16) << 20)
+ * a larger wal-index gets another map with twice the reservation. (A test
+ * builds the VFS with a smaller one to reach that case.) */
+#ifndef MV_SHM_RESERVE
+#  define MV_SHM_RESERVE (UINT64_C(16) << 20)
+#endif
 #define MV_SHM_MAPS 16
 /* WAL growth step. */
 #define MV_WAL_STEP (UINT64_C(256) << 10)
@@ -569,6 +572,7 @@ static int mv_shm_open(mv_file *f)
     return SQLITE_IOERR_SHMOPEN;
   }
   s->nmaps = 1;
+  f->st.shm_maps++;
   int rc = SQLITE_OK, first = 0;
   int r = mv_try_map(s->maps[0], MV_SHM_DMS, 1, 1);
   if (r == 1) {
@@ -640,6 +644,7 @@ static int mv_shm_map(sqlite3_file *pf, int region, int size, int extend, void v
       if (mv_shm_open_map(s, reserve, &nm) != MMAPIO_OK) return SQLITE_IOERR_SHMMAP;
       k = s->nmaps++;
       s->maps[k] = m = nm;
+      f->st.shm_maps++;
     }
     if (mmapio_len(m) < need) {
       int st2 = mmapio_resize(m, need);

@@ -37,6 +37,7 @@ typedef struct mmapio_vfs_stats {
   unsigned long long shm_opens;     /* -shm files joined */
   unsigned long long shm_first;     /* ... as the first connection (the -shm was reset) */
   unsigned long long shm_regions;   /* wal-index regions mapped */
+  unsigned long long shm_maps;      /* -shm maps made (a second one past the reservation) */
 } mmapio_vfs_stats;
 
 /* The file-control opcode of mmapio_vfs_stats (outside SQLite's range). */
