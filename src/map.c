@@ -1149,6 +1149,20 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
 static MMAPIO__COLD int mmapio__view_get_retry(mmapio_view *out, mmapio_map *m, uint64_t off,
                                               uint64_t len, mmapio__slot *s)
 {
+  /* The symmetric mode keeps the gate closed: with the count taken and
+   * rfence read after it (mmapio__reader_barrier), fence and make the
+   * tests the gate stands for, so such a view costs one fence. */
+  if (mmapio__ld_relaxed(&m->rfence) != 0u) {
+    mmapio__full_fence();
+    uint64_t total = mmapio__len(m);
+    if (mmapio__ld_acquire(&m->wstate) == 0u && mmapio__in_bounds(off, len, total) &&
+        len <= (uint64_t)SIZE_MAX) {
+      mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_FAST | MMAPIO__BORROW_FENCE);
+      out->data = mmapio__at(m, off);
+      out->len = (size_t)len;
+      return MMAPIO_OK;
+    }
+  }
   mmapio__unlock_shared(m, s);
   return mmapio__view_get_slow(out, m, off, len);
 }
