@@ -49,6 +49,9 @@ static void mmapio__asym_setup(void)
  * none. The switch is safe because readers load rfence after storing their
  * count: a reader that still saw rfence == 0 did so before the heavy barrier
  * that follows the switch, so its count is visible to every later writer.
+ * (The inline read and view fast paths load the read gate instead, which
+ * the switching writer closed before that barrier and which stays closed
+ * while rfence is 1.)
  * Writers are serialised by wstate, so they all see the current mode.
  * Switching back happens at unlock (mmapio__writer_mode_end), once writes
  * are rare again; the next writer then sees rfence == 0 and uses the heavy
