@@ -214,8 +214,9 @@ struct mmapio_map {
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
   uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
-  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test roff/woff instead) */
-  uint32_t pad_hot;
+  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test roff/woff/xoff instead) */
+  uint32_t xoff;         /* the entry offset for mmapio_write's fast path on an
+                            EXTERNAL_SYNC map (a shared hold), else MMAPIO__NO_FAST */
   mmapio_flush_policy policy;
   uint64_t win_ms;       /* start of the current rate window (under the hold) */
   uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
@@ -280,9 +281,9 @@ struct mmapio_map {
   char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
 
-/* m->roff / m->voff / m->woff of a map whose fast path is closed: never
- * below a thread table's limits, so the fast path's one offset test sends
- * every call to the slow path. mmapio__map_alloc starts roff and woff there,
+/* m->roff / m->voff / m->woff / m->xoff of a map whose fast path is closed:
+ * never below a thread table's limits, so the fast path's one offset test
+ * sends every call to the slow path. mmapio__map_alloc starts roff, woff and xoff there,
  * so a map that no opener configured is slow, never unguarded. */
 #define MMAPIO__NO_FAST UINT32_MAX
 /* The byte offset of entry `tidx` in a thread table (pre-scaled, so the
@@ -303,6 +304,11 @@ static inline void mmapio__map_fast_set(struct mmapio_map *m)
              (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) != 0u)
                 ? MMAPIO__NO_FAST
                 : o;
+  m->xoff = (m->mode != MMAPIO_MODE_READ_ONLY &&
+             (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) ==
+                 MMAPIO_OPEN_EXTERNAL_SYNC)
+                ? o
+                : MMAPIO__NO_FAST;
 }
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,

@@ -218,6 +218,7 @@ mmapio_map *mmapio__map_alloc(const char *path)
   m->file = MMAPIO_INVALID_FILE;
   m->roff = MMAPIO__NO_FAST; /* until an opener calls mmapio__map_fast_set */
   m->woff = MMAPIO__NO_FAST;
+  m->xoff = MMAPIO__NO_FAST;
   m->voff = mmapio__entry_off(m->tidx);
   return m;
 }
@@ -1042,6 +1043,46 @@ static MMAPIO__COLD int mmapio__write_wake(mmapio_map *m, size_t len)
   return mmapio__after_write(m, len);
 }
 
+/* The fast path of a write to an MMAPIO_OPEN_EXTERNAL_SYNC map: a shared
+ * hold (it only keeps the mapping from moving) taken as mmapio_read takes
+ * it -- count, read gate -- then the copy, the statistics and the release.
+ * No stack frame; tail calls to the cold paths. */
+static MMAPIO__COLD int mmapio__write_ext_retry(mmapio_map *m, uint64_t off, const void *src,
+                                               size_t len, mmapio__slot *s)
+{
+  mmapio__unlock_shared(m, s);
+  return mmapio__write_slow(m, off, src, len);
+}
+
+static MMAPIO__COLD int mmapio__write_ext_wake(mmapio_map *m, mmapio__slot *s, size_t len)
+{
+  mmapio__unlock_shared_wake(m, s);
+  return mmapio__after_write(m, len);
+}
+
+static int mmapio__write_ext(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
+  mmapio__tcache *c = mmapio__tc;
+  /* Only m, src and len were tested by the caller. */
+  if (MMAPIO__UNLIKELY(m->xoff >= c->rlim)) return mmapio__write_slow(m, off, src, len);
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->xoff);
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
+  mmapio__slot *s = e->slot;
+  uint32_t held = mmapio__ld_relaxed(&s->count);
+  mmapio__st_relaxed(&s->count, held + 1u);
+  mmapio__compiler_fence();
+  uint64_t gate = mmapio__ld_acquire(&m->rgate);
+  if (MMAPIO__UNLIKELY(off >= gate || len >= gate - off))
+    return mmapio__write_ext_retry(m, off, src, len, s);
+  mmapio__copy(m->om.base + off, src, len);
+  mmapio__stat_write(s, len);
+  mmapio__st_release(&s->count, held);
+  mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u))
+    return mmapio__write_ext_wake(m, s, len);
+  return mmapio__after_write(m, len);
+}
+
 int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 {
   /* Fast path: 1..64 bytes to a READ_WRITE/COPY_ON_WRITE map without
@@ -1060,8 +1101,12 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
    * then the COMMITTED decision in pgate. */
   mmapio__tcache *c = mmapio__tc;
   /* woff is MMAPIO__NO_FAST for read-only, EXTERNAL_SYNC and FAULT_SAFE maps. */
-  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u || m->woff >= c->wlim))
+  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u))
     return mmapio__write_slow(m, off, src, len);
+  if (MMAPIO__UNLIKELY(m->woff >= c->wlim)) {
+    if (m->xoff != MMAPIO__NO_FAST) return mmapio__write_ext(m, off, src, len);
+    return mmapio__write_slow(m, off, src, len);
+  }
   mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->woff);
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
   mmapio__slot *s = e->slot;
