@@ -9,6 +9,9 @@
  *    and the release opens it again;
  *  - in-place growth moves an open gate up; a moving resize reopens it at
  *    the new length (reads past the old end work, past the new end fail);
+ *  - writes to an MMAPIO_OPEN_EXTERNAL_SYNC map take a shared hold through
+ *    the gate: counted in the statistics, no EDEADLK for the caller's own
+ *    view or write view, EBOUNDS past the end;
  *  - a thread that claims its slot while another thread holds the map
  *    without having seen that thread (here: the writer word taken by hand,
  *    as the write fast path takes it) keeps its table entry off the fast
@@ -127,6 +130,39 @@ static void growth_moves_gate(void)
   free(p);
 }
 
+static void ext_sync_write(void)
+{
+  char *p = test_tmp_path("gate-ext");
+  mmapio_options o = opts(MMAPIO_MODE_READ_WRITE, MMAPIO_OPEN_CREATE | MMAPIO_OPEN_EXTERNAL_SYNC, 8192);
+  mmapio_map *m;
+  ASSERT_OK(mmapio_open(&m, p, &o));
+  ASSERT(m->xoff == mmapio__entry_off(m->tidx));
+  ASSERT_EQ(m->woff, MMAPIO__NO_FAST);
+  uint8_t buf[64], back[64];
+  memset(buf, 0x3C, sizeof buf);
+  mmapio_view v;
+  ASSERT_OK(mmapio_view_get(&v, m, 0, 64)); /* EXTERNAL_SYNC: no EDEADLK */
+  ASSERT_OK(mmapio_write(m, 8192 - 64, buf, 64));
+  mmapio_view_release(&v);
+  ASSERT_OK(mmapio_read(m, 8192 - 64, back, 64));
+  ASSERT_MEMEQ(back, buf, 64);
+  ASSERT_BOUNDS(mmapio_write(m, 8192 - 63, buf, 64), 8192 - 63, 64, 8192);
+  mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
+  ASSERT_OK(mmapio_stats(&st, m));
+  ASSERT_U64_EQ(st.write_calls, 1u);
+  ASSERT_U64_EQ(st.write_bytes, 64u);
+  ASSERT_U64_EQ(st.views_outstanding, 0u);
+  /* An EXTERNAL_SYNC write view is a shared hold too: a write next to it
+   * does not wait. */
+  mmapio_view_mut w;
+  ASSERT_OK(mmapio_view_get_mut(&w, m, 0, 64));
+  ASSERT_OK(mmapio_write(m, 64, buf, 64));
+  ASSERT_OK(mmapio_view_mut_release(&w));
+  ASSERT_OK(mmapio_close(m));
+  test_unlink(p);
+  free(p);
+}
+
 /* ---- a slot claimed under a hold its holder did not see ----------------- */
 
 static mmapio_map *M;
@@ -184,6 +220,7 @@ int main(void)
   open_and_gate();
   write_view_closes();
   growth_moves_gate();
+  ext_sync_write();
   claim_under_hold();
   printf("ok\n");
   return 0;
