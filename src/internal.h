@@ -364,7 +364,7 @@ static inline uint64_t mmapio__len(const mmapio_map *m)
  * mmapio_view_get take a count, load the gate and go on only when
  * off + len < gate, so one load stands for the three tests of the shared
  * acquire: no writer (wstate), no symmetric mode (rfence) and the bounds.
- * The gate is len + 1 while open and 0 while closed:
+ * The gate is len + 1 while open and 0 while closed (always for an empty map):
  *  - an exclusive holder closes it (mmapio__lock_excl_rest) before its
  *    heavy barrier, so a fast reader either sees it closed or has its count
  *    seen by the writer, exactly as with wstate; it stays closed through
@@ -381,7 +381,10 @@ static inline uint64_t mmapio__len(const mmapio_map *m)
 static inline uint64_t mmapio__rgate_value(const mmapio_map *m)
 {
   if (mmapio__ld_relaxed(&mmapio__reader_fence) | mmapio__ld_relaxed(&m->rfence)) return 0u;
-  return mmapio__len(m) + 1u;
+  /* An empty map (base NULL) keeps it closed: behind an open gate base is
+   * never NULL, so the fast paths add the offset without a test. */
+  uint64_t len = mmapio__len(m);
+  return len != 0u ? len + 1u : 0u;
 }
 /* Open (or refresh) the gate: only by the exclusive holder, or before the
  * map is published. */

@@ -32,8 +32,10 @@
 
 static uint64_t gate_for(const mmapio_map *m)
 {
-  /* Where readers must fence (no heavy barrier) the gate never opens. */
-  return __atomic_load_n(&mmapio__reader_fence, __ATOMIC_RELAXED) ? 0u : mmapio_len(m) + 1u;
+  /* Where readers must fence (no heavy barrier) the gate never opens, nor
+   * for an empty map. */
+  uint64_t len = mmapio_len(m);
+  return __atomic_load_n(&mmapio__reader_fence, __ATOMIC_RELAXED) || len == 0 ? 0u : len + 1u;
 }
 
 static uint64_t gate_of(const mmapio_map *m) { return __atomic_load_n(&m->rgate, __ATOMIC_ACQUIRE); }
