@@ -14,7 +14,10 @@
  *
  * Shared acquire (fast path): count += 1; compiler barrier; load the map's
  * writer state `wstate`; if it is 0, done. Release: count -= 1 (release
- * order); if wstate != 0 wake the writer.
+ * order); if wstate != 0 wake the writer. The inline fast paths of
+ * mmapio_read and mmapio_view_get load the map's read gate `rgate` instead
+ * of wstate (and rfence and the length): an exclusive holder closes the
+ * gate before its heavy barrier, so the one load answers all three.
  *
  * Exclusive acquire: a CAS of wstate from 0 to HELD is the writer lock (one
  * locked instruction; contended writers set WAITERS and sleep on wstate).
@@ -140,12 +143,23 @@ typedef struct mmapio__tcache_entry {
 } mmapio__tcache_entry;
 typedef struct mmapio__tcache {
   uint32_t cap;  /* entries in e[] */
-  uint32_t rcap; /* for the read fast paths: cap, or 0 when readers must fence
-                    (no heavy barrier in this process), which sends them to
-                    the slow paths with one compare they make anyway */
+  uint32_t rlim; /* for the read fast paths: the byte size of e[] (see the
+                    maps' roff/voff), or 0 when readers must fence (no heavy
+                    barrier in this process), which sends them to the slow
+                    paths with the one compare they make anyway */
+  uint32_t wlim; /* for the write fast path: the byte size of e[] */
+  uint32_t pad;
   uint64_t tid;  /* this thread's id: unique in the process, never reused */
   mmapio__tcache_entry e[];
 } mmapio__tcache;
+
+/* An entry's uid while its slot was claimed during another thread's
+ * exclusive hold (mmapio__slot_slow): the fast paths, which compare the uid
+ * with the map's, miss until the owner looks again with no writer. */
+#define MMAPIO__UID_PENDING (UINT64_C(1) << 63)
+/* Thread tables hold at most this many entries at fast-path byte offsets
+ * (a uint32_t); maps with a higher tidx take the slow paths. */
+#define MMAPIO__FAST_ENTRIES (UINT32_C(1) << 26)
 
 /* The calling thread's table; before its first use of a map (and after its
  * exit handler ran) the empty table mmapio__tc_none (cap 0, tid 0), never
@@ -179,23 +193,30 @@ struct mmapio_map {
   /* hot: the fields of the read and write fast paths (map.c), together at
    * the start so that they share as few cache lines as possible */
   uint64_t uid;          /* unique per map, never reused; keys the thread caches */
+  uint64_t rgate;        /* atomic: the read gate of the inline read and view
+                            fast paths: len + 1 while they may run, 0 while
+                            closed (see mmapio__rgate_value) */
   uint32_t wstate;       /* 0: no writer; else a writer holds or waits */
   uint32_t phold;        /* atomic: portable views (MMAPIO_VIEW_PORTABLE) held */
   uint32_t rfence;       /* atomic: 1 = readers of this map fence (write-heavy
                             phase, writers skip the heavy barrier) */
   uint32_t tidx;         /* dense index into the thread tables (unique among live maps) */
   uint32_t pgate;        /* atomic: the writer's decision on portable holds (lock.c) */
-  uint32_t ridx;         /* tidx for the read fast paths, or MMAPIO__NO_FAST
+  uint32_t roff;         /* byte offset of the map's entry in a thread table for
+                            mmapio_read's fast path, or MMAPIO__NO_FAST
                             (FAULT_SAFE map): see mmapio__map_fast_set */
+  uint32_t voff;         /* the same for mmapio_view_get (every map) */
+  uint32_t woff;         /* the same for mmapio_write's fast path, or
+                            MMAPIO__NO_FAST (read-only, EXTERNAL_SYNC or
+                            FAULT_SAFE map) */
   uint64_t len;          /* current length (atomic: grows in place without the lock) */
   mmapio__os_mapping om;     /* base, reserved, backend data */
   mmapio__slot *slots;   /* list head (append under slot_mu, read lock-free) */
   mmapio_mode mode;
   uint32_t excl_n;       /* exclusive acquisitions (writers only, under the hold) */
-  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test ridx/widx instead) */
-  uint32_t widx;         /* tidx for mmapio_write's fast path (next to the slot
-                            list it scans), or MMAPIO__NO_FAST (read-only,
-                            EXTERNAL_SYNC or FAULT_SAFE map) */
+  uint32_t open_flags;   /* MMAPIO_OPEN_* (the fast paths test roff/woff/xoff instead) */
+  uint32_t xoff;         /* the entry offset for mmapio_write's fast path on an
+                            EXTERNAL_SYNC map (a shared hold), else MMAPIO__NO_FAST */
   mmapio_flush_policy policy;
   uint64_t win_ms;       /* start of the current rate window (under the hold) */
   uint32_t win_heavy;    /* heavy barriers in that window (under the hold) */
@@ -260,20 +281,34 @@ struct mmapio_map {
   char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
 
-/* m->ridx / m->widx of a map whose fast path is closed: never below a
- * thread table's capacity, so the fast path's one index test sends every
- * call to the slow path. mmapio__map_alloc starts both there, so a map that
- * no opener configured is slow, never unguarded. */
+/* m->roff / m->voff / m->woff / m->xoff of a map whose fast path is closed:
+ * never below a thread table's limits, so the fast path's one offset test
+ * sends every call to the slow path. mmapio__map_alloc starts roff, woff and xoff there,
+ * so a map that no opener configured is slow, never unguarded. */
 #define MMAPIO__NO_FAST UINT32_MAX
+/* The byte offset of entry `tidx` in a thread table (pre-scaled, so the
+ * fast paths index the table without a multiplication). */
+static inline uint32_t mmapio__entry_off(uint32_t tidx)
+{
+  return tidx < MMAPIO__FAST_ENTRIES ? tidx * (uint32_t)sizeof(mmapio__tcache_entry)
+                                     : MMAPIO__NO_FAST;
+}
 /* Open the fast paths the map's mode and flags allow; called wherever an
  * opener sets m->mode or m->open_flags (before the map is published). */
 static inline void mmapio__map_fast_set(struct mmapio_map *m)
 {
-  m->ridx = (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) ? MMAPIO__NO_FAST : m->tidx;
-  m->widx = (m->mode == MMAPIO_MODE_READ_ONLY ||
+  uint32_t o = mmapio__entry_off(m->tidx);
+  m->roff = (m->open_flags & MMAPIO_OPEN_FAULT_SAFE) ? MMAPIO__NO_FAST : o;
+  m->voff = o;
+  m->woff = (m->mode == MMAPIO_MODE_READ_ONLY ||
              (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) != 0u)
                 ? MMAPIO__NO_FAST
-                : m->tidx;
+                : o;
+  m->xoff = (m->mode != MMAPIO_MODE_READ_ONLY &&
+             (m->open_flags & (MMAPIO_OPEN_EXTERNAL_SYNC | MMAPIO_OPEN_FAULT_SAFE)) ==
+                 MMAPIO_OPEN_EXTERNAL_SYNC)
+                ? o
+                : MMAPIO__NO_FAST;
 }
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,
@@ -323,6 +358,39 @@ static inline int mmapio__in_bounds(uint64_t off, uint64_t len, uint64_t total)
 static inline uint64_t mmapio__len(const mmapio_map *m)
 {
   return mmapio__ld_acquire(&m->len);
+}
+
+/* The read gate m->rgate. The inline fast paths of mmapio_read and
+ * mmapio_view_get take a count, load the gate and go on only when
+ * off + len < gate, so one load stands for the three tests of the shared
+ * acquire: no writer (wstate), no symmetric mode (rfence) and the bounds.
+ * The gate is len + 1 while open and 0 while closed (always for an empty map):
+ *  - an exclusive holder closes it (mmapio__lock_excl_rest) before its
+ *    heavy barrier, so a fast reader either sees it closed or has its count
+ *    seen by the writer, exactly as with wstate; it stays closed through
+ *    the symmetric mode and wherever readers must fence;
+ *  - it is opened again with the length as it is then (a moving resize
+ *    changes base and len first) by the holder, before the exchange that
+ *    lets the next writer in (mmapio__wstate_clear), and at publication;
+ *  - in-place growth moves an open gate up with a CAS (never a closed one);
+ *    a gate below len + 1 only sends reads past it to the slow path.
+ * Holds taken without closing it (the write fast path, and exclusive holds
+ * when no other thread owns a slot) are safe because a thread that claims
+ * a slot during such a hold does not enable its table entry for the fast
+ * paths (MMAPIO__UID_PENDING, mmapio__slot_slow). */
+static inline uint64_t mmapio__rgate_value(const mmapio_map *m)
+{
+  if (mmapio__ld_relaxed(&mmapio__reader_fence) | mmapio__ld_relaxed(&m->rfence)) return 0u;
+  /* An empty map (base NULL) keeps it closed: behind an open gate base is
+   * never NULL, so the fast paths add the offset without a test. */
+  uint64_t len = mmapio__len(m);
+  return len != 0u ? len + 1u : 0u;
+}
+/* Open (or refresh) the gate: only by the exclusive holder, or before the
+ * map is published. */
+static inline void mmapio__rgate_open(mmapio_map *m)
+{
+  mmapio__st_release(&m->rgate, mmapio__rgate_value(m));
 }
 
 /* The whole pages of the file that hold the map bytes [off, off + len)

@@ -49,6 +49,9 @@ static void mmapio__asym_setup(void)
  * none. The switch is safe because readers load rfence after storing their
  * count: a reader that still saw rfence == 0 did so before the heavy barrier
  * that follows the switch, so its count is visible to every later writer.
+ * (The inline read and view fast paths load the read gate instead, which
+ * the switching writer closed before that barrier and which stays closed
+ * while rfence is 1.)
  * Writers are serialised by wstate, so they all see the current mode.
  * Switching back happens at unlock (mmapio__writer_mode_end), once writes
  * are rare again; the next writer then sees rfence == 0 and uses the heavy
@@ -170,8 +173,12 @@ static mmapio__tcache *mmapio__tcache_get(uint32_t idx)
   memset(&n->e[old], 0, (size_t)(cap - old) * sizeof(mmapio__tcache_entry));
   if (c == NULL) n->tid = mmapio__fetch_add(&mmapio__next_tid, (uint64_t)1);
   n->cap = cap;
+  /* Byte limits of the fast paths' pre-scaled offsets (mmapio__entry_off). */
+  uint32_t lim = (cap < MMAPIO__FAST_ENTRIES ? cap : MMAPIO__FAST_ENTRIES) *
+                 (uint32_t)sizeof(mmapio__tcache_entry);
   /* reader_fence is final: it is set before the first map exists. */
-  n->rcap = mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : cap;
+  n->rlim = mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : lim;
+  n->wlim = lim;
   mmapio__tc = n;
   mmapio__on_thread_exit(mmapio__tcache_free, n);
   return n;
@@ -190,7 +197,14 @@ mmapio__slot *mmapio__slot_slow(mmapio_map *m)
     return NULL;
   }
   mmapio__tcache_entry *e = &c->e[m->tidx];
-  if (e->uid == m->uid && e->slot != NULL) return e->slot;
+  if ((e->uid | MMAPIO__UID_PENDING) == (m->uid | MMAPIO__UID_PENDING) && e->slot != NULL) {
+    /* Claimed during an exclusive hold (below): the owner was published
+     * and fenced then, so a writer that takes wstate after this load sees
+     * it and closes the read gate. */
+    if (e->uid != m->uid && __atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) == 0u)
+      e->uid = m->uid;
+    return e->slot;
+  }
   if (e->slot != NULL) {
     /* The map that had this index is gone: give its slot back. */
     mmapio__slot_disown(e->slot);
@@ -217,7 +231,12 @@ mmapio__slot *mmapio__slot_slow(mmapio_map *m)
   mmapio__st_seqcst(&s->owner, c->tid);
   mmapio__mutex_unlock(&m->slot_mu);
   mmapio__full_fence(); /* pairs with the writer's owner scan */
-  e->uid = m->uid;
+  /* A writer that took wstate before our owner was published may not have
+   * seen it and then did not close the read gate (no other owner): until a
+   * later look finds no writer, this thread's fast paths must miss, so
+   * they do not run under that hold. Every other path reads wstate. */
+  e->uid = __atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) == 0u ? m->uid
+                                                                : m->uid | MMAPIO__UID_PENDING;
   e->slot = s;
   return s;
 }
@@ -373,6 +392,8 @@ static int mmapio__writer_wait_portable(mmapio_map *m, int try_only)
 static void mmapio__wstate_clear(mmapio_map *m)
 {
   mmapio__writer_mode_end(m);
+  /* Still holding wstate: the next holder closes the gate after us. */
+  mmapio__rgate_open(m);
   /* Ordered before the exchange, which the next writer's CAS reads: a
    * portable holder that sees that writer's wstate sees this reset. */
   mmapio__st_release(&m->pgate, MMAPIO__PG_UNDECIDED);
@@ -478,6 +499,11 @@ int mmapio__lock_excl(mmapio_map *m, mmapio__slot **out, const char *op, int try
 
 int mmapio__lock_excl_rest(mmapio_map *m, mmapio__slot *self, const char *op, int try_only)
 {
+  /* Close the read gate before the heavy barrier below (see
+   * mmapio__rgate_value); closed also without other owners, so that this
+   * thread's own reads and views see its hold (EDEADLK). It stays closed in
+   * the symmetric mode: no store then. */
+  if (mmapio__ld_relaxed(&m->rgate) != 0u) mmapio__st_seqcst(&m->rgate, (uint64_t)0);
   /* Portable holds first: the decision is published early, so portable
    * readers arriving now do not wait for the slot scan below. */
   if (MMAPIO__UNLIKELY(mmapio__writer_wait_portable(m, try_only) != MMAPIO_OK)) {
@@ -547,6 +573,7 @@ void mmapio__writer_mode_poll(mmapio_map *m)
     m->excl_n = 0;
     m->win_ms = now;
   }
+  mmapio__rgate_open(m);
   uint32_t old = __atomic_exchange_n(&m->wstate, 0u, __ATOMIC_SEQ_CST);
   if (old & MMAPIO__W_WAITERS) mmapio__wake_u32(&m->wstate);
 }
@@ -578,9 +605,10 @@ void mmapio__lock_after_fork(mmapio_map *m)
     }
   }
   if (self_excl) {
-    m->wstate = MMAPIO__W_HELD;
+    m->wstate = MMAPIO__W_HELD; /* the read gate stays closed */
   } else {
     m->wstate = 0u;
     m->pgate = MMAPIO__PG_UNDECIDED;
+    mmapio__rgate_open(m);
   }
 }

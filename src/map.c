@@ -216,8 +216,10 @@ mmapio_map *mmapio__map_alloc(const char *path)
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
   m->file = MMAPIO_INVALID_FILE;
-  m->ridx = MMAPIO__NO_FAST; /* until an opener calls mmapio__map_fast_set */
-  m->widx = MMAPIO__NO_FAST;
+  m->roff = MMAPIO__NO_FAST; /* until an opener calls mmapio__map_fast_set */
+  m->woff = MMAPIO__NO_FAST;
+  m->xoff = MMAPIO__NO_FAST;
+  m->voff = mmapio__entry_off(m->tidx);
   return m;
 }
 
@@ -561,6 +563,7 @@ MMAPIO__OPEN_INLINE int mmapio__open_valid(mmapio_map **out, const char *path,
     if (rc == MMAPIO_ENOENT && create) rc = mmapio__check_size(o->size, 0);
   }
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
   *out = m;
   return MMAPIO_OK;
 }
@@ -689,6 +692,7 @@ int mmapio_open_fd_opts(mmapio_map **out, mmapio_native_file f, const mmapio_opt
   if (rc == MMAPIO_OK) rc = mmapio__window(&len, &o, len, name);
   if (rc == MMAPIO_OK) rc = mmapio__map_finish(m, use, len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
   *out = m;
   return MMAPIO_OK;
 }
@@ -722,6 +726,7 @@ int mmapio_anon(mmapio_map **out, uint64_t size, uint32_t flags)
     m->open_flags |= MMAPIO_OPEN_HUGE_PAGES;
     mmapio__apply_huge_pages(m);
   }
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
   *out = m;
   return MMAPIO_OK;
 }
@@ -917,13 +922,14 @@ static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *ds
 
 int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
 {
-  /* Fast path, as in mmapio_view_get: cached slot, fence-free mode, no
-   * writer, in bounds, 1..64 bytes, not fault-safe (ridx is MMAPIO__NO_FAST
-   * then). It makes no calls except tail calls to the cold paths. */
+  /* Fast path, as in mmapio_view_get: cached slot, open read gate (no
+   * writer, fence-free mode, in bounds), 1..64 bytes, not fault-safe (roff
+   * is MMAPIO__NO_FAST then). It makes no calls except tail calls to the
+   * cold paths. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u || m->ridx >= c->rcap))
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u || m->roff >= c->rlim))
     return mmapio__read_slow(m, off, dst, len);
-  mmapio__tcache_entry *e = &c->e[m->ridx];
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->roff);
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
   mmapio__slot *s = e->slot;
   /* Only this thread writes its count, so the value to restore is known
@@ -931,12 +937,10 @@ int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
   uint32_t held = mmapio__ld_relaxed(&s->count);
   mmapio__st_relaxed(&s->count, held + 1u);
   mmapio__compiler_fence();
-  /* rfence is read after the count store (mmapio__reader_barrier), then
-   * the length and wstate; one test of the three, as every case retries. */
-  uint32_t rf = mmapio__ld_relaxed(&m->rfence);
-  uint64_t total = mmapio__len(m);
-  uint32_t ws = mmapio__ld_acquire(&m->wstate);
-  if (MMAPIO__UNLIKELY((rf | ws) != 0u || !mmapio__in_bounds(off, len, total)))
+  /* The gate, read after the count store, is len + 1 or 0 (closed):
+   * off + len < gate (len >= 1) is the writer, mode and bounds test at once. */
+  uint64_t gate = mmapio__ld_acquire(&m->rgate);
+  if (MMAPIO__UNLIKELY(off >= gate || len >= gate - off))
     return mmapio__read_retry(m, off, dst, len, s);
   /* len >= 1 is in bounds, so the mapping is not empty and base not NULL. */
   mmapio__copy(dst, m->om.base + off, len);
@@ -1039,6 +1043,46 @@ static MMAPIO__COLD int mmapio__write_wake(mmapio_map *m, size_t len)
   return mmapio__after_write(m, len);
 }
 
+/* The fast path of a write to an MMAPIO_OPEN_EXTERNAL_SYNC map: a shared
+ * hold (it only keeps the mapping from moving) taken as mmapio_read takes
+ * it -- count, read gate -- then the copy, the statistics and the release.
+ * No stack frame; tail calls to the cold paths. */
+static MMAPIO__COLD int mmapio__write_ext_retry(mmapio_map *m, uint64_t off, const void *src,
+                                               size_t len, mmapio__slot *s)
+{
+  mmapio__unlock_shared(m, s);
+  return mmapio__write_slow(m, off, src, len);
+}
+
+static MMAPIO__COLD int mmapio__write_ext_wake(mmapio_map *m, mmapio__slot *s, size_t len)
+{
+  mmapio__unlock_shared_wake(m, s);
+  return mmapio__after_write(m, len);
+}
+
+static int mmapio__write_ext(mmapio_map *m, uint64_t off, const void *src, size_t len)
+{
+  mmapio__tcache *c = mmapio__tc;
+  /* Only m, src and len were tested by the caller. */
+  if (MMAPIO__UNLIKELY(m->xoff >= c->rlim)) return mmapio__write_slow(m, off, src, len);
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->xoff);
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
+  mmapio__slot *s = e->slot;
+  uint32_t held = mmapio__ld_relaxed(&s->count);
+  mmapio__st_relaxed(&s->count, held + 1u);
+  mmapio__compiler_fence();
+  uint64_t gate = mmapio__ld_acquire(&m->rgate);
+  if (MMAPIO__UNLIKELY(off >= gate || len >= gate - off))
+    return mmapio__write_ext_retry(m, off, src, len, s);
+  mmapio__copy(m->om.base + off, src, len);
+  mmapio__stat_write(s, len);
+  mmapio__st_release(&s->count, held);
+  mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u))
+    return mmapio__write_ext_wake(m, s, len);
+  return mmapio__after_write(m, len);
+}
+
 int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
 {
   /* Fast path: 1..64 bytes to a READ_WRITE/COPY_ON_WRITE map without
@@ -1056,10 +1100,14 @@ int mmapio_write(mmapio_map *m, uint64_t off, const void *src, size_t len)
    * wstate, so either they see this hold or this load sees them -- and only
    * then the COMMITTED decision in pgate. */
   mmapio__tcache *c = mmapio__tc;
-  /* widx is MMAPIO__NO_FAST for read-only, EXTERNAL_SYNC and FAULT_SAFE maps. */
-  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u || m->widx >= c->cap))
+  /* woff is MMAPIO__NO_FAST for read-only, EXTERNAL_SYNC and FAULT_SAFE maps. */
+  if (MMAPIO__UNLIKELY(m == NULL || src == NULL || len - 1u >= 64u))
     return mmapio__write_slow(m, off, src, len);
-  mmapio__tcache_entry *e = &c->e[m->widx];
+  if (MMAPIO__UNLIKELY(m->woff >= c->wlim)) {
+    if (m->xoff != MMAPIO__NO_FAST) return mmapio__write_ext(m, off, src, len);
+    return mmapio__write_slow(m, off, src, len);
+  }
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->woff);
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__write_slow(m, off, src, len);
   mmapio__slot *s = e->slot;
   if (MMAPIO__UNLIKELY((mmapio__ld_relaxed(&s->count) | mmapio__ld_relaxed(&s->excl)) != 0u))
@@ -1146,40 +1194,49 @@ static MMAPIO__COLD int mmapio__view_get_slow(mmapio_view *out, mmapio_map *m, u
 static MMAPIO__COLD int mmapio__view_get_retry(mmapio_view *out, mmapio_map *m, uint64_t off,
                                               uint64_t len, mmapio__slot *s)
 {
+  /* The symmetric mode keeps the gate closed: with the count taken and
+   * rfence read after it (mmapio__reader_barrier), fence and make the
+   * tests the gate stands for, so such a view costs one fence. */
+  if (mmapio__ld_relaxed(&m->rfence) != 0u) {
+    mmapio__full_fence();
+    uint64_t total = mmapio__len(m);
+    if (mmapio__ld_acquire(&m->wstate) == 0u && mmapio__in_bounds(off, len, total) &&
+        len <= (uint64_t)SIZE_MAX) {
+      mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_FAST | MMAPIO__BORROW_FENCE);
+      out->data = mmapio__at(m, off);
+      out->len = (size_t)len;
+      return MMAPIO_OK;
+    }
+  }
   mmapio__unlock_shared(m, s);
   return mmapio__view_get_slow(out, m, off, len);
 }
 
 int mmapio_view_get(mmapio_view *out, mmapio_map *m, uint64_t off, uint64_t len)
 {
-  /* Fast path: cached slot, fence-free mode, no writer, in bounds. It makes
-   * no calls except tail calls to the cold paths, so it needs no frame. */
+  /* Fast path: cached slot, open read gate (no writer, fence-free mode, in
+   * bounds; see mmapio__rgate_value). It makes no calls except tail calls to
+   * the cold paths, so it needs no frame. */
   mmapio__tcache *c = mmapio__tc;
   if (MMAPIO__UNLIKELY(out == NULL || m == NULL)) return mmapio__view_get_slow(out, m, off, len);
-  uint32_t idx = m->tidx;
-  /* rcap is 0 when readers must fence (no heavy barrier): slow path. */
-  if (MMAPIO__UNLIKELY(idx >= c->rcap)) return mmapio__view_get_slow(out, m, off, len);
-  mmapio__tcache_entry *e = &c->e[idx];
+  /* rlim is 0 when readers must fence (no heavy barrier): slow path. */
+  if (MMAPIO__UNLIKELY(m->voff >= c->rlim)) return mmapio__view_get_slow(out, m, off, len);
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->voff);
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__view_get_slow(out, m, off, len);
   mmapio__slot *s = e->slot;
   uint32_t held = mmapio__ld_relaxed(&s->count) + 1u;
   mmapio__st_relaxed(&s->count, held);
   mmapio__stat_view_peak(s, held);
   mmapio__compiler_fence();
-  /* Read after the count store (see mmapio__reader_barrier). In a
-   * write-heavy phase the view fences, and so does its release (the
-   * exported function, selected by the FENCE bit). */
-  uint32_t kind = MMAPIO__BORROW_FAST;
-  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->rfence) != 0u)) {
-    mmapio__full_fence();
-    kind |= MMAPIO__BORROW_FENCE;
-  }
-  uint64_t total = mmapio__len(m);
-  if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&m->wstate) != 0u ||
-                       !mmapio__in_bounds(off, len, total) || len > (uint64_t)SIZE_MAX))
+  /* Read after the count store: off + len < gate is the writer, mode and
+   * bounds test at once (a closed gate is 0). In a write-heavy phase the
+   * gate is closed: the slow path fences, and so does the view's release
+   * (the exported function, selected by the FENCE bit). */
+  uint64_t gate = mmapio__ld_acquire(&m->rgate);
+  if (MMAPIO__UNLIKELY(off >= gate || len >= gate - off || len > (uint64_t)SIZE_MAX))
     return mmapio__view_get_retry(out, m, off, len, s);
-  mmapio__borrow_fill(&out->priv_, m, s, kind);
-  out->data = mmapio__at(m, off);
+  mmapio__borrow_fill(&out->priv_, m, s, MMAPIO__BORROW_FAST);
+  out->data = m->om.base + off; /* an open gate: the map is not empty */
   out->len = (size_t)len;
   return MMAPIO_OK;
 }
@@ -1295,8 +1352,15 @@ static int mmapio__resize_in_place(mmapio_map *m, uint64_t new_size, int sparse)
     if (rc != MMAPIO_OK)
       (void)mmapio__os_file_set_size(m->file, fo + new_size, fo + old, 1, m->path);
   }
-  if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
-  if (rc == MMAPIO_OK) mmapio__stat_resize(m, 1);
+  if (rc == MMAPIO_OK) {
+    mmapio__st_release(&m->len, new_size);
+    /* Move an open read gate up with the length (a closed one is opened by
+     * its holder with the length it then finds). */
+    uint64_t g = old + 1u;
+    (void)__atomic_compare_exchange_n(&m->rgate, &g, new_size + 1u, 0, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED);
+    mmapio__stat_resize(m, 1);
+  }
   return rc;
 }
 

@@ -80,6 +80,7 @@ int mmapio_shm_open(mmapio_map **out, const char *name, uint64_t size, uint32_t 
    * treats it as anonymous memory (flush has nothing to write back). */
   m->is_anon = f == MMAPIO_INVALID_FILE;
   mmapio__st_release(&m->len, len);
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
   *out = m;
   return MMAPIO_OK;
 }
@@ -119,6 +120,7 @@ int mmapio__anon_fd(mmapio_map **out, uint64_t size, uint32_t flags)
     m->open_flags |= MMAPIO_OPEN_HUGE_PAGES;
     mmapio__apply_huge_pages(m);
   }
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
   *out = m;
   return MMAPIO_OK;
 }

@@ -11,7 +11,9 @@
  * writer's: a writer thread rewrites 64 bytes (eight copies of a counter)
  * on the fast path without pause, then a new thread takes its first view
  * (plain or portable) or makes its first mmapio_read -- or, with the free
- * slot of an exited thread in the list, takes that slot again -- and checks that what
+ * slot of an exited thread in the list, takes that slot again, or claims
+ * its slot with no hold (the close of an extra reference) and then reads
+ * on the read fast path, which only loads the read gate -- and checks that what
  * it sees is never torn and never changes while its view is held. The
  * checks hold whatever the interleaving; nothing waits for a time.
  * Runs under TSan too.
@@ -57,7 +59,7 @@ static int untorn(const volatile uint64_t *p, uint64_t *val)
   return 1;
 }
 
-enum { FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT };
+enum { FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT, FIRST_CLAIM };
 
 /* Takes a view and exits: its slot stays in the map's list, free. */
 static void *passer_thread(void *arg)
@@ -73,7 +75,11 @@ static void *reader_thread(void *arg)
 {
   int how = *(const int *)arg;
   uint64_t buf[8], v0, v;
-  if (how == FIRST_READ) {
+  if (how == FIRST_CLAIM) {
+    THREAD_CHECK(mmapio_retain(M) == MMAPIO_OK);
+    THREAD_CHECK(mmapio_close(M) == MMAPIO_OK);
+  }
+  if (how == FIRST_READ || how == FIRST_CLAIM) {
     for (int i = 0; i < LOOKS; i++) {
       THREAD_CHECK(mmapio_read(M, 0, buf, sizeof buf) == MMAPIO_OK);
       THREAD_CHECK(untorn(buf, &v));
@@ -127,8 +133,8 @@ static void round_once(int how)
 
 int main(void)
 {
-  static const int hows[] = {FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT};
-  for (int h = 0; h < 4; h++)
+  static const int hows[] = {FIRST_VIEW, FIRST_PORTABLE, FIRST_READ, REUSED_SLOT, FIRST_CLAIM};
+  for (int h = 0; h < 5; h++)
     for (int i = 0; i < ROUNDS; i++) round_once(hows[h]);
   printf("ok\n");
   return 0;
