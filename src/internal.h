@@ -248,9 +248,10 @@ struct mmapio_map {
 
   /* ---- Kept when the object is reused --------------------------------------
    * Map objects are never freed but reused (lifetime.c). A pooled object
-   * is *clean*: everything above `slot_mu` is zero except tidx (the close
+   * is *clean*: everything above `slot_mu` is zero except tidx and the
+   * fields every allocation sets (MMAPIO__MAP_ALLOC_SET below): the close
    * of a fastro map resets what it changed; any other map is marked
-   * `dirty` and zeroed when it is taken again). What follows keeps its
+   * `dirty` and zeroed when it is taken again. What follows keeps its
    * state from one map to the next: the locks stay initialised (they are
    * unlocked whenever the object is not in use), the registry links are
    * set once, the sticky-error record is only read while `ferr` is set,
@@ -265,6 +266,11 @@ struct mmapio_map {
   mmapio__ferr_rec ferr_rec; /* valid while ferr != 0 (flush.c) */
   char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
+
+/* The fields mmapio__map_alloc and mmapio_open_ro set on every object they
+ * hand out, pooled ones too: a clean object may hold stale values in them
+ * (mmapio__registry_check_clean skips them). */
+#define MMAPIO__MAP_ALLOC_SET(X) X(uid) X(refs) X(file) X(ridx) X(widx) X(path)
 
 /* m->ridx / m->widx of a map whose fast path is closed: never below a
  * thread table's capacity, so the fast path's one index test sends every

@@ -217,6 +217,9 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__rwlock_init(&m->stable);
     mmapio__registry_add(m);
   }
+  /* MMAPIO__MAP_ALLOC_SET: the fields set here on every object, pooled
+   * ones too (a clean object may hold stale values in them). */
+  m->path = NULL;
   if (path != NULL) {
     m->path = heap != NULL ? heap : m->path_buf;
     memcpy(m->path, path, n);
@@ -249,18 +252,15 @@ static void mmapio__map_free(mmapio_map *m)
 static void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
-  m->uid = 0;
-  m->ridx = 0;
-  m->widx = 0;
+  /* uid, refs, file, ridx, widx and path are set by every allocation
+   * (they need no reset, see MMAPIO__MAP_ALLOC_SET); the statistics stay
+   * 0 (a read-only map neither flushes nor resizes). */
   m->len = 0;
   memset(&m->om, 0, sizeof m->om);
   m->mode = (mmapio_mode)0;
-  m->file = (mmapio_native_file)0;
-  m->path = NULL;
   m->huge_active = 0;
   m->dying = 0;
   m->fastro = 0;
-  memset(&m->st, 0, sizeof m->st);
 #ifndef NDEBUG
   mmapio__registry_check_clean(m);
 #endif
@@ -646,11 +646,10 @@ static MMAPIO__COLD int mmapio__open_ro_general(mmapio_map **out, const char *pa
 /* The rest of mmapio_open_ro after mmapio__os_open_map_ro did not map the
  * file (MMAPIO__OS_NOT_MAPPED: the general steps from the mapping on) or
  * failed (undo, free). */
-static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, int rc,
-                                            uint64_t len)
+static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, int rc)
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
-  if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, len, &o);
+  if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, m->len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   *out = m;
   return MMAPIO_OK;
@@ -681,10 +680,9 @@ int mmapio_open_ro(mmapio_map **out, const char *path)
   m->mode = MMAPIO_MODE_READ_ONLY;
   m->ridx = m->tidx;
   m->widx = MMAPIO__NO_FAST;
-  uint64_t len = 0;
-  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &len, m->path);
-  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc, len);
-  m->len = len;
+  /* The length goes straight to m->len: nobody else sees m yet. */
+  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
   *out = m;
   return MMAPIO_OK;
 }
