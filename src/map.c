@@ -831,18 +831,17 @@ void mmapio__map_release_ref(mmapio_map *m)
 
 static int mmapio__close_general(mmapio_map *m);
 
-int mmapio_close(mmapio_map *m)
+/* The close of a fastro map: when it is the last reference and no thread
+ * ever borrowed the map, the checks of mmapio__close_general for such a map
+ * (mmapio__close_probe, pins, busy), then the short destruction. Anything
+ * else, or anything held, takes the general path, which reports it. */
+static MMAPIO__NOINLINE int mmapio__close_fastro(mmapio_map *m)
 {
-  if (m == NULL) return MMAPIO_OK;
-  /* The last close of a fastro map no thread borrowed: the checks of
-   * mmapio__close_general for it (mmapio__close_probe, pins, busy), then
-   * the short destruction. Anything else, or anything held, takes the
-   * general path, which reports it. */
-  if (MMAPIO__LIKELY(m->fastro) && mmapio__ld_acquire(&m->refs) == 1u &&
-      __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
-      (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) |
-       __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) | mmapio__ld_acquire(&m->pins) |
-       mmapio__ld_acquire(&m->busy)) == 0u) {
+  if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->refs) == 1u &&
+                     __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
+                     (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) |
+                      __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
+                      mmapio__ld_acquire(&m->pins) | mmapio__ld_acquire(&m->busy)) == 0u)) {
     if (mmapio__fetch_sub(&m->refs, 1u) != 1u) return MMAPIO_OK;
     mmapio__map_destroy_fastro(m);
     return MMAPIO_OK;
@@ -850,7 +849,14 @@ int mmapio_close(mmapio_map *m)
   return mmapio__close_general(m);
 }
 
-static MMAPIO__NOINLINE int mmapio__close_general(mmapio_map *m)
+int mmapio_close(mmapio_map *m)
+{
+  if (m == NULL) return MMAPIO_OK;
+  if (m->fastro) return mmapio__close_fastro(m);
+  return mmapio__close_general(m);
+}
+
+static int mmapio__close_general(mmapio_map *m)
 {
   /* Dropping a reference that is not the last cannot invalidate anything:
    * the borrows check only guards the destruction of the mapping. */

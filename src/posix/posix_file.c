@@ -97,7 +97,7 @@ static int open_again_or_fail(int *fd_out, const char *path, int flags, mode_t p
  * device) check and the length. On failure `fd` is closed and *out left
  * MMAPIO_INVALID_FILE; `st_ok`: the fstat succeeded (else errno is its
  * error). */
-static int open_stat_finish(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
+static inline int open_stat_finish(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
                             const struct stat *st, const char *path, int create)
 {
   int rc;
