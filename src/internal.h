@@ -517,7 +517,8 @@ void mmapio__map_release_ref(mmapio_map *m);
 int mmapio__map_destroy(mmapio_map *m);      /* map.c: flush, unmap, close, free */
 /* lifetime.c: the last reference of `m` is gone. */
 void mmapio__map_reap(mmapio_map *m);
-/* Registry of live maps (for fork and for waiting on reapers). */
+/* Registry of every map object, live or pooled (for fork; live ones counted by
+ * mmapio__registry_count). */
 void mmapio__registry_add(mmapio_map *m);
 /* Type-stable map objects: a map object is never freed. _retire takes it
  * out of the registry (when `live`: it was added) and keeps it, locks
