@@ -246,9 +246,9 @@ static void mmapio__map_free(mmapio_map *m)
  * changed, so that the object goes back to the pool clean (no zeroing of
  * the whole object when it is taken again). What the life of such a map
  * can change: the fields set at open (below), the huge-page answer
- * (hints), the statistics, `dying` (a reap). Everything else it only reads,
- * or changes and restores (holds, pins, portable views); debug builds
- * check the result. */
+ * (hints), `dying` (a reap). Everything else it only reads, or changes and
+ * restores (holds, pins, portable views); debug builds check the result
+ * (mmapio__registry_check_clean). */
 static void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
