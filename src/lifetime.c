@@ -31,11 +31,13 @@
  * Reapers are detached: one per map that died with borrows outstanding,
  * which is rare. mmapio__reap_wait lets tests wait for them.
  *
- * fork(): the registry lets the child fix every live map. The prepare
- * handler takes the short-lived locks (reaper count, registry; each map's
- * resize and slot mutexes; the flusher's; the async pool's) so that no other thread is
- * inside them at fork time, the parent handler releases them, and the child
- * handler reinitialises them and everything owned by threads that do not
+ * fork(): the registry lets the child fix every map object. The prepare
+ * handler takes the short-lived locks (reaper count, registry; each map
+ * object's resize and slot mutexes; the flusher's; the async pool's) so
+ * that no other thread is inside them at fork time, the parent handler
+ * releases them, and the child handler releases the map objects' mutexes
+ * (its only thread took them) and reinitialises the others and everything
+ * owned by threads that do not
  * exist in the child: their slot holds (lock.c), the writer lock (wstate) unless the
  * forking thread holds the map exclusively, the `stable` lock (held by
  * flushes of other threads), the flusher thread (restarted on demand), the
@@ -288,6 +290,11 @@ void mmapio__map_reap(mmapio_map *m)
 
 /* ---- fork() --------------------------------------------------------------- */
 
+/* 1 from a prepare handler that took the locks to the parent's or child's
+ * handler (which then release them): the registry's state may become ready
+ * between the two. */
+static int mmapio__fork_held;
+
 void mmapio__fork_prepare(void)
 {
   if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
@@ -306,11 +313,13 @@ void mmapio__fork_prepare(void)
   }
   mmapio__flusher_fork(MMAPIO__FORK_PREPARE);
   mmapio__async_fork(MMAPIO__FORK_PREPARE);
+  mmapio__fork_held = 1;
 }
 
 void mmapio__fork_parent(void)
 {
-  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  if (!mmapio__fork_held) return;
+  mmapio__fork_held = 0;
   mmapio__async_fork(MMAPIO__FORK_PARENT);
   mmapio__flusher_fork(MMAPIO__FORK_PARENT);
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
@@ -324,12 +333,15 @@ void mmapio__fork_parent(void)
 void mmapio__fork_child(void)
 {
   mmapio__fork_gen++;
-  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  if (!mmapio__fork_held) return;
+  mmapio__fork_held = 0;
   mmapio__async_fork(MMAPIO__FORK_CHILD);
   mmapio__flusher_fork(MMAPIO__FORK_CHILD);
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
-    mmapio__mutex_init(&m->slot_mu);
-    mmapio__mutex_init(&m->resize_mu);
+    /* This thread took them in the prepare handler, so it lets them go
+     * (pooled objects' too: the next map of such an object uses them). */
+    mmapio__mutex_unlock(&m->slot_mu);
+    mmapio__mutex_unlock(&m->resize_mu);
     /* Held shared by flushes and hints of other threads, which are gone. */
     mmapio__rwlock_init(&m->stable);
     mmapio__lock_after_fork(m);
