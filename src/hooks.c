@@ -153,12 +153,13 @@ unsigned mmapio__sys_count(const char *name)
 
 /* fork(): another thread inside a hook at fork time would leave hook_mu
  * locked in the child (the backend's fork handlers call this in each
- * phase). */
+ * phase). The prepare phase always takes it, so the child's only thread
+ * holds it and lets it go (an unlock, which thread checkers follow, where
+ * a re-initialisation would leave them believing it still held). */
 void mmapio__hooks_fork(int phase)
 {
   if (phase == MMAPIO__FORK_PREPARE) mmapio__mutex_lock(&hook_mu);
-  else if (phase == MMAPIO__FORK_PARENT) mmapio__mutex_unlock(&hook_mu);
-  else mmapio__mutex_init(&hook_mu);
+  else mmapio__mutex_unlock(&hook_mu);
 }
 
 #else /* !MMAPIO__HOOKS */

@@ -264,22 +264,34 @@ struct mmapio_map {
   /* logical end (append.c) */
   uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
   uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
-  uint32_t pad3;
+  uint32_t fastro;       /* opened by mmapio_open_ro's own path (map.c): its close
+                            resets only what such a map's life changes */
 
   /* ---- Kept when the object is reused --------------------------------------
-   * Map objects are never freed but reused (lifetime.c). Reuse zeroes
-   * everything above `slot_mu` (and keeps tidx); what follows keeps
-   * its state from one map to the next: the locks stay initialised (they
-   * are unlocked whenever the object is not in use), the registry links are
-   * set by every insertion, the sticky-error record is only read while
-   * `ferr` is set, and path_buf only through `path`. */
+   * Map objects are never freed but reused (lifetime.c). A pooled object
+   * is *clean*: everything above `slot_mu` is zero except tidx and the
+   * fields every allocation sets (MMAPIO__MAP_ALLOC_SET below): the close
+   * of a fastro map resets what it changed; any other map is marked
+   * `dirty` and zeroed when it is taken again. What follows keeps its
+   * state from one map to the next: the locks stay initialised (they are
+   * unlocked whenever the object is not in use), the registry links are
+   * set once, the sticky-error record is only read while `ferr` is set,
+   * and path_buf only through `path`. */
   mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
-  struct mmapio_map *reg_prev, *reg_next; /* live maps, or the pool (registry lock) */
+  struct mmapio_map *reg_next;  /* every map object ever made (registry lock; never unlinked) */
+  struct mmapio_map *pool_next; /* the pool's free list (registry lock) */
+  uint32_t live;         /* atomic: 1 from alloc to retire (mmapio__registry_count) */
+  uint32_t dirty;        /* pooled without a reset: zeroed when taken (lifetime.c) */
   mmapio__ferr_rec ferr_rec; /* valid while ferr != 0 (flush.c) */
   char path_buf[MMAPIO__PATH_INLINE]; /* `path` when it fits */
 };
+
+/* The fields mmapio__map_alloc and mmapio_open_ro set on every object they
+ * hand out, pooled ones too: a clean object may hold stale values in them
+ * (mmapio__registry_check_clean skips them). */
+#define MMAPIO__MAP_ALLOC_SET(X) X(uid) X(refs) X(file) X(roff) X(voff) X(woff) X(xoff) X(path)
 
 /* m->roff / m->voff / m->woff / m->xoff of a map whose fast path is closed:
  * never below a thread table's limits, so the fast path's one offset test
@@ -573,15 +585,43 @@ void mmapio__map_release_ref(mmapio_map *m);
 int mmapio__map_destroy(mmapio_map *m);      /* map.c: flush, unmap, close, free */
 /* lifetime.c: the last reference of `m` is gone. */
 void mmapio__map_reap(mmapio_map *m);
-/* Registry of live maps (for fork and for waiting on reapers). */
+/* Registry of every map object, live or pooled (for fork; live ones counted by
+ * mmapio__registry_count). */
 void mmapio__registry_add(mmapio_map *m);
 /* Type-stable map objects: a map object is never freed. _retire takes it
  * out of the registry (when `live`: it was added) and keeps it, locks
  * initialised and unlocked, for reuse by the next mmapio__map_alloc. */
-/* _reuse returns a kept object, reset (everything before slot_mu zeroed,
- * tidx kept) and already in the registry, or NULL when none is kept. */
-mmapio_map *mmapio__registry_reuse(void);
-void mmapio__registry_retire(mmapio_map *m, int live);
+/* _reuse returns a kept object, clean (everything before slot_mu zero,
+ * tidx kept) and counted live, or NULL when none is kept. _retire pools a
+ * map object after its destruction (it frees the slots, and the object is
+ * zeroed when taken again); _retire_clean pools one that its destroyer
+ * has made clean itself and that has no slots (fastro maps, map.c). Every
+ * object stays in the registry's list of objects for good, so that the
+ * fork handlers find them all; only `live` tells live from pooled. */
+extern mmapio_map *mmapio__pool_spare; /* atomic: one pooled object, or NULL (lifetime.c) */
+mmapio_map *mmapio__registry_reuse_slow(mmapio_map *got);
+void mmapio__registry_pool_push(mmapio_map *m);
+void mmapio__registry_retire(mmapio_map *m);
+static inline mmapio_map *mmapio__registry_reuse(void)
+{
+  /* The spare is taken and put with one exchange each (no lock, no ABA:
+   * whoever the exchange hands the object to owns it); the free list
+   * behind it takes the registry lock. */
+  mmapio_map *m = __atomic_exchange_n(&mmapio__pool_spare, NULL, __ATOMIC_ACQUIRE);
+  if (MMAPIO__LIKELY(m != NULL && !m->dirty)) {
+    mmapio__st_relaxed(&m->live, 1u);
+    return m;
+  }
+  return mmapio__registry_reuse_slow(m);
+}
+static inline void mmapio__registry_retire_clean(mmapio_map *m)
+{
+  mmapio__st_relaxed(&m->live, 0u);
+  mmapio_map *old = __atomic_exchange_n(&mmapio__pool_spare, m, __ATOMIC_ACQ_REL);
+  if (MMAPIO__UNLIKELY(old != NULL)) mmapio__registry_pool_push(old);
+}
+/* Debug builds (no NDEBUG): abort unless the object is clean. */
+void mmapio__registry_check_clean(const mmapio_map *m);
 /* Tests: number of live maps; wait until no reaper thread runs. */
 size_t mmapio__registry_count(void);
 void mmapio__reap_wait(void);

@@ -31,11 +31,13 @@
  * Reapers are detached: one per map that died with borrows outstanding,
  * which is rare. mmapio__reap_wait lets tests wait for them.
  *
- * fork(): the registry lets the child fix every live map. The prepare
- * handler takes the short-lived locks (reaper count, registry; each map's
- * resize and slot mutexes; the flusher's; the async pool's) so that no other thread is
- * inside them at fork time, the parent handler releases them, and the child
- * handler reinitialises them and everything owned by threads that do not
+ * fork(): the registry lets the child fix every map object. The prepare
+ * handler takes the short-lived locks (reaper count, registry; each map
+ * object's resize and slot mutexes; the flusher's; the async pool's) so
+ * that no other thread is inside them at fork time, the parent handler
+ * releases them, and the child handler releases the map objects' mutexes
+ * (its only thread took them) and reinitialises the others and everything
+ * owned by threads that do not
  * exist in the child: their slot holds (lock.c), the writer lock (wstate) unless the
  * forking thread holds the map exclusively, the `stable` lock (held by
  * flushes of other threads), the flusher thread (restarted on demand), the
@@ -46,17 +48,24 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The registry lock: a futex-style word (0 free, 1 held, 2 held with
- * sleepers) rather than a mutex, since opening and closing a map take it
- * once each (a few instructions when nobody else wants it). It guards the
- * list of live maps and the pool; the reaper count has its own mutex and
- * condition variable (rare). */
+ * sleepers) rather than a mutex (a few instructions when nobody else wants
+ * it). It guards the list of map objects and the pool's free list; the
+ * reaper count has its own mutex and condition variable (rare).
+ *
+ * The list holds every map object ever made, live or pooled: objects are
+ * never freed, so an object is linked once, when it is made, and never
+ * unlinked. Opening and closing a map therefore do not touch the list; a
+ * pooled object is just one whose `live` is 0. The fork handlers walk
+ * every object: a pooled one has no slots and its locks are unlocked, so
+ * taking and reinitialising them there is harmless. */
 static uint32_t mmapio__reg_lock;
 static mmapio_map *mmapio__reg_head;
-static size_t mmapio__reg_n;
-static mmapio_map *mmapio__pool; /* retired map objects for reuse (registry lock) */
+static mmapio_map *mmapio__pool; /* pooled objects beyond the spare (registry lock) */
+mmapio_map *mmapio__pool_spare;  /* see mmapio__registry_reuse (internal.h) */
 static mmapio__mutex mmapio__reap_mu;
 static mmapio__cond mmapio__reap_cv; /* a reaper finished */
 static unsigned mmapio__reapers; /* reaper threads running (reap_mu) */
@@ -104,21 +113,14 @@ static inline void mmapio__reg_release(void)
     mmapio__wake_u32(&mmapio__reg_lock);
 }
 
-/* Put m at the head of the live list (registry lock held). */
-static void mmapio__reg_link(mmapio_map *m)
-{
-  m->reg_prev = NULL;
-  m->reg_next = mmapio__reg_head;
-  if (mmapio__reg_head != NULL) mmapio__reg_head->reg_prev = m;
-  mmapio__reg_head = m;
-  mmapio__reg_n++;
-}
-
+/* A new object (zeroed, locks initialised): linked for good, and live. */
 void mmapio__registry_add(mmapio_map *m)
 {
   mmapio__reg_init();
   mmapio__reg_acquire();
-  mmapio__reg_link(m);
+  m->reg_next = mmapio__reg_head;
+  mmapio__reg_head = m;
+  mmapio__st_relaxed(&m->live, 1u);
   mmapio__reg_release();
 }
 
@@ -127,51 +129,83 @@ void mmapio__registry_add(mmapio_map *m)
  * make its last plain load of the map's writer word right after it dropped
  * its count, which is what lets the destroying thread go ahead; that load
  * then reads a field of a map object (at worst a spurious wake-up of the
- * releasing thread's own slot), never freed memory. The pool holds at most
- * as many objects as maps were alive at once. A pooled object keeps its
- * initialised (unlocked) locks and its dense index (see internal.h). */
-mmapio_map *mmapio__registry_reuse(void)
+ * releasing thread's own slot), never freed memory -- and since such a
+ * map (it had slots) is pooled dirty, it is zeroed only when it is taken
+ * again, as late as possible. The pool holds at most as many objects as
+ * maps were alive at once. A pooled object keeps its initialised
+ * (unlocked) locks and its dense index (see internal.h). `got` is what the
+ * spare exchange returned: NULL, or a dirty object. */
+mmapio_map *mmapio__registry_reuse_slow(mmapio_map *got)
 {
-  mmapio__reg_init();
-  mmapio__reg_acquire();
-  mmapio_map *m = mmapio__pool;
-  if (m != NULL) {
-    mmapio__pool = m->reg_next;
-    /* Reset and made live in one hold of the lock (fork handlers then see
-     * it whole, with no slots and no writer). */
+  mmapio_map *m = got;
+  if (m == NULL) {
+    mmapio__reg_init();
+    mmapio__reg_acquire();
+    m = mmapio__pool;
+    if (m != NULL) mmapio__pool = m->pool_next;
+    mmapio__reg_release();
+    if (m == NULL) return NULL;
+  }
+  if (m->dirty) {
     uint32_t tidx = m->tidx;
     memset(m, 0, offsetof(mmapio_map, slot_mu));
     m->tidx = tidx;
-    mmapio__reg_link(m);
+    m->dirty = 0;
   }
-  mmapio__reg_release();
+  mmapio__st_relaxed(&m->live, 1u);
   return m;
 }
 
-void mmapio__registry_retire(mmapio_map *m, int live)
+void mmapio__registry_pool_push(mmapio_map *m)
 {
   mmapio__reg_acquire();
-  if (live) {
-    if (m->reg_prev != NULL) m->reg_prev->reg_next = m->reg_next;
-    else mmapio__reg_head = m->reg_next;
-    if (m->reg_next != NULL) m->reg_next->reg_prev = m->reg_prev;
-    mmapio__reg_n--;
-  }
-  /* Under the lock: a fork now must not find a live map whose slots are
-   * being freed (the child's handler walks them), nor a pooled one that
-   * still has them. */
-  if (m->slots != NULL) mmapio__slots_free(m);
-  m->reg_prev = NULL;
-  m->reg_next = mmapio__pool;
+  m->pool_next = mmapio__pool;
   mmapio__pool = m;
   mmapio__reg_release();
+}
+
+void mmapio__registry_retire(mmapio_map *m)
+{
+  /* Under the lock: a fork now must not find a map whose slots are being
+   * freed (the child's handler walks them). */
+  if (m->slots != NULL) {
+    mmapio__reg_acquire();
+    mmapio__slots_free(m);
+    mmapio__reg_release();
+  }
+  m->dirty = 1;
+  mmapio__registry_retire_clean(m); /* the spare exchange orders `dirty` for the taker */
+}
+
+void mmapio__registry_check_clean(const mmapio_map *m)
+{
+#ifndef NDEBUG
+  const unsigned char *p = (const unsigned char *)m;
+  for (size_t i = 0; i < offsetof(mmapio_map, slot_mu); i++) {
+    /* i - offset wraps around below the field: one unsigned compare. */
+#  define MMAPIO__SKIP(f) \
+    if ((size_t)(i - offsetof(mmapio_map, f)) < sizeof m->f) continue;
+    MMAPIO__SKIP(tidx)
+    MMAPIO__MAP_ALLOC_SET(MMAPIO__SKIP)
+#  undef MMAPIO__SKIP
+    if (p[i] != 0) {
+      fprintf(stderr, "mmapio: internal error: a pooled map object is not clean (byte %zu)\n",
+              i);
+      abort();
+    }
+  }
+#else
+  (void)m;
+#endif
 }
 
 size_t mmapio__registry_count(void)
 {
   mmapio__reg_init();
   mmapio__reg_acquire();
-  size_t n = mmapio__reg_n;
+  size_t n = 0;
+  for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next)
+    n += mmapio__ld_relaxed(&m->live) != 0u;
   mmapio__reg_release();
   return n;
 }
@@ -256,6 +290,11 @@ void mmapio__map_reap(mmapio_map *m)
 
 /* ---- fork() --------------------------------------------------------------- */
 
+/* 1 from a prepare handler that took the locks to the parent's or child's
+ * handler (which then release them): the registry's state may become ready
+ * between the two. */
+static int mmapio__fork_held;
+
 void mmapio__fork_prepare(void)
 {
   if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
@@ -264,7 +303,8 @@ void mmapio__fork_prepare(void)
    * registry or the reaper count while holding one of the others, nor a map
    * mutex while holding the flusher's or the async pool's; the writer locks
    * (wstate, held for as long as a write view lives) are never taken here.
-   * Pooled map objects need nothing: nobody holds their locks. */
+   * The list has the pooled objects too; nobody holds their locks, so
+   * taking them costs nothing and keeps one walk for both kinds. */
   mmapio__mutex_lock(&mmapio__reap_mu);
   mmapio__reg_acquire();
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
@@ -273,11 +313,13 @@ void mmapio__fork_prepare(void)
   }
   mmapio__flusher_fork(MMAPIO__FORK_PREPARE);
   mmapio__async_fork(MMAPIO__FORK_PREPARE);
+  mmapio__fork_held = 1;
 }
 
 void mmapio__fork_parent(void)
 {
-  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  if (!mmapio__fork_held) return;
+  mmapio__fork_held = 0;
   mmapio__async_fork(MMAPIO__FORK_PARENT);
   mmapio__flusher_fork(MMAPIO__FORK_PARENT);
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
@@ -291,12 +333,15 @@ void mmapio__fork_parent(void)
 void mmapio__fork_child(void)
 {
   mmapio__fork_gen++;
-  if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
+  if (!mmapio__fork_held) return;
+  mmapio__fork_held = 0;
   mmapio__async_fork(MMAPIO__FORK_CHILD);
   mmapio__flusher_fork(MMAPIO__FORK_CHILD);
   for (mmapio_map *m = mmapio__reg_head; m != NULL; m = m->reg_next) {
-    mmapio__mutex_init(&m->slot_mu);
-    mmapio__mutex_init(&m->resize_mu);
+    /* This thread took them in the prepare handler, so it lets them go
+     * (pooled objects' too: the next map of such an object uses them). */
+    mmapio__mutex_unlock(&m->slot_mu);
+    mmapio__mutex_unlock(&m->resize_mu);
     /* Held shared by flushes and hints of other threads, which are gone. */
     mmapio__rwlock_init(&m->stable);
     mmapio__lock_after_fork(m);

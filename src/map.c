@@ -13,6 +13,14 @@
 
 static uint64_t mmapio__next_uid = 1;
 
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__COLD __attribute__((noinline, cold))
+#  define MMAPIO__NOINLINE __attribute__((noinline))
+#else
+#  define MMAPIO__COLD
+#  define MMAPIO__NOINLINE
+#endif
+
 /* Address of byte `off`; the base of an empty mapping is NULL and is never
  * offset (pointer arithmetic on NULL is undefined). */
 static inline uint8_t *mmapio__at(const mmapio_map *m, uint64_t off)
@@ -194,8 +202,8 @@ mmapio_map *mmapio__map_alloc(const char *path)
     if (heap == NULL) return NULL;
   }
   /* Map objects are reused, never freed (see mmapio__registry_reuse): a
-   * pooled one comes back zeroed, in the registry, with its initialised
-   * locks and its dense index. */
+   * pooled one comes back clean (zeroed), live, with its initialised locks
+   * and its dense index. */
   mmapio_map *m = mmapio__registry_reuse();
   if (MMAPIO__UNLIKELY(m == NULL)) {
     m = (mmapio_map *)calloc(1, sizeof *m);
@@ -209,6 +217,9 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__rwlock_init(&m->stable);
     mmapio__registry_add(m);
   }
+  /* MMAPIO__MAP_ALLOC_SET: the fields set here on every object, pooled
+   * ones too (a clean object may hold stale values in them). */
+  m->path = NULL;
   if (path != NULL) {
     m->path = heap != NULL ? heap : m->path_buf;
     memcpy(m->path, path, n);
@@ -227,13 +238,46 @@ static void mmapio__map_free(mmapio_map *m)
 {
   if (m->path != m->path_buf) free(m->path);
   m->path = NULL;
-  mmapio__registry_retire(m, 1); /* also frees the slots */
+  mmapio__registry_retire(m); /* also frees the slots */
+}
+
+/* mmapio__map_destroy of a fastro map without slots (mmapio_open_ro's
+ * map that no thread borrowed): read-only and plain, so there is nothing
+ * to flush, no flusher, no logical end, a descriptor of its own and an
+ * inline path. Unmap, close, and put back exactly what such a map's life
+ * changed, so that the object goes back to the pool clean (no zeroing of
+ * the whole object when it is taken again). What the life of such a map
+ * can change: the fields set at open (below), the huge-page answer
+ * (hints), `dying` (a reap). Everything else it only reads, or changes and
+ * restores (holds, pins, portable views); debug builds check the result
+ * (mmapio__registry_check_clean). */
+static void mmapio__map_destroy_fastro(mmapio_map *m)
+{
+  mmapio__os_unmap_close(&m->om, m->file);
+  /* uid, refs, file, roff, voff, woff, xoff and path are set by every allocation
+   * (they need no reset, see MMAPIO__MAP_ALLOC_SET); the statistics stay
+   * 0 (a read-only map neither flushes nor resizes). */
+  m->len = 0;
+  m->rgate = 0;
+  memset(&m->om, 0, sizeof m->om);
+  m->mode = (mmapio_mode)0;
+  m->huge_active = 0;
+  m->dying = 0;
+  m->fastro = 0;
+#ifndef NDEBUG
+  mmapio__registry_check_clean(m);
+#endif
+  mmapio__registry_retire_clean(m);
 }
 
 /* Unmap, close and free; returns the final flush's status. Called when
  * nothing refers to or borrows the map any more (see lifetime.c). */
 int mmapio__map_destroy(mmapio_map *m)
 {
+  if (m->fastro && m->slots == NULL) {
+    mmapio__map_destroy_fastro(m);
+    return MMAPIO_OK;
+  }
   /* The guards of both calls, here: a map that was only read skips them. */
   if (m->in_flusher) mmapio__flusher_remove(m);
   /* The final flush also reports a sticky write-back error; a map that is
@@ -396,6 +440,7 @@ static void mmapio__map_undo(mmapio_map *m)
     mmapio__os_close_file(m->file);
   m->file = MMAPIO_INVALID_FILE;
   m->len = 0;
+  m->rgate = 0;
   memset(&m->om, 0, sizeof m->om);
 }
 
@@ -594,10 +639,62 @@ MMAPIO__OPEN_INLINE int mmapio__open_plain(mmapio_map **out, const char *path,
   return mmapio__open_valid(out, path, o);
 }
 
-int mmapio_open_ro(mmapio_map **out, const char *path)
+/* mmapio_open_ro's own path (below) for what it does not take: argument
+ * errors, a long path, no pooled object. The general open of the same
+ * options. */
+static MMAPIO__COLD int mmapio__open_ro_general(mmapio_map **out, const char *path)
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
   return mmapio__open_plain(out, path, &o);
+}
+
+/* The rest of mmapio_open_ro after mmapio__os_open_map_ro did not map the
+ * file (MMAPIO__OS_NOT_MAPPED: the general steps from the mapping on) or
+ * failed (undo, free). */
+static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, int rc)
+{
+  static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
+  if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, m->len, &o);
+  if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
+  *out = m;
+  return MMAPIO_OK;
+}
+
+/* The plain read-only open, the most frequent one, on a path of its own:
+ * a pooled object is clean (everything zero but its index), so only the
+ * fields a read-only map with the default options has non-zero are set,
+ * and one backend call opens, checks and maps the file. The result is the
+ * map mmapio__open_valid makes of the same options (same checks, same
+ * messages; mmapio__map_configure would store the same values), marked
+ * fastro so that its close takes the short way too. */
+int mmapio_open_ro(mmapio_map **out, const char *path)
+{
+  if (MMAPIO__UNLIKELY(out == NULL || path == NULL)) return mmapio__open_ro_general(out, path);
+  *out = NULL;
+  size_t n = strlen(path) + 1;
+  if (MMAPIO__UNLIKELY(n > MMAPIO__PATH_INLINE)) return mmapio__open_ro_general(out, path);
+  mmapio_map *m = mmapio__registry_reuse();
+  if (MMAPIO__UNLIKELY(m == NULL)) return mmapio__open_ro_general(out, path);
+  memcpy(m->path_buf, path, n);
+  m->path = m->path_buf;
+  m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
+  m->refs = 1;
+  m->fastro = 1;
+  /* mmapio__map_configure of the default options in READ_ONLY mode: the
+   * durability (DATA), policy (MANUAL), flags, max_size and window are 0. */
+  m->mode = MMAPIO_MODE_READ_ONLY;
+  uint32_t o = mmapio__entry_off(m->tidx); /* mmapio__map_fast_set of READ_ONLY */
+  m->roff = o;
+  m->voff = o;
+  m->woff = MMAPIO__NO_FAST;
+  m->xoff = MMAPIO__NO_FAST;
+  /* The length goes straight to m->len: nobody else sees m yet. */
+  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
+  if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
+  mmapio__rgate_open(m); /* the fast paths may run from now on */
+  *out = m;
+  return MMAPIO_OK;
 }
 
 int mmapio_open_rw(mmapio_map **out, const char *path)
@@ -744,9 +841,35 @@ void mmapio__map_release_ref(mmapio_map *m)
   if (mmapio__fetch_sub(&m->refs, 1u) == 1u) mmapio__map_reap(m);
 }
 
+static int mmapio__close_general(mmapio_map *m);
+
+/* The close of a fastro map: when it is the last reference and no thread
+ * ever borrowed the map, the checks of mmapio__close_general for such a map
+ * (mmapio__close_probe, pins, busy), then the short destruction. Anything
+ * else, or anything held, takes the general path, which reports it. */
+static MMAPIO__NOINLINE int mmapio__close_fastro(mmapio_map *m)
+{
+  if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->refs) == 1u &&
+                     __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
+                     (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) |
+                      __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
+                      mmapio__ld_acquire(&m->pins) | mmapio__ld_acquire(&m->busy)) == 0u)) {
+    if (mmapio__fetch_sub(&m->refs, 1u) != 1u) return MMAPIO_OK;
+    mmapio__map_destroy_fastro(m);
+    return MMAPIO_OK;
+  }
+  return mmapio__close_general(m);
+}
+
 int mmapio_close(mmapio_map *m)
 {
   if (m == NULL) return MMAPIO_OK;
+  if (m->fastro) return mmapio__close_fastro(m);
+  return mmapio__close_general(m);
+}
+
+static int mmapio__close_general(mmapio_map *m)
+{
   /* Dropping a reference that is not the last cannot invalidate anything:
    * the borrows check only guards the destruction of the mapping. */
   uint32_t r = mmapio__ld_acquire(&m->refs);
@@ -882,11 +1005,6 @@ static inline int mmapio__after_write(mmapio_map *m, uint64_t n)
   return mmapio__policy_after_write(m, n);
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__COLD __attribute__((noinline, cold))
-#else
-#  define MMAPIO__COLD
-#endif
 
 /* Every case of mmapio_read: arguments, waits, errors, fault-safe and large
  * copies. */

@@ -56,51 +56,64 @@ static int open_retry(const char *path, int flags, mode_t perms)
 
 static int block_size(uint64_t *out, int fd, const char *path);
 
-int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
-                         int create, int private_perms)
+/* The open(2) flags of mmapio__os_open_stat. O_NOCTTY keeps a terminal
+ * from becoming our controlling one. An existing path is opened with
+ * O_NONBLOCK so that a FIFO (or a device that waits for a carrier) never
+ * blocks the open; the flag is left set: it has no effect on the regular
+ * files accepted, and clearing it would cost two more calls. A new file
+ * (O_EXCL) is regular anyway. */
+static inline int open_flags(int access, int create)
 {
-  *out = MMAPIO_INVALID_FILE;
-  /* O_NOCTTY keeps a terminal from becoming our controlling one. An
-   * existing path is opened with O_NONBLOCK so that a FIFO (or a device that
-   * waits for a carrier) never blocks the open; the flag is left set: it has
-   * no effect on the regular files this function accepts, and clearing it
-   * would cost two more calls. A new file (O_EXCL) is regular anyway. */
   int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 #ifdef O_NOCTTY
   flags |= O_NOCTTY;
 #endif
   if (create == MMAPIO__CREATE_EXCL) flags |= O_CREAT | O_EXCL;
   else flags |= O_NONBLOCK;
-  mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
-  int fd = open_retry(path, flags, perms);
-  if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && (flags & O_NONBLOCK)) {
-    /* A regular file under a lease (fcntl F_SETLEASE) refuses a
-     * non-blocking open instead of waiting for the lease to be broken; a
-     * FIFO never answers this, so a blocking open is safe here. */
+  return flags;
+}
+
+/* The open failed (fd < 0, errno set): a regular file under a lease (fcntl
+ * F_SETLEASE) refuses a non-blocking open instead of waiting for the lease
+ * to be broken; a FIFO never answers this, so a blocking open is safe
+ * then. Returns the descriptor, or the recorded failure (negative) with
+ * *fd_out < 0. */
+static int open_again_or_fail(int *fd_out, const char *path, int flags, mode_t perms)
+{
+  int fd = -1;
+  if ((errno == EAGAIN || errno == EWOULDBLOCK) && (flags & O_NONBLOCK))
     fd = open_retry(path, flags & ~O_NONBLOCK, perms);
-  }
-  if (fd < 0) {
-    int e = errno;
-    if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", path);
-    if (e == ENAMETOOLONG)
-      return mmapio__fail(MMAPIO_EINVAL, "open(%s): file name too long (longer than the system "
-                                         "allows for a name or a path)", path);
-    return mmapio__fail_os(e, "open", path);
-  }
-  struct stat st;
+  *fd_out = fd;
+  if (fd >= 0) return MMAPIO_OK;
+  int e = errno;
+  if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", path);
+  if (e == ENAMETOOLONG)
+    return mmapio__fail(MMAPIO_EINVAL, "open(%s): file name too long (longer than the system "
+                                       "allows for a name or a path)", path);
+  return mmapio__fail_os(e, "open", path);
+}
+
+/* After the fstat of a descriptor open_stat opened: regular file (or block
+ * device) check and the length. On failure `fd` is closed and *out left
+ * MMAPIO_INVALID_FILE; `st_ok`: the fstat succeeded (else errno is its
+ * error). */
+static inline int open_stat_finish(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
+                            const struct stat *st, const char *path, int create)
+{
   int rc;
-  if (mmapio__sys_fstat(fd, &st) != 0) {
-    rc = mmapio__fail_os(errno, "fstat", path);
-    st.st_mode = S_IFREG; /* what O_CREAT|O_EXCL made (st is not filled in) */
-  } else if ((rc = check_regular(&st, "open", path)) == MMAPIO_OK) {
-    if (len != NULL && S_ISBLK(st.st_mode)) {
+  mode_t mode = S_IFREG; /* what O_CREAT|O_EXCL made (when st is not filled in) */
+  if (!st_ok) rc = mmapio__fail_os(errno, "fstat", path);
+  else rc = check_regular(st, "open", path);
+  if (st_ok) mode = st->st_mode;
+  if (rc == MMAPIO_OK) {
+    if (len != NULL && S_ISBLK(st->st_mode)) {
       rc = block_size(len, fd, path);
       if (rc != MMAPIO_OK) {
         mmapio__posix_close_quiet(fd);
         return rc;
       }
     } else if (len != NULL) {
-      *len = st.st_size > 0 ? (uint64_t)st.st_size : 0u;
+      *len = st->st_size > 0 ? (uint64_t)st->st_size : 0u;
     }
     *out = fd;
     return MMAPIO_OK;
@@ -108,8 +121,98 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   mmapio__posix_close_quiet(fd);
   /* A file this call created must not be left behind (O_EXCL guarantees
    * that the name refers to the file we created). */
-  if (create == MMAPIO__CREATE_EXCL && S_ISREG(st.st_mode)) (void)mmapio__sys_unlink(path);
+  if (create == MMAPIO__CREATE_EXCL && S_ISREG(mode)) (void)mmapio__sys_unlink(path);
   return rc;
+}
+
+int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *path, int access,
+                         int create, int private_perms)
+{
+  *out = MMAPIO_INVALID_FILE;
+  int flags = open_flags(access, create);
+  mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
+  int fd = open_retry(path, flags, perms);
+  if (fd < 0) {
+    int rc = open_again_or_fail(&fd, path, flags, perms);
+    if (fd < 0) return rc;
+  }
+  struct stat st;
+  int st_ok = mmapio__sys_fstat(fd, &st) == 0;
+  return open_stat_finish(out, len, fd, st_ok, &st, path, create);
+}
+
+/* mmapio__os_open_map_ro's cold paths (out of line, so that the plain
+ * case needs few registers). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__POSIX_COLD __attribute__((noinline, cold))
+#else
+#  define MMAPIO__POSIX_COLD
+#endif
+
+/* The open failed: what mmapio__os_open_stat does from there (the blocking
+ * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when
+ * that retry opened the file. */
+static MMAPIO__POSIX_COLD int open_map_ro_unopened(mmapio_native_file *out, uint64_t *len,
+                                                   const char *path, int flags)
+{
+  *out = MMAPIO_INVALID_FILE;
+  int fd = -1;
+  int rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
+  if (fd < 0) return rc;
+  struct stat st;
+  int st_ok = mmapio__sys_fstat(fd, &st) == 0;
+  rc = open_stat_finish(out, len, fd, st_ok, &st, path, MMAPIO__CREATE_NO);
+  return rc == MMAPIO_OK ? MMAPIO__OS_NOT_MAPPED : rc;
+}
+
+/* Anything but a plain regular file of 1 to MMAPIO_MAX_SIZE bytes was
+ * found (or the fstat failed, errno): what mmapio__os_open_stat does, then
+ * MMAPIO__OS_NOT_MAPPED. */
+static MMAPIO__POSIX_COLD int open_map_ro_other(mmapio_native_file *out, uint64_t *len, int fd,
+                                                int st_ok, const struct stat *st,
+                                                const char *path)
+{
+  *out = MMAPIO_INVALID_FILE;
+  int rc = open_stat_finish(out, len, fd, st_ok, st, path, MMAPIO__CREATE_NO);
+  return rc == MMAPIO_OK ? MMAPIO__OS_NOT_MAPPED : rc;
+}
+
+/* The mapping failed (errno): record it, and look at the length again, as
+ * the core does after a failed mapping of a shared file (map.c): if another
+ * process resized it in between, the caller maps the new length the
+ * general way. */
+static MMAPIO__POSIX_COLD int open_map_ro_failed(uint64_t *len, int fd, const char *path)
+{
+  int rc = mmapio__posix_map_failed(errno, path);
+  mmapio__saved_error e;
+  mmapio__error_save(&e);
+  uint64_t now = *len;
+  int rc2 = mmapio__os_file_size(&now, fd, path);
+  mmapio__error_restore(&e);
+  if (rc2 != MMAPIO_OK || now == *len) return rc;
+  *len = now;
+  return MMAPIO__OS_NOT_MAPPED;
+}
+
+int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *out, uint64_t *len,
+                           const char *path)
+{
+  const int flags = open_flags(MMAPIO__OPEN_READ, MMAPIO__CREATE_NO);
+  int fd = open_retry(path, flags, (mode_t)0666);
+  if (MMAPIO__UNLIKELY(fd < 0)) return open_map_ro_unopened(out, len, path, flags);
+  *out = fd;
+  struct stat st;
+  if (MMAPIO__UNLIKELY(mmapio__sys_fstat(fd, &st) != 0))
+    return open_map_ro_other(out, len, fd, 0, &st, path);
+  if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+                       (uint64_t)st.st_size > MMAPIO_MAX_SIZE))
+    return open_map_ro_other(out, len, fd, 1, &st, path);
+  *len = (uint64_t)st.st_size;
+  void *p = mmapio__sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  if (MMAPIO__UNLIKELY(p == MAP_FAILED)) return open_map_ro_failed(len, fd, path);
+  om->base = (uint8_t *)p;
+  om->reserved = *len;
+  return MMAPIO_OK;
 }
 
 int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,

@@ -73,15 +73,25 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
     break;
   }
   void *p = mmapio__sys_mmap(NULL, (size_t)(r + d), prot, flags, f, (off_t)(om->offset - d));
-  if (p == MAP_FAILED) {
-    int e = errno;
-    /* ENODEV: the file system does not support mmap. */
-    if (e == ENODEV) return mmapio__fail_os_status(MMAPIO_ENOTSUP, e, "mmap", path);
-    return mmapio__fail_os(e, "mmap", path);
-  }
+  if (p == MAP_FAILED) return mmapio__posix_map_failed(errno, path);
   om->base = (uint8_t *)p + d;
   om->reserved = r;
   return MMAPIO_OK;
+}
+
+int mmapio__posix_map_failed(int e, const char *path)
+{
+  /* ENODEV: the file system does not support mmap. */
+  if (e == ENODEV) return mmapio__fail_os_status(MMAPIO_ENOTSUP, e, "mmap", path);
+  return mmapio__fail_os(e, "mmap", path);
+}
+
+void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
+{
+  if (om->base != NULL)
+    (void)mmapio__sys_munmap(om->base - om->delta, (size_t)(om->reserved + om->delta));
+  /* Not retried on EINTR (mmapio__os_close_file). */
+  if (f >= 0) (void)mmapio__sys_close(f);
 }
 
 static int anon_flags(const mmapio__os_mapping *om)

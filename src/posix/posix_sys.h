@@ -493,6 +493,8 @@ static inline int mmapio__sys_fsync_dir(int fd)
 /* close() that keeps errno: used on error paths after the failure has been
  * captured. */
 void mmapio__posix_close_quiet(int fd);
+/* Record the failure `e` of mmap of `path` (posix_map.c). */
+int mmapio__posix_map_failed(int e, const char *path);
 
 /* ---- fork() (posix_sync.c, posix_fork.c) ----------------------------------- */
 /* The address-wait table's part of fork handling (MMAPIO__FORK_* phases). */

@@ -73,6 +73,16 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   return MMAPIO_OK;
 }
 
+int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *f, uint64_t *len,
+                           const char *path)
+{
+  /* The mapping is left to the core's general steps (a section and a view,
+   * with their own checks). */
+  (void)om;
+  int rc = mmapio__os_open_stat(f, len, path, MMAPIO__OPEN_READ, MMAPIO__CREATE_NO, 0);
+  return rc == MMAPIO_OK ? MMAPIO__OS_NOT_MAPPED : rc;
+}
+
 int mmapio__os_dup(mmapio_native_file *out, mmapio_native_file f, int need_write,
                    const char *path)
 {

@@ -366,6 +366,13 @@ void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len)
   om->handle = NULL;
 }
 
+void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
+{
+  mmapio__os_mapping c = *om; /* the caller's is left as it was */
+  mmapio__os_unmap(&c, 0);
+  mmapio__os_close_file(f);
+}
+
 static int mmapio__win_grow_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                                  uint64_t new_len, const char *path)
 {

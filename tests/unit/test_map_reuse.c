@@ -6,7 +6,8 @@
  * kept whole (mmapio_path, error messages); a reused object's locks work
  * (views, write views, resizes); the calling thread's stale slot of the
  * previous map is not mistaken for one of the new map; the registry of live
- * maps returns to its size (white-box: internal.h).
+ * maps returns to its size (white-box: internal.h); mmapio_open_ro's maps,
+ * closed the short way, leave their objects clean for any next map.
  */
 #include "test.h"
 
@@ -97,9 +98,105 @@ static void test_reused_objects_work(void)
   free(b);
 }
 
+static void stats_fresh(mmapio_map *m)
+{
+  mmapio_map_stats st = MMAPIO_MAP_STATS_INIT;
+  ASSERT_OK(mmapio_stats(&st, m));
+  ASSERT_U64_EQ(st.write_calls, 0u);
+  ASSERT_U64_EQ(st.flush_calls, 0u);
+  ASSERT_U64_EQ(st.flush_max_ns, 0u);
+  ASSERT_U64_EQ(st.resizes_in_place + st.resizes_moving, 0u);
+  ASSERT_U64_EQ(st.views_outstanding + st.pins_outstanding, 0u);
+}
+
+/* mmapio_open_ro's own path: its maps are closed the short way when no
+ * thread borrowed them, and their objects go back clean -- checked here by
+ * the next maps of every kind (read-only, read-write, empty) starting
+ * fresh, and in debug builds by the pool's own check. What a borrow or
+ * another reference changes sends the close the general way: atomic pins
+ * and portable views (no per-thread slot) make it EBUSY as ever, a second
+ * reference keeps the map. */
+static void test_open_ro_cycle(void)
+{
+  char *a = mk_file("ro-cycle", 8192, 31);
+  char *e = mk_file("ro-empty", 0, 0);
+  size_t base = mmapio__registry_count();
+  for (int i = 0; i < 40; i++) {
+    mmapio_map *m;
+    ASSERT_OK(mmapio_open_ro(&m, a));
+    ASSERT_EQ(mmapio__registry_count(), base + 1);
+    ASSERT_U64_EQ(mmapio_len(m), 8192u);
+    ASSERT_EQ(mmapio_mode_of(m), MMAPIO_MODE_READ_ONLY);
+    ASSERT_STREQ(mmapio_path(m), a);
+    ASSERT_EQ(mmapio_flush_policy_of(m).kind, MMAPIO_FLUSH_MANUAL);
+    ASSERT_U64_EQ(mmapio_capacity(m), 8192u);
+    ASSERT(pat_check(mmapio_unsafe_ptr(m), 8192, 0, 31));
+    stats_fresh(m);
+    switch (i % 5) {
+    case 0: { /* a read: the map gets this thread's slot */
+      unsigned char b[16];
+      ASSERT_OK(mmapio_read(m, 100, b, sizeof b));
+      ASSERT(pat_check(b, sizeof b, 100, 31));
+      break;
+    }
+    case 1: { /* a pin */
+      mmapio_atomic at;
+      int rc = mmapio_atomic_u32(&at, m, 0);
+      if (rc == MMAPIO_ENOTSUP) break; /* atomics compiled out */
+      ASSERT_OK(rc);
+      ASSERT_EQ(mmapio_close(m), MMAPIO_EBUSY);
+      ASSERT(strstr(mmapio_last_error(), "atomic view") != NULL);
+      mmapio_atomic_release(&at);
+      break;
+    }
+    case 2: { /* a portable view */
+      mmapio_view v;
+      ASSERT_OK(mmapio_view_get_flags(&v, m, 0, 64, MMAPIO_VIEW_PORTABLE));
+      ASSERT_EQ(mmapio_close(m), MMAPIO_EBUSY);
+      ASSERT(strstr(mmapio_last_error(), a) != NULL);
+      mmapio_view_release(&v);
+      break;
+    }
+    case 3: /* a second reference */
+      ASSERT_OK(mmapio_retain(m));
+      ASSERT_OK(mmapio_close(m));
+      ASSERT_EQ(mmapio__registry_count(), base + 1);
+      ASSERT(pat_check(mmapio_unsafe_ptr(m), 64, 0, 31));
+      break;
+    default: /* the huge-page answer is stored in the map */
+      (void)mmapio_huge_pages_active(m);
+      break;
+    }
+    ASSERT_OK(mmapio_close(m));
+    ASSERT_EQ(mmapio__registry_count(), base);
+
+    /* The object comes back for other kinds of maps, fresh. */
+    ASSERT_OK(mmapio_open_rw(&m, a));
+    ASSERT_EQ(mmapio_mode_of(m), MMAPIO_MODE_READ_WRITE);
+    stats_fresh(m);
+    unsigned char b0;
+    ASSERT_OK(mmapio_read(m, 0, &b0, 1));
+    ASSERT_OK(mmapio_write(m, 0, "x", 1));
+    ASSERT_OK(mmapio_write(m, 0, &b0, 1)); /* the pattern again */
+    ASSERT_OK(mmapio_close(m));
+    ASSERT_OK(mmapio_open_ro(&m, e));
+    ASSERT_U64_EQ(mmapio_len(m), 0u);
+    ASSERT(mmapio_unsafe_ptr(m) == NULL);
+    ASSERT_STREQ(mmapio_path(m), e);
+    stats_fresh(m);
+    ASSERT_OK(mmapio_close(m));
+    ASSERT_EQ(mmapio__registry_count(), base);
+  }
+  test_unlink(a);
+  test_unlink(e);
+  free(a);
+  free(e);
+}
+
 int main(void)
 {
   test_paths();
   test_reused_objects_work();
+  test_open_ro_cycle();
   return 0;
 }
