@@ -166,4 +166,15 @@ static inline uint64_t sq_workload(sqlite3 *db, int rounds, uint64_t seed)
   return q;
 }
 
+/* Remove a database and its journal, WAL and shared-memory files. */
+static inline void unlink_all(const char *p)
+{
+  const char *sfx[] = {"", "-journal", "-wal", "-shm"};
+  for (int i = 0; i < 4; i++) {
+    char q[1100];
+    snprintf(q, sizeof q, "%s%s", p, sfx[i]);
+    test_unlink(q);
+  }
+}
+
 #endif

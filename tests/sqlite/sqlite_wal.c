@@ -340,16 +340,6 @@ static long long file_size(const char *p, const char *sfx)
   return stat(q, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-static void unlink_all(const char *p)
-{
-  const char *sfx[] = {"", "-journal", "-wal", "-shm"};
-  for (int i = 0; i < 4; i++) {
-    char q[1100];
-    snprintf(q, sizeof q, "%s%s", p, sfx[i]);
-    test_unlink(q);
-  }
-}
-
 /* A marker in region 3 of the -shm, where a small wal-index never writes;
  * a reset of the -shm (truncation) removes it. */
 #define MARK_OFF (3 * 32768 + 100)

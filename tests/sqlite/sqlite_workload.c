@@ -44,16 +44,6 @@ static uint64_t run(const char *path, const char *vfs, const char *mode, uint64_
   return run_mmap(path, vfs, mode, 0, content, NULL);
 }
 
-static void unlink_all(const char *p)
-{
-  const char *sfx[] = {"", "-journal", "-wal", "-shm"};
-  for (int i = 0; i < 4; i++) {
-    char q[1100];
-    snprintf(q, sizeof q, "%s%s", p, sfx[i]);
-    test_unlink(q);
-  }
-}
-
 static int exists(const char *p, const char *sfx)
 {
   char q[1100];
