@@ -372,6 +372,14 @@ int mmapio__os_huge_advise(uint8_t *addr, uint64_t len, int kind, const char *pa
  * (Linux: /proc/self/smaps AnonHugePages / ShmemPmdMapped / FilePmdMapped /
  * a hugetlb KernelPageSize), else 0. Records no error. */
 int mmapio__os_huge_query(const uint8_t *addr, uint64_t len);
+/* Read-fault every page of [p, p+len) (p page aligned, len > 0 a multiple
+ * of page) that is not mapped in this process; pages already mapped are left
+ * alone. Reads only, so no page is dirtied. Linux finds the unmapped pages
+ * with one PAGEMAP_SCAN ioctl per 64 MiB (kernel 6.7+), a few times faster
+ * than reading a byte of every page of a map that is already faulted in;
+ * below 4 MiB, on older kernels and elsewhere every page is read
+ * (mmapio__touch_pages). The caller keeps the mapping from moving. */
+void mmapio__os_touch(const uint8_t *p, size_t len, size_t page);
 /* What the hint backend can do here (tests use it to know what to expect). */
 #define MMAPIO__HINTCAP_EVICT_MAPPED 0x1u /* evict drops pages mapped by this process */
 #define MMAPIO__HINTCAP_RESIDENCY 0x2u    /* residency reports real page state */

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -161,6 +162,83 @@ int mmapio__os_residency(uint64_t *resident, const uint8_t *addr, uint64_t len, 
   }
   *resident = count;
   return MMAPIO_OK;
+}
+
+/* ---- touch ----------------------------------------------------------------- */
+
+#if MMAPIO__LINUX
+/* PAGEMAP_SCAN (Linux 6.7, <linux/fs.h>), spelled out for older headers: the
+ * ioctl reports the runs of pages of a range whose categories match, here
+ * "not present" (PAGE_IS_PRESENT, inverted). */
+typedef struct mmapio__page_region {
+  uint64_t start, end, categories;
+} mmapio__page_region;
+typedef struct mmapio__pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+} mmapio__pm_scan_arg;
+#  define MMAPIO__PAGEMAP_SCAN _IOWR('f', 16, mmapio__pm_scan_arg)
+#  define MMAPIO__PAGE_IS_PRESENT ((uint64_t)1 << 3)
+/* Below this, opening /proc/self/pagemap costs more than reading the pages. */
+#  define MMAPIO__SCAN_MIN ((size_t)4 << 20)
+/* One ioctl walks at most this much: the kernel holds the address-space
+ * lock shared while it walks, and mmap/munmap of other threads wait. */
+#  define MMAPIO__SCAN_STEP ((uintptr_t)64 << 20)
+#  define MMAPIO__SCAN_RUNS 32u
+
+/* 1 once the kernel refused the ioctl (older than 6.7, or /proc missing). */
+static int mmapio__scan_off;
+
+/* Touches the pages of [p, p+len) that are not present. 0 when done, -1 when
+ * nothing was done and the caller must read every page. */
+static int mmapio__touch_scan(const uint8_t *p, size_t len, size_t page)
+{
+  if (len < MMAPIO__SCAN_MIN || __atomic_load_n(&mmapio__scan_off, __ATOMIC_RELAXED)) return -1;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == EACCES || errno == EPERM)
+      __atomic_store_n(&mmapio__scan_off, 1, __ATOMIC_RELAXED);
+    return -1;
+  }
+  mmapio__page_region runs[MMAPIO__SCAN_RUNS];
+  uintptr_t at = (uintptr_t)p, end = at + len;
+  while (at < end) {
+    mmapio__pm_scan_arg a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.start = at;
+    a.end = end - at > MMAPIO__SCAN_STEP ? at + MMAPIO__SCAN_STEP : end;
+    a.vec = (uint64_t)(uintptr_t)runs;
+    a.vec_len = MMAPIO__SCAN_RUNS;
+    a.category_inverted = a.category_mask = a.return_mask = MMAPIO__PAGE_IS_PRESENT;
+    int n = ioctl(fd, MMAPIO__PAGEMAP_SCAN, &a);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (uint64_t)n > MMAPIO__SCAN_RUNS || a.walk_end <= at || a.walk_end > a.end) {
+      if (n < 0 && at == (uintptr_t)p && (errno == ENOTTY || errno == EINVAL))
+        __atomic_store_n(&mmapio__scan_off, 1, __ATOMIC_RELAXED);
+      /* Whatever the kernel could not say is read page by page. */
+      mmapio__touch_pages((const uint8_t *)at, (size_t)(end - at), page);
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      uintptr_t s = (uintptr_t)runs[i].start, e = (uintptr_t)runs[i].end;
+      if (s < at) s = at;
+      if (e > (uintptr_t)a.walk_end) e = (uintptr_t)a.walk_end;
+      if (s < e) mmapio__touch_pages((const uint8_t *)s, (size_t)(e - s), page);
+    }
+    at = (uintptr_t)a.walk_end;
+  }
+  close(fd);
+  return 0;
+}
+#endif
+
+void mmapio__os_touch(const uint8_t *p, size_t len, size_t page)
+{
+#if MMAPIO__LINUX
+  if (mmapio__touch_scan(p, len, page) == 0) return;
+#endif
+  mmapio__touch_pages(p, len, page);
 }
 
 /* ---- evict ----------------------------------------------------------------- */

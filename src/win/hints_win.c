@@ -219,3 +219,6 @@ int mmapio__os_huge_query(const uint8_t *addr, uint64_t len)
 }
 
 unsigned mmapio__os_hint_caps(void) { return MMAPIO__HINTCAP_RESIDENCY; }
+
+/* Windows cannot say cheaply which pages are mapped: every page is read. */
+void mmapio__os_touch(const uint8_t *p, size_t len, size_t page) { mmapio__touch_pages(p, len, page); }
