@@ -1119,8 +1119,13 @@ MMAPIO_API int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_a
 MMAPIO_API int mmapio_prefetch(mmapio_map *m, uint64_t off, uint64_t len);
 /*! mmapio_touch() / mmapio_touch_range() : pre-fault every page of the map /
  *  range by reading one byte per page, so later accesses do not fault. Writes
- *  nothing (content and file mtime unchanged). With MMAPIO_OPEN_FAULT_SAFE a
- *  page that cannot be read gives EFAULT instead of a crash.
+ *  nothing (content and file mtime unchanged). On Linux 6.7+ a range of 4 MiB
+ *  or more first asks the kernel which pages this process has mapped already
+ *  (PAGEMAP_SCAN on /proc/self/pagemap) and reads only the others: re-touching
+ *  a 1 GiB map that is still faulted in costs about a fifth of reading every
+ *  page; elsewhere, and when /proc is missing, every page is read. With
+ *  MMAPIO_OPEN_FAULT_SAFE a page that cannot be read gives EFAULT instead of a
+ *  crash (that path reads every page, 1 MiB per shared hold).
  *  @return OK (also len 0 / empty map), EINVAL, EBOUNDS, EFAULT. @since 1.0.0 */
 MMAPIO_API int mmapio_touch(mmapio_map *m);
 MMAPIO_API int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len);
