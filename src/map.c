@@ -1038,15 +1038,41 @@ static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *ds
   return mmapio__read_slow(m, off, dst, len);
 }
 
+/* mmapio_read of more than 64 bytes: the fast path's protocol (cached slot,
+ * open read gate) around one memcpy call. A function of its own, so that the
+ * small-copy path keeps no stack frame; the shared hold of the slow path
+ * costs about 8 ns more per call, 4% of a 4 KiB copy. */
+static MMAPIO__NOINLINE int mmapio__read_large(mmapio_map *m, uint64_t off, void *dst, size_t len)
+{
+  mmapio__tcache *c = mmapio__tc;
+  if (MMAPIO__UNLIKELY(m->roff >= c->rlim)) return mmapio__read_slow(m, off, dst, len);
+  mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->roff);
+  if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
+  mmapio__slot *s = e->slot;
+  uint32_t held = mmapio__ld_relaxed(&s->count);
+  mmapio__st_relaxed(&s->count, held + 1u);
+  mmapio__compiler_fence();
+  uint64_t gate = mmapio__ld_acquire(&m->rgate);
+  if (MMAPIO__UNLIKELY(off >= gate || len >= gate - off))
+    return mmapio__read_retry(m, off, dst, len, s);
+  memcpy(dst, m->om.base + off, len);
+  mmapio__st_release(&s->count, held);
+  mmapio__compiler_fence();
+  if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->wstate) != 0u)) return mmapio__read_wake(m, s);
+  return MMAPIO_OK;
+}
+
 int mmapio_read(mmapio_map *m, uint64_t off, void *dst, size_t len)
 {
   /* Fast path, as in mmapio_view_get: cached slot, open read gate (no
    * writer, fence-free mode, in bounds), 1..64 bytes, not fault-safe (roff
    * is MMAPIO__NO_FAST then). It makes no calls except tail calls to the
-   * cold paths. */
+   * cold paths and to mmapio__read_large. */
   mmapio__tcache *c = mmapio__tc;
-  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u || m->roff >= c->rlim))
+  if (MMAPIO__UNLIKELY(m == NULL || dst == NULL || len - 1u >= 64u || m->roff >= c->rlim)) {
+    if (m != NULL && dst != NULL && len > 64u) return mmapio__read_large(m, off, dst, len);
     return mmapio__read_slow(m, off, dst, len);
+  }
   mmapio__tcache_entry *e = (mmapio__tcache_entry *)(void *)((char *)c->e + m->roff);
   if (MMAPIO__UNLIKELY(e->uid != m->uid)) return mmapio__read_slow(m, off, dst, len);
   mmapio__slot *s = e->slot;

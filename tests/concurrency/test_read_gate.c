@@ -5,6 +5,9 @@
  *
  *  - after open the gate is open at the length (RO, RW, anonymous maps);
  *    FAULT_SAFE maps keep mmapio_read off its fast path, not views;
+ *  - reads of more than 64 bytes go through the same gate (their own path
+ *    with a memcpy call): every check below is made with a 64-byte read and
+ *    with a large one;
  *  - a write view closes it: the holder's own reads and views are EDEADLK,
  *    and the release opens it again;
  *  - in-place growth moves an open gate up; a moving resize reopens it at
@@ -60,6 +63,13 @@ static void open_and_gate(void)
   ASSERT_OK(mmapio_read(m, n - 64, buf, 64));
   ASSERT(pat_check(buf, 64, n - 64, 7));
   ASSERT_BOUNDS(mmapio_read(m, n - 63, buf, 64), n - 63, 64, n);
+  uint8_t big[4096];
+  ASSERT_OK(mmapio_read(m, n - 4096, big, 4096));
+  ASSERT(pat_check(big, 4096, n - 4096, 7));
+  ASSERT_OK(mmapio_read(m, 0, big, 65));
+  ASSERT(pat_check(big, 65, 0, 7));
+  ASSERT_BOUNDS(mmapio_read(m, n - 4095, big, 4096), n - 4095, 4096, n);
+  ASSERT_BOUNDS(mmapio_read(m, UINT64_MAX - 10, big, 4096), UINT64_MAX - 10, 4096, n);
   mmapio_view v;
   ASSERT_OK(mmapio_view_get(&v, m, n, 0)); /* empty view at the end */
   mmapio_view_release(&v);
@@ -75,6 +85,8 @@ static void open_and_gate(void)
     ASSERT_U64_EQ(gate_of(m), gate_for(m));
     ASSERT_OK(mmapio_read(m, 5, buf, 64));
     ASSERT(pat_check(buf, 64, 5, 7));
+    ASSERT_OK(mmapio_read(m, 5, big, 4096));
+    ASSERT(pat_check(big, 4096, 5, 7));
     ASSERT_OK(mmapio_close(m));
   } else {
     ASSERT_EQ(rc, MMAPIO_ENOTSUP); /* built without fault safety */
@@ -93,19 +105,27 @@ static void write_view_closes(void)
   ASSERT_U64_EQ(gate_of(m), 0u);
   uint8_t buf[64];
   mmapio_view v;
+  uint8_t big[4096];
   ASSERT_STATUS(mmapio_read(m, 0, buf, 64), MMAPIO_EDEADLK);
+  ASSERT_STATUS(mmapio_read(m, 0, big, 4096), MMAPIO_EDEADLK);
   ASSERT_STATUS(mmapio_view_get(&v, m, 0, 0), MMAPIO_EDEADLK);
+  memset(w.data, 0x5A, 64);
   ASSERT_OK(mmapio_view_mut_release(&w));
   ASSERT_U64_EQ(gate_of(m), gate_for(m));
   ASSERT_OK(mmapio_read(m, 8192 - 64, buf, 64));
+  ASSERT_OK(mmapio_read(m, 0, big, 4096));
+  ASSERT(all_bytes(big, 64, 0x5A) && all_bytes(big + 64, 4096 - 64, 0));
   /* A moving resize reopens the gate at the new length. */
   ASSERT_OK(mmapio_resize(m, 4096));
   ASSERT_U64_EQ(gate_of(m), gate_for(m));
   ASSERT_BOUNDS(mmapio_read(m, 4096 - 63, buf, 64), 4096 - 63, 64, 4096);
+  ASSERT_BOUNDS(mmapio_read(m, 1, big, 4096), 1, 4096, 4096);
   ASSERT_OK(mmapio_resize(m, 3 * 4096));
   ASSERT_U64_EQ(gate_of(m), gate_for(m));
   ASSERT_OK(mmapio_read(m, 3 * 4096 - 64, buf, 64));
   ASSERT(all_bytes(buf, 64, 0));
+  ASSERT_OK(mmapio_read(m, 2 * 4096, big, 4096));
+  ASSERT(all_bytes(big, 4096, 0));
   ASSERT_OK(mmapio_close(m));
 }
 
@@ -126,6 +146,10 @@ static void growth_moves_gate(void)
     ASSERT_U64_EQ(gate_of(m), gate_for(m));
     ASSERT_OK(mmapio_read(m, 5 * ps - 64, buf, 64));
     ASSERT_BOUNDS(mmapio_read(m, 5 * ps - 1, buf, 2), 5 * ps - 1, 2, 5 * ps);
+    uint8_t big[4096];
+    ASSERT(ps >= sizeof big);
+    ASSERT_OK(mmapio_read(m, 4 * ps, big, sizeof big));
+    ASSERT_BOUNDS(mmapio_read(m, 5 * ps - 100, big, 101), 5 * ps - 100, 101, 5 * ps);
   }
   ASSERT_OK(mmapio_close(m));
   test_unlink(p);
@@ -169,6 +193,7 @@ static void ext_sync_write(void)
 
 static mmapio_map *M;
 static uint32_t Step;
+static int Big; /* the claimer's first read is a large one */
 
 static void *claimer(void *arg)
 {
@@ -185,8 +210,14 @@ static void *claimer(void *arg)
   /* The writer is gone: this read finds no writer, enables the entry, and
    * sees what was written under the hold. */
   uint8_t buf[64];
-  THREAD_CHECK(mmapio_read(M, 0, buf, 64) == MMAPIO_OK);
-  THREAD_CHECK(all_bytes(buf, 64, 0xA5));
+  if (Big) {
+    uint8_t big[4096];
+    THREAD_CHECK(mmapio_read(M, 0, big, sizeof big) == MMAPIO_OK);
+    THREAD_CHECK(all_bytes(big, 64, 0xA5));
+  } else {
+    THREAD_CHECK(mmapio_read(M, 0, buf, 64) == MMAPIO_OK);
+    THREAD_CHECK(all_bytes(buf, 64, 0xA5));
+  }
   THREAD_CHECK(e->uid == M->uid);
   mmapio_view v;
   THREAD_CHECK(mmapio_view_get(&v, M, 0, 64) == MMAPIO_OK);
@@ -195,8 +226,9 @@ static void *claimer(void *arg)
   return NULL;
 }
 
-static void claim_under_hold(void)
+static void claim_under_hold(int big)
 {
+  Big = big;
   ASSERT_OK(mmapio_anon(&M, 4096, 0));
   uint8_t buf[64];
   ASSERT_OK(mmapio_read(M, 0, buf, 64)); /* the main thread's slot */
@@ -223,7 +255,8 @@ int main(void)
   write_view_closes();
   growth_moves_gate();
   ext_sync_write();
-  claim_under_hold();
+  claim_under_hold(0);
+  claim_under_hold(1);
   printf("ok\n");
   return 0;
 }
