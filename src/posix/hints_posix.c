@@ -200,7 +200,10 @@ static int mmapio__touch_scan(const uint8_t *p, size_t len, size_t page)
       __atomic_store_n(&mmapio__scan_off, 1, __ATOMIC_RELAXED);
     return -1;
   }
+  /* Zeroed once so that tools which do not know this ioctl (valgrind) do
+   * not take what the kernel writes here for uninitialised memory. */
   mmapio__page_region runs[MMAPIO__SCAN_RUNS];
+  memset(runs, 0, sizeof runs);
   uintptr_t at = (uintptr_t)p, end = at + len;
   while (at < end) {
     mmapio__pm_scan_arg a;
