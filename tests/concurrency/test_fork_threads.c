@@ -6,7 +6,8 @@
  * them exists in the child, whose handlers must leave every lock the
  * prepare handler took released and every condition variable usable.
  *
- * Two states at fork time:
+ * First, a process that has used only a path task (no map yet) forks while
+ * its async worker waits for work. Then two states at fork time:
  *  - busy, held by real synchronisation: the test routes msync through a
  *    wrapper (the backend's call table) that blocks the calling library
  *    thread on a pipe until the parent opens it. At the fork the flusher is
@@ -31,6 +32,40 @@
 #include "test.h"
 
 #ifdef _WIN32
+/* A process whose only library use so far is a path task (no map: nothing
+ * else has set the library's fork handling up) forks while its worker waits
+ * for work. The child must get a worker of its own for its tasks. */
+static void fork_before_any_map(void)
+{
+  if (!have_async) return;
+  char *src = mk_file("forkthr-src", 4096, 46);
+  char *dst = test_tmp_path("forkthr-dst");
+  char *dst2 = test_tmp_path("forkthr-dst2");
+  mmapio_task *keep;
+  ASSERT_OK(mmapio_copy_file_async(&keep, src, dst));
+  ASSERT_OK(mmapio_task_wait(keep, POLL_DEADLINE_MS));
+  pid_t pid = fork_flushed();
+  if (pid == 0) {
+    mmapio_task *t;
+    CHILD_CHECK(mmapio_task_poll(keep) == MMAPIO_OK);
+    CHILD_CHECK(mmapio_copy_file_async(&t, src, dst2) == MMAPIO_OK);
+    CHILD_CHECK(mmapio_task_wait(t, POLL_DEADLINE_MS) == MMAPIO_OK);
+    mmapio_task_free(t);
+    mmapio_task_free(keep);
+    CHILD_CHECK(file_has_pattern(dst2, 4096, 46));
+    _exit(0);
+  }
+  ASSERT_EQ(wait_child(pid), 0);
+  mmapio_task_free(keep);
+  ASSERT(file_has_pattern(dst, 4096, 46));
+  test_unlink(src);
+  test_unlink(dst);
+  test_unlink(dst2);
+  free(src);
+  free(dst);
+  free(dst2);
+}
+
 int main(void)
 {
   printf("SKIP: Windows has no fork()\n");
@@ -343,6 +378,40 @@ static void fork_idle(void)
   if (have_async) mmapio_task_free(keep);
 }
 
+/* A process whose only library use so far is a path task (no map: nothing
+ * else has set the library's fork handling up) forks while its worker waits
+ * for work. The child must get a worker of its own for its tasks. */
+static void fork_before_any_map(void)
+{
+  if (!have_async) return;
+  char *src = mk_file("forkthr-src", 4096, 46);
+  char *dst = test_tmp_path("forkthr-dst");
+  char *dst2 = test_tmp_path("forkthr-dst2");
+  mmapio_task *keep;
+  ASSERT_OK(mmapio_copy_file_async(&keep, src, dst));
+  ASSERT_OK(mmapio_task_wait(keep, POLL_DEADLINE_MS));
+  pid_t pid = fork_flushed();
+  if (pid == 0) {
+    mmapio_task *t;
+    CHILD_CHECK(mmapio_task_poll(keep) == MMAPIO_OK);
+    CHILD_CHECK(mmapio_copy_file_async(&t, src, dst2) == MMAPIO_OK);
+    CHILD_CHECK(mmapio_task_wait(t, POLL_DEADLINE_MS) == MMAPIO_OK);
+    mmapio_task_free(t);
+    mmapio_task_free(keep);
+    CHILD_CHECK(file_has_pattern(dst2, 4096, 46));
+    _exit(0);
+  }
+  ASSERT_EQ(wait_child(pid), 0);
+  mmapio_task_free(keep);
+  ASSERT(file_has_pattern(dst, 4096, 46));
+  test_unlink(src);
+  test_unlink(dst);
+  test_unlink(dst2);
+  free(src);
+  free(dst);
+  free(dst2);
+}
+
 int main(void)
 {
   parent_pid = getpid();
@@ -355,6 +424,8 @@ int main(void)
    * it changes. */
   real_msync = mmapio__sys.x_msync;
   mmapio__sys.x_msync = gated_msync;
+
+  fork_before_any_map();
 
   path_f = mk_file("forkthr-f", LEN, 41);
   path_a = mk_file("forkthr-a", LEN, 42);
