@@ -123,18 +123,22 @@ static void mmapio__task_run(mmapio_task *t)
       break;
   }
   if (rc != MMAPIO_OK) mmapio__error_save(&t->err);
-  /* The copy is no longer needed; free it now rather than at task_free so a
-   * large write does not keep its memory while the task sits unread. */
-  free(t->buf);
-  t->buf = NULL;
 
   mmapio__mutex_lock(&mmapio__pool.mu);
+  /* The copy is no longer needed; free it now rather than at task_free so a
+   * large write does not keep its memory while the task sits unread. It
+   * leaves the task under the mutex, so a child of fork() (whose handler
+   * holds the mutex) sees it either still owned by the task or gone: never
+   * a pointer already freed. */
+  void *buf = t->buf;
+  t->buf = NULL;
   t->made = made;
   t->status = rc;
   mmapio__st_release(&t->done, 1);
   if (t->has_event) mmapio__os_event_set(&t->ev);
   mmapio__fcond_broadcast(&mmapio__pool.done_cv);
   mmapio__mutex_unlock(&mmapio__pool.mu);
+  free(buf);
 }
 
 static void mmapio__worker(void *arg)
