@@ -32,40 +32,6 @@
 #include "test.h"
 
 #ifdef _WIN32
-/* A process whose only library use so far is a path task (no map: nothing
- * else has set the library's fork handling up) forks while its worker waits
- * for work. The child must get a worker of its own for its tasks. */
-static void fork_before_any_map(void)
-{
-  if (!have_async) return;
-  char *src = mk_file("forkthr-src", 4096, 46);
-  char *dst = test_tmp_path("forkthr-dst");
-  char *dst2 = test_tmp_path("forkthr-dst2");
-  mmapio_task *keep;
-  ASSERT_OK(mmapio_copy_file_async(&keep, src, dst));
-  ASSERT_OK(mmapio_task_wait(keep, POLL_DEADLINE_MS));
-  pid_t pid = fork_flushed();
-  if (pid == 0) {
-    mmapio_task *t;
-    CHILD_CHECK(mmapio_task_poll(keep) == MMAPIO_OK);
-    CHILD_CHECK(mmapio_copy_file_async(&t, src, dst2) == MMAPIO_OK);
-    CHILD_CHECK(mmapio_task_wait(t, POLL_DEADLINE_MS) == MMAPIO_OK);
-    mmapio_task_free(t);
-    mmapio_task_free(keep);
-    CHILD_CHECK(file_has_pattern(dst2, 4096, 46));
-    _exit(0);
-  }
-  ASSERT_EQ(wait_child(pid), 0);
-  mmapio_task_free(keep);
-  ASSERT(file_has_pattern(dst, 4096, 46));
-  test_unlink(src);
-  test_unlink(dst);
-  test_unlink(dst2);
-  free(src);
-  free(dst);
-  free(dst2);
-}
-
 int main(void)
 {
   printf("SKIP: Windows has no fork()\n");
