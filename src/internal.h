@@ -664,7 +664,9 @@ void mmapio__async_fork(int phase);
  *    no way out: a destroy waits for its waiters to leave (glibc's does),
  *    and these never will. So it is initialised afresh in place, which is
  *    safe exactly because no thread of the child can be using it: the only
- *    one is running the handler. */
+ *    one is running the handler. Leaving such a variable as it is does not
+ *    work either: with glibc 2.36, children of
+ *    tests/concurrency/test_fork_threads.c then hang in their first tasks. */
 typedef struct mmapio__fcond {
   mmapio__cond cv;
   unsigned waiters; /* threads inside a wait (under the mutex) */
