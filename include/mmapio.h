@@ -1540,9 +1540,12 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *
  * fork() (POSIX; Windows has none)
  *  - The library registers pthread_atfork handlers when the first map is
- *    made. They hold its short internal locks across fork() (a fork waits
- *    for a resize in progress to finish), and fix up the child, where only
- *    the thread that called fork() exists.
+ *    made or the first async task is started. They hold its short internal
+ *    locks across fork() (a fork waits for a resize in progress to finish),
+ *    and fix up the child, where only the thread that called fork()
+ *    exists: the locks are released there, and what belonged to the
+ *    parent's other threads (their holds, the flusher and async workers,
+ *    their waits) is forgotten.
  *  - The child may use every map it inherited -- read, write, flush,
  *    resize, close -- and open new ones. Shared file maps and
  *    MMAPIO_ANON_SHARED maps keep sharing their memory with the parent;
@@ -1559,7 +1562,8 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *    close and moving resizes see them as EBUSY until it releases them).
  *  - Async tasks queued or running at fork time belong to the parent: in
  *    the child they are complete with MMAPIO_EIO ("task started in the
- *    parent process before fork()"), and new tasks start new workers.
+ *    parent process before fork()"); tasks that had completed keep their
+ *    result. Free them in the child as usual; new tasks start new workers.
  *    Watches are inactive in the child; mmapio_watch_stop frees them.
  *  - A map the parent was about to destroy once its last borrows went (see
  *    mmapio_close) stays mapped in the child until it exits or execs.

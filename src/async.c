@@ -59,8 +59,8 @@ struct mmapio_task {
 
 static struct mmapio__pool {
   mmapio__mutex mu;
-  mmapio__cond work_cv;  /* workers: a task was queued, or stop */
-  mmapio__cond done_cv;  /* waiters: a task completed, or a stop finished */
+  mmapio__fcond work_cv; /* workers: a task was queued, or stop */
+  mmapio__fcond done_cv; /* waiters: a task completed, or a stop finished */
   mmapio_task *head, *tail;
   unsigned nthreads;     /* started and not yet joined */
   unsigned idle;         /* workers waiting on work_cv */
@@ -77,11 +77,14 @@ static int mmapio__pool_state; /* 0: not set up, 1: being set up, 2: ready */
 static void mmapio__pool_init(void)
 {
   if (mmapio__ld_acquire(&mmapio__pool_state) == 2) return;
+  /* A path task may be the process's first use of the library: the fork
+   * handlers must exist before the pool has state for them to fix. */
+  mmapio__fork_setup();
   int expected = 0;
   if (mmapio__cas(&mmapio__pool_state, &expected, 1)) {
     mmapio__mutex_init(&mmapio__pool.mu);
-    mmapio__cond_init(&mmapio__pool.work_cv);
-    mmapio__cond_init(&mmapio__pool.done_cv);
+    mmapio__fcond_init(&mmapio__pool.work_cv);
+    mmapio__fcond_init(&mmapio__pool.done_cv);
     mmapio__st_release(&mmapio__pool_state, 2);
     return;
   }
@@ -120,18 +123,22 @@ static void mmapio__task_run(mmapio_task *t)
       break;
   }
   if (rc != MMAPIO_OK) mmapio__error_save(&t->err);
-  /* The copy is no longer needed; free it now rather than at task_free so a
-   * large write does not keep its memory while the task sits unread. */
-  free(t->buf);
-  t->buf = NULL;
 
   mmapio__mutex_lock(&mmapio__pool.mu);
+  /* The copy is no longer needed; free it now rather than at task_free so a
+   * large write does not keep its memory while the task sits unread. It
+   * leaves the task under the mutex, so a child of fork() (whose handler
+   * holds the mutex) sees it either still owned by the task or gone: never
+   * a pointer already freed. */
+  void *buf = t->buf;
+  t->buf = NULL;
   t->made = made;
   t->status = rc;
   mmapio__st_release(&t->done, 1);
   if (t->has_event) mmapio__os_event_set(&t->ev);
-  mmapio__cond_broadcast(&mmapio__pool.done_cv);
+  mmapio__fcond_broadcast(&mmapio__pool.done_cv);
   mmapio__mutex_unlock(&mmapio__pool.mu);
+  free(buf);
 }
 
 static void mmapio__worker(void *arg)
@@ -141,7 +148,7 @@ static void mmapio__worker(void *arg)
   for (;;) {
     while (mmapio__pool.head == NULL && !mmapio__pool.stopping) {
       mmapio__pool.idle++;
-      mmapio__cond_wait(&mmapio__pool.work_cv, &mmapio__pool.mu);
+      mmapio__fcond_wait(&mmapio__pool.work_cv, &mmapio__pool.mu);
       mmapio__pool.idle--;
     }
     mmapio_task *t = mmapio__pool.head;
@@ -165,7 +172,7 @@ static int mmapio__submit(mmapio_task *t, const char *op)
   mmapio__mutex_lock(&mmapio__pool.mu);
   /* A free of the last task may be joining the workers right now; queueing
    * behind it could leave the task with no worker, so wait until it is done. */
-  while (mmapio__pool.stopping) mmapio__cond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
+  while (mmapio__pool.stopping) mmapio__fcond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
   if (mmapio__pool.idle == 0 && mmapio__pool.nthreads < MMAPIO__POOL_MAX) {
     unsigned id = mmapio__pool.nthreads;
     int rc = mmapio__thread_start(&mmapio__pool.threads[id], mmapio__worker,
@@ -187,7 +194,7 @@ static int mmapio__submit(mmapio_task *t, const char *op)
   if (mmapio__pool.tail != NULL) mmapio__pool.tail->next = t;
   else mmapio__pool.head = t;
   mmapio__pool.tail = t;
-  mmapio__cond_signal(&mmapio__pool.work_cv);
+  mmapio__fcond_signal(&mmapio__pool.work_cv);
   mmapio__mutex_unlock(&mmapio__pool.mu);
   return MMAPIO_OK;
 }
@@ -204,7 +211,7 @@ static void mmapio__pool_release(void)
     mmapio__pool.stopping = 1;
     n = mmapio__pool.nthreads;
     memcpy(joined, mmapio__pool.threads, n * sizeof joined[0]);
-    mmapio__cond_broadcast(&mmapio__pool.work_cv);
+    mmapio__fcond_broadcast(&mmapio__pool.work_cv);
   }
   mmapio__mutex_unlock(&mmapio__pool.mu);
   if (n == 0) return;
@@ -213,12 +220,13 @@ static void mmapio__pool_release(void)
   mmapio__mutex_lock(&mmapio__pool.mu);
   mmapio__pool.nthreads = 0;
   mmapio__pool.stopping = 0;
-  mmapio__cond_broadcast(&mmapio__pool.done_cv);
+  mmapio__fcond_broadcast(&mmapio__pool.done_cv);
   mmapio__mutex_unlock(&mmapio__pool.mu);
 }
 
 void mmapio__async_fork(int phase)
 {
+  if (phase == MMAPIO__FORK_CHILD) mmapio__setup_after_fork(&mmapio__pool_state);
   if (mmapio__ld_acquire(&mmapio__pool_state) != 2) return;
   if (phase == MMAPIO__FORK_PREPARE) {
     mmapio__mutex_lock(&mmapio__pool.mu);
@@ -228,12 +236,13 @@ void mmapio__async_fork(int phase)
     mmapio__mutex_unlock(&mmapio__pool.mu);
     return;
   }
-  /* The child has no workers. Tasks that were queued or running belong to
-   * the parent (which completes them): here they fail at once, so that
-   * nothing runs twice and nobody waits for a worker that does not exist. */
-  mmapio__mutex_init(&mmapio__pool.mu);
-  mmapio__cond_init(&mmapio__pool.work_cv);
-  mmapio__cond_init(&mmapio__pool.done_cv);
+  /* The child has no workers, and no thread waiting for a task or a stop.
+   * Tasks that were queued or running belong to the parent (which
+   * completes them): here they fail at once, so that nothing runs twice and
+   * nobody waits for a worker that does not exist. Tasks stay counted in
+   * `live` (the child frees its copies; the first new task starts a
+   * worker). A free that was stopping the workers ran on another thread:
+   * `stopping` goes too. */
   mmapio_task *t = mmapio__pool.head;
   mmapio__pool.head = mmapio__pool.tail = NULL;
   for (unsigned i = 0; i <= MMAPIO__POOL_MAX; i++) {
@@ -245,6 +254,12 @@ void mmapio__async_fork(int phase)
     while (list != NULL) {
       mmapio_task *next = list->next;
       list->next = NULL;
+      /* A worker publishes `done` (under the mutex) before it lets go of
+       * the task: a task that completed keeps its result. */
+      if (list->done) {
+        list = next;
+        continue;
+      }
       list->status = MMAPIO_EIO;
       mmapio__saved_error e;
       mmapio__error_save(&e);
@@ -252,7 +267,7 @@ void mmapio__async_fork(int phase)
                                      "it does not run in the child");
       mmapio__error_save(&list->err);
       mmapio__error_restore(&e);
-      list->done = 1;
+      mmapio__st_release(&list->done, 1);
       if (list->has_event) mmapio__os_event_set(&list->ev);
       list = next;
     }
@@ -260,6 +275,10 @@ void mmapio__async_fork(int phase)
   mmapio__pool.nthreads = 0;
   mmapio__pool.idle = 0;
   mmapio__pool.stopping = 0;
+  mmapio__fcond_after_fork(&mmapio__pool.work_cv);
+  mmapio__fcond_after_fork(&mmapio__pool.done_cv);
+  /* This thread took it in the prepare handler. */
+  mmapio__mutex_unlock(&mmapio__pool.mu);
 }
 
 /* ---- Starting calls ----------------------------------------------------- */
@@ -475,7 +494,7 @@ int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms)
   mmapio__mutex_lock(&mmapio__pool.mu);
   while (!t->done) {
     if (timeout_ms < 0) {
-      mmapio__cond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
+      mmapio__fcond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
       continue;
     }
     uint64_t waited = mmapio__monotonic_ms() - start;
@@ -483,7 +502,7 @@ int mmapio_task_wait(mmapio_task *t, int64_t timeout_ms)
       timed_out = 1;
       break;
     }
-    (void)mmapio__cond_timedwait(&mmapio__pool.done_cv, &mmapio__pool.mu,
+    (void)mmapio__fcond_timedwait(&mmapio__pool.done_cv, &mmapio__pool.mu,
                                  (uint64_t)timeout_ms - waited);
   }
   mmapio__mutex_unlock(&mmapio__pool.mu);
@@ -535,7 +554,7 @@ void mmapio_task_free(mmapio_task *t)
   if (t == NULL) return;
   if (t->queued) {
     mmapio__mutex_lock(&mmapio__pool.mu);
-    while (!t->done) mmapio__cond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
+    while (!t->done) mmapio__fcond_wait(&mmapio__pool.done_cv, &mmapio__pool.mu);
     mmapio__mutex_unlock(&mmapio__pool.mu);
   }
   int queued = t->queued;

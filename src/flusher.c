@@ -20,8 +20,9 @@
  * finished, so no flush of a map runs after its close. A generation
  * counter lets a new thread start while an old one is still exiting.
  *
- * fork(): the child has no flusher thread. mmapio__flusher_fork resets the
- * state there, and the thread is started again on demand: by the next
+ * fork(): the child has no flusher thread. mmapio__flusher_fork releases
+ * the mutex the prepare handler took, forgets the thread and its flush in
+ * progress, and the thread is started again on demand: by the next
  * EVERY_MILLIS map added, or by the next write to one (mmapio__flusher_kick).
  */
 #include "internal.h"
@@ -29,8 +30,8 @@
 #include <stdlib.h>
 
 static mmapio__mutex mmapio__fl_mu;
-static mmapio__cond mmapio__fl_cond;      /* heap changed / stop */
-static mmapio__cond mmapio__fl_done;      /* a flush finished */
+static mmapio__fcond mmapio__fl_cond;     /* heap changed / stop (the thread waits) */
+static mmapio__fcond mmapio__fl_done;     /* a flush finished (removers wait) */
 static mmapio_map **mmapio__fl_heap;      /* min-heap by flush_due_ms */
 static size_t mmapio__fl_n, mmapio__fl_cap;
 static mmapio_map *mmapio__fl_busy;       /* map being flushed, or NULL */
@@ -46,8 +47,8 @@ static void mmapio__fl_init(void)
   if (mmapio__ld_acquire(&mmapio__fl_init_state) == 2) return;
   if (mmapio__cas(&mmapio__fl_init_state, &expect, 1)) {
     mmapio__mutex_init(&mmapio__fl_mu);
-    mmapio__cond_init(&mmapio__fl_cond);
-    mmapio__cond_init(&mmapio__fl_done);
+    mmapio__fcond_init(&mmapio__fl_cond);
+    mmapio__fcond_init(&mmapio__fl_done);
     mmapio__st_release(&mmapio__fl_init_state, 2);
     return;
   }
@@ -109,13 +110,13 @@ static void mmapio__fl_main(void *arg)
   mmapio__mutex_lock(&mmapio__fl_mu);
   while (mmapio__fl_gen == my_gen) {
     if (mmapio__fl_n == 0) {
-      mmapio__cond_wait(&mmapio__fl_cond, &mmapio__fl_mu);
+      mmapio__fcond_wait(&mmapio__fl_cond, &mmapio__fl_mu);
       continue;
     }
     uint64_t now = mmapio__monotonic_ms();
     mmapio_map *m = mmapio__fl_heap[0];
     if (m->flush_due_ms > now) {
-      (void)mmapio__cond_timedwait(&mmapio__fl_cond, &mmapio__fl_mu, m->flush_due_ms - now);
+      (void)mmapio__fcond_timedwait(&mmapio__fl_cond, &mmapio__fl_mu, m->flush_due_ms - now);
       continue;
     }
     m->flush_due_ms = mmapio__sat_add(now, m->policy.every);
@@ -139,7 +140,7 @@ static void mmapio__fl_main(void *arg)
       }
     }
     mmapio__fl_busy = NULL;
-    mmapio__cond_broadcast(&mmapio__fl_done);
+    mmapio__fcond_broadcast(&mmapio__fl_done);
   }
   mmapio__mutex_unlock(&mmapio__fl_mu);
 }
@@ -180,7 +181,7 @@ int mmapio__flusher_add(mmapio_map *m)
   mmapio__fl_set(mmapio__fl_n++, m);
   mmapio__fl_up(m->flush_idx);
   m->in_flusher = 1;
-  mmapio__cond_broadcast(&mmapio__fl_cond);
+  mmapio__fcond_broadcast(&mmapio__fl_cond);
   mmapio__mutex_unlock(&mmapio__fl_mu);
   return MMAPIO_OK;
 }
@@ -200,13 +201,13 @@ void mmapio__flusher_remove(mmapio_map *m)
   mmapio__mutex_lock(&mmapio__fl_mu);
   mmapio__fl_erase(m);
   m->in_flusher = 0;
-  while (mmapio__fl_busy == m) mmapio__cond_wait(&mmapio__fl_done, &mmapio__fl_mu);
+  while (mmapio__fl_busy == m) mmapio__fcond_wait(&mmapio__fl_done, &mmapio__fl_mu);
   if (mmapio__fl_n == 0 && mmapio__fl_running) {
     mmapio__fl_gen++;
     mmapio__fl_running = 0;
     to_join = mmapio__fl_thread;
     join = 1;
-    mmapio__cond_broadcast(&mmapio__fl_cond);
+    mmapio__fcond_broadcast(&mmapio__fl_cond);
   }
   if (mmapio__fl_n == 0) mmapio__st_release(&mmapio__fl_restart, 0u);
   mmapio__mutex_unlock(&mmapio__fl_mu);
@@ -215,6 +216,7 @@ void mmapio__flusher_remove(mmapio_map *m)
 
 void mmapio__flusher_fork(int phase)
 {
+  if (phase == MMAPIO__FORK_CHILD) mmapio__setup_after_fork(&mmapio__fl_init_state);
   if (mmapio__ld_acquire(&mmapio__fl_init_state) != 2) return;
   if (phase == MMAPIO__FORK_PREPARE) {
     mmapio__mutex_lock(&mmapio__fl_mu);
@@ -222,13 +224,17 @@ void mmapio__flusher_fork(int phase)
     mmapio__mutex_unlock(&mmapio__fl_mu);
   } else {
     /* The thread, and a flush it was running, exist only in the parent
-     * (the parent finishes that flush; the pages are shared). */
-    mmapio__mutex_init(&mmapio__fl_mu);
-    mmapio__cond_init(&mmapio__fl_cond);
-    mmapio__cond_init(&mmapio__fl_done);
+     * (the parent finishes that flush; the pages are shared). The heap and
+     * the maps in it are this process's: they stay, and the thread starts
+     * again on demand. A thread of the parent waiting in
+     * mmapio__flusher_remove does not exist here either. */
     mmapio__fl_busy = NULL;
     mmapio__fl_running = 0;
     mmapio__fl_gen++;
-    mmapio__fl_restart = mmapio__fl_n > 0 ? 1u : 0u;
+    mmapio__st_release(&mmapio__fl_restart, mmapio__fl_n > 0 ? 1u : 0u);
+    mmapio__fcond_after_fork(&mmapio__fl_cond);
+    mmapio__fcond_after_fork(&mmapio__fl_done);
+    /* This thread took it in the prepare handler. */
+    mmapio__mutex_unlock(&mmapio__fl_mu);
   }
 }

@@ -638,11 +638,77 @@ void mmapio__fork_prepare(void);
 void mmapio__fork_parent(void);
 void mmapio__fork_child(void);
 extern unsigned mmapio__fork_gen; /* bumped in every child */
+/* Sets the fork handling up (registers the handlers once) before a module
+ * that starts threads without a map -- the async pool's path tasks -- first
+ * makes state that the handlers must fix in a child. Idempotent. */
+void mmapio__fork_setup(void);
 /* Each subsystem's part of fork handling: take its mutex in prepare, drop
- * it in the parent, reinitialise everything in the child (threads other
- * than the forking one do not exist there). */
+ * it in the parent; in the child drop it too (the forking thread took it)
+ * and reset only what belonged to threads that do not exist there. */
 void mmapio__flusher_fork(int phase);
 void mmapio__async_fork(int phase);
+
+/* A condition variable that counts its waiters, so that the child of fork()
+ * can tell whether it records threads that do not exist there.
+ *
+ * Every wait and every signal or broadcast runs with the mutex `mu` the
+ * variable is used with, and `waiters` changes only under it. The prepare
+ * handler takes `mu`, so at fork time no other thread is inside a signal,
+ * and `waiters` counts exactly the threads inside a wait (including one
+ * woken and not yet back from it). The forking thread is never one of them.
+ * In the child, with `mu` still held by its only thread:
+ *  - waiters == 0: no thread was inside any operation on the variable, so
+ *    it is in a consistent state with no waiter and stays as it is;
+ *  - waiters > 0: it records waiters that do not exist in the child (some
+ *    perhaps half-way through their wait's bookkeeping). Destroying it is
+ *    no way out: a destroy waits for its waiters to leave (glibc's does),
+ *    and these never will. So it is initialised afresh in place, which is
+ *    safe exactly because no thread of the child can be using it: the only
+ *    one is running the handler. Leaving such a variable as it is does not
+ *    work either: with glibc 2.36, children of
+ *    tests/concurrency/test_fork_threads.c then hang in their first tasks. */
+typedef struct mmapio__fcond {
+  mmapio__cond cv;
+  unsigned waiters; /* threads inside a wait (under the mutex) */
+} mmapio__fcond;
+
+static inline void mmapio__fcond_init(mmapio__fcond *c)
+{
+  mmapio__cond_init(&c->cv);
+  c->waiters = 0;
+}
+static inline void mmapio__fcond_wait(mmapio__fcond *c, mmapio__mutex *mu)
+{
+  c->waiters++;
+  mmapio__cond_wait(&c->cv, mu);
+  c->waiters--;
+}
+/* As mmapio__cond_timedwait: 0 when signalled (or spuriously), 1 on timeout. */
+static inline int mmapio__fcond_timedwait(mmapio__fcond *c, mmapio__mutex *mu, uint64_t timeout_ms)
+{
+  c->waiters++;
+  int r = mmapio__cond_timedwait(&c->cv, mu, timeout_ms);
+  c->waiters--;
+  return r;
+}
+static inline void mmapio__fcond_signal(mmapio__fcond *c) { mmapio__cond_signal(&c->cv); }
+static inline void mmapio__fcond_broadcast(mmapio__fcond *c) { mmapio__cond_broadcast(&c->cv); }
+/* In the child of fork(), with the mutex held by the forking thread. */
+static inline void mmapio__fcond_after_fork(mmapio__fcond *c)
+{
+  if (c->waiters == 0) return;
+  mmapio__cond_init(&c->cv);
+  c->waiters = 0;
+}
+
+/* One-time set-up states of the modules' static locks (0: not yet, 1: being
+ * set up, 2: ready). In the child of fork() a 1 was left by a thread that
+ * does not exist there and would never finish: it goes back to 0, so that
+ * the child's first user sets the module up itself. */
+static inline void mmapio__setup_after_fork(int *state)
+{
+  if (mmapio__ld_relaxed(state) == 1) mmapio__st_relaxed(state, 0);
+}
 #define MMAPIO__FORK_PREPARE 0
 #define MMAPIO__FORK_PARENT 1
 #define MMAPIO__FORK_CHILD 2

@@ -34,15 +34,18 @@
  * fork(): the registry lets the child fix every map object. The prepare
  * handler takes the short-lived locks (reaper count, registry; each map
  * object's resize and slot mutexes; the flusher's; the async pool's) so
- * that no other thread is inside them at fork time, the parent handler
- * releases them, and the child handler releases the map objects' mutexes
- * (its only thread took them) and reinitialises the others and everything
- * owned by threads that do not
- * exist in the child: their slot holds (lock.c), the writer lock (wstate) unless the
- * forking thread holds the map exclusively, the `stable` lock (held by
- * flushes of other threads), the flusher thread (restarted on demand), the
- * async workers (tasks that were queued or running fail), the reapers, and
- * the watches (inactive in the child).
+ * that no other thread is inside them at fork time, and the parent handler
+ * releases them. In the child, whose only thread is the one that forked
+ * and took them, the child handler releases them too (a locked mutex is
+ * never initialised again), and resets only what belonged to threads that
+ * do not exist there: their slot holds (lock.c), the writer lock (wstate)
+ * unless the forking thread holds the map exclusively, the `stable` lock
+ * (held by flushes of other threads; not taken by the prepare handler, so
+ * initialised afresh), the flusher thread (restarted on demand), the async
+ * workers (tasks that were queued or running fail), the reapers, condition
+ * variables that recorded waiters (mmapio__fcond, internal.h), and the
+ * watches (inactive in the child). The fork handlers are registered before
+ * the first map or async task exists (mmapio__fork_setup).
  */
 #include "internal.h"
 
@@ -67,7 +70,7 @@ static mmapio_map *mmapio__reg_head;
 static mmapio_map *mmapio__pool; /* pooled objects beyond the spare (registry lock) */
 mmapio_map *mmapio__pool_spare;  /* see mmapio__registry_reuse (internal.h) */
 static mmapio__mutex mmapio__reap_mu;
-static mmapio__cond mmapio__reap_cv; /* a reaper finished */
+static mmapio__fcond mmapio__reap_cv; /* a reaper finished */
 static unsigned mmapio__reapers; /* reaper threads running (reap_mu) */
 static int mmapio__reg_state;    /* 0: not set up, 1: being set up, 2: ready */
 unsigned mmapio__fork_gen;
@@ -77,7 +80,7 @@ static void mmapio__reg_init_slow(void)
   int expect = 0;
   if (mmapio__cas(&mmapio__reg_state, &expect, 1)) {
     mmapio__mutex_init(&mmapio__reap_mu);
-    mmapio__cond_init(&mmapio__reap_cv);
+    mmapio__fcond_init(&mmapio__reap_cv);
     mmapio__os_atfork_register();
     mmapio__st_release(&mmapio__reg_state, 2);
     return;
@@ -89,6 +92,8 @@ static inline void mmapio__reg_init(void)
 {
   if (MMAPIO__UNLIKELY(mmapio__ld_acquire(&mmapio__reg_state) != 2)) mmapio__reg_init_slow();
 }
+
+void mmapio__fork_setup(void) { mmapio__reg_init(); }
 
 static void mmapio__reg_lock_slow(void)
 {
@@ -214,7 +219,7 @@ void mmapio__reap_wait(void)
 {
   mmapio__reg_init();
   mmapio__mutex_lock(&mmapio__reap_mu);
-  while (mmapio__reapers != 0) mmapio__cond_wait(&mmapio__reap_cv, &mmapio__reap_mu);
+  while (mmapio__reapers != 0) mmapio__fcond_wait(&mmapio__reap_cv, &mmapio__reap_mu);
   mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
@@ -244,7 +249,7 @@ static void mmapio__reaper_main(void *arg)
   (void)mmapio__map_destroy(m);
   mmapio__mutex_lock(&mmapio__reap_mu);
   mmapio__reapers--;
-  mmapio__cond_broadcast(&mmapio__reap_cv);
+  mmapio__fcond_broadcast(&mmapio__reap_cv);
   mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
@@ -282,7 +287,7 @@ void mmapio__map_reap(mmapio_map *m)
                     "it stays open\n", mmapio__path_or(m->path));
     mmapio__mutex_lock(&mmapio__reap_mu);
     mmapio__reapers--;
-    mmapio__cond_broadcast(&mmapio__reap_cv);
+    mmapio__fcond_broadcast(&mmapio__reap_cv);
     mmapio__mutex_unlock(&mmapio__reap_mu);
   }
   mmapio__error_restore(&e);
@@ -299,10 +304,15 @@ void mmapio__fork_prepare(void)
 {
   if (mmapio__ld_acquire(&mmapio__reg_state) != 2) return;
   /* Order: the reaper count, the registry, then each map's resize and slot
-   * mutexes, then the flusher's and the async pool's. No thread takes the
-   * registry or the reaper count while holding one of the others, nor a map
-   * mutex while holding the flusher's or the async pool's; the writer locks
-   * (wstate, held for as long as a write view lives) are never taken here.
+   * mutexes, then the flusher's and the async pool's (and after this
+   * handler, in the POSIX backend, the stripes of the portable address-wait
+   * table and the test hooks' mutex). No thread takes the registry or the
+   * reaper count while holding one of the others, nor a map mutex while
+   * holding the flusher's or the async pool's; the writer locks (wstate,
+   * held for as long as a write view lives) and the `stable` locks (held
+   * across a flush's system call) are never taken here, so a fork never
+   * waits for a write view or for the device. The parent and child
+   * handlers release in the reverse order.
    * The list has the pooled objects too; nobody holds their locks, so
    * taking them costs nothing and keeps one walk for both kinds. */
   mmapio__mutex_lock(&mmapio__reap_mu);
@@ -330,10 +340,19 @@ void mmapio__fork_parent(void)
   mmapio__mutex_unlock(&mmapio__reap_mu);
 }
 
+/* The child's only thread is the one that forked; it holds every lock the
+ * prepare handler took and releases each one (a mutex is never initialised
+ * again while locked). What belonged to other threads is reset: their
+ * holds, the flusher and the workers, the reapers, condition variables
+ * that recorded them as waiters (mmapio__fcond_after_fork). */
 void mmapio__fork_child(void)
 {
   mmapio__fork_gen++;
-  if (!mmapio__fork_held) return;
+  if (!mmapio__fork_held) {
+    /* Not ready at fork time: a 1 was left by a thread of the parent. */
+    mmapio__setup_after_fork(&mmapio__reg_state);
+    return;
+  }
   mmapio__fork_held = 0;
   mmapio__async_fork(MMAPIO__FORK_CHILD);
   mmapio__flusher_fork(MMAPIO__FORK_CHILD);
@@ -342,7 +361,12 @@ void mmapio__fork_child(void)
      * (pooled objects' too: the next map of such an object uses them). */
     mmapio__mutex_unlock(&m->slot_mu);
     mmapio__mutex_unlock(&m->resize_mu);
-    /* Held shared by flushes and hints of other threads, which are gone. */
+    /* Held shared by flushes and hints of other threads, which are gone,
+     * and perhaps half-way through their lock or unlock: the prepare
+     * handler does not take it (a fork would wait for the device), so its
+     * state is unknown and it starts afresh. No thread of the child can be
+     * using it: this one is not inside a flush or hint, and is the only
+     * one. */
     mmapio__rwlock_init(&m->stable);
     mmapio__lock_after_fork(m);
     /* Pins are not tied to threads and stay counted; the releases that
@@ -352,8 +376,11 @@ void mmapio__fork_child(void)
     /* A map whose reaper ran in the parent has none here: it stays mapped
      * until the child exits or execs (descriptors are close-on-exec). */
   }
+  /* This thread holds the registry lock (a word, not a mutex): free it.
+   * The sleepers a 2 announced are threads of the parent: no wake. */
+  mmapio__st_release(&mmapio__reg_lock, 0u);
+  /* Reaper threads, and any thread of mmapio__reap_wait, are the parent's. */
   mmapio__reapers = 0;
-  mmapio__st_relaxed(&mmapio__reg_lock, 0u);
-  mmapio__mutex_init(&mmapio__reap_mu);
-  mmapio__cond_init(&mmapio__reap_cv);
+  mmapio__fcond_after_fork(&mmapio__reap_cv);
+  mmapio__mutex_unlock(&mmapio__reap_mu);
 }

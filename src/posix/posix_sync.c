@@ -239,7 +239,7 @@ void mmapio__posix_waits_fork(int phase) { (void)phase; }
 
 typedef struct mmapio__stripe {
   mmapio__mutex mu;
-  mmapio__cond cv;
+  mmapio__fcond cv;
   char pad[64];
 } mmapio__stripe;
 
@@ -250,7 +250,7 @@ static void stripes_init(void)
 {
   for (unsigned i = 0; i < MMAPIO__STRIPES; i++) {
     mmapio__mutex_init(&stripes[i].mu);
-    mmapio__cond_init(&stripes[i].cv);
+    mmapio__fcond_init(&stripes[i].cv);
   }
 }
 
@@ -268,7 +268,7 @@ void mmapio__wait_u32(const uint32_t *addr, uint32_t expected, uint32_t timeout_
   mmapio__stripe *s = stripe_of(addr);
   mmapio__mutex_lock(&s->mu);
   if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) == expected)
-    (void)mmapio__cond_timedwait(&s->cv, &s->mu, timeout_ms);
+    (void)mmapio__fcond_timedwait(&s->cv, &s->mu, timeout_ms);
   mmapio__mutex_unlock(&s->mu);
 }
 
@@ -276,12 +276,17 @@ void mmapio__wake_u32(const uint32_t *addr)
 {
   mmapio__stripe *s = stripe_of(addr);
   mmapio__mutex_lock(&s->mu);
-  mmapio__cond_broadcast(&s->cv);
+  mmapio__fcond_broadcast(&s->cv);
   mmapio__mutex_unlock(&s->mu);
 }
 
 /* fork(): a stripe held by another thread would stay locked in the child,
- * so take them all before fork and start the child with fresh ones. */
+ * so the prepare handler takes them all (after the core's locks: a stripe
+ * is held only around one wait or wake, with no other lock taken inside).
+ * The child's only thread is the one that took them, so it releases them;
+ * a stripe's condition variable is initialised afresh only when threads of
+ * the parent, which do not exist in the child, were inside a wait on it
+ * (mmapio__fcond_after_fork in internal.h). */
 void mmapio__posix_waits_fork(int phase)
 {
   (void)pthread_once(&stripes_once, stripes_init);
@@ -291,8 +296,8 @@ void mmapio__posix_waits_fork(int phase)
     } else if (phase == MMAPIO__FORK_PARENT) {
       mmapio__mutex_unlock(&stripes[i].mu);
     } else {
-      mmapio__mutex_init(&stripes[i].mu);
-      mmapio__cond_init(&stripes[i].cv);
+      mmapio__fcond_after_fork(&stripes[i].cv);
+      mmapio__mutex_unlock(&stripes[i].mu);
     }
   }
 }
