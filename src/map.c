@@ -6,6 +6,7 @@
  * 4, 5 and 7.
  */
 #include "internal.h"
+#include "os_fast.h" /* the backend's (src/posix/ or src/win/): mmapio_open_ro, its close */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,93 @@
+/*
+ * os_fast.h (POSIX) -- the backend calls of mmapio_open_ro and of its close,
+ * defined inline so that the core's plain read-only open and close (map.c)
+ * make their system calls without a call into the backend. Every backend
+ * has an os_fast.h with these two functions (src/win/os_fast.h); CMake puts
+ * the platform's directory on the include path, and only map.c includes it.
+ *
+ * mmapio__os_open_map_ro: mmapio__os_open_stat (read access, existing file,
+ * default permissions) and, for a regular file of 1 to MMAPIO_MAX_SIZE
+ * bytes, mmapio__os_map of the whole file read-only into `om` (clean: all
+ * zero, so offset 0). Returns
+ *   MMAPIO_OK             opened (*f) and mapped, *len bytes;
+ *   MMAPIO__OS_NOT_MAPPED opened (*f), *len bytes as mmapio__os_open_stat
+ *                         reports, not mapped: the caller maps it the
+ *                         general way (an empty file, a device, a length
+ *                         above the limit, or a file whose length changed
+ *                         when its mapping failed);
+ *   a failure             recorded, as those two functions record it; *f
+ *                         is then MMAPIO_INVALID_FILE, or the open file
+ *                         when its mapping failed (the caller closes it).
+ * The same system calls as the two functions make (so test hooks see the
+ * same sequence) with one call instead of two.
+ *
+ * mmapio__os_unmap_close: mmapio__os_unmap of the whole mapping (when
+ * om->base is not NULL), then mmapio__os_close_file(f); `om` is left as it
+ * was.
+ */
+#ifndef MMAPIO_OS_FAST_H
+#define MMAPIO_OS_FAST_H
+
+#include "posix_sys.h"
+
+#define MMAPIO__OS_NOT_MAPPED 1
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MMAPIO__OS_FAST_COLD __attribute__((cold))
+#else
+#  define MMAPIO__OS_FAST_COLD
+#endif
+
+/* The cold paths, out of line (posix_file.c): the open failed; the file is
+ * anything but a plain regular file of 1 to MMAPIO_MAX_SIZE bytes (or its
+ * fstat failed: st_ok 0, errno); the mapping failed (errno). */
+MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_unopened(mmapio_native_file *out,
+                                                        uint64_t *len, const char *path,
+                                                        int flags);
+MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len,
+                                                     int fd, int st_ok, const struct stat *st,
+                                                     const char *path);
+MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_failed(uint64_t *len, int fd, const char *path);
+
+/* The flags of mmapio__os_open_stat's open of an existing file for reading
+ * (see open_flags in posix_file.c). */
+#ifdef O_NOCTTY
+#  define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+#else
+#  define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+#endif
+
+static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *out,
+                                         uint64_t *len, const char *path)
+{
+  int fd;
+  do {
+    fd = mmapio__sys_open(path, MMAPIO__OPEN_RO_FLAGS, (mode_t)0666);
+  } while (fd < 0 && errno == EINTR);
+  if (MMAPIO__UNLIKELY(fd < 0))
+    return mmapio__posix_open_ro_unopened(out, len, path, MMAPIO__OPEN_RO_FLAGS);
+  *out = fd;
+  struct stat st;
+  if (MMAPIO__UNLIKELY(mmapio__sys_fstat(fd, &st) != 0))
+    return mmapio__posix_open_ro_other(out, len, fd, 0, &st, path);
+  if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+                       (uint64_t)st.st_size > MMAPIO_MAX_SIZE))
+    return mmapio__posix_open_ro_other(out, len, fd, 1, &st, path);
+  uint64_t n = (uint64_t)st.st_size;
+  *len = n;
+  void *p = mmapio__sys_mmap(NULL, (size_t)n, PROT_READ, MAP_SHARED, fd, 0);
+  if (MMAPIO__UNLIKELY(p == MAP_FAILED)) return mmapio__posix_open_ro_failed(len, fd, path);
+  om->base = (uint8_t *)p;
+  om->reserved = n;
+  return MMAPIO_OK;
+}
+
+static inline void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
+{
+  if (om->base != NULL)
+    (void)mmapio__sys_munmap(om->base - om->delta, (size_t)(om->reserved + om->delta));
+  /* Not retried on EINTR (mmapio__os_close_file). */
+  if (f >= 0) (void)mmapio__sys_close(f);
+}
+
+#endif /* MMAPIO_OS_FAST_H */
