@@ -17,9 +17,11 @@ static uint64_t mmapio__next_uid = 1;
 #if defined(__GNUC__) || defined(__clang__)
 #  define MMAPIO__COLD __attribute__((noinline, cold))
 #  define MMAPIO__NOINLINE __attribute__((noinline))
+#  define MMAPIO__INLINE static inline __attribute__((always_inline))
 #else
 #  define MMAPIO__COLD
 #  define MMAPIO__NOINLINE
+#  define MMAPIO__INLINE static inline
 #endif
 
 /* Address of byte `off`; the base of an empty mapping is NULL and is never
@@ -252,7 +254,7 @@ static void mmapio__map_free(mmapio_map *m)
  * (hints), `dying` (a reap). Everything else it only reads, or changes and
  * restores (holds, pins, portable views); debug builds check the result
  * (mmapio__registry_check_clean). */
-static void mmapio__map_destroy_fastro(mmapio_map *m)
+MMAPIO__INLINE void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
   /* uid, refs, file, roff, voff, woff, xoff and path are set by every allocation
@@ -848,7 +850,7 @@ static int mmapio__close_general(mmapio_map *m);
  * ever borrowed the map, the checks of mmapio__close_general for such a map
  * (mmapio__close_probe, pins, busy), then the short destruction. Anything
  * else, or anything held, takes the general path, which reports it. */
-static MMAPIO__NOINLINE int mmapio__close_fastro(mmapio_map *m)
+MMAPIO__INLINE int mmapio__close_fastro(mmapio_map *m)
 {
   if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->refs) == 1u &&
                      __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&

@@ -22,13 +22,16 @@
  * same sequence) with one call instead of two.
  *
  * mmapio__os_unmap_close: mmapio__os_unmap of the whole mapping (when
- * om->base is not NULL), then mmapio__os_close_file(f); `om` is left as it
- * was.
+ * om->base is not NULL) of a whole file -- om->offset 0, so om->delta is 0,
+ * as for every map of mmapio_open_ro -- then mmapio__os_close_file(f); `om`
+ * is left as it was.
  */
 #ifndef MMAPIO_OS_FAST_H
 #define MMAPIO_OS_FAST_H
 
 #include "posix_sys.h"
+
+#include <assert.h>
 
 #define MMAPIO__OS_NOT_MAPPED 1
 
@@ -84,8 +87,8 @@ static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_f
 
 static inline void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
 {
-  if (om->base != NULL)
-    (void)mmapio__sys_munmap(om->base - om->delta, (size_t)(om->reserved + om->delta));
+  assert(om->delta == 0u);
+  if (om->base != NULL) (void)mmapio__sys_munmap(om->base, (size_t)om->reserved);
   /* Not retried on EINTR (mmapio__os_close_file). */
   if (f >= 0) (void)mmapio__sys_close(f);
 }
