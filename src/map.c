@@ -220,8 +220,11 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__rwlock_init(&m->stable);
     mmapio__registry_add(m);
   }
-  /* MMAPIO__MAP_ALLOC_SET: the fields set here on every object, pooled
-   * ones too (a clean object may hold stale values in them). */
+  /* MMAPIO__MAP_ALLOC_SET and MMAPIO__MAP_READY_SET: the fields set here
+   * on every object, pooled ones too (a clean object may hold stale values
+   * in the first, and holds mmapio_open_ro's values in the second). */
+  m->mode = (mmapio_mode)0;
+  m->fastro = 0;
   m->path = NULL;
   if (path != NULL) {
     m->path = heap != NULL ? heap : m->path_buf;
@@ -257,16 +260,15 @@ static void mmapio__map_free(mmapio_map *m)
 MMAPIO__INLINE void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
-  /* uid, refs, file, roff, voff, woff, xoff and path are set by every allocation
-   * (they need no reset, see MMAPIO__MAP_ALLOC_SET); the statistics stay
-   * 0 (a read-only map neither flushes nor resizes). */
+  /* uid, refs and file are set by every allocation (they need no reset,
+   * see MMAPIO__MAP_ALLOC_SET); roff, voff, woff, xoff, mode, fastro and
+   * path keep the values a clean object holds (MMAPIO__MAP_READY_SET); the
+   * statistics stay 0 (a read-only map neither flushes nor resizes). */
   m->len = 0;
   m->rgate = 0;
   memset(&m->om, 0, sizeof m->om);
-  m->mode = (mmapio_mode)0;
   m->huge_active = 0;
   m->dying = 0;
-  m->fastro = 0;
 #ifndef NDEBUG
   mmapio__registry_check_clean(m);
 #endif
@@ -665,8 +667,9 @@ static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, in
 }
 
 /* The plain read-only open, the most frequent one, on a path of its own:
- * a pooled object is clean (everything zero but its index), so only the
- * fields a read-only map with the default options has non-zero are set,
+ * a pooled object is clean (everything zero but its index, and the fields
+ * mmapio__map_ready fills in), so only the remaining fields a read-only map
+ * with the default options has non-zero are set,
  * and one backend call opens, checks and maps the file. The result is the
  * map mmapio__open_valid makes of the same options (same checks, same
  * messages; mmapio__map_configure would store the same values), marked
@@ -680,18 +683,13 @@ int mmapio_open_ro(mmapio_map **out, const char *path)
   mmapio_map *m = mmapio__registry_reuse();
   if (MMAPIO__UNLIKELY(m == NULL)) return mmapio__open_ro_general(out, path);
   memcpy(m->path_buf, path, n);
-  m->path = m->path_buf;
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
-  m->fastro = 1;
-  /* mmapio__map_configure of the default options in READ_ONLY mode: the
-   * durability (DATA), policy (MANUAL), flags, max_size and window are 0. */
-  m->mode = MMAPIO_MODE_READ_ONLY;
-  uint32_t o = mmapio__entry_off(m->tidx); /* mmapio__map_fast_set of READ_ONLY */
-  m->roff = o;
-  m->voff = o;
-  m->woff = MMAPIO__NO_FAST;
-  m->xoff = MMAPIO__NO_FAST;
+  /* A clean object holds the rest of what mmapio__map_configure and
+   * mmapio__map_fast_set would store for the default options in READ_ONLY
+   * mode (mmapio__map_ready: the mode, fastro, the fast-path offsets, the
+   * inline path); the durability (DATA), policy (MANUAL), flags, max_size
+   * and window are 0. */
   /* The length goes straight to m->len: nobody else sees m yet. */
   int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
