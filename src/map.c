@@ -659,6 +659,7 @@ static MMAPIO__COLD int mmapio__open_ro_general(mmapio_map **out, const char *pa
 static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, int rc)
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
+  *out = NULL;
   if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, m->len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   mmapio__rgate_open(m); /* the fast paths may run from now on */
@@ -676,8 +677,9 @@ static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, in
  * fastro so that its close takes the short way too. */
 int mmapio_open_ro(mmapio_map **out, const char *path)
 {
+  /* *out is set on every return: by the general open, by
+   * mmapio__open_ro_rest, or to the new map at the end. */
   if (MMAPIO__UNLIKELY(out == NULL || path == NULL)) return mmapio__open_ro_general(out, path);
-  *out = NULL;
   size_t n = strlen(path) + 1;
   if (MMAPIO__UNLIKELY(n > MMAPIO__PATH_INLINE)) return mmapio__open_ro_general(out, path);
   mmapio_map *m = mmapio__registry_reuse();
@@ -693,7 +695,10 @@ int mmapio_open_ro(mmapio_map **out, const char *path)
   /* The length goes straight to m->len: nobody else sees m yet. */
   int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
-  mmapio__rgate_open(m); /* the fast paths may run from now on */
+  /* The fast paths may run from now on: mmapio__rgate_open, whose value is
+   * known here (rfence is 0 in a clean object, and the length, not 0, was
+   * just stored by this thread). */
+  mmapio__st_release(&m->rgate, mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : m->len + 1u);
   *out = m;
   return MMAPIO_OK;
 }
