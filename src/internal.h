@@ -264,8 +264,8 @@ struct mmapio_map {
   /* logical end (append.c) */
   uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
   uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
-  uint32_t fastro;       /* opened by mmapio_open_ro's own path (map.c): its close
-                            resets only what such a map's life changes */
+  uint32_t fastro;       /* opened and mapped by mmapio_open_ro's own path (map.c):
+                            its close resets only what such a map's life changes */
 
   /* ---- Kept when the object is reused --------------------------------------
    * Map objects are never freed but reused (lifetime.c). A pooled object
@@ -296,8 +296,9 @@ struct mmapio_map {
 #define MMAPIO__MAP_ALLOC_SET(X) X(uid) X(refs) X(file)
 /* The fields a clean object holds ready for mmapio_open_ro (see
  * mmapio__map_ready): mmapio__map_alloc sets them on every object it hands
- * out, a fastro map never changes them, and mmapio__registry_check_clean
- * checks their values. */
+ * out, a fastro map never changes them (mmapio_open_ro's slow rest clears
+ * fastro: such a map is zeroed after its close), and
+ * mmapio__registry_check_clean checks their values. */
 #define MMAPIO__MAP_READY_SET(X) X(roff) X(voff) X(woff) X(xoff) X(mode) X(fastro) X(path)
 
 /* m->roff / m->voff / m->woff / m->xoff of a map whose fast path is closed:

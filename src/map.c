@@ -248,15 +248,16 @@ static void mmapio__map_free(mmapio_map *m)
 }
 
 /* mmapio__map_destroy of a fastro map without slots (mmapio_open_ro's
- * map that no thread borrowed): read-only and plain, so there is nothing
- * to flush, no flusher, no logical end, a descriptor of its own and an
- * inline path. Unmap, close, and put back exactly what such a map's life
- * changed, so that the object goes back to the pool clean (no zeroing of
- * the whole object when it is taken again). What the life of such a map
- * can change: the fields set at open (below), the huge-page answer
- * (hints), `dying` (a reap). Everything else it only reads, or changes and
- * restores (holds, pins, portable views); debug builds check the result
- * (mmapio__registry_check_clean). */
+ * map that the backend mapped in its one call and that no thread
+ * borrowed): read-only and plain, so there is nothing to flush, no
+ * flusher, no logical end, a descriptor of its own, a mapping (om.base
+ * and om.reserved; the rest of om is 0) and an inline path. Unmap, close,
+ * and put back exactly what such a map's life changed, so that the object
+ * goes back to the pool clean (no zeroing of the whole object when it is
+ * taken again). What the life of such a map can change: the fields set at
+ * open (below), the huge-page answer (hints), `dying` (a reap). Everything
+ * else it only reads, or changes and restores (holds, pins, portable
+ * views); debug builds check the result (mmapio__registry_check_clean). */
 MMAPIO__INLINE void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
@@ -266,7 +267,8 @@ MMAPIO__INLINE void mmapio__map_destroy_fastro(mmapio_map *m)
    * statistics stay 0 (a read-only map neither flushes nor resizes). */
   m->len = 0;
   m->rgate = 0;
-  memset(&m->om, 0, sizeof m->om);
+  m->om.base = NULL;
+  m->om.reserved = 0;
   m->huge_active = 0;
   m->dying = 0;
 #ifndef NDEBUG
@@ -660,6 +662,9 @@ static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, in
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
   *out = NULL;
+  /* Not a fastro map any more: its close takes the general way (which
+   * handles any mapping, or none, and leaves the object to be zeroed). */
+  m->fastro = 0;
   if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, m->len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   mmapio__rgate_open(m); /* the fast paths may run from now on */
@@ -849,14 +854,15 @@ void mmapio__map_release_ref(mmapio_map *m)
 
 static int mmapio__close_general(mmapio_map *m);
 
-/* The close of a fastro map: when it is the last reference and no thread
- * ever borrowed the map, the checks of mmapio__close_general for such a map
- * (mmapio__close_probe, pins, busy), then the short destruction. Anything
- * else, or anything held, takes the general path, which reports it. */
+/* The close of a fastro map that no thread ever borrowed: the checks of
+ * mmapio__close_general for such a map (mmapio__close_probe, pins, busy;
+ * with no slot, no thread holds a view, write view or iterator of it),
+ * then the reference goes, and with the last one the short destruction.
+ * Anything else, or anything held, takes the general path, which reports
+ * it. */
 MMAPIO__INLINE int mmapio__close_fastro(mmapio_map *m)
 {
-  if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->refs) == 1u &&
-                     __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
+  if (MMAPIO__LIKELY(__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
                      (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) |
                       __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
                       mmapio__ld_acquire(&m->pins) | mmapio__ld_acquire(&m->busy)) == 0u)) {

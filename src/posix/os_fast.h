@@ -21,10 +21,10 @@
  * The same system calls as the two functions make (so test hooks see the
  * same sequence) with one call instead of two.
  *
- * mmapio__os_unmap_close: mmapio__os_unmap of the whole mapping (when
- * om->base is not NULL) of a whole file -- om->offset 0, so om->delta is 0,
- * as for every map of mmapio_open_ro -- then mmapio__os_close_file(f); `om`
- * is left as it was.
+ * mmapio__os_unmap_close: the close of what mmapio__os_open_map_ro opened
+ * and mapped (MMAPIO_OK): mmapio__os_unmap of the whole mapping (base not
+ * NULL, delta 0) and mmapio__os_close_file(f) (f valid); `om` is left as
+ * it was.
  */
 #ifndef MMAPIO_OS_FAST_H
 #define MMAPIO_OS_FAST_H
@@ -87,10 +87,10 @@ static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_f
 
 static inline void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
 {
-  assert(om->delta == 0u);
-  if (om->base != NULL) (void)mmapio__sys_munmap(om->base, (size_t)om->reserved);
+  assert(om->base != NULL && om->delta == 0u && f >= 0);
+  (void)mmapio__sys_munmap(om->base, (size_t)om->reserved);
   /* Not retried on EINTR (mmapio__os_close_file). */
-  if (f >= 0) (void)mmapio__sys_close(f);
+  (void)mmapio__sys_close(f);
 }
 
 #endif /* MMAPIO_OS_FAST_H */
