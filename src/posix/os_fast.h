@@ -41,14 +41,15 @@
 #  define MMAPIO__OS_FAST_COLD
 #endif
 
-/* The cold paths, out of line (posix_file.c): the open failed; the file is
- * anything but a plain regular file of 1 to MMAPIO_MAX_SIZE bytes (or its
- * fstat failed: st_ok 0, errno); the mapping failed (errno). */
+/* The cold paths, out of line (posix_file.c): the open failed (errno; EINTR
+ * is retried); the file is anything but a plain regular file of 1 to
+ * MMAPIO_MAX_SIZE bytes (or its fstat failed: st_ok 0, errno; EINTR is
+ * retried into *st); the mapping failed (errno). */
 MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_unopened(mmapio_native_file *out,
                                                         uint64_t *len, const char *path,
                                                         int flags);
 MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len,
-                                                     int fd, int st_ok, const struct stat *st,
+                                                     int fd, int st_ok, struct stat *st,
                                                      const char *path);
 MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_failed(uint64_t *len, int fd, const char *path);
 
@@ -60,18 +61,37 @@ MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_failed(uint64_t *len, int fd, con
 #  define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
 #endif
 
+/* One attempt of open and of fstat, as the wrappers make each (the test
+ * hooks see it as one call) but without their EINTR loop: an interrupted
+ * attempt leads to the cold path of its failure, which retries it. */
+static inline int mmapio__os_fast_open(const char *path)
+{
+  int e = MMAPIO__SYS_HOOK_("open", 0, 0, MMAPIO__OPEN_RO_FLAGS);
+  if (e != 0) {
+    errno = e;
+    return -1;
+  }
+  return MMAPIO__SYS_CALL(open)(path, MMAPIO__OPEN_RO_FLAGS, (mode_t)0666);
+}
+static inline int mmapio__os_fast_fstat(int fd, struct stat *st)
+{
+  int e = MMAPIO__SYS_HOOK_("fstat", 0, 0, 0);
+  if (e != 0) {
+    errno = e;
+    return -1;
+  }
+  return MMAPIO__SYS_CALL(fstat)(fd, st);
+}
+
 static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *out,
                                          uint64_t *len, const char *path)
 {
-  int fd;
-  do {
-    fd = mmapio__sys_open(path, MMAPIO__OPEN_RO_FLAGS, (mode_t)0666);
-  } while (fd < 0 && errno == EINTR);
+  int fd = mmapio__os_fast_open(path);
   if (MMAPIO__UNLIKELY(fd < 0))
     return mmapio__posix_open_ro_unopened(out, len, path, MMAPIO__OPEN_RO_FLAGS);
   *out = fd;
   struct stat st;
-  if (MMAPIO__UNLIKELY(mmapio__sys_fstat(fd, &st) != 0))
+  if (MMAPIO__UNLIKELY(mmapio__os_fast_fstat(fd, &st) != 0))
     return mmapio__posix_open_ro_other(out, len, fd, 0, &st, path);
   if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) || st.st_size <= 0 ||
                        (uint64_t)st.st_size > MMAPIO_MAX_SIZE))

@@ -145,16 +145,21 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
 /* mmapio__os_open_map_ro's cold paths (os_fast.h: out of line, so that
  * the plain case inlined into the core needs few registers). */
 
-/* The open failed: what mmapio__os_open_stat does from there (the blocking
- * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when
- * that retry opened the file. */
+/* The open failed: its retry when it was interrupted (os_fast.h makes one
+ * attempt), then what mmapio__os_open_stat does from there (the blocking
+ * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when a
+ * retry opened the file. */
 int mmapio__posix_open_ro_unopened(mmapio_native_file *out, uint64_t *len, const char *path,
                                    int flags)
 {
   *out = MMAPIO_INVALID_FILE;
   int fd = -1;
-  int rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
-  if (fd < 0) return rc;
+  int rc;
+  if (errno == EINTR) fd = open_retry(path, flags, (mode_t)0666);
+  if (fd < 0) {
+    rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
+    if (fd < 0) return rc;
+  }
   struct stat st;
   int st_ok = mmapio__sys_fstat(fd, &st) == 0;
   rc = open_stat_finish(out, len, fd, st_ok, &st, path, MMAPIO__CREATE_NO);
@@ -162,12 +167,14 @@ int mmapio__posix_open_ro_unopened(mmapio_native_file *out, uint64_t *len, const
 }
 
 /* Anything but a plain regular file of 1 to MMAPIO_MAX_SIZE bytes was
- * found (or the fstat failed, errno): what mmapio__os_open_stat does, then
- * MMAPIO__OS_NOT_MAPPED. */
+ * found (or the fstat failed, errno; an interrupted one is retried here):
+ * what mmapio__os_open_stat does, then MMAPIO__OS_NOT_MAPPED (the core maps
+ * a regular file found by that retry the general way). */
 int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
-                                const struct stat *st, const char *path)
+                                struct stat *st, const char *path)
 {
   *out = MMAPIO_INVALID_FILE;
+  if (!st_ok && errno == EINTR) st_ok = mmapio__sys_fstat(fd, st) == 0;
   int rc = open_stat_finish(out, len, fd, st_ok, st, path, MMAPIO__CREATE_NO);
   return rc == MMAPIO_OK ? MMAPIO__OS_NOT_MAPPED : rc;
 }
