@@ -41,17 +41,20 @@
 #  define MMAPIO__OS_FAST_COLD
 #endif
 
-/* The cold paths, out of line (posix_file.c): the open failed (errno; EINTR
- * is retried); the file is anything but a plain regular file of 1 to
- * MMAPIO_MAX_SIZE bytes (or its fstat failed: st_ok 0, errno; EINTR is
- * retried into *st); the mapping failed (errno). */
-MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_unopened(mmapio_native_file *out,
-                                                        uint64_t *len, const char *path,
-                                                        int flags);
-MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len,
-                                                     int fd, int st_ok, struct stat *st,
-                                                     const char *path);
-MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_failed(uint64_t *len, int fd, const char *path);
+/* The cold paths, out of line (posix_file.c), behind one call (so that the
+ * plain path keeps no addresses for them): `stage` says what happened.
+ * MMAPIO__RO_UNOPENED: the open failed (errno; EINTR is retried);
+ * MMAPIO__RO_NO_STAT: its fstat failed (errno; EINTR is retried into *st);
+ * MMAPIO__RO_OTHER: *st is anything but a plain regular file of 1 to
+ * MMAPIO_MAX_SIZE bytes; MMAPIO__RO_UNMAPPED: the mapping of *len bytes
+ * failed (errno). */
+#define MMAPIO__RO_UNOPENED 0
+#define MMAPIO__RO_NO_STAT 1
+#define MMAPIO__RO_OTHER 2
+#define MMAPIO__RO_UNMAPPED 3
+MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_cold(mmapio_native_file *out, uint64_t *len,
+                                                    const char *path, int stage, int fd,
+                                                    struct stat *st);
 
 /* The flags of mmapio__os_open_stat's open of an existing file for reading
  * (see open_flags in posix_file.c). */
@@ -86,23 +89,36 @@ static inline int mmapio__os_fast_fstat(int fd, struct stat *st)
 static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *out,
                                          uint64_t *len, const char *path)
 {
-  int fd = mmapio__os_fast_open(path);
-  if (MMAPIO__UNLIKELY(fd < 0))
-    return mmapio__posix_open_ro_unopened(out, len, path, MMAPIO__OPEN_RO_FLAGS);
-  *out = fd;
   struct stat st;
-  if (MMAPIO__UNLIKELY(mmapio__os_fast_fstat(fd, &st) != 0))
-    return mmapio__posix_open_ro_other(out, len, fd, 0, &st, path);
-  if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) || st.st_size <= 0 ||
-                       (uint64_t)st.st_size > MMAPIO_MAX_SIZE))
-    return mmapio__posix_open_ro_other(out, len, fd, 1, &st, path);
+  int stage;
+  int fd = mmapio__os_fast_open(path);
+  if (MMAPIO__UNLIKELY(fd < 0)) {
+    stage = MMAPIO__RO_UNOPENED;
+    goto cold;
+  }
+  *out = fd;
+  if (MMAPIO__UNLIKELY(mmapio__os_fast_fstat(fd, &st) != 0)) {
+    stage = MMAPIO__RO_NO_STAT;
+    goto cold;
+  }
+  /* 1 to MMAPIO_MAX_SIZE bytes: one unsigned compare (0 and below wrap). */
+  if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) ||
+                       (uint64_t)st.st_size - 1u >= (uint64_t)MMAPIO_MAX_SIZE)) {
+    stage = MMAPIO__RO_OTHER;
+    goto cold;
+  }
   uint64_t n = (uint64_t)st.st_size;
   *len = n;
   void *p = mmapio__sys_mmap(NULL, (size_t)n, PROT_READ, MAP_SHARED, fd, 0);
-  if (MMAPIO__UNLIKELY(p == MAP_FAILED)) return mmapio__posix_open_ro_failed(len, fd, path);
+  if (MMAPIO__UNLIKELY(p == MAP_FAILED)) {
+    stage = MMAPIO__RO_UNMAPPED;
+    goto cold;
+  }
   om->base = (uint8_t *)p;
   om->reserved = n;
   return MMAPIO_OK;
+cold:
+  return mmapio__posix_open_ro_cold(out, len, path, stage, fd, &st);
 }
 
 static inline void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)

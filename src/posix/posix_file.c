@@ -149,8 +149,8 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
  * attempt), then what mmapio__os_open_stat does from there (the blocking
  * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when a
  * retry opened the file. */
-int mmapio__posix_open_ro_unopened(mmapio_native_file *out, uint64_t *len, const char *path,
-                                   int flags)
+static int open_ro_unopened(mmapio_native_file *out, uint64_t *len, const char *path,
+                            int flags)
 {
   *out = MMAPIO_INVALID_FILE;
   int fd = -1;
@@ -170,8 +170,8 @@ int mmapio__posix_open_ro_unopened(mmapio_native_file *out, uint64_t *len, const
  * found (or the fstat failed, errno; an interrupted one is retried here):
  * what mmapio__os_open_stat does, then MMAPIO__OS_NOT_MAPPED (the core maps
  * a regular file found by that retry the general way). */
-int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
-                                struct stat *st, const char *path)
+static int open_ro_other(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
+                         struct stat *st, const char *path)
 {
   *out = MMAPIO_INVALID_FILE;
   if (!st_ok && errno == EINTR) st_ok = mmapio__sys_fstat(fd, st) == 0;
@@ -183,7 +183,7 @@ int mmapio__posix_open_ro_other(mmapio_native_file *out, uint64_t *len, int fd, 
  * the core does after a failed mapping of a shared file (map.c): if another
  * process resized it in between, the caller maps the new length the
  * general way. */
-int mmapio__posix_open_ro_failed(uint64_t *len, int fd, const char *path)
+static int open_ro_failed(uint64_t *len, int fd, const char *path)
 {
   int rc = mmapio__posix_map_failed(errno, path);
   mmapio__saved_error e;
@@ -194,6 +194,17 @@ int mmapio__posix_open_ro_failed(uint64_t *len, int fd, const char *path)
   if (rc2 != MMAPIO_OK || now == *len) return rc;
   *len = now;
   return MMAPIO__OS_NOT_MAPPED;
+}
+
+int mmapio__posix_open_ro_cold(mmapio_native_file *out, uint64_t *len, const char *path,
+                               int stage, int fd, struct stat *st)
+{
+  switch (stage) {
+  case MMAPIO__RO_UNOPENED: return open_ro_unopened(out, len, path, MMAPIO__OPEN_RO_FLAGS);
+  case MMAPIO__RO_NO_STAT: return open_ro_other(out, len, fd, 0, st, path);
+  case MMAPIO__RO_OTHER: return open_ro_other(out, len, fd, 1, st, path);
+  default: return open_ro_failed(len, fd, path);
+  }
 }
 
 int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,
