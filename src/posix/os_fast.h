@@ -2,14 +2,17 @@
  * os_fast.h (POSIX) -- the backend calls of mmapio_open_ro and of its close,
  * defined inline so that the core's plain read-only open and close (map.c)
  * make their system calls without a call into the backend. Every backend
- * has an os_fast.h with these two functions (src/win/os_fast.h); CMake puts
+ * has an os_fast.h with these two functions and MMAPIO__OS_NOT_MAPPED
+ * (src/win/os_fast.h); CMake puts
  * the platform's directory on the include path, and only map.c includes it.
  *
  * mmapio__os_open_map_ro: mmapio__os_open_stat (read access, existing file,
  * default permissions) and, for a regular file of 1 to MMAPIO_MAX_SIZE
  * bytes, mmapio__os_map of the whole file read-only into `om` (clean: all
  * zero, so offset 0). Returns
- *   MMAPIO_OK             opened (*f) and mapped, *len bytes;
+ *   MMAPIO_OK             opened (*f) and mapped, *len bytes; of `om`
+ *                         only base and reserved are set (the core's
+ *                         close of such a map resets just those);
  *   MMAPIO__OS_NOT_MAPPED opened (*f), *len bytes as mmapio__os_open_stat
  *                         reports, not mapped: the caller maps it the
  *                         general way (an empty file, a device, a length

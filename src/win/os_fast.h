@@ -3,7 +3,9 @@
  * close. The POSIX backend defines them inline (src/posix/os_fast.h, which
  * also describes them); here they stay out of line: the open leaves the
  * mapping to the core's general steps (a section and a view, with their
- * own checks), and the unmap and close take any mapping and file. Only map.c includes this header.
+ * own checks), so it never returns MMAPIO_OK and no Windows map is a
+ * fastro map (map.c); the unmap and close take any mapping and file. Only
+ * map.c includes this header.
  */
 #ifndef MMAPIO_OS_FAST_H
 #define MMAPIO_OS_FAST_H
