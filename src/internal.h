@@ -165,8 +165,8 @@ typedef struct mmapio__tcache {
  * exit handler ran) the empty table mmapio__tc_none (cap 0, tid 0), never
  * NULL, so the fast paths need no test for it. */
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
-extern mmapio__tcache mmapio__tc_none;
-extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
+extern MMAPIO__HIDDEN mmapio__tcache mmapio__tc_none;
+extern MMAPIO__HIDDEN uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
 /* The first failed write-back of a map and the range it covered (flush.c). */
 typedef struct mmapio__ferr_rec {
@@ -578,7 +578,7 @@ int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
 /* Set in a child of fork() while EVERY_MILLIS maps wait for a flusher
  * thread; mmapio__flusher_kick starts it. */
-extern uint32_t mmapio__fl_restart;
+extern MMAPIO__HIDDEN uint32_t mmapio__fl_restart;
 void mmapio__flusher_kick(void);
 
 /* ---- Empty maps (empty.c) ------------------------------------------------ */
@@ -623,7 +623,7 @@ void mmapio__registry_add(mmapio_map *m);
  * has made clean itself and that has no slots (fastro maps, map.c). Every
  * object stays in the registry's list of objects for good, so that the
  * fork handlers find them all; only `live` tells live from pooled. */
-extern mmapio_map *mmapio__pool_spare; /* atomic: one pooled object, or NULL (lifetime.c) */
+extern MMAPIO__HIDDEN mmapio_map *mmapio__pool_spare; /* atomic: one pooled object, or NULL (lifetime.c) */
 mmapio_map *mmapio__registry_reuse_slow(mmapio_map *got);
 void mmapio__registry_pool_push(mmapio_map *m);
 void mmapio__registry_retire(mmapio_map *m);
@@ -662,7 +662,7 @@ static inline void mmapio__map_busy_end(mmapio_map *m)
 void mmapio__fork_prepare(void);
 void mmapio__fork_parent(void);
 void mmapio__fork_child(void);
-extern unsigned mmapio__fork_gen; /* bumped in every child */
+extern MMAPIO__HIDDEN unsigned mmapio__fork_gen; /* bumped in every child */
 /* Each subsystem's part of fork handling: take its mutex in prepare, drop
  * it in the parent, reinitialise everything in the child (threads other
  * than the forking one do not exist there). */

@@ -697,13 +697,16 @@ int mmapio_open_ro(mmapio_map **out, const char *path)
    * mode (mmapio__map_ready: the mode, fastro, the fast-path offsets, the
    * inline path); the durability (DATA), policy (MANUAL), flags, max_size
    * and window are 0. */
-  /* The length goes straight to m->len: nobody else sees m yet. */
-  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
+  /* The length goes straight to m->len: nobody else sees m yet. The
+   * caller's path (the bytes now in path_buf too) serves the backend, so
+   * that path_buf's address need not be kept. */
+  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, path);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
   /* The fast paths may run from now on: mmapio__rgate_open, whose value is
    * known here (rfence is 0 in a clean object, and the length, not 0, was
    * just stored by this thread). */
-  mmapio__st_release(&m->rgate, mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : m->len + 1u);
+  uint64_t gate = m->len + 1u; /* read before the atomic load: no reload */
+  mmapio__st_release(&m->rgate, mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : gate);
   *out = m;
   return MMAPIO_OK;
 }

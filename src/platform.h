@@ -50,6 +50,15 @@ typedef struct { pthread_t t_; } mmapio__thread;
 #  define MMAPIO__TLS_FAST __thread
 #endif
 
+/* Library-internal data that the core's hot paths use: hidden (as every
+ * symbol of the library is, unless exported), so that position-independent
+ * code on ELF reaches it directly instead of through the GOT. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#  define MMAPIO__HIDDEN __attribute__((visibility("hidden")))
+#else
+#  define MMAPIO__HIDDEN
+#endif
+
 /* ---- System facts ------------------------------------------------------ */
 size_t mmapio__os_page_size(void);
 size_t mmapio__os_granularity(void);

@@ -111,8 +111,8 @@ static inline int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_f
     goto cold;
   }
   uint64_t n = (uint64_t)st.st_size;
-  *len = n;
   void *p = mmapio__sys_mmap(NULL, (size_t)n, PROT_READ, MAP_SHARED, fd, 0);
+  *len = n; /* after the call: the caller can use it without a reload */
   if (MMAPIO__UNLIKELY(p == MAP_FAILED)) {
     stage = MMAPIO__RO_UNMAPPED;
     goto cold;
