@@ -165,8 +165,8 @@ typedef struct mmapio__tcache {
  * exit handler ran) the empty table mmapio__tc_none (cap 0, tid 0), never
  * NULL, so the fast paths need no test for it. */
 extern MMAPIO__TLS_FAST mmapio__tcache *mmapio__tc;
-extern mmapio__tcache mmapio__tc_none;
-extern uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
+extern MMAPIO__HIDDEN mmapio__tcache mmapio__tc_none;
+extern MMAPIO__HIDDEN uint32_t mmapio__reader_fence; /* 1: readers need a full fence (no asym barrier) */
 
 /* The first failed write-back of a map and the range it covered (flush.c). */
 typedef struct mmapio__ferr_rec {
@@ -264,19 +264,21 @@ struct mmapio_map {
   /* logical end (append.c) */
   uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
   uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity */
-  uint32_t fastro;       /* opened by mmapio_open_ro's own path (map.c): its close
-                            resets only what such a map's life changes */
+  uint32_t fastro;       /* opened and mapped by mmapio_open_ro's own path (map.c):
+                            its close resets only what such a map's life changes */
 
   /* ---- Kept when the object is reused --------------------------------------
    * Map objects are never freed but reused (lifetime.c). A pooled object
-   * is *clean*: everything above `slot_mu` is zero except tidx and the
-   * fields every allocation sets (MMAPIO__MAP_ALLOC_SET below): the close
+   * is *clean*: everything above `slot_mu` is zero except tidx, the fields
+   * every allocation sets (MMAPIO__MAP_ALLOC_SET below) and the fields that
+   * hold what a map of mmapio_open_ro has in them (MMAPIO__MAP_READY_SET,
+   * mmapio__map_ready), which that opener therefore does not set: the close
    * of a fastro map resets what it changed; any other map is marked
-   * `dirty` and zeroed when it is taken again. What follows keeps its
-   * state from one map to the next: the locks stay initialised (they are
-   * unlocked whenever the object is not in use), the registry links are
-   * set once, the sticky-error record is only read while `ferr` is set,
-   * and path_buf only through `path`. */
+   * `dirty` and zeroed (then made ready) when it is taken again. What
+   * follows keeps its state from one map to the next: the locks stay
+   * initialised (they are unlocked whenever the object is not in use), the
+   * registry links are set once, the sticky-error record is only read
+   * while `ferr` is set, and path_buf only through `path`. */
   mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
   mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
@@ -291,7 +293,13 @@ struct mmapio_map {
 /* The fields mmapio__map_alloc and mmapio_open_ro set on every object they
  * hand out, pooled ones too: a clean object may hold stale values in them
  * (mmapio__registry_check_clean skips them). */
-#define MMAPIO__MAP_ALLOC_SET(X) X(uid) X(refs) X(file) X(roff) X(voff) X(woff) X(xoff) X(path)
+#define MMAPIO__MAP_ALLOC_SET(X) X(uid) X(refs) X(file)
+/* The fields a clean object holds ready for mmapio_open_ro (see
+ * mmapio__map_ready): mmapio__map_alloc sets them on every object it hands
+ * out, a fastro map never changes them (mmapio_open_ro's slow rest clears
+ * fastro: such a map is zeroed after its close), and
+ * mmapio__registry_check_clean checks their values. */
+#define MMAPIO__MAP_READY_SET(X) X(roff) X(voff) X(woff) X(xoff) X(mode) X(fastro) X(path)
 
 /* m->roff / m->voff / m->woff / m->xoff of a map whose fast path is closed:
  * never below a thread table's limits, so the fast path's one offset test
@@ -321,6 +329,23 @@ static inline void mmapio__map_fast_set(struct mmapio_map *m)
                  MMAPIO_OPEN_EXTERNAL_SYNC)
                 ? o
                 : MMAPIO__NO_FAST;
+}
+
+/* The values of MMAPIO__MAP_READY_SET in a clean object: those of a map
+ * of mmapio_open_ro (READ_ONLY, the default options, so the fast paths
+ * mmapio__map_fast_set opens for it, and the inline path), so that this
+ * opener does not store them. Set on a zeroed object (lifetime.c) and by
+ * the first mmapio_open_ro of a new one (map.c). */
+static inline void mmapio__map_ready(struct mmapio_map *m)
+{
+  uint32_t o = mmapio__entry_off(m->tidx);
+  m->roff = o;
+  m->voff = o;
+  m->woff = MMAPIO__NO_FAST;
+  m->xoff = MMAPIO__NO_FAST;
+  m->mode = MMAPIO_MODE_READ_ONLY;
+  m->fastro = 1;
+  m->path = m->path_buf;
 }
 
 /* High bit of m->pins and m->busy: a reaper waits for the count to drain,
@@ -553,7 +578,7 @@ int mmapio__flusher_add(mmapio_map *m);            /* EVERY_MILLIS maps */
 void mmapio__flusher_remove(mmapio_map *m);        /* no flush of m runs after it returns */
 /* Set in a child of fork() while EVERY_MILLIS maps wait for a flusher
  * thread; mmapio__flusher_kick starts it. */
-extern uint32_t mmapio__fl_restart;
+extern MMAPIO__HIDDEN uint32_t mmapio__fl_restart;
 void mmapio__flusher_kick(void);
 
 /* ---- Empty maps (empty.c) ------------------------------------------------ */
@@ -591,14 +616,14 @@ void mmapio__registry_add(mmapio_map *m);
 /* Type-stable map objects: a map object is never freed. _retire takes it
  * out of the registry (when `live`: it was added) and keeps it, locks
  * initialised and unlocked, for reuse by the next mmapio__map_alloc. */
-/* _reuse returns a kept object, clean (everything before slot_mu zero,
- * tidx kept) and counted live, or NULL when none is kept. _retire pools a
+/* _reuse returns a kept object, clean (everything before slot_mu zero but
+ * tidx, kept, and the ready fields, see mmapio__map_ready) and counted live, or NULL when none is kept. _retire pools a
  * map object after its destruction (it frees the slots, and the object is
  * zeroed when taken again); _retire_clean pools one that its destroyer
  * has made clean itself and that has no slots (fastro maps, map.c). Every
  * object stays in the registry's list of objects for good, so that the
  * fork handlers find them all; only `live` tells live from pooled. */
-extern mmapio_map *mmapio__pool_spare; /* atomic: one pooled object, or NULL (lifetime.c) */
+extern MMAPIO__HIDDEN mmapio_map *mmapio__pool_spare; /* atomic: one pooled object, or NULL (lifetime.c) */
 mmapio_map *mmapio__registry_reuse_slow(mmapio_map *got);
 void mmapio__registry_pool_push(mmapio_map *m);
 void mmapio__registry_retire(mmapio_map *m);
@@ -637,7 +662,7 @@ static inline void mmapio__map_busy_end(mmapio_map *m)
 void mmapio__fork_prepare(void);
 void mmapio__fork_parent(void);
 void mmapio__fork_child(void);
-extern unsigned mmapio__fork_gen; /* bumped in every child */
+extern MMAPIO__HIDDEN unsigned mmapio__fork_gen; /* bumped in every child */
 /* Sets the fork handling up (registers the handlers once) before a module
  * that starts threads without a map -- the async pool's path tasks -- first
  * makes state that the handlers must fix in a child. Idempotent. */

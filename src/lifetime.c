@@ -50,6 +50,7 @@
 #include "internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,7 @@ mmapio_map *mmapio__registry_reuse_slow(mmapio_map *got)
     uint32_t tidx = m->tidx;
     memset(m, 0, offsetof(mmapio_map, slot_mu));
     m->tidx = tidx;
+    mmapio__map_ready(m);
     m->dirty = 0;
   }
   mmapio__st_relaxed(&m->live, 1u);
@@ -186,18 +188,33 @@ void mmapio__registry_check_clean(const mmapio_map *m)
 {
 #ifndef NDEBUG
   const unsigned char *p = (const unsigned char *)m;
+  size_t bad = SIZE_MAX;
   for (size_t i = 0; i < offsetof(mmapio_map, slot_mu); i++) {
     /* i - offset wraps around below the field: one unsigned compare. */
 #  define MMAPIO__SKIP(f) \
     if ((size_t)(i - offsetof(mmapio_map, f)) < sizeof m->f) continue;
     MMAPIO__SKIP(tidx)
     MMAPIO__MAP_ALLOC_SET(MMAPIO__SKIP)
+    MMAPIO__MAP_READY_SET(MMAPIO__SKIP)
 #  undef MMAPIO__SKIP
     if (p[i] != 0) {
-      fprintf(stderr, "mmapio: internal error: a pooled map object is not clean (byte %zu)\n",
-              i);
-      abort();
+      bad = i;
+      break;
     }
+  }
+  /* The ready fields hold exactly what mmapio__map_ready stores. */
+  mmapio_map r;
+  memset(&r, 0, sizeof r);
+  r.tidx = m->tidx;
+  mmapio__map_ready(&r);
+  if (r.path == r.path_buf) r.path = (char *)m->path_buf; /* the same field of m */
+#  define MMAPIO__READY(f) \
+  if (bad == SIZE_MAX && memcmp(&r.f, &m->f, sizeof m->f) != 0) bad = offsetof(mmapio_map, f);
+  MMAPIO__MAP_READY_SET(MMAPIO__READY)
+#  undef MMAPIO__READY
+  if (bad != SIZE_MAX) {
+    fprintf(stderr, "mmapio: internal error: a pooled map object is not clean (byte %zu)\n", bad);
+    abort();
   }
 #else
   (void)m;

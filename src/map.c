@@ -6,6 +6,7 @@
  * 4, 5 and 7.
  */
 #include "internal.h"
+#include "os_fast.h" /* the backend's (src/posix/ or src/win/): mmapio_open_ro, its close */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,11 @@ static uint64_t mmapio__next_uid = 1;
 #if defined(__GNUC__) || defined(__clang__)
 #  define MMAPIO__COLD __attribute__((noinline, cold))
 #  define MMAPIO__NOINLINE __attribute__((noinline))
-#  define MMAPIO__FORCE_INLINE static inline __attribute__((always_inline))
+#  define MMAPIO__INLINE static inline __attribute__((always_inline))
 #else
 #  define MMAPIO__COLD
 #  define MMAPIO__NOINLINE
-#  define MMAPIO__FORCE_INLINE static inline
+#  define MMAPIO__INLINE static inline
 #endif
 
 /* Address of byte `off`; the base of an empty mapping is NULL and is never
@@ -219,8 +220,11 @@ mmapio_map *mmapio__map_alloc(const char *path)
     mmapio__rwlock_init(&m->stable);
     mmapio__registry_add(m);
   }
-  /* MMAPIO__MAP_ALLOC_SET: the fields set here on every object, pooled
-   * ones too (a clean object may hold stale values in them). */
+  /* MMAPIO__MAP_ALLOC_SET and MMAPIO__MAP_READY_SET: the fields set here
+   * on every object, pooled ones too (a clean object may hold stale values
+   * in the first, and holds mmapio_open_ro's values in the second). */
+  m->mode = (mmapio_mode)0;
+  m->fastro = 0;
   m->path = NULL;
   if (path != NULL) {
     m->path = heap != NULL ? heap : m->path_buf;
@@ -244,28 +248,29 @@ static void mmapio__map_free(mmapio_map *m)
 }
 
 /* mmapio__map_destroy of a fastro map without slots (mmapio_open_ro's
- * map that no thread borrowed): read-only and plain, so there is nothing
- * to flush, no flusher, no logical end, a descriptor of its own and an
- * inline path. Unmap, close, and put back exactly what such a map's life
- * changed, so that the object goes back to the pool clean (no zeroing of
- * the whole object when it is taken again). What the life of such a map
- * can change: the fields set at open (below), the huge-page answer
- * (hints), `dying` (a reap). Everything else it only reads, or changes and
- * restores (holds, pins, portable views); debug builds check the result
- * (mmapio__registry_check_clean). */
-static void mmapio__map_destroy_fastro(mmapio_map *m)
+ * map that the backend mapped in its one call and that no thread
+ * borrowed): read-only and plain, so there is nothing to flush, no
+ * flusher, no logical end, a descriptor of its own, a mapping (om.base
+ * and om.reserved; the rest of om is 0) and an inline path. Unmap, close,
+ * and put back exactly what such a map's life changed, so that the object
+ * goes back to the pool clean (no zeroing of the whole object when it is
+ * taken again). What the life of such a map can change: the fields set at
+ * open (below), the huge-page answer (hints), `dying` (a reap). Everything
+ * else it only reads, or changes and restores (holds, pins, portable
+ * views); debug builds check the result (mmapio__registry_check_clean). */
+MMAPIO__INLINE void mmapio__map_destroy_fastro(mmapio_map *m)
 {
   mmapio__os_unmap_close(&m->om, m->file);
-  /* uid, refs, file, roff, voff, woff, xoff and path are set by every allocation
-   * (they need no reset, see MMAPIO__MAP_ALLOC_SET); the statistics stay
-   * 0 (a read-only map neither flushes nor resizes). */
+  /* uid, refs and file are set by every allocation (they need no reset,
+   * see MMAPIO__MAP_ALLOC_SET); roff, voff, woff, xoff, mode, fastro and
+   * path keep the values a clean object holds (MMAPIO__MAP_READY_SET); the
+   * statistics stay 0 (a read-only map neither flushes nor resizes). */
   m->len = 0;
   m->rgate = 0;
-  memset(&m->om, 0, sizeof m->om);
-  m->mode = (mmapio_mode)0;
+  m->om.base = NULL;
+  m->om.reserved = 0;
   m->huge_active = 0;
   m->dying = 0;
-  m->fastro = 0;
 #ifndef NDEBUG
   mmapio__registry_check_clean(m);
 #endif
@@ -656,6 +661,10 @@ static MMAPIO__COLD int mmapio__open_ro_general(mmapio_map **out, const char *pa
 static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, int rc)
 {
   static const mmapio_options o = MMAPIO__DEFAULT_OPTIONS(MMAPIO_MODE_READ_ONLY);
+  *out = NULL;
+  /* Not a fastro map any more: its close takes the general way (which
+   * handles any mapping, or none, and leaves the object to be zeroed). */
+  m->fastro = 0;
   if (rc == MMAPIO__OS_NOT_MAPPED) rc = mmapio__map_finish(m, m->file, m->len, &o);
   if (rc != MMAPIO_OK) return mmapio__open_failed(m, rc);
   mmapio__rgate_open(m); /* the fast paths may run from now on */
@@ -664,37 +673,40 @@ static MMAPIO__COLD int mmapio__open_ro_rest(mmapio_map **out, mmapio_map *m, in
 }
 
 /* The plain read-only open, the most frequent one, on a path of its own:
- * a pooled object is clean (everything zero but its index), so only the
- * fields a read-only map with the default options has non-zero are set,
+ * a pooled object is clean (everything zero but its index, and the fields
+ * mmapio__map_ready fills in), so only the remaining fields a read-only map
+ * with the default options has non-zero are set,
  * and one backend call opens, checks and maps the file. The result is the
  * map mmapio__open_valid makes of the same options (same checks, same
  * messages; mmapio__map_configure would store the same values), marked
  * fastro so that its close takes the short way too. */
 int mmapio_open_ro(mmapio_map **out, const char *path)
 {
+  /* *out is set on every return: by the general open, by
+   * mmapio__open_ro_rest, or to the new map at the end. */
   if (MMAPIO__UNLIKELY(out == NULL || path == NULL)) return mmapio__open_ro_general(out, path);
-  *out = NULL;
   size_t n = strlen(path) + 1;
   if (MMAPIO__UNLIKELY(n > MMAPIO__PATH_INLINE)) return mmapio__open_ro_general(out, path);
   mmapio_map *m = mmapio__registry_reuse();
   if (MMAPIO__UNLIKELY(m == NULL)) return mmapio__open_ro_general(out, path);
   memcpy(m->path_buf, path, n);
-  m->path = m->path_buf;
   m->uid = mmapio__fetch_add(&mmapio__next_uid, 1);
   m->refs = 1;
-  m->fastro = 1;
-  /* mmapio__map_configure of the default options in READ_ONLY mode: the
-   * durability (DATA), policy (MANUAL), flags, max_size and window are 0. */
-  m->mode = MMAPIO_MODE_READ_ONLY;
-  uint32_t o = mmapio__entry_off(m->tidx); /* mmapio__map_fast_set of READ_ONLY */
-  m->roff = o;
-  m->voff = o;
-  m->woff = MMAPIO__NO_FAST;
-  m->xoff = MMAPIO__NO_FAST;
-  /* The length goes straight to m->len: nobody else sees m yet. */
-  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, m->path_buf);
+  /* A clean object holds the rest of what mmapio__map_configure and
+   * mmapio__map_fast_set would store for the default options in READ_ONLY
+   * mode (mmapio__map_ready: the mode, fastro, the fast-path offsets, the
+   * inline path); the durability (DATA), policy (MANUAL), flags, max_size
+   * and window are 0. */
+  /* The length goes straight to m->len: nobody else sees m yet. The
+   * caller's path (the bytes now in path_buf too) serves the backend, so
+   * that path_buf's address need not be kept. */
+  int rc = mmapio__os_open_map_ro(&m->om, &m->file, &m->len, path);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__open_ro_rest(out, m, rc);
-  mmapio__rgate_open(m); /* the fast paths may run from now on */
+  /* The fast paths may run from now on: mmapio__rgate_open, whose value is
+   * known here (rfence is 0 in a clean object, and the length, not 0, was
+   * just stored by this thread). */
+  uint64_t gate = m->len + 1u; /* read before the atomic load: no reload */
+  mmapio__st_release(&m->rgate, mmapio__ld_relaxed(&mmapio__reader_fence) ? 0u : gate);
   *out = m;
   return MMAPIO_OK;
 }
@@ -845,14 +857,15 @@ void mmapio__map_release_ref(mmapio_map *m)
 
 static int mmapio__close_general(mmapio_map *m);
 
-/* The close of a fastro map: when it is the last reference and no thread
- * ever borrowed the map, the checks of mmapio__close_general for such a map
- * (mmapio__close_probe, pins, busy), then the short destruction. Anything
- * else, or anything held, takes the general path, which reports it. */
-static MMAPIO__NOINLINE int mmapio__close_fastro(mmapio_map *m)
+/* The close of a fastro map that no thread ever borrowed: the checks of
+ * mmapio__close_general for such a map (mmapio__close_probe, pins, busy;
+ * with no slot, no thread holds a view, write view or iterator of it),
+ * then the reference goes, and with the last one the short destruction.
+ * Anything else, or anything held, takes the general path, which reports
+ * it. */
+MMAPIO__INLINE int mmapio__close_fastro(mmapio_map *m)
 {
-  if (MMAPIO__LIKELY(mmapio__ld_acquire(&m->refs) == 1u &&
-                     __atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
+  if (MMAPIO__LIKELY(__atomic_load_n(&m->slots, __ATOMIC_SEQ_CST) == NULL &&
                      (__atomic_load_n(&m->wstate, __ATOMIC_SEQ_CST) |
                       __atomic_load_n(&m->phold, __ATOMIC_SEQ_CST) |
                       mmapio__ld_acquire(&m->pins) | mmapio__ld_acquire(&m->busy)) == 0u)) {
@@ -1046,7 +1059,7 @@ static MMAPIO__COLD int mmapio__read_retry(mmapio_map *m, uint64_t off, void *ds
  * (constant in each caller) picks the copy: the inline small copy of up to
  * 64 bytes, which keeps mmapio_read free of calls except tail calls to the
  * cold paths and to mmapio__read_large, or one memcpy call. */
-MMAPIO__FORCE_INLINE int mmapio__read_gated(mmapio_map *m, uint64_t off, void *dst, size_t len,
+MMAPIO__INLINE int mmapio__read_gated(mmapio_map *m, uint64_t off, void *dst, size_t len,
                                             int large)
 {
   mmapio__tcache *c = mmapio__tc;

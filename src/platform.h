@@ -50,6 +50,15 @@ typedef struct { pthread_t t_; } mmapio__thread;
 #  define MMAPIO__TLS_FAST __thread
 #endif
 
+/* Library-internal data that the core's hot paths use: hidden (as every
+ * symbol of the library is, unless exported), so that position-independent
+ * code on ELF reaches it directly instead of through the GOT. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#  define MMAPIO__HIDDEN __attribute__((visibility("hidden")))
+#else
+#  define MMAPIO__HIDDEN
+#endif
+
 /* ---- System facts ------------------------------------------------------ */
 size_t mmapio__os_page_size(void);
 size_t mmapio__os_granularity(void);
@@ -184,27 +193,10 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
                    uint64_t reserve, uint32_t open_flags, const char *path);
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags);
 void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len);
-/* mmapio_open_ro's own path: mmapio__os_open_stat (read access, existing
- * file, default permissions) and, for a regular file of 1 to
- * MMAPIO_MAX_SIZE bytes, mmapio__os_map of the whole file read-only into
- * `om` (clean: all zero, so offset 0). Returns
- *   MMAPIO_OK             opened (*f) and mapped, *len bytes;
- *   MMAPIO__OS_NOT_MAPPED opened (*f), *len bytes as mmapio__os_open_stat
- *                         reports, not mapped: the caller maps it the
- *                         general way (an empty file, a device, a length
- *                         above the limit, or a file whose length changed
- *                         when its mapping failed);
- *   a failure             recorded, as those two functions record it; *f
- *                         is then MMAPIO_INVALID_FILE, or the open file
- *                         when its mapping failed (the caller closes it).
- * The same system calls as the two functions make (so test hooks see the
- * same sequence) with one call instead of two. */
-#define MMAPIO__OS_NOT_MAPPED 1
-int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *f, uint64_t *len,
-                           const char *path);
-/* mmapio__os_unmap of the whole mapping (when om->base is not NULL), then
- * mmapio__os_close_file(f), in one call; `om` is left as it was. */
-void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f);
+/* mmapio_open_ro's own path and its close: mmapio__os_open_map_ro and
+ * mmapio__os_unmap_close, declared (or defined inline) by the backend's
+ * os_fast.h (src/posix/os_fast.h describes them), which only map.c
+ * includes. */
 /* In-place growth to new_len <= om->reserved: the file has already been
  * extended; make [old_len, new_len) accessible at the same address.
  * POSIX: nothing to do (the reservation maps the file already).

@@ -11,6 +11,7 @@
  *   portable: posix_fallocate (which reports the error as its result).
  * Any failure after the length may have changed puts the old length back.
  */
+#include "os_fast.h"
 #include "posix_sys.h"
 
 #include <limits.h>
@@ -141,24 +142,24 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   return open_stat_finish(out, len, fd, st_ok, &st, path, create);
 }
 
-/* mmapio__os_open_map_ro's cold paths (out of line, so that the plain
- * case needs few registers). */
-#if defined(__GNUC__) || defined(__clang__)
-#  define MMAPIO__POSIX_COLD __attribute__((noinline, cold))
-#else
-#  define MMAPIO__POSIX_COLD
-#endif
+/* mmapio__os_open_map_ro's cold paths (os_fast.h: out of line, so that
+ * the plain case inlined into the core needs few registers). */
 
-/* The open failed: what mmapio__os_open_stat does from there (the blocking
- * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when
- * that retry opened the file. */
-static MMAPIO__POSIX_COLD int open_map_ro_unopened(mmapio_native_file *out, uint64_t *len,
-                                                   const char *path, int flags)
+/* The open failed: its retry when it was interrupted (os_fast.h makes one
+ * attempt), then what mmapio__os_open_stat does from there (the blocking
+ * retry of a leased file, then its checks); MMAPIO__OS_NOT_MAPPED when a
+ * retry opened the file. */
+static int open_ro_unopened(mmapio_native_file *out, uint64_t *len, const char *path,
+                            int flags)
 {
   *out = MMAPIO_INVALID_FILE;
   int fd = -1;
-  int rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
-  if (fd < 0) return rc;
+  int rc;
+  if (errno == EINTR) fd = open_retry(path, flags, (mode_t)0666);
+  if (fd < 0) {
+    rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
+    if (fd < 0) return rc;
+  }
   struct stat st;
   int st_ok = mmapio__sys_fstat(fd, &st) == 0;
   rc = open_stat_finish(out, len, fd, st_ok, &st, path, MMAPIO__CREATE_NO);
@@ -166,13 +167,14 @@ static MMAPIO__POSIX_COLD int open_map_ro_unopened(mmapio_native_file *out, uint
 }
 
 /* Anything but a plain regular file of 1 to MMAPIO_MAX_SIZE bytes was
- * found (or the fstat failed, errno): what mmapio__os_open_stat does, then
- * MMAPIO__OS_NOT_MAPPED. */
-static MMAPIO__POSIX_COLD int open_map_ro_other(mmapio_native_file *out, uint64_t *len, int fd,
-                                                int st_ok, const struct stat *st,
-                                                const char *path)
+ * found (or the fstat failed, errno; an interrupted one is retried here):
+ * what mmapio__os_open_stat does, then MMAPIO__OS_NOT_MAPPED (the core maps
+ * a regular file found by that retry the general way). */
+static int open_ro_other(mmapio_native_file *out, uint64_t *len, int fd, int st_ok,
+                         struct stat *st, const char *path)
 {
   *out = MMAPIO_INVALID_FILE;
+  if (!st_ok && errno == EINTR) st_ok = mmapio__sys_fstat(fd, st) == 0;
   int rc = open_stat_finish(out, len, fd, st_ok, st, path, MMAPIO__CREATE_NO);
   return rc == MMAPIO_OK ? MMAPIO__OS_NOT_MAPPED : rc;
 }
@@ -181,7 +183,7 @@ static MMAPIO__POSIX_COLD int open_map_ro_other(mmapio_native_file *out, uint64_
  * the core does after a failed mapping of a shared file (map.c): if another
  * process resized it in between, the caller maps the new length the
  * general way. */
-static MMAPIO__POSIX_COLD int open_map_ro_failed(uint64_t *len, int fd, const char *path)
+static int open_ro_failed(uint64_t *len, int fd, const char *path)
 {
   int rc = mmapio__posix_map_failed(errno, path);
   mmapio__saved_error e;
@@ -194,25 +196,15 @@ static MMAPIO__POSIX_COLD int open_map_ro_failed(uint64_t *len, int fd, const ch
   return MMAPIO__OS_NOT_MAPPED;
 }
 
-int mmapio__os_open_map_ro(mmapio__os_mapping *om, mmapio_native_file *out, uint64_t *len,
-                           const char *path)
+int mmapio__posix_open_ro_cold(mmapio_native_file *out, uint64_t *len, const char *path,
+                               int stage, int fd, struct stat *st)
 {
-  const int flags = open_flags(MMAPIO__OPEN_READ, MMAPIO__CREATE_NO);
-  int fd = open_retry(path, flags, (mode_t)0666);
-  if (MMAPIO__UNLIKELY(fd < 0)) return open_map_ro_unopened(out, len, path, flags);
-  *out = fd;
-  struct stat st;
-  if (MMAPIO__UNLIKELY(mmapio__sys_fstat(fd, &st) != 0))
-    return open_map_ro_other(out, len, fd, 0, &st, path);
-  if (MMAPIO__UNLIKELY(!S_ISREG(st.st_mode) || st.st_size <= 0 ||
-                       (uint64_t)st.st_size > MMAPIO_MAX_SIZE))
-    return open_map_ro_other(out, len, fd, 1, &st, path);
-  *len = (uint64_t)st.st_size;
-  void *p = mmapio__sys_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-  if (MMAPIO__UNLIKELY(p == MAP_FAILED)) return open_map_ro_failed(len, fd, path);
-  om->base = (uint8_t *)p;
-  om->reserved = *len;
-  return MMAPIO_OK;
+  switch (stage) {
+  case MMAPIO__RO_UNOPENED: return open_ro_unopened(out, len, path, MMAPIO__OPEN_RO_FLAGS);
+  case MMAPIO__RO_NO_STAT: return open_ro_other(out, len, fd, 0, st, path);
+  case MMAPIO__RO_OTHER: return open_ro_other(out, len, fd, 1, st, path);
+  default: return open_ro_failed(len, fd, path);
+  }
 }
 
 int mmapio__os_open(mmapio_native_file *out, const char *path, int access, int create,

@@ -86,14 +86,6 @@ int mmapio__posix_map_failed(int e, const char *path)
   return mmapio__fail_os(e, "mmap", path);
 }
 
-void mmapio__os_unmap_close(const mmapio__os_mapping *om, mmapio_native_file f)
-{
-  if (om->base != NULL)
-    (void)mmapio__sys_munmap(om->base - om->delta, (size_t)(om->reserved + om->delta));
-  /* Not retried on EINTR (mmapio__os_close_file). */
-  if (f >= 0) (void)mmapio__sys_close(f);
-}
-
 static int anon_flags(const mmapio__os_mapping *om)
 {
   return (om->anon_shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;

@@ -6,6 +6,7 @@
  * processes can read, append, rename and delete the file while it is mapped,
  * as they can on POSIX.
  */
+#include "os_fast.h"
 #include "win.h"
 
 #include <stdlib.h>

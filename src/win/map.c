@@ -31,6 +31,7 @@
  * everything below them works on views starting at om->base = the real
  * start, with lengths counted from there.
  */
+#include "os_fast.h"
 #include "win.h"
 
 #include <stdlib.h>

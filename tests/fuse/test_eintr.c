@@ -47,6 +47,7 @@ static void injected(void)
 {
   char *p = test_tmp_path("eintr");
   mmapio_map *m = NULL;
+  uint8_t buf1[1];
   size_t ps = mmapio_page_size();
   ASSERT_OK(mmapio_create_rw(&m, p, 4 * ps));
   ASSERT_OK(mmapio_close(m));
@@ -63,6 +64,20 @@ static void injected(void)
     ASSERT_OK(mmapio_resize(m, 8 * ps));
     ASSERT_OK(mmapio_resize(m, 4 * ps));
     ASSERT_OK(mmapio_close(m));
+  }
+  /* mmapio_open_ro's own path makes one attempt of each and retries an
+   * interrupted one on its cold paths. */
+  static const char *const ro_calls[] = {"open", "fstat"};
+  for (size_t i = 0; i < sizeof ro_calls / sizeof ro_calls[0]; i++) {
+    for (int round = 0; round < 2; round++) { /* the second one reuses the first's object */
+      mmapio__sys_reset();
+      mmapio__sys_fail_nth(ro_calls[i], 1, EINTR);
+      ASSERT_OK(mmapio_open_ro(&m, p));
+      ASSERT_U64_EQ(mmapio_len(m), 4 * ps);
+      ASSERT_OK(mmapio_read(m, 0, buf1, 1));
+      ASSERT_EQ(buf1[0], 'x');
+      ASSERT_OK(mmapio_close(m));
+    }
   }
   mmapio__sys_reset();
   test_unlink(p);

@@ -121,6 +121,36 @@ int main(void)
   uint8_t b = 9;
   ASSERT_OK(mmapio_write(m, 0, &b, 1));
   ASSERT_OK(mmapio_close(m));
+  /* The same for a read-only map that no thread ever borrowed (its close
+   * takes a short way of its own): closes before the last one leave it
+   * mapped and readable; the last one unmaps it, and an empty file's map
+   * (opened the general way) closes too. */
+  for (int round = 0; round < 3; round++) {
+    ASSERT_OK(mmapio_open_ro(&m, p));
+    for (int i = 0; i < 10; i++) ASSERT_OK(mmapio_retain(m));
+    for (int i = 0; i < 10; i++) {
+      ASSERT_OK(mmapio_close(m));
+      ASSERT_U64_EQ(mmapio_len(m), 2 * ps);
+    }
+    uint8_t c = 0;
+    ASSERT_OK(mmapio_read(m, 0, &c, 1));
+    ASSERT_EQ(c, 9);
+    ASSERT_OK(mmapio_close(m));
+  }
+  {
+    char *e0 = mk_file("close-empty-ro", 0, 0);
+    for (int round = 0; round < 3; round++) {
+      ASSERT_OK(mmapio_open_ro(&m, e0));
+      ASSERT_OK(mmapio_retain(m));
+      ASSERT_OK(mmapio_close(m));
+      ASSERT_U64_EQ(mmapio_len(m), 0);
+      ASSERT_OK(mmapio_close(m));
+      ASSERT_OK(mmapio_open_ro(&m, p)); /* reuses the object of the empty file's map */
+      ASSERT_U64_EQ(mmapio_len(m), 2 * ps);
+      ASSERT_OK(mmapio_close(m));
+    }
+    free(e0);
+  }
 
   /* EBUSY in every mode. */
   ASSERT_OK(mmapio_open_ro(&m, p));
