@@ -156,7 +156,7 @@ int mmapio__guarded_touch_held(mmapio_map *m, uint64_t off, uint64_t len, int wh
   mmapio__slot *s;
   int rc = mmapio__lock_shared(m, &s);
   if (rc == MMAPIO_EDEADLK) {
-    mmapio__rwlock_rdlock(&m->stable);
+    mmapio__slock_rd(&m->stable);
     uint64_t total = mmapio__len(m);
     if (whole) {
       off = 0;
@@ -164,7 +164,7 @@ int mmapio__guarded_touch_held(mmapio_map *m, uint64_t off, uint64_t len, int wh
     }
     if (!mmapio__in_bounds(off, len, total)) rc = mmapio__fail_bounds(off, len, total);
     else rc = mmapio__guarded_touch(m, off, len, op);
-    mmapio__rwlock_rdunlock(&m->stable);
+    mmapio__slock_rdunlock(&m->stable);
     return rc;
   }
   if (rc != MMAPIO_OK) return rc;
@@ -210,12 +210,12 @@ int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
    * move (a moving resize takes it exclusively), yet probe neither waits for
    * writers nor fails with EDEADLK when the caller holds a write view.
    * Bounds are checked under it; in-place growth only extends the length. */
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc;
   uint64_t total = mmapio__len(m);
   if (!mmapio__in_bounds(off, len, total)) {
     rc = mmapio__fail_bounds(off, len, total);
-    mmapio__rwlock_rdunlock(&m->stable);
+    mmapio__slock_rdunlock(&m->stable);
     return rc;
   }
 
@@ -226,6 +226,6 @@ int mmapio_probe(mmapio_map *m, uint64_t off, uint64_t len)
    * not backed (it does not say which), the guarded touch finds the page. */
   rc = mmapio__os_populate_read((void *)(uintptr_t)lo, (size_t)span);
   if (rc != MMAPIO_OK) rc = mmapio__touch_span(m, off, len, "mmapio_probe");
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }

@@ -188,7 +188,7 @@ static inline int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len,
 {
   uint64_t ps = mmapio_page_size();
   int rc = MMAPIO_OK;
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   uint64_t total = mmapio__len(m);
   uint64_t start = off - off % ps;
   uint64_t end = mmapio_align_up(off + len, ps);
@@ -198,7 +198,7 @@ static inline int mmapio__flush_pages(mmapio_map *m, uint64_t off, uint64_t len,
    * that a truncation to 0 is durable. */
   if (end > start || (total == 0 && m->durability == MMAPIO_DURABLE_FULL))
     rc = mmapio__os_flush_counted(m, start, end > start ? end - start : 0); /* stats.c */
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   if (MMAPIO__UNLIKELY(rc != MMAPIO_OK)) return mmapio__flush_failed(m, rc, start, end, op);
   if (MMAPIO__UNLIKELY(mmapio__ld_relaxed(&m->ferr) != 0)) return mmapio__ferr_report(m, op);
   return MMAPIO_OK;

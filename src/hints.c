@@ -57,10 +57,10 @@ int mmapio_advise(mmapio_map *m, uint64_t off, uint64_t len, mmapio_advice a)
                         mmapio__path_or(m->path), (int)a);
   if (len == 0) return MMAPIO_OK;
   mmapio__hrange r = {NULL, 0, 0, 0};
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc == MMAPIO_OK) rc = mmapio__os_advise(r.addr, r.len, a, mmapio__hint_kind(m), m->path);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 #else
   (void)m; (void)off; (void)len; (void)a;
@@ -82,9 +82,9 @@ int mmapio_prefetch(mmapio_map *m, uint64_t off, uint64_t len)
 {
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_prefetch: map is NULL");
   if (len == 0) return MMAPIO_OK;
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc = mmapio__prefetch_locked(m, off, len);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 
@@ -116,9 +116,9 @@ int mmapio_touch_range(mmapio_map *m, uint64_t off, uint64_t len)
   if (len == 0) return MMAPIO_OK;
   if (m->open_flags & MMAPIO_OPEN_FAULT_SAFE)
     return mmapio__guarded_touch_held(m, off, len, 0, "mmapio_touch_range");
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc = mmapio__touch_locked(m, off, len);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 
@@ -127,10 +127,10 @@ int mmapio_touch(mmapio_map *m)
   if (m == NULL) return mmapio__fail(MMAPIO_EINVAL, "mmapio_touch: map is NULL");
   if (m->open_flags & MMAPIO_OPEN_FAULT_SAFE)
     return mmapio__guarded_touch_held(m, 0, 0, 1, "mmapio_touch_range");
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   uint64_t total = mmapio__len(m);
   int rc = total == 0 ? MMAPIO_OK : mmapio__touch_locked(m, 0, total);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 
@@ -148,10 +148,10 @@ int mmapio_residency(uint64_t *resident_pages, uint64_t *total_pages, mmapio_map
   }
   mmapio__hrange r = {NULL, 0, 0, 0};
   uint64_t resident = 0;
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc == MMAPIO_OK) rc = mmapio__os_residency(&resident, r.addr, r.len, m->path);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   if (rc != MMAPIO_OK) return rc;
   *resident_pages = resident;
   *total_pages = r.pages;
@@ -166,19 +166,20 @@ int mmapio_evict(mmapio_map *m, uint64_t off, uint64_t len)
   if (len == 0) return MMAPIO_OK;
   /* Dirty pages of a RW file map are written first, so that dropping them
    * from the cache loses nothing and the next read comes from the file.
-   * mmapio_flush_range takes `stable` itself (a shared lock must not be
-   * taken twice by one thread: Windows SRW locks forbid it), and it checks
+   * mmapio_flush_range takes `stable` itself (a shared hold must not be
+   * taken twice by one thread: a waiting moving resize would deadlock it,
+   * see mmapio__slock_rd in internal.h), and it checks
    * the bounds with the same message we would give. */
   if (m->mode == MMAPIO_MODE_READ_WRITE && !m->is_anon) {
     int frc = mmapio_flush_range(m, off, len);
     if (frc != MMAPIO_OK) return frc;
   }
   mmapio__hrange r = {NULL, 0, 0, 0};
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   int rc = mmapio__hint_range(&r, m, off, len);
   if (rc == MMAPIO_OK)
     rc = mmapio__os_evict(r.addr, r.len, m->file, r.off, mmapio__hint_kind(m), m->path);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 
@@ -190,12 +191,12 @@ int mmapio__apply_touch_hint(mmapio_map *m, mmapio_touch_hint t)
   uint64_t total = mmapio__len(m);
   if (total == 0 || t == MMAPIO_TOUCH_NEVER) return MMAPIO_OK;
   int rc;
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   /* LAZY only starts read-ahead and returns; EAGER faults every page in
    * before open returns. */
   if (t == MMAPIO_TOUCH_EAGER) rc = mmapio__touch_locked(m, 0, total);
   else rc = mmapio__prefetch_locked(m, 0, total);
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 
@@ -230,11 +231,11 @@ int mmapio__huge_pages_query(const mmapio_map *m)
   if (m == NULL || !(m->open_flags & MMAPIO_OPEN_HUGE_PAGES)) return 0;
   /* The accessor takes a const map; the lock is bookkeeping, not state. */
   mmapio_map *mm = (mmapio_map *)(uintptr_t)m;
-  mmapio__rwlock_rdlock(&mm->stable);
+  mmapio__slock_rd(&mm->stable);
   uint64_t total = mmapio__len(mm);
   int active = (mm->om.base != NULL && total > 0) ? mmapio__os_huge_query(mm->om.base, total) : 0;
   mmapio__st_relaxed(&mm->huge_active, active);
-  mmapio__rwlock_rdunlock(&mm->stable);
+  mmapio__slock_rdunlock(&mm->stable);
   return active;
 #else
   (void)m;

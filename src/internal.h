@@ -116,6 +116,43 @@
 #define mmapio__compiler_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 #define mmapio__full_fence() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
+/* ---- The `stable` lock word ---------------------------------------------
+ * Each map's `stable` lock (see struct mmapio_map) is one uint32_t, not an
+ * OS rwlock: the count of shared holders in the low bits, SL_WR while the
+ * one exclusive holder has it, SL_WWAIT while a would-be exclusive holder
+ * waits. Shared acquires wait while either bit is set, so a waiting moving
+ * resize is not starved by a stream of flushes. Unlocked is 0, so a zeroed
+ * object holds an unlocked lock and a fork child may simply store 0 (see
+ * mmapio__fork_child). Not recursive: a thread never takes a shared hold
+ * twice (a waiting writer would deadlock it). Sleeps use the address waits
+ * (futex, WaitOnAddress or the portable table); the timeout only bounds a
+ * sleep, a wake is never lost. */
+#define MMAPIO__SL_WR 0x80000000u
+#define MMAPIO__SL_WWAIT 0x40000000u
+void mmapio__slock_rd_slow(uint32_t *w);
+void mmapio__slock_wr(uint32_t *w);
+static inline void mmapio__slock_rd(uint32_t *w)
+{
+  uint32_t v = __atomic_load_n(w, __ATOMIC_RELAXED);
+  if (MMAPIO__UNLIKELY((v & (MMAPIO__SL_WR | MMAPIO__SL_WWAIT)) != 0u ||
+                       !__atomic_compare_exchange_n(w, &v, v + 1u, 0, __ATOMIC_ACQUIRE,
+                                                    __ATOMIC_RELAXED)))
+    mmapio__slock_rd_slow(w);
+}
+static inline void mmapio__slock_rdunlock(uint32_t *w)
+{
+  /* The last shared holder leaving wakes the exclusive waiter. */
+  if (MMAPIO__UNLIKELY(__atomic_fetch_sub(w, 1u, __ATOMIC_RELEASE) == (MMAPIO__SL_WWAIT | 1u)))
+    mmapio__wake_u32(w);
+}
+static inline void mmapio__slock_wrunlock(uint32_t *w)
+{
+  /* Exclusive holds are rare (moving resizes): always wake, which reaches
+   * the shared and exclusive waiters alike. */
+  __atomic_store_n(w, 0u, __ATOMIC_RELEASE);
+  mmapio__wake_u32(w);
+}
+
 /* ---- Per-thread slots --------------------------------------------------- */
 typedef struct mmapio__slot {
   uint32_t count;             /* shared holds of the owner thread (first member:
@@ -239,6 +276,10 @@ struct mmapio_map {
    * by the spin flag `ferr_lock` (error paths only). */
   int ferr;
   uint32_t ferr_lock;
+  /* The mapping cannot move while this is held (mmapio__slock_*): shared
+   * by flushes, hints, touch and probe; exclusive by a moving resize. 0
+   * when unlocked, as in every clean object. */
+  uint32_t stable;
 
   /* borrow bookkeeping */
   uint64_t max_size;     /* in-place growth limit (0 = none) */
@@ -281,7 +322,6 @@ struct mmapio_map {
    * while `ferr` is set, and path_buf only through `path`. */
   mmapio__mutex slot_mu; /* slot claims (a thread's first use of the map) */
   mmapio__mutex resize_mu; /* serialises resizes */
-  mmapio__rwlock stable; /* shared: flush/hints; exclusive: moving resize */
   struct mmapio_map *reg_next;  /* every map object ever made (registry lock; never unlinked) */
   struct mmapio_map *pool_next; /* the pool's free list (registry lock) */
   uint32_t live;         /* atomic: 1 from alloc to retire (mmapio__registry_count) */

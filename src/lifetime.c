@@ -40,8 +40,8 @@
  * never initialised again), and resets only what belonged to threads that
  * do not exist there: their slot holds (lock.c), the writer lock (wstate)
  * unless the forking thread holds the map exclusively, the `stable` lock
- * (held by flushes of other threads; not taken by the prepare handler, so
- * initialised afresh), the flusher thread (restarted on demand), the async
+ * word (held by flushes of other threads; not taken by the prepare
+ * handler, so set to unlocked), the flusher thread (restarted on demand), the async
  * workers (tasks that were queued or running fail), the reapers, condition
  * variables that recorded waiters (mmapio__fcond, internal.h), and the
  * watches (inactive in the child). The fork handlers are registered before
@@ -378,13 +378,15 @@ void mmapio__fork_child(void)
      * (pooled objects' too: the next map of such an object uses them). */
     mmapio__mutex_unlock(&m->slot_mu);
     mmapio__mutex_unlock(&m->resize_mu);
-    /* Held shared by flushes and hints of other threads, which are gone,
-     * and perhaps half-way through their lock or unlock: the prepare
-     * handler does not take it (a fork would wait for the device), so its
-     * state is unknown and it starts afresh. No thread of the child can be
-     * using it: this one is not inside a flush or hint, and is the only
-     * one. */
-    mmapio__rwlock_init(&m->stable);
+    /* `stable` (a lock word, internal.h) may be held shared by flushes and
+     * hints of other threads, which are gone: the prepare handler does not
+     * take it (a fork would wait for the device). No exclusive holder or
+     * waiter exists: the only one, a moving resize, holds resize_mu, which
+     * the prepare handler holds. And this thread holds no share: it is in
+     * the application's fork() (the library never forks, and calls no
+     * application code while it holds `stable`). So every share belongs
+     * to a thread that is gone, and the word is set to "unlocked". */
+    m->stable = 0u;
     mmapio__lock_after_fork(m);
     /* Pins are not tied to threads and stay counted; the releases that
      * were using the map after their hold (busy) ran on other threads. */

@@ -578,6 +578,46 @@ void mmapio__writer_mode_poll(mmapio_map *m)
   if (old & MMAPIO__W_WAITERS) mmapio__wake_u32(&m->wstate);
 }
 
+/* ---- The `stable` lock word (internal.h) ---------------------------------- */
+
+void mmapio__slock_rd_slow(uint32_t *w)
+{
+  for (;;) {
+    uint32_t v = mmapio__ld_relaxed(w);
+    if ((v & (MMAPIO__SL_WR | MMAPIO__SL_WWAIT)) == 0u) {
+      if (__atomic_compare_exchange_n(w, &v, v + 1u, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+      continue;
+    }
+    /* Woken by the exclusive holder's unlock; returns at once if the word
+     * changed since the load. */
+    mmapio__wait_u32(w, v, 100);
+  }
+}
+
+void mmapio__slock_wr(uint32_t *w)
+{
+  uint32_t v = mmapio__ld_relaxed(w);
+  for (;;) {
+    if ((v & ~MMAPIO__SL_WWAIT) == 0u) {
+      /* No holder: take it (clearing our waiting bit). */
+      if (__atomic_compare_exchange_n(w, &v, MMAPIO__SL_WR, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+      continue; /* v was reloaded */
+    }
+    if ((v & MMAPIO__SL_WWAIT) == 0u) {
+      /* Announce the wait: new shared holders now wait too, and the last
+       * one out wakes us. */
+      if (!__atomic_compare_exchange_n(w, &v, v | MMAPIO__SL_WWAIT, 0, __ATOMIC_RELAXED,
+                                       __ATOMIC_RELAXED))
+        continue;
+      v |= MMAPIO__SL_WWAIT;
+    }
+    mmapio__wait_u32(w, v, 100);
+    v = mmapio__ld_relaxed(w);
+  }
+}
+
 /* ---- fork(): the child's view of the slots ------------------------------- */
 
 /* Called in the child of fork() for every live map (lifetime.c), where

@@ -16,7 +16,7 @@
 static int mmapio__lock_range(mmapio_map *m, uint64_t off, uint64_t len, int do_lock,
                               int whole_map)
 {
-  mmapio__rwlock_rdlock(&m->stable);
+  mmapio__slock_rd(&m->stable);
   uint64_t total = mmapio__len(m);
   if (whole_map) {
     off = 0;
@@ -33,7 +33,7 @@ static int mmapio__lock_range(mmapio_map *m, uint64_t off, uint64_t len, int do_
     if (do_lock) rc = mmapio__os_lock(a, span, m->path);
     else rc = mmapio__os_unlock(a, span, m->path);
   }
-  mmapio__rwlock_rdunlock(&m->stable);
+  mmapio__slock_rdunlock(&m->stable);
   return rc;
 }
 

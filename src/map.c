@@ -205,8 +205,8 @@ mmapio_map *mmapio__map_alloc(const char *path)
     if (heap == NULL) return NULL;
   }
   /* Map objects are reused, never freed (see mmapio__registry_reuse): a
-   * pooled one comes back clean (zeroed), live, with its initialised locks
-   * and its dense index. */
+   * pooled one comes back clean (zeroed, `stable` unlocked), live, with its
+   * initialised mutexes and its dense index. */
   mmapio_map *m = mmapio__registry_reuse();
   if (MMAPIO__UNLIKELY(m == NULL)) {
     m = (mmapio_map *)calloc(1, sizeof *m);
@@ -217,7 +217,6 @@ mmapio_map *mmapio__map_alloc(const char *path)
     }
     mmapio__mutex_init(&m->slot_mu);
     mmapio__mutex_init(&m->resize_mu);
-    mmapio__rwlock_init(&m->stable);
     mmapio__registry_add(m);
   }
   /* MMAPIO__MAP_ALLOC_SET and MMAPIO__MAP_READY_SET: the fields set here
@@ -1561,7 +1560,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
       /* Flushes and hints hold `stable` shared: wait for them before the
        * mapping may move. The file is truncated only now, under the
        * exclusive hold, so no reader can touch a page that is going away. */
-      mmapio__rwlock_wrlock(&m->stable);
+      mmapio__slock_wr(&m->stable);
       if (allow_empty && (old == 0 || new_size == 0 || m->om.base == NULL))
         rc = mmapio__resize_empty(m, old, new_size, sparse);
       else
@@ -1569,7 +1568,7 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
                               sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
       if (rc == MMAPIO_OK) mmapio__stat_resize(m, 0);
-      mmapio__rwlock_wrunlock(&m->stable);
+      mmapio__slock_wrunlock(&m->stable);
     }
   }
   mmapio__mutex_unlock(&m->resize_mu);

@@ -64,10 +64,9 @@ int mmapio__mutex_trylock(mmapio__mutex *mu) { return pthread_mutex_trylock(mu) 
 void mmapio__mutex_unlock(mmapio__mutex *mu) { check(pthread_mutex_unlock(mu), "pthread_mutex_unlock"); }
 
 /* Writer-preferring where the C library lets us choose (glibc prefers
- * readers by default): a moving resize, which holds the map exclusively
- * while it waits for `stable`, must not wait behind a stream of flushes.
- * The core never takes a shared hold of a rwlock twice in one thread, which
- * this kind would deadlock. macOS and the BSDs already prefer writers. */
+ * readers by default), as macOS and the BSDs already are; such a lock
+ * deadlocks a thread that takes a shared hold twice while a writer waits.
+ * (The maps' `stable` lock is a lock word of the core, internal.h.) */
 void mmapio__rwlock_init(mmapio__rwlock *rw)
 {
 #if defined(__GLIBC__) && defined(__USE_GNU)

@@ -183,11 +183,20 @@ static void child_uses_library(const char *path)
 }
 
 /* An inherited EVERY_MILLIS map: the child's flusher (started again by this
- * write) flushes it, then the child closes it. */
+ * write) flushes it, the child resizes it moving (which takes the map's
+ * `stable` lock exclusively: in the busy state the parent's flusher held it
+ * shared at the fork, and a child that still counted that hold would hang
+ * here until the alarm), then the child closes it. */
 static void child_every_millis_inherited(mmapio_map *f)
 {
   CHILD_CHECK(mmapio_write(f, 100, "child", 5) == MMAPIO_OK);
   CHILD_CHECK(flushed_by_flusher(f));
+  mmapio_map_stats before = MMAPIO_MAP_STATS_INIT, after = MMAPIO_MAP_STATS_INIT;
+  CHILD_CHECK(mmapio_stats(&before, f) == MMAPIO_OK);
+  CHILD_CHECK(mmapio_resize(f, 2u * LEN) == MMAPIO_OK);
+  CHILD_CHECK(mmapio_stats(&after, f) == MMAPIO_OK);
+  CHILD_CHECK(after.resizes_moving == before.resizes_moving + 1u);
+  CHILD_CHECK(mmapio_len(f) == 2u * LEN);
   CHILD_CHECK(mmapio_close(f) == MMAPIO_OK);
 }
 
