@@ -386,7 +386,7 @@ void mmapio__fork_child(void)
      * the application's fork() (the library never forks, and calls no
      * application code while it holds `stable`). So every share belongs
      * to a thread that is gone, and the word is set to "unlocked". */
-    m->stable = 0u;
+    mmapio__st_relaxed(&m->stable, 0u);
     mmapio__lock_after_fork(m);
     /* Pins are not tied to threads and stay counted; the releases that
      * were using the map after their hold (busy) ran on other threads. */
