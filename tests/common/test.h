@@ -393,6 +393,21 @@ extern int test_child_fails;
     } while (0)
 static inline int test_child_result(void) { return test_child_fails ? 1 : 0; }
 
+/* Checks in a child process that stop it at the first failure: prints
+ * file:line, the condition and mmapio_last_error(), then _exit(1). */
+#  define CHILD_CHECK(cond)                                                               \
+    do {                                                                                  \
+      if (!(cond)) {                                                                      \
+        fprintf(stderr, "child %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,             \
+                mmapio_last_error());                                                     \
+        _exit(1);                                                                         \
+      }                                                                                   \
+    } while (0)
+
+/* Waits for child `pid` (retrying EINTR): its exit code, or -1 when it was
+ * killed by a signal (named on stderr) or cannot be waited for. */
+int test_wait_child(pid_t pid);
+
 /* Runs fn(arg) in a forked child that exits (_exit) with what fn returns;
  * stdio is flushed before the fork and in the child before it exits.
  * Returns the child's wait status. */

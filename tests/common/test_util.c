@@ -122,6 +122,17 @@ int test_fork_rlimit(int resource, uint64_t cur, uint64_t max, int (*fn)(void *)
   return test_fork_call(rlimit_then_call, &c);
 }
 
+int test_wait_child(pid_t pid)
+{
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) fprintf(stderr, "child %d killed by signal %d\n", (int)pid, WTERMSIG(st));
+  return -1;
+}
+
 int test_child_exit(int st, const char *what)
 {
   if (!WIFEXITED(st)) TEST_FAIL_("%s: child did not exit (status %#x)", what, st);

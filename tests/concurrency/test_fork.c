@@ -28,26 +28,6 @@ int main(void)
 
 #define LEN 65536u
 
-static int wait_child(pid_t pid)
-{
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) fprintf(stderr, "child %d killed by signal %d\n", (int)pid, WTERMSIG(st));
-  return -1;
-}
-
-#define CHILD_CHECK(cond)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      fprintf(stderr, "child %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,         \
-              mmapio_last_error());                                                 \
-      _exit(1);                                                                     \
-    }                                                                               \
-  } while (0)
-
 /* AddressSanitizer's runtime (clang 14) is not fork-safe: a child that
  * starts a thread (the flusher, for an EVERY_MILLIS map) while a parent
  * thread was inside the sanitizer's allocator can hang there. Under ASan
@@ -87,7 +67,7 @@ static void test_every_millis_child(void)
     CHILD_CHECK(mmapio_close(m) == MMAPIO_OK);
     _exit(0);
   }
-  ASSERT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(test_wait_child(pid), 0);
 
   /* A child that only closes the inherited map, while the parent's flusher
    * thread exists (and may be flushing). */
@@ -99,7 +79,7 @@ static void test_every_millis_child(void)
     CHILD_CHECK(mmapio_close(m) == MMAPIO_OK);
     _exit(0);
   }
-  ASSERT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(test_wait_child(pid), 0);
   ASSERT_OK(mmapio_close(m));
   free(p);
 }
@@ -147,7 +127,7 @@ static void test_holds_of_parent_threads(void)
       CHILD_CHECK(mmapio_close(m) == MMAPIO_OK);
       _exit(0);
     }
-    ASSERT_EQ(wait_child(pid), 0);
+    ASSERT_EQ(test_wait_child(pid), 0);
     __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
     thread_join(&t);
   }
@@ -179,7 +159,7 @@ static void test_watch_child(void)
     CHILD_CHECK(mmapio_close(m) == MMAPIO_OK);
     _exit(0);
   }
-  ASSERT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(test_wait_child(pid), 0);
   ASSERT(mmapio_watch_active(w));
   mmapio_watch_stop(w);
   ASSERT_OK(mmapio_close(m));
@@ -231,7 +211,7 @@ static void test_fork_storm(void)
       CHILD_CHECK(mmapio_close(storm_map) == MMAPIO_OK);
       _exit(0);
     }
-    ASSERT_EQ(wait_child(pid), 0);
+    ASSERT_EQ(test_wait_child(pid), 0);
   }
   __atomic_store_n(&storm_stop, 1, __ATOMIC_RELEASE);
   for (unsigned k = 0; k < 3; k++) thread_join(&t[k]);

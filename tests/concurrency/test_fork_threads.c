@@ -115,26 +115,6 @@ static void gate_open(gate *g)
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-static int wait_child(pid_t pid)
-{
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) fprintf(stderr, "child %d killed by signal %d\n", (int)pid, WTERMSIG(st));
-  return -1;
-}
-
-#define CHILD_CHECK(cond)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      fprintf(stderr, "child %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,         \
-              mmapio_last_error());                                                 \
-      _exit(1);                                                                     \
-    }                                                                               \
-  } while (0)
-
 /* The background flusher flushed everything written to `m` (1), or the
  * deadline passed (0). */
 static int flushed_by_flusher(mmapio_map *m)
@@ -282,7 +262,7 @@ static void fork_busy(void)
     _exit(0);
   }
   /* The child finished while this process's threads are still held. */
-  ASSERT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(test_wait_child(pid), 0);
 
   gate_open(&gates[GATE_FLUSHER]);
   if (have_async) {
@@ -341,7 +321,7 @@ static void fork_idle(void)
       CHILD_CHECK(mmapio_close(mc) == MMAPIO_OK);
       _exit(0);
     }
-    ASSERT_EQ(wait_child(pid), 0);
+    ASSERT_EQ(test_wait_child(pid), 0);
     if (have_async) {
       /* The parent's idle workers still take work. */
       mmapio_task *t;
@@ -376,7 +356,7 @@ static void fork_before_any_map(void)
     CHILD_CHECK(file_has_pattern(dst2, 4096, 46));
     _exit(0);
   }
-  ASSERT_EQ(wait_child(pid), 0);
+  ASSERT_EQ(test_wait_child(pid), 0);
   mmapio_task_free(keep);
   ASSERT(file_has_pattern(dst, 4096, 46));
   test_unlink(src);
