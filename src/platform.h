@@ -20,7 +20,6 @@
 /* Win32 objects are pointer-sized (SRWLOCK, CONDITION_VARIABLE, HANDLE); the
  * core never sees <windows.h>. */
 typedef struct { void *p_; } mmapio__mutex;
-typedef struct { void *p_; } mmapio__rwlock;
 typedef struct { void *p_; } mmapio__cond;
 typedef struct { void *h_; } mmapio__thread;
 #  define MMAPIO__MUTEX_INIT {NULL} /* SRWLOCK_INIT */
@@ -29,7 +28,6 @@ typedef struct { void *h_; } mmapio__thread;
 #else
 #  include <pthread.h>
 typedef pthread_mutex_t mmapio__mutex;
-typedef pthread_rwlock_t mmapio__rwlock;
 typedef pthread_cond_t mmapio__cond;
 typedef struct { pthread_t t_; } mmapio__thread;
 #  define MMAPIO__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
@@ -258,12 +256,6 @@ void mmapio__mutex_destroy(mmapio__mutex *mu);
 void mmapio__mutex_lock(mmapio__mutex *mu);
 int mmapio__mutex_trylock(mmapio__mutex *mu); /* 1 = acquired */
 void mmapio__mutex_unlock(mmapio__mutex *mu);
-void mmapio__rwlock_init(mmapio__rwlock *rw);
-void mmapio__rwlock_destroy(mmapio__rwlock *rw);
-void mmapio__rwlock_rdlock(mmapio__rwlock *rw);
-void mmapio__rwlock_rdunlock(mmapio__rwlock *rw);
-void mmapio__rwlock_wrlock(mmapio__rwlock *rw);
-void mmapio__rwlock_wrunlock(mmapio__rwlock *rw);
 void mmapio__cond_init(mmapio__cond *c);
 void mmapio__cond_destroy(mmapio__cond *c);
 void mmapio__cond_wait(mmapio__cond *c, mmapio__mutex *mu);

@@ -1,6 +1,6 @@
 /*
  * posix_sync.c -- threads and synchronisation for the POSIX backend:
- * pthread mutex / rwlock / condition variable, threads, the monotonic clock,
+ * pthread mutex / condition variable, threads, the monotonic clock,
  * address waits (futex on Linux, a striped mutex+cond table elsewhere), the
  * asymmetric fence (membarrier) and thread-exit callbacks.
  *
@@ -55,42 +55,13 @@ static void check(int r, const char *what)
   }
 }
 
-/* ---- Mutex, rwlock, condition variable ------------------------------------ */
+/* ---- Mutex, condition variable -------------------------------------------- */
 
 void mmapio__mutex_init(mmapio__mutex *mu) { check(pthread_mutex_init(mu, NULL), "pthread_mutex_init"); }
 void mmapio__mutex_destroy(mmapio__mutex *mu) { (void)pthread_mutex_destroy(mu); }
 void mmapio__mutex_lock(mmapio__mutex *mu) { check(pthread_mutex_lock(mu), "pthread_mutex_lock"); }
 int mmapio__mutex_trylock(mmapio__mutex *mu) { return pthread_mutex_trylock(mu) == 0; }
 void mmapio__mutex_unlock(mmapio__mutex *mu) { check(pthread_mutex_unlock(mu), "pthread_mutex_unlock"); }
-
-/* Writer-preferring where the C library lets us choose (glibc prefers
- * readers by default), as macOS and the BSDs already are; such a lock
- * deadlocks a thread that takes a shared hold twice while a writer waits.
- * (The maps' `stable` lock is a lock word of the core, internal.h.) */
-void mmapio__rwlock_init(mmapio__rwlock *rw)
-{
-#if defined(__GLIBC__) && defined(__USE_GNU)
-  pthread_rwlockattr_t a;
-  check(pthread_rwlockattr_init(&a), "pthread_rwlockattr_init");
-  check(pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
-        "pthread_rwlockattr_setkind_np");
-  check(pthread_rwlock_init(rw, &a), "pthread_rwlock_init");
-  (void)pthread_rwlockattr_destroy(&a);
-#else
-  check(pthread_rwlock_init(rw, NULL), "pthread_rwlock_init");
-#endif
-}
-void mmapio__rwlock_destroy(mmapio__rwlock *rw) { (void)pthread_rwlock_destroy(rw); }
-void mmapio__rwlock_rdlock(mmapio__rwlock *rw)
-{
-  int r;
-  /* EAGAIN: too many readers at once (implementation limit); wait it out. */
-  while ((r = pthread_rwlock_rdlock(rw)) == EAGAIN) sched_yield();
-  check(r, "pthread_rwlock_rdlock");
-}
-void mmapio__rwlock_rdunlock(mmapio__rwlock *rw) { check(pthread_rwlock_unlock(rw), "pthread_rwlock_unlock"); }
-void mmapio__rwlock_wrlock(mmapio__rwlock *rw) { check(pthread_rwlock_wrlock(rw), "pthread_rwlock_wrlock"); }
-void mmapio__rwlock_wrunlock(mmapio__rwlock *rw) { check(pthread_rwlock_unlock(rw), "pthread_rwlock_unlock"); }
 
 void mmapio__cond_init(mmapio__cond *c)
 {

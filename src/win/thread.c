@@ -15,7 +15,6 @@
 /* The opaque types of platform.h must be exactly as large as the Win32
  * objects they stand for (a negative array size fails the build). */
 typedef char mmapio__win_check_srw[sizeof(SRWLOCK) == sizeof(mmapio__mutex) ? 1 : -1];
-typedef char mmapio__win_check_rw[sizeof(SRWLOCK) == sizeof(mmapio__rwlock) ? 1 : -1];
 typedef char mmapio__win_check_cv[sizeof(CONDITION_VARIABLE) == sizeof(mmapio__cond) ? 1 : -1];
 
 #define MMAPIO__SRW(x) ((PSRWLOCK)(void *)(x))
@@ -29,13 +28,6 @@ int mmapio__mutex_trylock(mmapio__mutex *mu)
   return TryAcquireSRWLockExclusive(MMAPIO__SRW(mu)) ? 1 : 0;
 }
 void mmapio__mutex_unlock(mmapio__mutex *mu) { ReleaseSRWLockExclusive(MMAPIO__SRW(mu)); }
-
-void mmapio__rwlock_init(mmapio__rwlock *rw) { InitializeSRWLock(MMAPIO__SRW(rw)); }
-void mmapio__rwlock_destroy(mmapio__rwlock *rw) { (void)rw; }
-void mmapio__rwlock_rdlock(mmapio__rwlock *rw) { AcquireSRWLockShared(MMAPIO__SRW(rw)); }
-void mmapio__rwlock_rdunlock(mmapio__rwlock *rw) { ReleaseSRWLockShared(MMAPIO__SRW(rw)); }
-void mmapio__rwlock_wrlock(mmapio__rwlock *rw) { AcquireSRWLockExclusive(MMAPIO__SRW(rw)); }
-void mmapio__rwlock_wrunlock(mmapio__rwlock *rw) { ReleaseSRWLockExclusive(MMAPIO__SRW(rw)); }
 
 void mmapio__cond_init(mmapio__cond *c) { InitializeConditionVariable(MMAPIO__CV(c)); }
 void mmapio__cond_destroy(mmapio__cond *c) { (void)c; }

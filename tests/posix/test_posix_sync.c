@@ -139,15 +139,18 @@ static void test_cond(void)
   mmapio__cond_destroy(&ccv);
   mmapio__mutex_destroy(&cmu);
 
-  mmapio__rwlock rw;
-  mmapio__rwlock_init(&rw);
-  mmapio__rwlock_rdlock(&rw);
-  mmapio__rwlock_rdlock(&rw);
-  mmapio__rwlock_rdunlock(&rw);
-  mmapio__rwlock_rdunlock(&rw);
-  mmapio__rwlock_wrlock(&rw);
-  mmapio__rwlock_wrunlock(&rw);
-  mmapio__rwlock_destroy(&rw);
+  /* The core's shared/exclusive lock word (the maps' `stable`), which
+   * replaced the OS rwlock; it sleeps on these address waits. */
+  uint32_t rw = 0;
+  mmapio__slock_rd(&rw);
+  mmapio__slock_rd(&rw);
+  ASSERT_EQ(rw, 2u);
+  mmapio__slock_rdunlock(&rw);
+  mmapio__slock_rdunlock(&rw);
+  mmapio__slock_wr(&rw);
+  ASSERT_EQ(rw, MMAPIO__SL_WR);
+  mmapio__slock_wrunlock(&rw);
+  ASSERT_EQ(rw, 0u);
 }
 
 /* ---- thread exit callbacks ----------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * test_win_sync.c -- threads and synchronisation in the Win32 backend: SRW
- * mutexes and rwlocks, condition variables with timeouts, threads, address
+ * mutexes, condition variables with timeouts, threads, address
  * waits, the monotonic clock, thread-exit callbacks (FLS), the asymmetric
  * barrier and the hook table's counting and "any call" injection. No result
  * depends on timing: waits poll with generous deadlines.
@@ -64,43 +64,6 @@ static void test_mutex_cond(void)
   mmapio__cond_signal(&cv); /* no waiter: harmless */
   mmapio__cond_destroy(&cv);
   mmapio__mutex_destroy(&mu);
-}
-
-static mmapio__rwlock rw;
-static volatile LONG readers_in;
-
-static void reader(void *arg)
-{
-  (void)arg;
-  mmapio__rwlock_rdlock(&rw);
-  InterlockedIncrement(&readers_in);
-  while (InterlockedCompareExchange(&flag, 0, 0) != 3) mmapio__sleep_ms(1);
-  InterlockedDecrement(&readers_in);
-  mmapio__rwlock_rdunlock(&rw);
-}
-
-static void test_rwlock(void)
-{
-  mmapio__thread t1, t2;
-  uint64_t deadline = mmapio__monotonic_ms() + 60000;
-  mmapio__rwlock_init(&rw);
-  flag = 0;
-  readers_in = 0;
-  ASSERT_OK(mmapio__thread_start(&t1, reader, NULL));
-  ASSERT_OK(mmapio__thread_start(&t2, reader, NULL));
-  /* Two readers inside at once: shared. */
-  while (InterlockedCompareExchange(&readers_in, 0, 0) != 2) {
-    ASSERT(mmapio__monotonic_ms() < deadline);
-    mmapio__sleep_ms(1);
-  }
-  InterlockedExchange(&flag, 3);
-  /* The writer gets in only after both left. */
-  mmapio__rwlock_wrlock(&rw);
-  ASSERT_EQ(readers_in, 0);
-  mmapio__rwlock_wrunlock(&rw);
-  mmapio__thread_join(&t1);
-  mmapio__thread_join(&t2);
-  mmapio__rwlock_destroy(&rw);
 }
 
 static uint32_t word;
@@ -199,7 +162,6 @@ static void test_hooks(void)
 int main(void)
 {
   test_mutex_cond();
-  test_rwlock();
   test_wait_wake();
   test_clock();
   test_thread_exit();
