@@ -59,13 +59,17 @@ MMAPIO__OS_FAST_COLD int mmapio__posix_open_ro_cold(mmapio_native_file *out, uin
                                                     const char *path, int stage, int fd,
                                                     struct stat *st);
 
-/* The flags of mmapio__os_open_stat's open of an existing file for reading
- * (see open_flags in posix_file.c). */
+/* The flags every open of mmapio__os_open_stat makes (open_flags in
+ * posix_file.c adds the access and the creation to them), and those of its
+ * open of an existing file for reading: O_NONBLOCK so that a FIFO or a
+ * leased file does not block the open (posix_file.c retries a leased file
+ * blocking). */
 #ifdef O_NOCTTY
-#  define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+#  define MMAPIO__OPEN_BASE_FLAGS (O_CLOEXEC | O_NOCTTY)
 #else
-#  define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+#  define MMAPIO__OPEN_BASE_FLAGS O_CLOEXEC
 #endif
+#define MMAPIO__OPEN_RO_FLAGS (O_RDONLY | MMAPIO__OPEN_BASE_FLAGS | O_NONBLOCK)
 
 /* One attempt of open and of fstat, as the wrappers make each (the test
  * hooks see it as one call) but without their EINTR loop: an interrupted

@@ -65,10 +65,7 @@ static int block_size(uint64_t *out, int fd, const char *path);
  * (O_EXCL) is regular anyway. */
 static inline int open_flags(int access, int create)
 {
-  int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-#ifdef O_NOCTTY
-  flags |= O_NOCTTY;
-#endif
+  int flags = (access == MMAPIO__OPEN_RDWR ? O_RDWR : O_RDONLY) | MMAPIO__OPEN_BASE_FLAGS;
   if (create == MMAPIO__CREATE_EXCL) flags |= O_CREAT | O_EXCL;
   else flags |= O_NONBLOCK;
   return flags;
