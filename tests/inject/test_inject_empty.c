@@ -53,6 +53,19 @@ static mmapio_map *open_empty_ok(void)
   return m;
 }
 
+/* The detail message of an OS failure names the failing call and the
+ * file (include/mmapio.h section 1). */
+static void detail_names(const char *call)
+{
+  const char *d = mmapio_last_error();
+#ifndef _WIN32
+  if (strstr(d, call) == NULL) TEST_FAIL_("detail \"%s\" does not name the failing %s", d, call);
+#else
+  (void)call;
+#endif
+  if (strstr(d, p) == NULL) TEST_FAIL_("detail \"%s\" does not name %s", d, p);
+}
+
 /* The map reads the pattern over its whole old length and takes a write. */
 static void map_intact(mmapio_map *m)
 {
@@ -107,7 +120,7 @@ static unsigned shrink_cases(void)
         if (rc != mmapio__os_status(errs[e]))
           TEST_FAIL_("resize(0): call %zu (%s) failing with %d: status %d, want %d", k,
                      rec[k - 1].name, errs[e], rc, mmapio__os_status(errs[e]));
-        ASSERT(mmapio_last_error()[0] != '\0');
+        detail_names(rec[k - 1].name);
         ASSERT_SNAP_SAME(p, before);
         map_intact(m);
         ASSERT_SNAP_SAME(p, before);
@@ -187,7 +200,7 @@ static unsigned grow_cases(void)
         if (rc != mmapio__os_status(errs[e]))
           TEST_FAIL_("resize(grow from 0): call %zu (%s) failing with %d: status %d, want %d", k,
                      rec[k - 1].name, errs[e], rc, mmapio__os_status(errs[e]));
-        ASSERT(mmapio_last_error()[0] != '\0');
+        detail_names(rec[k - 1].name);
         ASSERT_EQ(file_len(p), 0); /* the file is empty again */
         ASSERT_U64_EQ(mmapio_len(m), 0);
         ASSERT(mmapio_unsafe_ptr(m) == NULL);

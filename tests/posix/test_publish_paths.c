@@ -282,6 +282,10 @@ static void run_long_name(void)
   ASSERT_ERR_HAS(mmapio_create_rw(&m, lp, 3 * page), MMAPIO_EINVAL, "file name too long");
   ASSERT(m == NULL);
   check_clean(0);
+  /* EXCLUSIVE goes to the create (and the naming) without opening first. */
+  ASSERT_ERR_HAS(op_create_excl(), MMAPIO_EINVAL, "file name too long");
+  ASSERT(m == NULL);
+  check_clean(0);
   fresh = saved;
   free(lp);
 }
