@@ -341,6 +341,21 @@ static int stream_file(const char *cmd, const range_args *ra, stream_sink sink, 
     return code;
   }
   len = effective_length(ra, mmapio_len(m));
+  /* The whole range is checked before the first byte goes out: a range
+   * that ends past the file prints nothing, and the message names the
+   * range asked for (not the chunk that would have failed). A view checks
+   * the bounds without copying anything. */
+  {
+    mmapio_view v;
+    rc = mmapio_view_get(&v, m, ra->offset, len);
+    if (rc != MMAPIO_OK) {
+      code = cli_fail(cmd, rc);
+      free(buf);
+      mmapio_close(m);
+      return code;
+    }
+    mmapio_view_release(&v);
+  }
   cli_test_hook_after_open();
   /* A zero-length read still checks the offset against the file, so
    * "cat --offset 999999" on a small file reports the range error. */
@@ -374,7 +389,8 @@ void help_cat(void)
          "\n"
          "Writes the raw bytes of FILE from --offset (default 0) for --length\n"
          "bytes (default: to the end) to standard output, read through a\n"
-         "read-only mapping. A range outside the file is an error (exit 1).\n"
+         "read-only mapping. A range outside the file is an error (exit 1),\n"
+         "reported before anything is written.\n"
          "Numbers are decimal unless they start with 0x, and accept the\n"
          "binary suffixes K, M, G and T. A file that reports size 0 (Linux\n"
          "/proc and /sys files) is read with read() instead. A file truncated\n"
