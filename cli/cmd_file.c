@@ -277,7 +277,10 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
                           uint8_t *buf)
 {
   FILE *f = fopen(ra->file, "rb");
-  uint64_t pos = 0, want_end = ra->has_length ? ra->offset + ra->length : UINT64_MAX;
+  /* An end beyond 2^64 is out of bounds for any file: read it through only
+   * to name its length in the message, writing nothing. */
+  int impossible = ra->has_length && ra->length > UINT64_MAX - ra->offset;
+  uint64_t pos = 0, want_end = ra->has_length && !impossible ? ra->offset + ra->length : UINT64_MAX;
   size_t n;
   if (f == NULL) {
     fprintf(stderr, "mmapio %s: %s: %s\n", cmd, ra->file, strerror(errno));
@@ -287,7 +290,7 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
     uint64_t lo = pos, hi = pos + n;
     if (hi > want_end)
       hi = want_end;
-    if (hi > ra->offset) {
+    if (hi > ra->offset && !impossible) {
       uint64_t from = lo > ra->offset ? lo : ra->offset;
       if (sink(ctx, from, buf + (from - lo), (size_t)(hi - from)) != 0) {
         fclose(f);
@@ -302,7 +305,7 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
     return CLI_FAILED;
   }
   fclose(f);
-  if (ra->offset > pos || (ra->has_length && want_end > pos)) {
+  if (impossible || ra->offset > pos || (ra->has_length && want_end > pos)) {
     fprintf(stderr, "mmapio %s: range out of bounds: offset=%llu, len=%llu, total=%llu (the file "
                     "reports size 0; its content was read instead)\n", cmd,
             (unsigned long long)ra->offset, (unsigned long long)(ra->has_length ? ra->length : 0),
