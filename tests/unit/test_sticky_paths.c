@@ -15,11 +15,13 @@
 #  define FLUSH_CALL "FlushViewOfFile"
 #  define NONE_CALL "FlushViewOfFile"
 #  define IO_ERR 1117 /* ERROR_IO_DEVICE */
+#  define IO_ERR2 112 /* ERROR_DISK_FULL */
 #else
 #  include <errno.h>
 #  define FLUSH_CALL "msync"
 #  define NONE_CALL NULL /* msync(MS_ASYNC) or sync_file_range: whichever comes first */
 #  define IO_ERR EIO
+#  define IO_ERR2 ENOSPC
 #endif
 
 static size_t ps;
@@ -104,6 +106,26 @@ static void run_range(void)
   uint64_t off = 0, len = 0;
   ASSERT_STATUS(mmapio_flush_error(m, &off, &len), st);
   ASSERT(off <= 2 * ps && off + len >= 2 * ps + 3); /* the failed range covers the write */
+  char first[512];
+  snprintf(first, sizeof first, "%s", mmapio_last_error());
+  /* A second failure, of another range and with another error, before the
+   * first was acknowledged: the status and message stay the first's, the
+   * range grows to cover both. */
+  mmapio__sys_fail_nth(FLUSH_CALL, 1, IO_ERR2);
+  ASSERT_STATUS(mmapio_flush_range(m, 0, 1), st);
+  mmapio__sys_reset();
+  ASSERT(strstr(mmapio_last_error(), first) != NULL);
+  ASSERT_EQ(mmapio_last_os_error(), IO_ERR);
+  uint64_t off2 = 1, len2 = 0;
+  ASSERT_STATUS(mmapio_flush_error(m, &off2, &len2), st);
+  ASSERT_U64_EQ(off2, 0);
+  ASSERT_U64_EQ(off2 + len2, off + len);
+  mmapio__sys_fail_nth(FLUSH_CALL, 1, IO_ERR2);
+  ASSERT_STATUS(mmapio_flush_range(m, 3 * ps, ps), st);
+  mmapio__sys_reset();
+  ASSERT_STATUS(mmapio_flush_error(m, &off2, &len2), st);
+  ASSERT_U64_EQ(off2, 0);
+  ASSERT_U64_EQ(len2, 4 * ps);
   check_sticky(m, st, "mmapio_flush_range");
   test_unlink(p);
   free(p);
