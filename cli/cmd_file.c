@@ -277,7 +277,10 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
                           uint8_t *buf)
 {
   FILE *f = fopen(ra->file, "rb");
-  uint64_t pos = 0, want_end = ra->has_length ? ra->offset + ra->length : UINT64_MAX;
+  /* An end beyond 2^64 is out of bounds for any file: read it through only
+   * to name its length in the message, writing nothing. */
+  int impossible = ra->has_length && ra->length > UINT64_MAX - ra->offset;
+  uint64_t pos = 0, want_end = ra->has_length && !impossible ? ra->offset + ra->length : UINT64_MAX;
   size_t n;
   if (f == NULL) {
     fprintf(stderr, "mmapio %s: %s: %s\n", cmd, ra->file, strerror(errno));
@@ -287,7 +290,7 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
     uint64_t lo = pos, hi = pos + n;
     if (hi > want_end)
       hi = want_end;
-    if (hi > ra->offset) {
+    if (hi > ra->offset && !impossible) {
       uint64_t from = lo > ra->offset ? lo : ra->offset;
       if (sink(ctx, from, buf + (from - lo), (size_t)(hi - from)) != 0) {
         fclose(f);
@@ -302,7 +305,7 @@ static int stream_by_read(const char *cmd, const range_args *ra, stream_sink sin
     return CLI_FAILED;
   }
   fclose(f);
-  if (ra->offset > pos || (ra->has_length && want_end > pos)) {
+  if (impossible || ra->offset > pos || (ra->has_length && want_end > pos)) {
     fprintf(stderr, "mmapio %s: range out of bounds: offset=%llu, len=%llu, total=%llu (the file "
                     "reports size 0; its content was read instead)\n", cmd,
             (unsigned long long)ra->offset, (unsigned long long)(ra->has_length ? ra->length : 0),
@@ -341,6 +344,21 @@ static int stream_file(const char *cmd, const range_args *ra, stream_sink sink, 
     return code;
   }
   len = effective_length(ra, mmapio_len(m));
+  /* The whole range is checked before the first byte goes out: a range
+   * that ends past the file prints nothing, and the message names the
+   * range asked for (not the chunk that would have failed). A view checks
+   * the bounds without copying anything. */
+  {
+    mmapio_view v;
+    rc = mmapio_view_get(&v, m, ra->offset, len);
+    if (rc != MMAPIO_OK) {
+      code = cli_fail(cmd, rc);
+      free(buf);
+      mmapio_close(m);
+      return code;
+    }
+    mmapio_view_release(&v);
+  }
   cli_test_hook_after_open();
   /* A zero-length read still checks the offset against the file, so
    * "cat --offset 999999" on a small file reports the range error. */
@@ -374,7 +392,8 @@ void help_cat(void)
          "\n"
          "Writes the raw bytes of FILE from --offset (default 0) for --length\n"
          "bytes (default: to the end) to standard output, read through a\n"
-         "read-only mapping. A range outside the file is an error (exit 1).\n"
+         "read-only mapping. A range outside the file is an error (exit 1),\n"
+         "reported before anything is written.\n"
          "Numbers are decimal unless they start with 0x, and accept the\n"
          "binary suffixes K, M, G and T. A file that reports size 0 (Linux\n"
          "/proc and /sys files) is read with read() instead. A file truncated\n"

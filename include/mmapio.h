@@ -1390,6 +1390,9 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
 
 /*! mmapio_copy_file() : copy `src` over `dst` (created or truncated), using
  *  copy_file_range / CopyFileW where possible. Durable is not implied.
+ *  A failure before `dst` is truncated leaves it unchanged; a failure while
+ *  copying leaves an existing `dst` truncated or partly written, and on
+ *  POSIX removes a `dst` that this call created (no partial new file).
  *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC, EIO.
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_copy_file(const char *src, const char *dst);

@@ -651,6 +651,14 @@ static int copy_rw(int in, int out, const char **call)
   return e;
 }
 
+/* Remove a file a failed copy created, keeping errno. */
+static void unlink_quiet(const char *path)
+{
+  int saved = errno;
+  (void)mmapio__sys_unlink(path);
+  errno = saved;
+}
+
 /* Copy step 1: open the source, which must be a regular file; *st gets
  * its status (to recognise the destination as the same file). */
 static int copy_open_src(int *out, struct stat *st, const char *src)
@@ -677,10 +685,18 @@ static int copy_open_src(int *out, struct stat *st, const char *src)
 /* Copy step 2: open the destination without O_TRUNC and truncate it only
  * once it is known to be a regular file other than the source (copying a
  * file onto itself, or onto a hard link of itself, would otherwise destroy
- * it). O_NONBLOCK keeps a FIFO without a reader from blocking the open. */
-static int copy_open_dst(int *out, const struct stat *src_st, const char *src, const char *dst)
+ * it). O_NONBLOCK keeps a FIFO without a reader from blocking the open.
+ * *created tells whether this call created the file (O_EXCL), so that a
+ * failed copy can remove it instead of leaving a partial file behind. */
+static int copy_open_dst(int *out, int *created, const struct stat *src_st, const char *src,
+                         const char *dst)
 {
-  int fd = open_retry(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+  int fd = open_retry(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
+  *created = fd >= 0;
+  /* It exists (or is a symbolic link, which O_EXCL refuses even when it
+   * dangles): open it as before, creating the target of a dangling link. */
+  if (fd < 0 && errno == EEXIST)
+    fd = open_retry(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
   if (fd < 0) {
     int e = errno;
     if (e == EISDIR || e == ENXIO) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
@@ -700,6 +716,7 @@ static int copy_open_dst(int *out, const struct stat *src_st, const char *src, c
   }
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(fd);
+    if (*created) unlink_quiet(dst);
     return rc;
   }
   *out = fd;
@@ -740,7 +757,8 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   struct stat st;
   int rc = copy_open_src(&in, &st, src);
   if (rc != MMAPIO_OK) return rc;
-  rc = copy_open_dst(&out, &st, src, dst);
+  int created = 0;
+  rc = copy_open_dst(&out, &created, &st, src, dst);
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(in);
     return rc;
@@ -754,6 +772,12 @@ int mmapio__os_copy_file(const char *src, const char *dst)
     call = "close";
     epath = dst;
   }
-  if (e != 0) return mmapio__fail_os(e, call, epath);
+  if (e != 0) {
+    rc = mmapio__fail_os(e, call, epath);
+    /* A file this call created holds only part of the source: remove it.
+     * An existing destination stays (truncated, partly written). */
+    if (created) unlink_quiet(dst);
+    return rc;
+  }
   return MMAPIO_OK;
 }

@@ -97,5 +97,12 @@ if [ -r /proc/self/status ] && [ "$(stat -c %s /proc/self/status)" = 0 ]; then
   "$tool" cat /proc/self/status --offset 1M > "$dir/out" 2> "$dir/err"
   [ $? -eq 1 ] || fail "cat of a pseudo-file past its end: expected exit status 1"
   grep -q "range out of bounds" "$dir/err" || fail "cat past the end of a pseudo-file: message"
+  # offset + length beyond 2^64: out of bounds, nothing written (the end
+  # must not wrap around to a small number).
+  "$tool" cat /proc/self/status --offset 10 --length 18446744073709551615 > "$dir/out" 2> "$dir/err"
+  [ $? -eq 1 ] || fail "cat of a pseudo-file with offset+length past 2^64: expected exit status 1"
+  grep -q "range out of bounds: offset=10, len=18446744073709551615" "$dir/err" ||
+    fail "cat of a pseudo-file with offset+length past 2^64: message"
+  [ -s "$dir/out" ] && fail "cat of a pseudo-file with offset+length past 2^64: wrote output"
 fi
 echo "ok"
