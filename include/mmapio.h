@@ -1390,9 +1390,17 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
 
 /*! mmapio_copy_file() : copy `src` over `dst` (created or truncated), using
  *  copy_file_range / CopyFileW where possible. Durable is not implied.
- *  A failure before `dst` is truncated leaves it unchanged; a failure while
- *  copying leaves an existing `dst` truncated or partly written, and on
- *  POSIX removes a `dst` that this call created (no partial new file).
+ *  On POSIX a failure leaves the files as they were: a new `dst` is removed
+ *  again, and an existing `dst` with one name is replaced only at the end,
+ *  by a temporary file in its directory renamed over it (readers see the
+ *  old or the new content, never a part; the owner and permission bits
+ *  are kept; a symbolic link's target is replaced and the link stays).
+ *  Where that cannot keep what the file is (a `dst` with several hard
+ *  links, a directory that refuses new files, an owner the caller cannot
+ *  give), it is truncated and copied in place, and a failure in the middle
+ *  leaves it partly written. Extended attributes and ACLs of a replaced
+ *  `dst` are not copied. Windows: CopyFileW's own rules (a failure may
+ *  leave an existing `dst` partly written).
  *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC, EIO.
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_copy_file(const char *src, const char *dst);

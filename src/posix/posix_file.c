@@ -688,9 +688,11 @@ static int copy_open_src(int *out, struct stat *st, const char *src)
  * it). O_NONBLOCK keeps a FIFO without a reader from blocking the open.
  * *created tells whether this call created the file (O_EXCL), so that a
  * failed copy can remove it instead of leaving a partial file behind. */
-static int copy_open_dst(int *out, int *created, const struct stat *src_st, const char *src,
-                         const char *dst)
+static int copy_open_dst(int *out, int *created, struct stat *dst_st, int *replace,
+                         const struct stat *src_st, const char *src, const char *dst)
 {
+  int may_replace = *replace;
+  *replace = 0;
   int fd = open_retry(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
   *created = fd >= 0;
   /* It exists (or is a symbolic link, which O_EXCL refuses even when it
@@ -711,6 +713,14 @@ static int copy_open_dst(int *out, int *created, const struct stat *src_st, cons
   } else if (st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino) {
     rc = mmapio__fail(MMAPIO_EINVAL, "copy_file(%s, %s): source and destination are the same file",
                       src, dst);
+  } else if (may_replace && !*created && st.st_nlink == 1) {
+    /* An existing file with one name: the copy goes to a new file that
+     * replaces it at the end (copy_replace), so nothing is truncated. */
+    mmapio__posix_close_quiet(fd);
+    *dst_st = st;
+    *replace = 1;
+    *out = -1;
+    return MMAPIO_OK;
   } else if (set_len(fd, 0) != 0) {
     rc = mmapio__fail_os(errno, "ftruncate", dst);
   }
@@ -751,14 +761,87 @@ static int copy_bytes(int in, int out, const char *src, const char *dst, const c
   return e;
 }
 
+/* The copy over an existing file with one name: into a temporary file in
+ * the directory of the file (of its target when `dst` is a symbolic link)
+ * that takes the file's owner and permission bits, then renamed over it.
+ * A failure removes the temporary file and leaves `dst` as it was.
+ * Returns MMAPIO_OK, a recorded failure, or MMAPIO__COPY_IN_PLACE (nothing
+ * recorded, nothing changed) where a replace cannot keep what the file is:
+ * the directory refuses a new file (EACCES, EPERM), the owner cannot be
+ * kept, or the link cannot be resolved. */
+#define MMAPIO__COPY_IN_PLACE 1
+static int copy_replace(int in, const struct stat *dst_st, const char *src, const char *dst)
+{
+  char *target = NULL;
+  struct stat lst;
+  if (lstat(dst, &lst) != 0) return MMAPIO__COPY_IN_PLACE;
+  if (S_ISLNK(lst.st_mode)) {
+    target = realpath(dst, NULL);
+    if (target == NULL) return MMAPIO__COPY_IN_PLACE;
+  }
+  const char *path = target != NULL ? target : dst;
+  mmapio__os_newfile nf;
+  int rc = mmapio__posix_temp_beside(&nf, path, 0600);
+  if (rc != MMAPIO_OK) {
+    int e = mmapio_last_os_error();
+    free(target);
+    return e == EACCES || e == EPERM ? MMAPIO__COPY_IN_PLACE : rc;
+  }
+  struct stat tst;
+  if (mmapio__sys_fstat(nf.f, &tst) != 0 ||
+      ((tst.st_uid != dst_st->st_uid || tst.st_gid != dst_st->st_gid) &&
+       fchown(nf.f, dst_st->st_uid, dst_st->st_gid) != 0) ||
+      fchmod(nf.f, dst_st->st_mode & 07777) != 0) {
+    mmapio__os_newfile_discard(&nf);
+    free(target);
+    return MMAPIO__COPY_IN_PLACE;
+  }
+  const char *call = NULL, *epath = dst;
+  int e = copy_bytes(in, nf.f, src, dst, &call, &epath);
+  int fd = nf.f;
+  nf.f = MMAPIO_INVALID_FILE;
+  /* close() reports delayed write errors on network file systems. */
+  if (mmapio__sys_close(fd) != 0 && e == 0 && errno != EINTR) {
+    e = errno;
+    call = "close";
+    epath = dst;
+  }
+  if (e == 0 && mmapio__sys_rename(nf.tmp, path) != 0) {
+    e = errno;
+    call = "rename";
+    epath = dst;
+  }
+  rc = e != 0 ? mmapio__fail_os(e, call, epath) : MMAPIO_OK;
+  if (rc == MMAPIO_OK) {
+    free(nf.tmp); /* renamed: the name is the file's now */
+    nf.tmp = NULL;
+  }
+  mmapio__os_newfile_discard(&nf);
+  free(target);
+  return rc;
+}
+
 int mmapio__os_copy_file(const char *src, const char *dst)
 {
   int in = -1, out = -1;
-  struct stat st;
+  struct stat st, dst_st;
   int rc = copy_open_src(&in, &st, src);
   if (rc != MMAPIO_OK) return rc;
-  int created = 0;
-  rc = copy_open_dst(&out, &created, &st, src, dst);
+  int created = 0, replace = 1;
+  rc = copy_open_dst(&out, &created, &dst_st, &replace, &st, src, dst);
+  if (rc == MMAPIO_OK && replace) {
+    rc = copy_replace(in, &dst_st, src, dst);
+    if (rc != MMAPIO__COPY_IN_PLACE) {
+      mmapio__posix_close_quiet(in);
+      return rc;
+    }
+    /* In place after all: from the start of the source again. */
+    if (mmapio__sys_lseek(in, 0, SEEK_SET) != 0) rc = mmapio__fail_os(errno, "lseek", src);
+    else {
+      replace = 0;
+      rc = copy_open_dst(&out, &created, &dst_st, &replace, &st, src, dst);
+    }
+  }
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(in);
     return rc;
@@ -775,7 +858,8 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   if (e != 0) {
     rc = mmapio__fail_os(e, call, epath);
     /* A file this call created holds only part of the source: remove it.
-     * An existing destination stays (truncated, partly written). */
+     * An existing destination copied in place stays (truncated, partly
+     * written). */
     if (created) unlink_quiet(dst);
     return rc;
   }

@@ -84,6 +84,20 @@ static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *
   return fail_name(e, "open", path);
 }
 
+/* A named temporary file beside `path` (in its directory), for a caller
+ * that renames it over `path` (mmapio_copy_file's replace). */
+int mmapio__posix_temp_beside(mmapio__os_newfile *nf, const char *path, int perms)
+{
+  nf->f = MMAPIO_INVALID_FILE;
+  nf->tmp = NULL;
+  nf->named = NULL;
+  char *dir = dir_of(path);
+  if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_copy_file(%s): out of memory", path);
+  int rc = open_named_temp(nf, dir, path, perms);
+  free(dir);
+  return rc;
+}
+
 /* `direct`: the final name itself, exclusively. One call, and the EEXIST
  * of the create is the answer to "does the name exist" (no probe). */
 static int open_direct(mmapio__os_newfile *nf, const char *path, int perms)

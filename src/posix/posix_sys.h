@@ -493,6 +493,10 @@ static inline int mmapio__sys_fsync_dir(int fd)
 /* close() that keeps errno: used on error paths after the failure has been
  * captured. */
 void mmapio__posix_close_quiet(int fd);
+/* A named temporary file in the directory of `path`, created exclusively
+ * with `perms` (posix_publish.c); nf->tmp is its malloc'ed name.
+ * mmapio__os_newfile_discard removes it. */
+int mmapio__posix_temp_beside(mmapio__os_newfile *nf, const char *path, int perms);
 /* Record the failure `e` of mmap of `path` (posix_map.c). */
 int mmapio__posix_map_failed(int e, const char *path);
 

@@ -36,7 +36,7 @@ static size_t flen;
 /* (Re)write the fixture: `len` bytes of pattern `seed`. */
 static void mk_file_at(const char *path, size_t len, unsigned seed)
 {
-  uint8_t *b = (uint8_t *)malloc(len ? len : 1);
+  uint8_t *b = (uint8_t *)calloc(len ? len : 1, 1);
   ASSERT(b != NULL);
   pat_fill(b, len, 0, seed);
   ASSERT_EQ(test_write_file(path, b, len), 0);

@@ -7,8 +7,12 @@
  *   - the source is never changed;
  *   - a destination this call created is removed again: a failed copy
  *     leaves no partial file behind;
- *   - a failure before the destination is truncated (its fstat or
- *     ftruncate) leaves an existing destination unchanged;
+ *   - an existing destination with one name is replaced by a temporary
+ *     file renamed over it, keeping its owner and permission bits (and a
+ *     symbolic link stays a link to the replaced target): any failure
+ *     leaves it unchanged and no temporary file behind;
+ *   - a destination with two names is copied in place; a failure before
+ *     its truncate leaves it unchanged;
  *   - copy_file_range refused (EXDEV, ENOSYS, ...) falls back to read/write
  *     and the copy is exact.
  */
@@ -18,7 +22,22 @@
 int main(void) { TEST_SKIP("needs the POSIX backend's syscall table (MMAPIO_TEST_HOOKS)"); }
 #else
 
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Entries of `dir` other than . and .. */
+static int dir_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  ASSERT(d != NULL);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+  closedir(d);
+  return n;
+}
 
 static char *src, *dst;
 static file_snap src_snap;
@@ -100,31 +119,121 @@ int main(void)
   ASSERT(file_has_pattern(dst, SRC_LEN, 21));
   test_unlink(dst);
 
-  /* Existing destination: a failure before it is truncated changes nothing. */
+  /* Existing destination (one name): the copy goes to a temporary file in
+   * its directory that replaces it at the end, so every failure, even in
+   * the middle of the copy or of its close or rename, leaves it exactly as
+   * it was and leaves no temporary file. A directory of its own shows
+   * leftovers. */
+  char *dir = test_tmp_path("copyf-dir");
+  ASSERT_EQ(make_dir(dir), 0);
+  free(dst);
+  size_t dn = strlen(dir) + 16;
+  dst = (char *)malloc(dn);
+  ASSERT(dst != NULL);
+  snprintf(dst, dn, "%s/dst", dir);
   uint8_t old[1000];
   pat_fill(old, sizeof old, 0, 22);
   ASSERT_EQ(test_write_file(dst, old, sizeof old), 0);
+  ASSERT_EQ(chmod(dst, 0640), 0);
   file_snap dst_snap = snap_take(dst);
+  struct stat before;
+  ASSERT_EQ(stat(dst, &before), 0);
   mmapio__sys_fail_nth("fstat", 2, EIO); /* the destination's fstat */
   expect_fail("fstat", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  mmapio__sys_fail_nth("ftruncate", 1, EIO);
-  expect_fail("ftruncate", EIO, dst);
-  ASSERT_SNAP_SAME(dst, dst_snap);
-  /* A failure while copying is reported and the destination stays (it is
-   * the caller's file). */
+  ASSERT_EQ(dir_entries(dir), 1);
+  if (has_cfr) {
+    mmapio__sys_fail_nth("copy_file_range", 2, ENOSPC); /* after bytes were copied */
+    expect_fail("copy_file_range", ENOSPC, dst);
+    ASSERT_SNAP_SAME(dst, dst_snap);
+    ASSERT_EQ(dir_entries(dir), 1);
+  }
   if (has_cfr) mmapio__sys_fail_nth("copy_file_range", 1, EXDEV);
   mmapio__sys_fail_nth("write", 2, ENOSPC);
   expect_fail("write", ENOSPC, dst);
-  ASSERT(file_exists(dst));
-  /* And the copy works once the OS does. */
+  ASSERT_SNAP_SAME(dst, dst_snap);
+  ASSERT_EQ(dir_entries(dir), 1);
+  mmapio__sys_fail_nth("close", 2, EIO); /* the new file's close */
+  expect_fail("close", EIO, dst);
+  ASSERT_SNAP_SAME(dst, dst_snap);
+  ASSERT_EQ(dir_entries(dir), 1);
+  mmapio__sys_fail_nth("rename", 1, EIO);
+  expect_fail("rename", EIO, dst);
+  ASSERT_SNAP_SAME(dst, dst_snap);
+  ASSERT_EQ(dir_entries(dir), 1);
+  /* A failed temporary create (disk full) is reported; nothing changes. */
+  mmapio__sys_fail_nth("open", 3, ENOSPC); /* src, dst, then the temporary file */
+  expect_fail("open", ENOSPC, dst);
+  ASSERT_SNAP_SAME(dst, dst_snap);
+  ASSERT_EQ(dir_entries(dir), 1);
+  /* And the copy works once the OS does: the file keeps its permission
+   * bits and owner, no truncate is made. */
   ASSERT_OK(mmapio_copy_file(src, dst));
+  ASSERT_EQ(mmapio__sys_count("ftruncate"), 0);
+  mmapio__sys_reset();
   ASSERT(file_has_pattern(dst, SRC_LEN, 21));
+  struct stat after;
+  ASSERT_EQ(stat(dst, &after), 0);
+  ASSERT_EQ(after.st_mode & 07777, 0640);
+  ASSERT_EQ(after.st_uid, before.st_uid);
+  ASSERT_EQ(after.st_gid, before.st_gid);
+  ASSERT_EQ(dir_entries(dir), 1);
+  if (geteuid() == 0) {
+    /* root: another user's file stays that user's. */
+    ASSERT_EQ(test_write_file(dst, old, sizeof old), 0);
+    ASSERT_EQ(chown(dst, 4242, 4343), 0);
+    ASSERT_OK(mmapio_copy_file(src, dst));
+    ASSERT_EQ(stat(dst, &after), 0);
+    ASSERT_EQ(after.st_uid, 4242);
+    ASSERT_EQ(after.st_gid, 4343);
+    ASSERT(file_has_pattern(dst, SRC_LEN, 21));
+  }
   snap_free(&dst_snap);
+
+  /* A symbolic link: its target is replaced, the link stays a link. */
+  char *tgt = (char *)malloc(dn), *lnk = (char *)malloc(dn);
+  ASSERT(tgt != NULL && lnk != NULL);
+  snprintf(tgt, dn, "%s/tgt", dir);
+  snprintf(lnk, dn, "%s/lnk", dir);
+  ASSERT_EQ(test_write_file(tgt, old, sizeof old), 0);
+  ASSERT_EQ(symlink("tgt", lnk), 0);
+  ASSERT_OK(mmapio_copy_file(src, lnk));
+  struct stat lst;
+  ASSERT_EQ(lstat(lnk, &lst), 0);
+  ASSERT(S_ISLNK(lst.st_mode));
+  ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
+  ASSERT_EQ(dir_entries(dir), 3);
+  test_unlink(lnk);
+
+  /* Two names (a hard link): copied in place so that both names see the
+   * copy. A failure before the truncate changes nothing; one in the middle
+   * is reported and leaves the file (the caller's) partly written. */
+  ASSERT_EQ(test_write_file(tgt, old, sizeof old), 0);
+  ASSERT_EQ(link(tgt, lnk), 0);
+  dst_snap = snap_take(lnk);
+  mmapio__sys_fail_nth("ftruncate", 1, EIO);
+  test_unlink(dst);
+  free(dst);
+  dst = lnk;
+  expect_fail("ftruncate", EIO, lnk);
+  ASSERT_SNAP_SAME(lnk, dst_snap);
+  if (has_cfr) mmapio__sys_fail_nth("copy_file_range", 1, EXDEV);
+  mmapio__sys_fail_nth("write", 2, ENOSPC);
+  expect_fail("write", ENOSPC, lnk);
+  ASSERT(file_exists(lnk));
+  ASSERT_OK(mmapio_copy_file(src, lnk));
+  ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
+  ASSERT(file_has_pattern(lnk, SRC_LEN, 21));
+  ASSERT_EQ(dir_entries(dir), 2);
+  snap_free(&dst_snap);
+  test_unlink(lnk);
+  test_unlink(tgt);
+  ASSERT_EQ(remove_dir(dir), 0);
+  free(tgt);
+  free(dir);
 
   snap_free(&src_snap);
   test_unlink(src);
-  test_unlink(dst);
   free(src);
   free(dst);
   printf("ok\n");
