@@ -1399,8 +1399,10 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
  *  links, a directory that refuses new files, an owner the caller cannot
  *  give), it is truncated and copied in place, and a failure in the middle
  *  leaves it partly written. Extended attributes and ACLs of a replaced
- *  `dst` are not copied. Windows: CopyFileW's own rules (a failure may
- *  leave an existing `dst` partly written).
+ *  `dst` are not copied. Windows: CopyFileW into a temporary file in the
+ *  directory of `dst`, then MoveFileExW(MOVEFILE_REPLACE_EXISTING) over it,
+ *  so a failure leaves `dst` as it was; a replaced `dst` takes the source's
+ *  attributes and the ACL its directory gives.
  *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC, EIO.
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_copy_file(const char *src, const char *dst);

@@ -240,6 +240,13 @@ int mmapio__os_unlink(const char *path)
   return MMAPIO_OK;
 }
 
+/* mmapio_copy_file: CopyFileW into a temporary file in the directory of
+ * `dst` (mmapio__os_newfile_open's short name), then, in one step,
+ * MoveFileExW(MOVEFILE_REPLACE_EXISTING) to `dst`. A failure deletes the
+ * temporary file and leaves `dst` as it was. (ReplaceFileW, which would
+ * keep an existing file's attributes and ACL, fails under Wine on the
+ * paths the tests use, so it is not used: the replaced file has the
+ * temporary file's attributes and the ACL the directory gives.) */
 int mmapio__os_copy_file(const char *src, const char *dst)
 {
   DWORD err = 0;
@@ -251,21 +258,41 @@ int mmapio__os_copy_file(const char *src, const char *dst)
     free(ws);
     return mmapio__fail_os((int)err, "MultiByteToWideChar", dst);
   }
-  /* Overwrites dst, like open(O_TRUNC) + copy on POSIX. */
-  BOOL ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wd, FALSE);
-  err = ok ? 0 : GetLastError();
-  if (!ok && err == ERROR_ACCESS_DENIED) {
-    /* CopyFileW refuses a directory as the source with "access denied";
-     * the contract says EINVAL for anything that is not a regular file. */
-    DWORD attrs = GetFileAttributesW(ws);
-    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
-      free(ws);
-      free(wd);
-      return mmapio__fail(MMAPIO_EINVAL, "CopyFileW(%s): is a directory", src);
+  DWORD sattrs = GetFileAttributesW(ws);
+  if (sattrs != INVALID_FILE_ATTRIBUTES && (sattrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+    free(ws);
+    free(wd);
+    return mmapio__fail(MMAPIO_EINVAL, "CopyFileW(%s): is a directory", src);
+  }
+  mmapio__os_newfile nf;
+  int rc = mmapio__os_newfile_open(&nf, dst, 0, 0);
+  wchar_t *wt = NULL;
+  if (rc == MMAPIO_OK) {
+    CloseHandle((HANDLE)nf.f); /* CopyFileW writes it by name */
+    nf.f = MMAPIO_INVALID_FILE;
+    wt = mmapio__win_widen(nf.tmp, &err);
+    if (wt == NULL) rc = mmapio__fail_os((int)err, "MultiByteToWideChar", dst);
+  }
+  if (rc == MMAPIO_OK) {
+    BOOL ok = !MMAPIO__WIN_INJECT("CopyFileW", 0, 0, 0) && CopyFileW(ws, wt, FALSE);
+    if (!ok) rc = mmapio__fail_os((int)GetLastError(), "CopyFileW", src);
+  }
+  if (rc == MMAPIO_OK) {
+    DWORD dattrs = GetFileAttributesW(wd);
+    if (dattrs != INVALID_FILE_ATTRIBUTES && (dattrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+      rc = mmapio__fail(MMAPIO_EINVAL, "CopyFileW(%s): is a directory", dst);
+    } else if (MMAPIO__WIN_INJECT("MoveFileExW", 0, 0, 0) ||
+               !MoveFileExW(wt, wd, MOVEFILE_REPLACE_EXISTING)) {
+      rc = mmapio__fail_os((int)GetLastError(), "MoveFileExW", dst);
     }
   }
+  if (rc == MMAPIO_OK) {
+    free(nf.tmp); /* it has dst's name now */
+    nf.tmp = NULL;
+  }
+  if (nf.tmp != NULL) mmapio__os_newfile_discard(&nf);
+  free(wt);
   free(ws);
   free(wd);
-  if (!ok) return mmapio__fail_os((int)err, "CopyFileW", src);
-  return MMAPIO_OK;
+  return rc;
 }

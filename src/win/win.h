@@ -87,7 +87,7 @@ wchar_t *mmapio__win_widen(const char *s, DWORD *err);
  *   (FileEndOfFileInfo) so that the file pointer, shared with duplicated
  *   handles, is not moved), "SetFileAllocation" (a: allocation size; done
  *   with SetFileInformationByHandle(FileAllocationInfo)), "DeleteFileW",
- *   "CopyFileW", "MoveFileExW" (win_publish.c).
+ *   "CopyFileW" (files.c), "MoveFileExW" (win_publish.c, files.c).
  * Synchronisation calls (SRW locks, WaitOnAddress, ...) are not hooked. */
 static __inline DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags)
 {

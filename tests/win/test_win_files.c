@@ -245,6 +245,34 @@ static void test_sizes(void)
     ASSERT_OK(mmapio__os_copy_file(q, p));
     win_file_bytes(p, 0, back, sizeof back);
     ASSERT_MEMEQ(buf, back, sizeof buf);
+    /* Over an existing file: a failed copy or replace leaves it as it was
+     * (the copy goes to a temporary file that replaces it at the end). */
+    {
+      char *q2 = test_tmp_path("wcopy2");
+      uint8_t buf2[300];
+      for (i = 0; i < sizeof buf2; i++) buf2[i] = (uint8_t)(i * 7u + 5u);
+      HANDLE s2 = win_open_sized(q2, 0);
+      ASSERT(WriteFile(s2, buf2, sizeof buf2, &wrote, NULL) && wrote == sizeof buf2);
+      mmapio__os_close_file(s2);
+      mmapio__sys_fail_nth("CopyFileW", 1, (int)ERROR_DISK_FULL);
+      ASSERT_STATUS(mmapio__os_copy_file(q2, p), MMAPIO_ENOSPC);
+      ASSERT_MSG_HAS("CopyFileW(");
+      mmapio__sys_fail_nth("MoveFileExW", 1, (int)ERROR_ACCESS_DENIED);
+      ASSERT_STATUS(mmapio__os_copy_file(q2, p), MMAPIO_EACCES);
+      ASSERT_MSG_HAS("MoveFileExW(");
+      mmapio__sys_reset();
+      HANDLE c = win_open(p, 0, 0);
+      ASSERT_U64_EQ(win_size(c), sizeof buf);
+      mmapio__os_close_file(c);
+      win_file_bytes(p, 0, back, sizeof back);
+      ASSERT_MEMEQ(buf, back, sizeof buf);
+      ASSERT_OK(mmapio__os_copy_file(q2, p));
+      uint8_t back2[300];
+      win_file_bytes(p, 0, back2, sizeof back2);
+      ASSERT_MEMEQ(buf2, back2, sizeof buf2);
+      ASSERT_OK(mmapio__os_unlink(q2));
+      free(q2);
+    }
     ASSERT_OK(mmapio__os_unlink(q));
     ASSERT_STATUS(mmapio__os_copy_file(q, p), MMAPIO_ENOENT);
     ASSERT_MSG_HAS("CopyFileW(");
