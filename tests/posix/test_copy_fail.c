@@ -162,10 +162,20 @@ int main(void)
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
   /* A failed temporary create (disk full) is reported; nothing changes. */
-  mmapio__sys_fail_nth("open", 3, ENOSPC); /* src, dst, then the temporary file */
+  mmapio__sys_fail_nth("open", 4, ENOSPC); /* src, dst (O_EXCL, then existing), the temporary */
   expect_fail("open", ENOSPC, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
+  /* A directory that refuses the temporary file (EACCES: the file is
+   * writable, its directory is not): copied in place. */
+  mmapio__sys_fail_nth("open", 4, EACCES);
+  ASSERT_OK(mmapio_copy_file(src, dst));
+  ASSERT_EQ(mmapio__sys_count("ftruncate"), 1);
+  mmapio__sys_reset();
+  ASSERT(file_has_pattern(dst, SRC_LEN, 21));
+  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_write_file(dst, old, sizeof old), 0);
+  ASSERT_EQ(chmod(dst, 0640), 0);
   /* And the copy works once the OS does: the file keeps its permission
    * bits and owner, no truncate is made. */
   ASSERT_OK(mmapio_copy_file(src, dst));
