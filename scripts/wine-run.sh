@@ -25,7 +25,8 @@
 #   said 0 or 77: a test without the marker never passes or skips.
 #
 # Programs that do not write the marker (examples, the command-line tool
-# driven by tests/cli/*.cmake) are simply run once, as before.
+# driven by tests/cli/*.cmake) are simply run once, as before: for them a
+# Wine start-up failure still shows as a failed test.
 set -u
 
 wine=$1
