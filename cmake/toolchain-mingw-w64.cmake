@@ -38,9 +38,14 @@ set(CMAKE_CXX_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc")
 
-# CTest runs every test executable through Wine. WINEDEBUG=-all keeps Wine's
-# "fixme" chatter out of the test output; the prefix lives in the build
-# directory (or $WINEPREFIX at configure time) so tests never touch ~/.wine.
+# CTest runs every test executable through Wine, by way of
+# scripts/wine-run.sh: for the test programs it checks that the program
+# really started (a start marker), so a rare Wine start-up failure (Wine
+# exits in a few milliseconds, silently, before the program ran) is reported
+# as such and started again instead of counting as a test failure; a program
+# that started is never run twice. WINEDEBUG=-all keeps Wine's "fixme"
+# chatter out of the test output; the prefix lives in the build directory
+# (or $WINEPREFIX at configure time) so tests never touch ~/.wine.
 if(NOT DEFINED MMAPIO_WINE)
   if(CMAKE_SYSTEM_PROCESSOR STREQUAL "x86")
     find_program(MMAPIO_WINE NAMES wine /usr/lib/wine/wine)
@@ -55,6 +60,8 @@ if(MMAPIO_WINE)
   else()
     set(MMAPIO_WINEPREFIX "${CMAKE_BINARY_DIR}/wineprefix" CACHE PATH "Wine prefix used by CTest")
   endif()
+  get_filename_component(_mmapio_wine_run "${CMAKE_CURRENT_LIST_DIR}/../scripts/wine-run.sh" ABSOLUTE)
   set(CMAKE_CROSSCOMPILING_EMULATOR
-      /usr/bin/env WINEDEBUG=-all WINEPREFIX=${MMAPIO_WINEPREFIX} ${MMAPIO_WINE})
+      /usr/bin/env WINEDEBUG=-all WINEPREFIX=${MMAPIO_WINEPREFIX}
+      /bin/sh ${_mmapio_wine_run} ${MMAPIO_WINE})
 endif()

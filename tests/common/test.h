@@ -43,6 +43,20 @@
 
 #define TEST_SKIP_CODE 77
 
+/* Start marker: when MMAPIO_TEST_START_MARKER names a file, every test
+ * program creates it before main() runs. scripts/wine-run.sh, which starts
+ * the tests of the Windows cross build under Wine, uses it to tell "Wine
+ * exited before the program started" from the program's own exit status. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor, used)) static void test_start_marker_(void)
+{
+  const char *f = getenv("MMAPIO_TEST_START_MARKER");
+  if (f == NULL || *f == '\0') return;
+  FILE *fp = fopen(f, "w");
+  if (fp != NULL) fclose(fp);
+}
+#endif
+
 #define TEST_FAIL_(...)                                                      \
   do {                                                                       \
     fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                          \
@@ -99,8 +113,8 @@
 #define TEST_SKIP(...)                                                       \
   do { printf("SKIP: "); printf(__VA_ARGS__); printf("\n"); exit(TEST_SKIP_CODE); } while (0)
 
-/* A unique temporary path under $TMPDIR (or the build dir): "<dir>/mmapio-<tag>-<pid>-<n>".
- * The file is not created. Free with free(). */
+/* A unique temporary path under $TMPDIR (or the build dir): "<dir>/mmapio-<tag>-<pid>-<n>",
+ * never one that exists (Wine reuses pids). The file is not created. Free with free(). */
 char *test_tmp_path(const char *tag);
 /* Write `len` bytes of `data` as a new file (for fixtures). Returns 0 on success. */
 int test_write_file(const char *path, const void *data, size_t len);

@@ -25,7 +25,13 @@ char *test_tmp_path(const char *tag)
   size_t n = strlen(dir) + strlen(tag) + 64;
   char *p = (char *)malloc(n);
   if (p == NULL) abort();
-  snprintf(p, n, "%s/mmapio-%s-%d-%u", dir, tag, (int)test_getpid(), counter++);
+  /* Wine hands out the same small process ids again and again, so a file an
+   * earlier program left behind (a failed test, or one that keeps its file)
+   * can carry this very name: skip names that exist. Two live processes
+   * never share a pid, so the name is still this process's alone. */
+  do {
+    snprintf(p, n, "%s/mmapio-%s-%d-%u", dir, tag, (int)test_getpid(), counter++);
+  } while (file_exists(p));
   return p;
 }
 

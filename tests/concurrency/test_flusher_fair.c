@@ -48,6 +48,8 @@ static void test_periods(void)
   ASSERT(mmapio_pending_bytes(slow) != 0); /* its period has not come */
   ASSERT_OK(mmapio_close(fast));
   ASSERT_OK(mmapio_close(slow)); /* the final flush; no hang */
+  test_unlink(p2);
+  test_unlink(p);
   free(p2);
   free(p);
 }
