@@ -290,7 +290,7 @@ int mmapio__os_copy_file(const char *src, const char *dst)
     free(nf.tmp); /* it has dst's name now */
     nf.tmp = NULL;
   }
-  if (nf.tmp != NULL) mmapio__os_newfile_discard(&nf);
+  mmapio__os_newfile_discard(&nf); /* the temporary file, unless renamed */
   free(wt);
   free(ws);
   free(wd);

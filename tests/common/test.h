@@ -116,6 +116,9 @@ __attribute__((constructor, used)) static void test_start_marker_(void)
 /* A unique temporary path under $TMPDIR (or the build dir): "<dir>/mmapio-<tag>-<pid>-<n>",
  * never one that exists (Wine reuses pids). The file is not created. Free with free(). */
 char *test_tmp_path(const char *tag);
+/* "<dir>/" followed by a name of `n` 'n' characters (for file-name length
+ * limits). Free with free(). */
+char *test_long_name(const char *dir, size_t n);
 /* Write `len` bytes of `data` as a new file (for fixtures). Returns 0 on success. */
 int test_write_file(const char *path, const void *data, size_t len);
 /* Read a whole file; *len receives its size. NULL on error. Free with free(). */

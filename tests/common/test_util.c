@@ -193,3 +193,15 @@ void test_require_dev_fuse(void)
 }
 #  endif
 #endif /* !_WIN32 */
+
+char *test_long_name(const char *dir, size_t n)
+{
+  size_t dl = strlen(dir);
+  char *p = (char *)malloc(dl + 2 + n);
+  ASSERT(p != NULL);
+  memcpy(p, dir, dl);
+  p[dl] = '/';
+  memset(p + dl + 1, 'n', n);
+  p[dl + 1 + n] = '\0';
+  return p;
+}

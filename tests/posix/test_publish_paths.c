@@ -270,13 +270,7 @@ static void run_race(void)
 static void run_long_name(void)
 {
   char *saved = (char *)fresh;
-  size_t dl = strlen(dir);
-  char *lp = (char *)malloc(dl + 2 + 300);
-  ASSERT(lp != NULL);
-  memcpy(lp, dir, dl);
-  lp[dl] = '/';
-  memset(lp + dl + 1, 'n', 299);
-  lp[dl + 300] = '\0';
+  char *lp = test_long_name(dir, 299);
   fresh = lp;
   m = NULL;
   ASSERT_ERR_HAS(mmapio_create_rw(&m, lp, 3 * page), MMAPIO_EINVAL, "file name too long");

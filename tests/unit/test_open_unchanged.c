@@ -86,13 +86,7 @@ static void test_long_names(void)
   ASSERT(make_dir(dir) == 0);
   size_t lens[] = {234, 255};
   for (size_t i = 0; i < 2; i++) {
-    size_t dl = strlen(dir);
-    char *p = (char *)malloc(dl + 2 + lens[i]);
-    ASSERT(p != NULL);
-    memcpy(p, dir, dl);
-    p[dl] = '/';
-    memset(p + dl + 1, 'n', lens[i]);
-    p[dl + 1 + lens[i]] = '\0';
+    char *p = test_long_name(dir, lens[i]);
     mmapio_map *m = NULL;
     ASSERT_OK(mmapio_create_rw(&m, p, 3 * KIB));
     ASSERT_U64_EQ(mmapio_len(m), 3 * KIB);
@@ -115,13 +109,7 @@ static void test_long_names(void)
     free(p);
   }
   /* One byte more than NAME_MAX: one clear status, nothing created. */
-  size_t dl = strlen(dir);
-  char *p = (char *)malloc(dl + 2 + 256);
-  ASSERT(p != NULL);
-  memcpy(p, dir, dl);
-  p[dl] = '/';
-  memset(p + dl + 1, 'n', 256);
-  p[dl + 1 + 256] = '\0';
+  char *p = test_long_name(dir, 256);
   mmapio_map *m = BAD_MAP;
   ASSERT_ERR_HAS(mmapio_create_rw(&m, p, 4 * KIB), MMAPIO_EINVAL, "file name too long");
   ASSERT(m == NULL);
