@@ -120,15 +120,19 @@
  * Each map's `stable` lock (see struct mmapio_map) is one uint32_t, not an
  * OS rwlock: the count of shared holders in the low bits, SL_WR while the
  * one exclusive holder has it, SL_WWAIT while a would-be exclusive holder
- * waits. Shared acquires wait while either bit is set, so a waiting moving
- * resize is not starved by a stream of flushes. Unlocked is 0, so a zeroed
- * object holds an unlocked lock and a fork child may simply store 0 (see
+ * waits, SL_RWAIT while a would-be shared holder sleeps. Shared acquires wait
+ * while SL_WR or SL_WWAIT is set, so a waiting moving resize is not starved
+ * by a stream of flushes. Unlocked is 0, so a zeroed object holds an
+ * unlocked lock and a fork child may simply store 0 (see
  * mmapio__fork_child). Not recursive: a thread never takes a shared hold
  * twice (a waiting writer would deadlock it). Sleeps use the address waits
- * (futex, WaitOnAddress or the portable table); the timeout only bounds a
- * sleep, a wake is never lost. */
+ * (futex, WaitOnAddress or the portable table); a sleeper sets its waiting
+ * bit before it sleeps, and an unlock wakes only when it clears a waiting
+ * bit, so an uncontended resize makes no wake-up system call. The timeout
+ * only bounds a sleep, a wake is never lost. */
 #define MMAPIO__SL_WR 0x80000000u
 #define MMAPIO__SL_WWAIT 0x40000000u
+#define MMAPIO__SL_RWAIT 0x20000000u
 void mmapio__slock_rd_slow(uint32_t *w);
 void mmapio__slock_wr(uint32_t *w);
 static inline void mmapio__slock_rd(uint32_t *w)
@@ -141,16 +145,17 @@ static inline void mmapio__slock_rd(uint32_t *w)
 }
 static inline void mmapio__slock_rdunlock(uint32_t *w)
 {
-  /* The last shared holder leaving wakes the exclusive waiter. */
-  if (MMAPIO__UNLIKELY(__atomic_fetch_sub(w, 1u, __ATOMIC_RELEASE) == (MMAPIO__SL_WWAIT | 1u)))
-    mmapio__wake_u32(w);
+  /* The last shared holder leaving wakes the exclusive waiter (shared
+   * sleepers, SL_RWAIT, wait for that writer's unlock, not for this one). */
+  uint32_t old = __atomic_fetch_sub(w, 1u, __ATOMIC_RELEASE);
+  if (MMAPIO__UNLIKELY((old & ~MMAPIO__SL_RWAIT) == (MMAPIO__SL_WWAIT | 1u))) mmapio__wake_u32(w);
 }
 static inline void mmapio__slock_wrunlock(uint32_t *w)
 {
-  /* Exclusive holds are rare (moving resizes): always wake, which reaches
-   * the shared and exclusive waiters alike. */
-  __atomic_store_n(w, 0u, __ATOMIC_RELEASE);
-  mmapio__wake_u32(w);
+  /* One exchange; the wake (a system call) only when someone sleeps. It
+   * reaches the shared and exclusive sleepers alike. */
+  uint32_t old = __atomic_exchange_n(w, 0u, __ATOMIC_RELEASE);
+  if ((old & (MMAPIO__SL_WWAIT | MMAPIO__SL_RWAIT)) != 0u) mmapio__wake_u32(w);
 }
 
 /* ---- Per-thread slots --------------------------------------------------- */

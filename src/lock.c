@@ -585,12 +585,20 @@ void mmapio__slock_rd_slow(uint32_t *w)
   for (;;) {
     uint32_t v = mmapio__ld_relaxed(w);
     if ((v & (MMAPIO__SL_WR | MMAPIO__SL_WWAIT)) == 0u) {
+      /* A stale SL_RWAIT may stay set: it only costs the next exclusive
+       * unlock one wake-up call. */
       if (__atomic_compare_exchange_n(w, &v, v + 1u, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
       continue;
     }
-    /* Woken by the exclusive holder's unlock; returns at once if the word
-     * changed since the load. */
+    /* Announce the sleep, so that the exclusive holder's unlock wakes us. */
+    if ((v & MMAPIO__SL_RWAIT) == 0u) {
+      if (!__atomic_compare_exchange_n(w, &v, v | MMAPIO__SL_RWAIT, 0, __ATOMIC_RELAXED,
+                                       __ATOMIC_RELAXED))
+        continue;
+      v |= MMAPIO__SL_RWAIT;
+    }
+    /* Returns at once if the word changed since the announcement. */
     mmapio__wait_u32(w, v, 100);
   }
 }
@@ -599,15 +607,17 @@ void mmapio__slock_wr(uint32_t *w)
 {
   uint32_t v = mmapio__ld_relaxed(w);
   for (;;) {
-    if ((v & ~MMAPIO__SL_WWAIT) == 0u) {
-      /* No holder: take it (clearing our waiting bit). */
-      if (__atomic_compare_exchange_n(w, &v, MMAPIO__SL_WR, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    if ((v & ~(MMAPIO__SL_WWAIT | MMAPIO__SL_RWAIT)) == 0u) {
+      /* No holder: take it, clearing our waiting bit and keeping the shared
+       * sleepers' bit for our unlock. */
+      if (__atomic_compare_exchange_n(w, &v, MMAPIO__SL_WR | (v & MMAPIO__SL_RWAIT), 0,
+                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
       continue; /* v was reloaded */
     }
     if ((v & MMAPIO__SL_WWAIT) == 0u) {
       /* Announce the wait: new shared holders now wait too, and the last
-       * one out wakes us. */
+       * one out (or the exclusive holder's unlock) wakes us. */
       if (!__atomic_compare_exchange_n(w, &v, v | MMAPIO__SL_WWAIT, 0, __ATOMIC_RELAXED,
                                        __ATOMIC_RELAXED))
         continue;

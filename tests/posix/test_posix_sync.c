@@ -153,6 +153,72 @@ static void test_cond(void)
   ASSERT_EQ(rw, 0u);
 }
 
+/* ---- the `stable` lock word with sleepers ------------------------------ */
+/* Each sleeper announces itself with a bit before it sleeps, and only an
+ * unlock that clears such a bit makes the wake-up call: these are the states
+ * a lost wake-up would come from. Every step waits for a state, never for a
+ * time. */
+static uint32_t sw;
+static uint32_t sw_done;
+
+static void sw_reader(void *arg)
+{
+  (void)arg;
+  mmapio__slock_rd(&sw);
+  __atomic_store_n(&sw_done, 1u, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&sw_done, __ATOMIC_ACQUIRE) != 2u) mmapio__wait_u32(&sw_done, 1u, 60000);
+  mmapio__slock_rdunlock(&sw);
+}
+
+static void sw_writer(void *arg)
+{
+  (void)arg;
+  mmapio__slock_wr(&sw);
+  __atomic_store_n(&sw_done, 3u, __ATOMIC_RELEASE);
+  mmapio__slock_wrunlock(&sw);
+}
+
+static uint32_t sw_load(void) { return __atomic_load_n(&sw, __ATOMIC_ACQUIRE); }
+
+static void test_stable_sleepers(void)
+{
+  /* A shared acquire that meets an exclusive holder sets SL_RWAIT. */
+  mmapio__slock_wr(&sw);
+  mmapio__thread r, w;
+  ASSERT_OK(mmapio__thread_start(&r, sw_reader, NULL));
+  while ((sw_load() & MMAPIO__SL_RWAIT) == 0u) mmapio__sleep_ms(1);
+  ASSERT_EQ(sw_load(), MMAPIO__SL_WR | MMAPIO__SL_RWAIT);
+  ASSERT_EQ(__atomic_load_n(&sw_done, __ATOMIC_ACQUIRE), 0u);
+  /* The unlock clears the bit and wakes the reader, which then holds it. */
+  mmapio__slock_wrunlock(&sw);
+  while (__atomic_load_n(&sw_done, __ATOMIC_ACQUIRE) != 1u) mmapio__sleep_ms(1);
+  ASSERT_EQ(sw_load(), 1u);
+
+  /* An exclusive acquire that meets the shared holder sets SL_WWAIT and
+   * gets the lock when the last shared holder leaves. */
+  ASSERT_OK(mmapio__thread_start(&w, sw_writer, NULL));
+  while ((sw_load() & MMAPIO__SL_WWAIT) == 0u) mmapio__sleep_ms(1);
+  ASSERT_EQ(sw_load(), MMAPIO__SL_WWAIT | 1u);
+  __atomic_store_n(&sw_done, 2u, __ATOMIC_RELEASE);
+  mmapio__wake_u32(&sw_done);
+  mmapio__thread_join(&r);
+  mmapio__thread_join(&w);
+  ASSERT_EQ(__atomic_load_n(&sw_done, __ATOMIC_ACQUIRE), 3u);
+  ASSERT_EQ(sw_load(), 0u);
+
+  /* A writer that takes the lock while a reader sleeps keeps SL_RWAIT for
+   * its own unlock; uncontended, no bit is left behind. */
+  sw = MMAPIO__SL_RWAIT;
+  mmapio__slock_wr(&sw);
+  ASSERT_EQ(sw_load(), MMAPIO__SL_WR | MMAPIO__SL_RWAIT);
+  mmapio__slock_wrunlock(&sw);
+  ASSERT_EQ(sw_load(), 0u);
+  mmapio__slock_wr(&sw);
+  ASSERT_EQ(sw_load(), MMAPIO__SL_WR);
+  mmapio__slock_wrunlock(&sw);
+  ASSERT_EQ(sw_load(), 0u);
+}
+
 /* ---- thread exit callbacks ----------------------------------------------- */
 static int exit_calls[3];
 
@@ -288,6 +354,7 @@ int main(void)
   test_ping_pong();
   test_wake_all();
   test_cond();
+  test_stable_sleepers();
   test_thread_exit();
   test_asym_and_clock();
   test_hooks();
