@@ -63,16 +63,19 @@ static int mmapio__ensure_capacity(mmapio_map *m, uint64_t need, const char *op)
   for (;;) {
     uint64_t cur = mmapio__len(m);
     if (cur >= need) return MMAPIO_OK;
-    uint32_t idle = 0;
-    if (mmapio__cas(&m->append_grow, &idle, 1u)) {
+    /* append_grow: 0 idle, 1 growing, 2 growing with others asleep (they
+     * say so before they sleep, so the grower wakes only when needed). */
+    uint32_t g = 0;
+    if (mmapio__cas(&m->append_grow, &g, 1u)) {
       int rc = MMAPIO_OK;
       cur = mmapio__len(m);
       if (cur < need) rc = mmapio_resize(m, mmapio__grow_target(m, cur, need));
-      mmapio__st_release(&m->append_grow, 0u);
-      mmapio__wake_u32(&m->append_grow);
+      if (__atomic_exchange_n(&m->append_grow, 0u, __ATOMIC_ACQ_REL) == 2u)
+        mmapio__wake_u32(&m->append_grow);
       return rc;
     }
-    mmapio__wait_u32(&m->append_grow, 1u, 50u);
+    if (g == 1u && !mmapio__cas(&m->append_grow, &g, 2u)) continue;
+    mmapio__wait_u32(&m->append_grow, 2u, 50u);
   }
 }
 
