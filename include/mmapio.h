@@ -1587,6 +1587,13 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *    signal handler. Reading and writing through a view, or the inline
  *    atomics on an atomic view, are plain memory accesses and are as safe
  *    as the memory is (a truncated file raises SIGBUS).
+ *  - fork() from a signal handler runs the library's pthread_atfork
+ *    handlers, which take its internal locks: if the signal interrupted an
+ *    mmapio call on that same thread while it held one (an open, close or
+ *    resize), the fork waits forever. In a signal handler use _Fork()
+ *    (glibc 2.34+, POSIX.1-2024), which runs no fork handlers, and let the
+ *    child only exec or _exit: its copy of the library state is not fixed
+ *    up, so it must not call mmapio functions.
  *  - The first map opened with MMAPIO_OPEN_FAULT_SAFE installs
  *    process-wide SIGBUS and SIGSEGV handlers (POSIX), chained to the
  *    handlers that were installed before: faults outside a guarded copy go
