@@ -57,23 +57,29 @@ static void check_recs(mmapio_map *m, uint32_t n)
   }
 }
 
+/* Appends records from..to-1 and checks that each lands where it belongs. */
+static void append_recs(mmapio_map *m, uint32_t from, uint32_t to)
+{
+  uint8_t rec[REC];
+  for (uint32_t i = from; i < to; i++) {
+    make_rec(rec, i);
+    uint64_t off = 0;
+    ASSERT_OK(mmapio_append(m, rec, REC, &off));
+    ASSERT_U64_EQ(off, (uint64_t)i * REC);
+  }
+}
+
 int main(void)
 {
   const int populates = kernel_populates();
   char *p = test_tmp_path("append_pop");
-  uint8_t rec[REC];
 
   /* 1000 records (about 4 MiB): a handful of populate calls, not one per
    * page, and the pages ahead of the logical end are in memory already. */
   mmapio_map *m = open_log(p);
   mmapio__sys_reset();
   const uint32_t n = 1000;
-  for (uint32_t i = 0; i < n; i++) {
-    make_rec(rec, i);
-    uint64_t off = 0;
-    ASSERT_OK(mmapio_append(m, rec, REC, &off));
-    ASSERT_U64_EQ(off, (uint64_t)i * REC);
-  }
+  append_recs(m, 0, n);
   unsigned calls = mmapio__sys_count("madvise");
   uint64_t end = (uint64_t)n * REC;
   if (populates && mmapio__sys_count(NULL) > 0) {
@@ -102,12 +108,7 @@ int main(void)
   /* Shrink the capacity below the populated part: appends go on, correct. */
   ASSERT_OK(mmapio_set_logical_len(m, 10u * REC));
   ASSERT_OK(mmapio_resize(m, 12u * REC));
-  for (uint32_t i = 10; i < 200; i++) {
-    make_rec(rec, i);
-    uint64_t off = 0;
-    ASSERT_OK(mmapio_append(m, rec, REC, &off));
-    ASSERT_U64_EQ(off, (uint64_t)i * REC);
-  }
+  append_recs(m, 10, 200);
   check_recs(m, 200);
   ASSERT_OK(mmapio_close(m));
   struct stat st;
@@ -119,20 +120,14 @@ int main(void)
   m = open_log(p);
   mmapio__sys_reset();
   mmapio__sys_fail_nth("madvise", 1, EIO);
-  for (uint32_t i = 0; i < 100; i++) {
-    make_rec(rec, i);
-    ASSERT_OK(mmapio_append(m, rec, REC, NULL));
-  }
+  append_recs(m, 0, 100);
   check_recs(m, 100);
   ASSERT_OK(mmapio_close(m));
   if (populates && mmapio__sys_count(NULL) > 0) {
     m = open_log(p);
     mmapio__sys_reset();
     mmapio__sys_fail_nth("madvise", 1, EINVAL);
-    for (uint32_t i = 0; i < 300; i++) {
-      make_rec(rec, i);
-      ASSERT_OK(mmapio_append(m, rec, REC, NULL));
-    }
+    append_recs(m, 0, 300);
     ASSERT_EQ(mmapio__sys_count("madvise"), 1u);
     check_recs(m, 300);
     ASSERT_OK(mmapio_close(m));
