@@ -9,6 +9,7 @@
 #include "os_fast.h"
 #include "win.h"
 
+#include <aclapi.h>
 #include <stdlib.h>
 
 #define MMAPIO__WIN_SHARE (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
@@ -240,13 +241,78 @@ int mmapio__os_unlink(const char *path)
   return MMAPIO_OK;
 }
 
+/* The attributes an existing `dst` keeps when mmapio_copy_file replaces
+ * it. READONLY is not among them: a read-only `dst` is refused by the
+ * replace (EACCES), as by CopyFileW itself. */
+#define MMAPIO__WIN_KEEP_ATTRS                                                 \
+  (FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |    \
+   FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
+
+/* Gives the temporary file `wt` what the existing file `wd` is besides its
+ * bytes: its DACL (protected or inheriting, as it was: a temporary file in
+ * the same directory inherits the same entries), its creation time and its
+ * attributes (MMAPIO__WIN_KEEP_ATTRS). Returns 0, or the failing call's
+ * error with its name in *call. */
+static DWORD mmapio__win_copy_meta(const wchar_t *wd, const wchar_t *wt, DWORD dattrs,
+                                   const char **call)
+{
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl = NULL;
+  FILETIME created;
+  SECURITY_DESCRIPTOR_CONTROL ctl = 0;
+  DWORD rev = 0, e = 0;
+  HANDLE hd = CreateFileW(wd, READ_CONTROL | FILE_READ_ATTRIBUTES, MMAPIO__WIN_SHARE, NULL,
+                          OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  *call = "CreateFileW";
+  if (mmapio__win_invalid(hd)) return GetLastError();
+  *call = "GetSecurityInfo";
+  e = MMAPIO__WIN_INJECT("GetSecurityInfo", 0, 0, 0)
+          ? GetLastError()
+          : GetSecurityInfo(hd, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
+                            NULL, &sd);
+  if (e == 0 && !GetFileTime(hd, &created, NULL, NULL)) {
+    e = GetLastError();
+    *call = "GetFileTime";
+  }
+  CloseHandle(hd);
+  if (e == 0 && !GetSecurityDescriptorControl(sd, &ctl, &rev)) ctl = 0;
+  HANDLE ht = INVALID_HANDLE_VALUE;
+  if (e == 0) {
+    *call = "CreateFileW";
+    ht = CreateFileW(wt, READ_CONTROL | WRITE_DAC | FILE_WRITE_ATTRIBUTES, MMAPIO__WIN_SHARE, NULL,
+                     OPEN_EXISTING, 0, NULL);
+    if (mmapio__win_invalid(ht)) e = GetLastError();
+  }
+  if (e == 0 && dacl != NULL) {
+    *call = "SetSecurityInfo";
+    SECURITY_INFORMATION si = DACL_SECURITY_INFORMATION |
+                              ((ctl & SE_DACL_PROTECTED) != 0 ? PROTECTED_DACL_SECURITY_INFORMATION
+                                                              : UNPROTECTED_DACL_SECURITY_INFORMATION);
+    e = MMAPIO__WIN_INJECT("SetSecurityInfo", 0, 0, 0)
+            ? GetLastError()
+            : SetSecurityInfo(ht, SE_FILE_OBJECT, si, NULL, NULL, dacl, NULL);
+  }
+  if (e == 0 && !SetFileTime(ht, &created, NULL, NULL)) {
+    e = GetLastError();
+    *call = "SetFileTime";
+  }
+  if (!mmapio__win_invalid(ht)) CloseHandle(ht);
+  if (sd != NULL) LocalFree(sd);
+  if (e == 0 && (dattrs & MMAPIO__WIN_KEEP_ATTRS) != 0 &&
+      !SetFileAttributesW(wt, dattrs & MMAPIO__WIN_KEEP_ATTRS)) {
+    e = GetLastError();
+    *call = "SetFileAttributesW";
+  }
+  return e;
+}
+
 /* mmapio_copy_file: CopyFileW into a temporary file in the directory of
- * `dst` (mmapio__os_newfile_open's short name), then, in one step,
+ * `dst` (mmapio__os_newfile_open's short name); over an existing `dst`, the
+ * temporary file takes its DACL, creation time and attributes
+ * (mmapio__win_copy_meta); then, in one step,
  * MoveFileExW(MOVEFILE_REPLACE_EXISTING) to `dst`. A failure deletes the
- * temporary file and leaves `dst` as it was. (ReplaceFileW, which would
- * keep an existing file's attributes and ACL, fails under Wine on the
- * paths the tests use, so it is not used: the replaced file has the
- * temporary file's attributes and the ACL the directory gives.) */
+ * temporary file and leaves `dst` as it was. (ReplaceFileW would do the
+ * carrying over itself, but fails under Wine on the paths the tests use.) */
 int mmapio__os_copy_file(const char *src, const char *dst)
 {
   DWORD err = 0;
@@ -279,8 +345,13 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   }
   if (rc == MMAPIO_OK) {
     DWORD dattrs = GetFileAttributesW(wd);
+    const char *call = NULL;
+    DWORD e = 0;
     if (dattrs != INVALID_FILE_ATTRIBUTES && (dattrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
       rc = mmapio__fail(MMAPIO_EINVAL, "CopyFileW(%s): is a directory", dst);
+    } else if (dattrs != INVALID_FILE_ATTRIBUTES &&
+               (e = mmapio__win_copy_meta(wd, wt, dattrs, &call)) != 0) {
+      rc = mmapio__fail_os((int)e, call, dst);
     } else if (MMAPIO__WIN_INJECT("MoveFileExW", 0, 0, 0) ||
                !MoveFileExW(wt, wd, MOVEFILE_REPLACE_EXISTING)) {
       rc = mmapio__fail_os((int)GetLastError(), "MoveFileExW", dst);
