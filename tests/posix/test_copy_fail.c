@@ -11,6 +11,8 @@
  *     file renamed over it, keeping its owner and permission bits (and a
  *     symbolic link stays a link to the replaced target): any failure
  *     leaves it unchanged and no temporary file behind;
+ *   - a dangling symbolic link gets its target created; a failure removes
+ *     that target again and leaves the link as it was;
  *   - a destination with two names is copied in place; a failure before
  *     its truncate leaves it unchanged;
  *   - copy_file_range refused (EXDEV, ENOSYS, ...) falls back to read/write
@@ -153,7 +155,9 @@ int main(void)
   expect_fail("write", ENOSPC, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
-  mmapio__sys_fail_nth("close", 2, EIO); /* the new file's close */
+  /* The new file's close (the destination's descriptor stays open until
+   * the end). */
+  mmapio__sys_fail_nth("close", 1, EIO);
   expect_fail("close", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
@@ -214,6 +218,63 @@ int main(void)
   ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
   ASSERT_EQ(dir_entries(dir), 3);
   test_unlink(lnk);
+
+  /* A dangling symbolic link: its missing target is created (exclusively)
+   * and gets the copy; the link stays. A failed copy removes the target it
+   * created, so the link dangles as before. A relative target is taken
+   * from its link's directory, through a chain of two links too; an
+   * absolute one as it is. A target in a missing directory is ENOENT. */
+  {
+    char *sub = test_path_in(dir, "sub"), *newt = test_path_in(dir, "new-tgt");
+    ASSERT_EQ(make_dir(sub), 0);
+    char *lnk2 = test_path_in(sub, "lnk2"), *lnk3 = test_path_in(sub, "lnk3");
+    ASSERT_EQ(symlink("new-tgt", lnk), 0);
+    ASSERT_EQ(symlink("../lnk", lnk2), 0);
+    ASSERT_EQ(symlink(newt, lnk3), 0);
+    char *saved = dst;
+    char *links[] = {lnk, lnk2, lnk3};
+    for (size_t i = 0; i < 3; i++) {
+      dst = links[i];
+      if (has_cfr) mmapio__sys_fail_nth("copy_file_range", 1, EXDEV);
+      mmapio__sys_fail_nth("write", 2, ENOSPC);
+      expect_fail("write", ENOSPC, dst);
+      ASSERT(!file_exists(newt));
+      mmapio__sys_fail_nth("close", 2, EIO); /* the created target's close */
+      expect_fail("close", EIO, dst);
+      ASSERT(!file_exists(newt));
+      mmapio__sys_fail_nth("fstat", 2, EIO); /* the created target's fstat */
+      expect_fail("fstat", EIO, dst);
+      ASSERT(!file_exists(newt));
+      ASSERT_EQ(lstat(lnk, &lst), 0);
+      ASSERT(S_ISLNK(lst.st_mode));
+      ASSERT_OK(mmapio_copy_file(src, dst));
+      ASSERT(file_has_pattern(newt, SRC_LEN, 21));
+      for (size_t j = 0; j < 3; j++) {
+        ASSERT_EQ(lstat(links[j], &lst), 0);
+        ASSERT(S_ISLNK(lst.st_mode));
+      }
+      test_unlink(newt);
+    }
+    char buf[64];
+    ASSERT_EQ(readlink(lnk, buf, sizeof buf), 7);
+    ASSERT(memcmp(buf, "new-tgt", 7) == 0);
+    test_unlink(lnk);
+    ASSERT_EQ(symlink("no-such-dir/x", lnk), 0);
+    dst = lnk;
+    ASSERT_STATUS(mmapio_copy_file(src, lnk), MMAPIO_ENOENT);
+    ASSERT_EQ(lstat(lnk, &lst), 0);
+    ASSERT(S_ISLNK(lst.st_mode));
+    dst = saved;
+    test_unlink(lnk);
+    test_unlink(lnk2);
+    test_unlink(lnk3);
+    ASSERT_EQ(remove_dir(sub), 0);
+    ASSERT_EQ(dir_entries(dir), 2);
+    free(sub);
+    free(newt);
+    free(lnk2);
+    free(lnk3);
+  }
 
   /* Two names (a hard link): copied in place so that both names see the
    * copy. A failure before the truncate changes nothing; one in the middle
