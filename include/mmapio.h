@@ -1393,17 +1393,38 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
  *  On POSIX a failure leaves the files as they were: a new `dst` is removed
  *  again, and an existing `dst` with one name is replaced only at the end,
  *  by a temporary file in its directory renamed over it (readers see the
- *  old or the new content, never a part; the owner and permission bits
- *  are kept; a symbolic link's target is replaced and the link stays).
- *  Where that cannot keep what the file is (a `dst` with several hard
- *  links, a directory that refuses new files, an owner the caller cannot
- *  give), it is truncated and copied in place, and a failure in the middle
- *  leaves it partly written. Extended attributes and ACLs of a replaced
- *  `dst` are not copied. Windows: CopyFileW into a temporary file in the
- *  directory of `dst`, then MoveFileExW(MOVEFILE_REPLACE_EXISTING) over it,
- *  so a failure leaves `dst` as it was; a replaced `dst` takes the source's
- *  attributes and the ACL its directory gives.
- *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC, EIO.
+ *  old or the new content, never a part; the owner and permission bits,
+ *  set-user-ID and set-group-ID included, are kept; a symbolic link's
+ *  target is replaced and the link stays). A symbolic link whose target
+ *  does not exist gets that target created (exclusively); a failure
+ *  removes it again and the link dangles as before.
+ *  Extended attributes and ACLs: on Linux (not in a MMAPIO_PORTABLE_POSIX
+ *  build) the temporary file gets every extended attribute `dst` has,
+ *  which includes its POSIX ACL (system.posix_acl_access), file
+ *  capabilities (security.capability) and, for a caller who can see them,
+ *  trusted.* attributes; a `dst` without any costs one flistxattr call.
+ *  A failure to read them (flistxattr, fgetxattr) or to set one for a
+ *  reason other than a refusal is reported and leaves `dst` as it was.
+ *  Attributes the caller cannot list (trusted.* without CAP_SYS_ADMIN)
+ *  are not seen, and are lost by the replace; attributes the new file was
+ *  given by its directory (a default ACL) and `dst` lacks stay on it.
+ *  Other platforms (macOS, the BSDs) and the portable build do not copy
+ *  extended attributes or ACLs: a replaced `dst` loses them (a macOS ACL
+ *  too) and has what its directory gives a new file.
+ *  Where the replace cannot keep what the file is (a `dst` with several
+ *  hard links, a directory that refuses new files, an owner the caller
+ *  cannot give, on Linux an attribute the new file refuses, such as a
+ *  security.* one without the privilege, unless the new file already has
+ *  it with the same value), `dst` is truncated and copied in place, which
+ *  keeps the file itself and so its metadata (but for what writing clears:
+ *  file capabilities, and set-user-ID bits for a caller without
+ *  CAP_FSETID); a failure in the middle then leaves it partly written. Windows: CopyFileW into a
+ *  temporary file in the directory of `dst`, then
+ *  MoveFileExW(MOVEFILE_REPLACE_EXISTING) over it, so a failure leaves
+ *  `dst` as it was; a replaced `dst` takes the source's attributes and the
+ *  ACL its directory gives.
+ *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC,
+ *          ENOMEM, EIO.
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_copy_file(const char *src, const char *dst);
 /*! mmapio_remove_file() : remove a file. @return OK, EINVAL, ENOENT, EACCES, EIO. */

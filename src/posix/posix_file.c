@@ -682,23 +682,111 @@ static int copy_open_src(int *out, struct stat *st, const char *src)
   return MMAPIO_OK;
 }
 
+/* The name a symbolic link `path` leads to when that name does not exist
+ * (a dangling link): the chain of links is followed, each relative target
+ * taken from the directory of its link, to the first name that is missing.
+ * Returns it malloc'ed, or NULL with errno: EEXIST when the end of the
+ * chain exists (it changed meanwhile: the caller opens again), ELOOP,
+ * ENOMEM, or the error of lstat/readlink. */
+#define MMAPIO__LINK_HOPS 40 /* Linux's limit of links followed in one path */
+static char *link_end(const char *path)
+{
+  size_t n0 = strlen(path);
+  char *cur = (char *)malloc(n0 + 1);
+  if (cur == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  memcpy(cur, path, n0 + 1);
+  for (int hops = 0; hops <= MMAPIO__LINK_HOPS; hops++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0) {
+      if (errno == ENOENT) return cur;
+      break;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      errno = EEXIST;
+      break;
+    }
+    /* st_size is the target's length (0 on some file systems). */
+    size_t cap = (st.st_size > 0 ? (size_t)st.st_size : (size_t)PATH_MAX) + 1;
+    const char *slash = strrchr(cur, '/');
+    size_t dlen = slash == NULL ? 0 : (size_t)(slash - cur) + 1; /* with the slash */
+    char *next = (char *)malloc(dlen + cap);
+    if (next == NULL) {
+      errno = ENOMEM;
+      break;
+    }
+    ssize_t t = readlink(cur, next + dlen, cap);
+    if (t < 0 || (size_t)t >= cap) {
+      if (t >= 0) errno = EEXIST; /* the link grew meanwhile: start again */
+      int e = errno;
+      free(next);
+      errno = e;
+      break;
+    }
+    next[dlen + (size_t)t] = '\0';
+    if (next[dlen] == '/') memmove(next, next + dlen, (size_t)t + 1); /* absolute */
+    else memcpy(next, cur, dlen); /* relative to the link's directory */
+    free(cur);
+    cur = next;
+    if (hops == MMAPIO__LINK_HOPS) errno = ELOOP;
+  }
+  int e = errno;
+  free(cur);
+  errno = e;
+  return NULL;
+}
+
+/* Open an existing destination, which O_EXCL refused: a file, or a
+ * symbolic link (which O_EXCL refuses even when it dangles). A link whose
+ * target is missing gets that target created, exclusively, so that a
+ * failed copy can remove what it made and leave the link as it was;
+ * *made is then the created name (malloc'ed), else NULL. Returns the
+ * descriptor, or -1 with errno. */
+static int open_dst_existing(const char *dst, char **made)
+{
+  *made = NULL;
+  for (int tries = 0;; tries++) {
+    int fd = open_retry(dst, O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd >= 0 || errno != ENOENT || tries == 8) return fd;
+    /* The name exists but leads nowhere (or was removed meanwhile). */
+    char *end = link_end(dst);
+    if (end == NULL) {
+      if (errno == EEXIST) continue;
+      return -1;
+    }
+    fd = open_retry(end, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
+    if (fd >= 0) {
+      *made = end;
+      return fd;
+    }
+    int e = errno;
+    free(end);
+    errno = e;
+    if (e != EEXIST) return -1;
+  }
+}
+
 /* Copy step 2: open the destination without O_TRUNC and truncate it only
  * once it is known to be a regular file other than the source (copying a
  * file onto itself, or onto a hard link of itself, would otherwise destroy
  * it). O_NONBLOCK keeps a FIFO without a reader from blocking the open.
- * *created tells whether this call created the file (O_EXCL), so that a
- * failed copy can remove it instead of leaving a partial file behind. */
-static int copy_open_dst(int *out, int *created, struct stat *dst_st, int *replace,
+ * *made tells whether this call created the file (O_EXCL), so that a
+ * failed copy can remove it instead of leaving a partial file behind: it
+ * is `dst` itself, or the target a dangling symbolic link `dst` names
+ * (malloc'ed), or NULL when the file existed. With *replace set on entry
+ * and an existing file with one name, *replace stays 1 and the descriptor
+ * is returned untruncated, for copy_replace. */
+static int copy_open_dst(int *out, char **made, struct stat *dst_st, int *replace,
                          const struct stat *src_st, const char *src, const char *dst)
 {
   int may_replace = *replace;
   *replace = 0;
+  *made = NULL;
   int fd = open_retry(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
-  *created = fd >= 0;
-  /* It exists (or is a symbolic link, which O_EXCL refuses even when it
-   * dangles): open it as before, creating the target of a dangling link. */
-  if (fd < 0 && errno == EEXIST)
-    fd = open_retry(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
+  if (fd >= 0) *made = (char *)dst;
+  else if (errno == EEXIST) fd = open_dst_existing(dst, made);
   if (fd < 0) {
     int e = errno;
     if (e == EISDIR || e == ENXIO) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", dst);
@@ -713,20 +801,21 @@ static int copy_open_dst(int *out, int *created, struct stat *dst_st, int *repla
   } else if (st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino) {
     rc = mmapio__fail(MMAPIO_EINVAL, "copy_file(%s, %s): source and destination are the same file",
                       src, dst);
-  } else if (may_replace && !*created && st.st_nlink == 1) {
+  } else if (may_replace && *made == NULL && st.st_nlink == 1) {
     /* An existing file with one name: the copy goes to a new file that
      * replaces it at the end (copy_replace), so nothing is truncated. */
-    mmapio__posix_close_quiet(fd);
     *dst_st = st;
     *replace = 1;
-    *out = -1;
+    *out = fd;
     return MMAPIO_OK;
   } else if (set_len(fd, 0) != 0) {
     rc = mmapio__fail_os(errno, "ftruncate", dst);
   }
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(fd);
-    if (*created) unlink_quiet(dst);
+    if (*made != NULL) unlink_quiet(*made);
+    if (*made != dst) free(*made);
+    *made = NULL;
     return rc;
   }
   *out = fd;
@@ -761,16 +850,112 @@ static int copy_bytes(int in, int out, const char *src, const char *dst, const c
   return e;
 }
 
-/* The copy over an existing file with one name: into a temporary file in
- * the directory of the file (of its target when `dst` is a symbolic link)
- * that takes the file's owner and permission bits, then renamed over it.
+#define MMAPIO__COPY_IN_PLACE 1
+
+#if MMAPIO__LINUX
+/* flistxattr (name NULL) or fgetxattr of `fd` into *buf, which holds *cap
+ * bytes and is grown (heap; *heap tells whether it is malloc'ed) when the
+ * list or value is larger. Returns the length or -1 with errno. */
+static ssize_t xattr_read(int fd, const char *name, char **buf, size_t *cap, int *heap)
+{
+  for (int tries = 0; tries < 4; tries++) {
+    ssize_t n = name == NULL ? mmapio__sys_flistxattr(fd, *buf, *cap)
+                             : mmapio__sys_fgetxattr(fd, name, *buf, *cap);
+    if (n >= 0 || errno != ERANGE) return n;
+    /* Larger than the buffer: ask for the size (it may grow again before
+     * the next read, hence the loop). */
+    n = name == NULL ? mmapio__sys_flistxattr(fd, NULL, 0)
+                     : mmapio__sys_fgetxattr(fd, name, NULL, 0);
+    if (n < 0) return n;
+    size_t want = (size_t)n + 256u;
+    char *nb = (char *)(*heap ? realloc(*buf, want) : malloc(want));
+    if (nb == NULL) {
+      errno = ENOMEM;
+      return -1;
+    }
+    *buf = nb;
+    *cap = want;
+    *heap = 1;
+  }
+  errno = ERANGE;
+  return -1;
+}
+
+/* Errors of fsetxattr meaning "this file cannot take this attribute here"
+ * (a security.* or trusted.* name without the privilege, a name space the
+ * file system refuses), as opposed to a failure of the device. */
+static int xattr_refused(int e)
+{
+  return e == EPERM || e == EACCES || e == EOPNOTSUPP || e == EINVAL || e == ERANGE ||
+         e == E2BIG
+#  if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+         || e == ENOTSUP
+#  endif
+      ;
+}
+
+/* Give the temporary file `to` every extended attribute of the destination
+ * `from` (ACLs are the system.posix_acl_* attributes). A destination
+ * without any costs the one flistxattr; a file system without extended
+ * attributes (ENOTSUP) has none. Returns MMAPIO_OK; MMAPIO__COPY_IN_PLACE
+ * (nothing recorded) when `to` refuses one that it does not already have
+ * with the same value (the security label a new file is given, say); or a
+ * recorded failure naming the call and `dst`. */
+static int copy_xattrs(int from, int to, const char *dst)
+{
+  char lbuf[512], vbuf[512], cbuf[512];
+  char *list = lbuf, *val = vbuf, *cur = cbuf;
+  size_t lcap = sizeof lbuf, vcap = sizeof vbuf, ccap = sizeof cbuf;
+  int lheap = 0, vheap = 0, cheap = 0;
+  int rc = MMAPIO_OK;
+  ssize_t n = xattr_read(from, NULL, &list, &lcap, &lheap);
+  if (n < 0) {
+    int e = errno;
+    if (e != ENOTSUP && e != EOPNOTSUPP && e != ENOSYS) rc = mmapio__fail_os(e, "flistxattr", dst);
+    n = 0;
+  }
+  for (size_t i = 0; rc == MMAPIO_OK && i < (size_t)n;) {
+    const char *name = list + i;
+    size_t nlen = strnlen(name, (size_t)n - i);
+    i += nlen + 1;
+    if (nlen == 0 || i > (size_t)n) continue; /* an unterminated tail: none */
+    ssize_t v = xattr_read(from, name, &val, &vcap, &vheap);
+    if (v < 0) {
+      if (errno == ENODATA) continue; /* removed since the list was read */
+      rc = mmapio__fail_os(errno, "fgetxattr", dst);
+      break;
+    }
+    if (mmapio__sys_fsetxattr(to, name, val, (size_t)v, 0) == 0) continue;
+    int e = errno;
+    if (!xattr_refused(e)) {
+      rc = mmapio__fail_os(e, "fsetxattr", dst);
+      break;
+    }
+    /* Refused: fine if the new file has it already, as it is. */
+    ssize_t c = xattr_read(to, name, &cur, &ccap, &cheap);
+    if (c != v || memcmp(cur, val, (size_t)v) != 0) rc = MMAPIO__COPY_IN_PLACE;
+  }
+  if (lheap) free(list);
+  if (vheap) free(val);
+  if (cheap) free(cur);
+  return rc;
+}
+#endif
+
+/* The copy over an existing file with one name (open as `out`): into a
+ * temporary file in the directory of the file (of its target when `dst`
+ * is a symbolic link) that takes the file's owner, permission bits and,
+ * on Linux, extended attributes and ACLs, then renamed over it. The
+ * permission bits and attributes are set after the bytes, since writing
+ * clears set-user-ID bits and file capabilities (security.capability).
  * A failure removes the temporary file and leaves `dst` as it was.
  * Returns MMAPIO_OK, a recorded failure, or MMAPIO__COPY_IN_PLACE (nothing
  * recorded, nothing changed) where a replace cannot keep what the file is:
- * the directory refuses a new file (EACCES, EPERM), the owner cannot be
- * kept, or the link cannot be resolved. */
-#define MMAPIO__COPY_IN_PLACE 1
-static int copy_replace(int in, const struct stat *dst_st, const char *src, const char *dst)
+ * the directory refuses a new file (EACCES, EPERM), the owner, the
+ * permission bits or an attribute cannot be given, or the link cannot be
+ * resolved. */
+static int copy_replace(int in, int out, const struct stat *dst_st, const char *src,
+                        const char *dst)
 {
   char *target = NULL;
   struct stat lst;
@@ -790,14 +975,25 @@ static int copy_replace(int in, const struct stat *dst_st, const char *src, cons
   struct stat tst;
   if (mmapio__sys_fstat(nf.f, &tst) != 0 ||
       ((tst.st_uid != dst_st->st_uid || tst.st_gid != dst_st->st_gid) &&
-       fchown(nf.f, dst_st->st_uid, dst_st->st_gid) != 0) ||
-      fchmod(nf.f, dst_st->st_mode & 07777) != 0) {
+       fchown(nf.f, dst_st->st_uid, dst_st->st_gid) != 0)) {
     mmapio__os_newfile_discard(&nf);
     free(target);
     return MMAPIO__COPY_IN_PLACE;
   }
   const char *call = NULL, *epath = dst;
   int e = copy_bytes(in, nf.f, src, dst, &call, &epath);
+  rc = MMAPIO_OK;
+  if (e == 0 && fchmod(nf.f, dst_st->st_mode & 07777) != 0) rc = MMAPIO__COPY_IN_PLACE;
+#if MMAPIO__LINUX
+  if (e == 0 && rc == MMAPIO_OK) rc = copy_xattrs(out, nf.f, dst);
+#else
+  (void)out;
+#endif
+  if (rc != MMAPIO_OK) {
+    mmapio__os_newfile_discard(&nf);
+    free(target);
+    return rc;
+  }
   int fd = nf.f;
   nf.f = MMAPIO_INVALID_FILE;
   /* close() reports delayed write errors on network file systems. */
@@ -827,20 +1023,22 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   struct stat st, dst_st;
   int rc = copy_open_src(&in, &st, src);
   if (rc != MMAPIO_OK) return rc;
-  int created = 0, replace = 1;
-  rc = copy_open_dst(&out, &created, &dst_st, &replace, &st, src, dst);
+  char *made = NULL;
+  int replace = 1;
+  rc = copy_open_dst(&out, &made, &dst_st, &replace, &st, src, dst);
   if (rc == MMAPIO_OK && replace) {
-    rc = copy_replace(in, &dst_st, src, dst);
+    rc = copy_replace(in, out, &dst_st, src, dst);
     if (rc != MMAPIO__COPY_IN_PLACE) {
+      mmapio__posix_close_quiet(out);
       mmapio__posix_close_quiet(in);
       return rc;
     }
-    /* In place after all: from the start of the source again. */
+    /* In place after all, into the file already open: from the start of
+     * the source again. */
+    rc = MMAPIO_OK;
     if (mmapio__sys_lseek(in, 0, SEEK_SET) != 0) rc = mmapio__fail_os(errno, "lseek", src);
-    else {
-      replace = 0;
-      rc = copy_open_dst(&out, &created, &dst_st, &replace, &st, src, dst);
-    }
+    else if (set_len(out, 0) != 0) rc = mmapio__fail_os(errno, "ftruncate", dst);
+    if (rc != MMAPIO_OK) mmapio__posix_close_quiet(out);
   }
   if (rc != MMAPIO_OK) {
     mmapio__posix_close_quiet(in);
@@ -857,11 +1055,12 @@ int mmapio__os_copy_file(const char *src, const char *dst)
   }
   if (e != 0) {
     rc = mmapio__fail_os(e, call, epath);
-    /* A file this call created holds only part of the source: remove it.
-     * An existing destination copied in place stays (truncated, partly
-     * written). */
-    if (created) unlink_quiet(dst);
-    return rc;
+    /* A file this call created holds only part of the source: remove it
+     * (the target it created for a dangling link: the link stays as it
+     * was). An existing destination copied in place stays (truncated,
+     * partly written). */
+    if (made != NULL) unlink_quiet(made);
   }
-  return MMAPIO_OK;
+  if (made != dst) free(made);
+  return rc;
 }

@@ -121,6 +121,9 @@ mmapio__sys_table mmapio__sys = {
   mmapio__sys_real_rename,
   mmapio__sys_real_linkat,
   mmapio__sys_real_lseek,
+  mmapio__sys_real_flistxattr,
+  mmapio__sys_real_fgetxattr,
+  mmapio__sys_real_fsetxattr,
 };
 
 #endif /* MMAPIO__HOOKS */

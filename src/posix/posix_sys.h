@@ -39,11 +39,16 @@
  *                     O_TMPFILE file
  *   "lseek"           offset, 0, whence (the file system's size limit probe)
  *   "fsync_dir"       0, 0, 0             (fsync of a directory)
+ *   "flistxattr"      0, buffer size, 0   (Linux: the extended attributes of
+ *                     a destination mmapio_copy_file replaces)
+ *   "fgetxattr"       0, buffer size, 0
+ *   "fsetxattr"       0, value length, flags
  * An injected failure makes the call return its failure value (-1,
  * MAP_FAILED, or the error itself for posix_fallocate) with errno set,
  * without calling the OS.
  *
- * Linux-only calls (fallocate, mremap, sync_file_range, copy_file_range) are
+ * Linux-only calls (fallocate, mremap, sync_file_range, copy_file_range, the
+ * three xattr calls) are
  * compiled only when MMAPIO__LINUX is 1: on Linux without
  * MMAPIO_PORTABLE_POSIX. The portable build uses the paths macOS and the BSDs
  * take, so they are exercised on Linux too.
@@ -70,6 +75,7 @@
 #endif
 #if MMAPIO__LINUX
 #  include <sys/syscall.h>
+#  include <sys/xattr.h>
 #endif
 
 #if defined(__APPLE__)
@@ -127,6 +133,10 @@ typedef struct mmapio__sys_table {
   int (*x_rename)(const char *from, const char *to);
   int (*x_linkat)(int fromfd, const char *from, int tofd, const char *to, int flags);
   off_t (*x_lseek)(int fd, off_t off, int whence);
+  ssize_t (*x_flistxattr)(int fd, char *list, size_t size);                 /* Linux only */
+  ssize_t (*x_fgetxattr)(int fd, const char *name, void *value, size_t size); /* Linux only */
+  int (*x_fsetxattr)(int fd, const char *name, const void *value, size_t size,
+                     int flags);                                            /* Linux only */
 } mmapio__sys_table;
 
 #if MMAPIO__HOOKS
@@ -332,6 +342,41 @@ static inline off_t mmapio__sys_real_lseek(int fd, off_t off, int whence)
   return lseek(fd, off, whence);
 }
 
+/* Extended attributes (Linux; ENOTSUP elsewhere, and the backend calls them
+ * only on Linux). */
+static inline ssize_t mmapio__sys_real_flistxattr(int fd, char *list, size_t size)
+{
+#if MMAPIO__LINUX
+  return flistxattr(fd, list, size);
+#else
+  (void)fd; (void)list; (void)size;
+  errno = ENOTSUP;
+  return -1;
+#endif
+}
+static inline ssize_t mmapio__sys_real_fgetxattr(int fd, const char *name, void *value,
+                                                 size_t size)
+{
+#if MMAPIO__LINUX
+  return fgetxattr(fd, name, value, size);
+#else
+  (void)fd; (void)name; (void)value; (void)size;
+  errno = ENOTSUP;
+  return -1;
+#endif
+}
+static inline int mmapio__sys_real_fsetxattr(int fd, const char *name, const void *value,
+                                             size_t size, int flags)
+{
+#if MMAPIO__LINUX
+  return fsetxattr(fd, name, value, size, flags);
+#else
+  (void)fd; (void)name; (void)value; (void)size; (void)flags;
+  errno = ENOTSUP;
+  return -1;
+#endif
+}
+
 /* ---- Wrappers used by the backend ---------------------------------------- */
 static inline int mmapio__sys_open(const char *path, int flags, mode_t mode)
 {
@@ -483,6 +528,24 @@ static inline off_t mmapio__sys_lseek(int fd, off_t off, int whence)
   MMAPIO__SYS_PRE("lseek", off, 0, whence, (off_t)-1);
   return MMAPIO__SYS_CALL(lseek)(fd, off, whence);
 }
+#if MMAPIO__LINUX
+static inline ssize_t mmapio__sys_flistxattr(int fd, char *list, size_t size)
+{
+  MMAPIO__SYS_RETRY(ssize_t, -1, "flistxattr", 0, size, 0,
+                    MMAPIO__SYS_CALL(flistxattr)(fd, list, size));
+}
+static inline ssize_t mmapio__sys_fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+  MMAPIO__SYS_RETRY(ssize_t, -1, "fgetxattr", 0, size, 0,
+                    MMAPIO__SYS_CALL(fgetxattr)(fd, name, value, size));
+}
+static inline int mmapio__sys_fsetxattr(int fd, const char *name, const void *value, size_t size,
+                                        int flags)
+{
+  MMAPIO__SYS_RETRY(int, -1, "fsetxattr", 0, size, flags,
+                    MMAPIO__SYS_CALL(fsetxattr)(fd, name, value, size, flags));
+}
+#endif
 static inline int mmapio__sys_fsync_dir(int fd)
 {
   MMAPIO__SYS_PRE("fsync_dir", 0, 0, 0, -1);

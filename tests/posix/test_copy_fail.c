@@ -8,9 +8,12 @@
  *   - a destination this call created is removed again: a failed copy
  *     leaves no partial file behind;
  *   - an existing destination with one name is replaced by a temporary
- *     file renamed over it, keeping its owner and permission bits (and a
+ *     file renamed over it, keeping its owner and permission bits (also the
+ *     set-user-ID bit of a user's own file, which a write clears; and a
  *     symbolic link stays a link to the replaced target): any failure
  *     leaves it unchanged and no temporary file behind;
+ *   - a dangling symbolic link gets its target created; a failure removes
+ *     that target again and leaves the link as it was;
  *   - a destination with two names is copied in place; a failure before
  *     its truncate leaves it unchanged;
  *   - copy_file_range refused (EXDEV, ENOSYS, ...) falls back to read/write
@@ -56,6 +59,29 @@ static void expect_fail(const char *call, int err, const char *epath)
     TEST_FAIL_("detail \"%s\" lacks \"%s\"", mmapio_last_error(), want);
   ASSERT_EQ(mmapio_last_os_error(), err);
   ASSERT_SNAP_SAME(src, src_snap);
+}
+
+/* The child of the set-user-ID case: as user and group 65534, which own
+ * the directory of `dst`. */
+static int copy_as_nobody(void *arg)
+{
+  (void)arg;
+  CHILD_CHECK(setgid(65534) == 0 && setuid(65534) == 0);
+  /* A test directory under a private home (0700) is out of its reach. */
+  if (access(src, R_OK) != 0 || access(dst, F_OK) == 0 || errno != ENOENT) return 77;
+  uint8_t old[100];
+  pat_fill(old, sizeof old, 0, 23);
+  CHILD_CHECK(test_write_file(dst, old, sizeof old) == 0);
+  CHILD_CHECK(chmod(dst, 06755) == 0);
+  CHILD_CHECK(mmapio_copy_file(src, dst) == MMAPIO_OK);
+  struct stat st;
+  CHILD_CHECK(stat(dst, &st) == 0);
+  if ((st.st_mode & 07777) != 06755) {
+    fprintf(stderr, "child: mode %o, want 6755\n", (unsigned)(st.st_mode & 07777));
+    return 1;
+  }
+  CHILD_CHECK(st.st_uid == 65534);
+  return 0;
 }
 
 int main(void)
@@ -153,7 +179,9 @@ int main(void)
   expect_fail("write", ENOSPC, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
-  mmapio__sys_fail_nth("close", 2, EIO); /* the new file's close */
+  /* The new file's close (the destination's descriptor stays open until
+   * the end). */
+  mmapio__sys_fail_nth("close", 1, EIO);
   expect_fail("close", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
   ASSERT_EQ(dir_entries(dir), 1);
@@ -197,6 +225,21 @@ int main(void)
     ASSERT_EQ(after.st_uid, 4242);
     ASSERT_EQ(after.st_gid, 4343);
     ASSERT(file_has_pattern(dst, SRC_LEN, 21));
+    /* A user without CAP_FSETID replacing a set-user-ID / set-group-ID
+     * file of their own: writing clears those bits, so the new file gets
+     * its permission bits after the bytes. */
+    test_unlink(dst);
+    ASSERT_EQ(chown(dir, 65534, 65534), 0);
+    int st = test_fork_call(copy_as_nobody, NULL);
+    int code = test_child_exit(st, "copy_as_nobody");
+    ASSERT_EQ(chown(dir, 0, 0), 0);
+    if (code == 77) {
+      printf("note: user 65534 cannot reach %s, set-user-ID case not tested\n", dir);
+      ASSERT_OK(mmapio_copy_file(src, dst));
+    } else {
+      ASSERT_EQ(code, 0);
+      ASSERT(file_has_pattern(dst, SRC_LEN, 21));
+    }
   }
   snap_free(&dst_snap);
 
@@ -214,6 +257,63 @@ int main(void)
   ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
   ASSERT_EQ(dir_entries(dir), 3);
   test_unlink(lnk);
+
+  /* A dangling symbolic link: its missing target is created (exclusively)
+   * and gets the copy; the link stays. A failed copy removes the target it
+   * created, so the link dangles as before. A relative target is taken
+   * from its link's directory, through a chain of two links too; an
+   * absolute one as it is. A target in a missing directory is ENOENT. */
+  {
+    char *sub = test_path_in(dir, "sub"), *newt = test_path_in(dir, "new-tgt");
+    ASSERT_EQ(make_dir(sub), 0);
+    char *lnk2 = test_path_in(sub, "lnk2"), *lnk3 = test_path_in(sub, "lnk3");
+    ASSERT_EQ(symlink("new-tgt", lnk), 0);
+    ASSERT_EQ(symlink("../lnk", lnk2), 0);
+    ASSERT_EQ(symlink(newt, lnk3), 0);
+    char *saved = dst;
+    char *links[] = {lnk, lnk2, lnk3};
+    for (size_t i = 0; i < 3; i++) {
+      dst = links[i];
+      if (has_cfr) mmapio__sys_fail_nth("copy_file_range", 1, EXDEV);
+      mmapio__sys_fail_nth("write", 2, ENOSPC);
+      expect_fail("write", ENOSPC, dst);
+      ASSERT(!file_exists(newt));
+      mmapio__sys_fail_nth("close", 2, EIO); /* the created target's close */
+      expect_fail("close", EIO, dst);
+      ASSERT(!file_exists(newt));
+      mmapio__sys_fail_nth("fstat", 2, EIO); /* the created target's fstat */
+      expect_fail("fstat", EIO, dst);
+      ASSERT(!file_exists(newt));
+      ASSERT_EQ(lstat(lnk, &lst), 0);
+      ASSERT(S_ISLNK(lst.st_mode));
+      ASSERT_OK(mmapio_copy_file(src, dst));
+      ASSERT(file_has_pattern(newt, SRC_LEN, 21));
+      for (size_t j = 0; j < 3; j++) {
+        ASSERT_EQ(lstat(links[j], &lst), 0);
+        ASSERT(S_ISLNK(lst.st_mode));
+      }
+      test_unlink(newt);
+    }
+    char buf[64];
+    ASSERT_EQ(readlink(lnk, buf, sizeof buf), 7);
+    ASSERT(memcmp(buf, "new-tgt", 7) == 0);
+    test_unlink(lnk);
+    ASSERT_EQ(symlink("no-such-dir/x", lnk), 0);
+    dst = lnk;
+    ASSERT_STATUS(mmapio_copy_file(src, lnk), MMAPIO_ENOENT);
+    ASSERT_EQ(lstat(lnk, &lst), 0);
+    ASSERT(S_ISLNK(lst.st_mode));
+    dst = saved;
+    test_unlink(lnk);
+    test_unlink(lnk2);
+    test_unlink(lnk3);
+    ASSERT_EQ(remove_dir(sub), 0);
+    ASSERT_EQ(dir_entries(dir), 2);
+    free(sub);
+    free(newt);
+    free(lnk2);
+    free(lnk3);
+  }
 
   /* Two names (a hard link): copied in place so that both names see the
    * copy. A failure before the truncate changes nothing; one in the middle
