@@ -1418,11 +1418,16 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
  *  it with the same value), `dst` is truncated and copied in place, which
  *  keeps the file itself and so its metadata (but for what writing clears:
  *  file capabilities, and set-user-ID bits for a caller without
- *  CAP_FSETID); a failure in the middle then leaves it partly written. Windows: CopyFileW into a
- *  temporary file in the directory of `dst`, then
+ *  CAP_FSETID); a failure in the middle then leaves it partly written.
+ *  Windows: CopyFileW into a temporary file in the directory of `dst`,
+ *  which then takes an existing `dst`'s DACL (protected, or inheriting
+ *  from the directory as before), creation time and attributes
+ *  (read-only, hidden, system, archive, not content indexed), then
  *  MoveFileExW(MOVEFILE_REPLACE_EXISTING) over it, so a failure leaves
- *  `dst` as it was; a replaced `dst` takes the source's attributes and the
- *  ACL its directory gives.
+ *  `dst` as it was, a failure to read or give the DACL included (the
+ *  call's error, typically EACCES). The owner becomes the caller;
+ *  alternate data streams, the short name and the encryption or
+ *  compression state of `dst` are not kept.
  *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC,
  *          ENOMEM, EIO.
  *  @since 1.0.0 */
