@@ -14,16 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `s` in UTF-16 (malloc'ed), or NULL when it is not valid UTF-8 or
+ * memory ran out (mmapio__win_widen, without its error code). */
 static wchar_t *mmapio__publish_wide(const char *s)
 {
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-  if (n <= 0) return NULL;
-  wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
-  if (w != NULL && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
-    free(w);
-    return NULL;
-  }
-  return w;
+  DWORD err = 0;
+  return mmapio__win_widen(s, &err);
 }
 
 /* The directory part of `path` with its separator ("" when it has none:
