@@ -56,6 +56,23 @@ static int fail_name(int e, const char *call, const char *path)
   return mmapio__fail_os(e, call, path);
 }
 
+/* open(2), again after EINTR. */
+static int open_eintr(const char *path, int flags, int perms)
+{
+  int fd;
+  do {
+    fd = mmapio__sys_open(path, flags, (mode_t)perms);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+static void newfile_init(mmapio__os_newfile *nf)
+{
+  nf->f = MMAPIO_INVALID_FILE;
+  nf->tmp = NULL;
+  nf->named = NULL;
+}
+
 /* A short temporary name in `dir` that is unlikely to exist: the process
  * id, a process-wide counter and the clock; a collision tries again. */
 static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *path, int perms)
@@ -69,10 +86,7 @@ static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *
     uint64_t u = ((uint64_t)getpid() << 32) ^ (mmapio__fetch_add(&counter, 1) << 20) ^
                  mmapio__monotonic_ms();
     snprintf(tmp, n, "%s/.mmapio-%012llx", dir, (unsigned long long)(u & 0xffffffffffffull));
-    int fd;
-    do {
-      fd = mmapio__sys_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perms);
-    } while (fd < 0 && errno == EINTR);
+    int fd = open_eintr(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, perms);
     if (fd >= 0) {
       nf->f = fd;
       nf->tmp = tmp;
@@ -88,9 +102,7 @@ static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *
  * that renames it over `path` (mmapio_copy_file's replace). */
 int mmapio__posix_temp_beside(mmapio__os_newfile *nf, const char *path, int perms)
 {
-  nf->f = MMAPIO_INVALID_FILE;
-  nf->tmp = NULL;
-  nf->named = NULL;
+  newfile_init(nf);
   char *dir = dir_of(path);
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_copy_file(%s): out of memory", path);
   int rc = open_named_temp(nf, dir, path, perms);
@@ -102,10 +114,7 @@ int mmapio__posix_temp_beside(mmapio__os_newfile *nf, const char *path, int perm
  * of the create is the answer to "does the name exist" (no probe). */
 static int open_direct(mmapio__os_newfile *nf, const char *path, int perms)
 {
-  int fd;
-  do {
-    fd = mmapio__sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perms);
-  } while (fd < 0 && errno == EINTR);
+  int fd = open_eintr(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, perms);
   if (fd < 0) return fail_name(errno, "open", path);
   nf->f = fd;
   nf->named = path;
@@ -115,19 +124,14 @@ static int open_direct(mmapio__os_newfile *nf, const char *path, int perms)
 int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int private_perms,
                             int direct)
 {
-  nf->f = MMAPIO_INVALID_FILE;
-  nf->tmp = NULL;
-  nf->named = NULL;
+  newfile_init(nf);
   int perms = private_perms ? 0600 : 0666; /* the umask applies */
   if (direct) return open_direct(nf, path, perms);
   char *dir = dir_of(path);
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
   int rc;
 #if MMAPIO__LINUX && defined(O_TMPFILE)
-  int fd;
-  do {
-    fd = mmapio__sys_open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, (mode_t)perms);
-  } while (fd < 0 && errno == EINTR);
+  int fd = open_eintr(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, perms);
   if (fd >= 0) {
     free(dir);
     nf->f = fd;
@@ -151,10 +155,7 @@ int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int privat
  * over our own empty claim. */
 static int publish_claim(mmapio__os_newfile *nf, const char *path)
 {
-  int fd;
-  do {
-    fd = mmapio__sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)0600);
-  } while (fd < 0 && errno == EINTR);
+  int fd = open_eintr(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail_name(errno, "open", path);
   mmapio__posix_close_quiet(fd);
   if (mmapio__sys_rename(nf->tmp, path) != 0) {
@@ -252,14 +253,11 @@ int mmapio__os_sync_dir(const char *path)
 {
   char *dir = dir_of(path);
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
-  int fd;
-  do {
-    fd = mmapio__sys_open(dir, O_RDONLY | O_CLOEXEC
 #ifdef O_DIRECTORY
-                                   | O_DIRECTORY
+  int fd = open_eintr(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0);
+#else
+  int fd = open_eintr(dir, O_RDONLY | O_CLOEXEC, 0);
 #endif
-                          , 0);
-  } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     int rc = mmapio__fail_os(errno, "open", dir);
     free(dir);
