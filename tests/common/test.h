@@ -394,6 +394,20 @@ static inline void *thread_join(test_thread *t)
 #endif
 
 #ifndef _WIN32
+#  include <dirent.h>
+
+/* The number of entries of `dir` other than . and .. (POSIX). */
+static inline int test_dir_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL) TEST_FAIL_("opendir(%s) failed: errno %d", dir, errno);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+  closedir(d);
+  return n;
+}
+
 /* ---- Child processes (POSIX) --------------------------------------------- */
 
 /* Checks in a child process that must not stop at the first failure: each

@@ -38,18 +38,6 @@ int main(void)
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* Entries of `dir` other than . and .. */
-static int dir_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  ASSERT(d != NULL);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
 /* All extended attributes of a file (at most 128), sorted by name: the
  * kernel's list order is not the same for two inodes. */
 typedef struct attr_set {
@@ -231,7 +219,7 @@ static void expect_fail(const char *call, unsigned nth, int err, const file_snap
   ASSERT_SNAP_SAME(src, src_snap);
   attrs_expect_same(dst, attrs, line);
   ASSERT_EQ(ino_of(dst), ino);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
 }
 
 int main(void)
@@ -279,7 +267,7 @@ int main(void)
   ASSERT_NE(ino_of(dst), ino);
   ATTRS_SAME(dst, &want);
   ASSERT_EQ(mode_of(dst), mode);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   attrs_free(&want);
 
   /* 2. No attributes: one flistxattr, no other attribute call. A system
@@ -315,7 +303,7 @@ int main(void)
     ASSERT_EQ(ino_of(dst), ino);
     ATTRS_SAME(dst, &want);
     ASSERT_EQ(mode_of(dst), mode);
-    ASSERT_EQ(dir_entries(dir), 1);
+    ASSERT_EQ(test_dir_entries(dir), 1);
     attrs_free(&want);
   }
 
@@ -344,7 +332,7 @@ int main(void)
   ASSERT_EQ(mmapio__sys_count("fgetxattr"), 0);
   mmapio__sys_reset();
   ASSERT(file_has_pattern(dst, SRC_LEN, 41));
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
 
   /* 6. root: trusted.* and file capabilities (VFS_CAP_REVISION_2 with the
    *    effective flag, CAP_NET_BIND_SERVICE permitted). Writing to a file

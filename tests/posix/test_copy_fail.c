@@ -30,18 +30,6 @@ int main(void) { TEST_SKIP("needs the POSIX backend's syscall table (MMAPIO_TEST
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Entries of `dir` other than . and .. */
-static int dir_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  ASSERT(d != NULL);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
 static char *src, *dst;
 static file_snap src_snap;
 #define SRC_LEN (300u * 1024u + 17u) /* more than one read/write buffer */
@@ -167,33 +155,33 @@ int main(void)
   mmapio__sys_fail_nth("fstat", 2, EIO); /* the destination's fstat */
   expect_fail("fstat", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   if (has_cfr) {
     mmapio__sys_fail_nth("copy_file_range", 2, ENOSPC); /* after bytes were copied */
     expect_fail("copy_file_range", ENOSPC, dst);
     ASSERT_SNAP_SAME(dst, dst_snap);
-    ASSERT_EQ(dir_entries(dir), 1);
+    ASSERT_EQ(test_dir_entries(dir), 1);
   }
   if (has_cfr) mmapio__sys_fail_nth("copy_file_range", 1, EXDEV);
   mmapio__sys_fail_nth("write", 2, ENOSPC);
   expect_fail("write", ENOSPC, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   /* The new file's close (the destination's descriptor stays open until
    * the end). */
   mmapio__sys_fail_nth("close", 1, EIO);
   expect_fail("close", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   mmapio__sys_fail_nth("rename", 1, EIO);
   expect_fail("rename", EIO, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   /* A failed temporary create (disk full) is reported; nothing changes. */
   mmapio__sys_fail_nth("open", 4, ENOSPC); /* src, dst (O_EXCL, then existing), the temporary */
   expect_fail("open", ENOSPC, dst);
   ASSERT_SNAP_SAME(dst, dst_snap);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   /* A directory that refuses the temporary file (EACCES: the file is
    * writable, its directory is not): copied in place. */
   mmapio__sys_fail_nth("open", 4, EACCES);
@@ -201,7 +189,7 @@ int main(void)
   ASSERT_EQ(mmapio__sys_count("ftruncate"), 1);
   mmapio__sys_reset();
   ASSERT(file_has_pattern(dst, SRC_LEN, 21));
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   ASSERT_EQ(test_write_file(dst, old, sizeof old), 0);
   ASSERT_EQ(chmod(dst, 0640), 0);
   /* And the copy works once the OS does: the file keeps its permission
@@ -215,7 +203,7 @@ int main(void)
   ASSERT_EQ(after.st_mode & 07777, 0640);
   ASSERT_EQ(after.st_uid, before.st_uid);
   ASSERT_EQ(after.st_gid, before.st_gid);
-  ASSERT_EQ(dir_entries(dir), 1);
+  ASSERT_EQ(test_dir_entries(dir), 1);
   if (geteuid() == 0) {
     /* root: another user's file stays that user's. */
     ASSERT_EQ(test_write_file(dst, old, sizeof old), 0);
@@ -255,7 +243,7 @@ int main(void)
   ASSERT_EQ(lstat(lnk, &lst), 0);
   ASSERT(S_ISLNK(lst.st_mode));
   ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
-  ASSERT_EQ(dir_entries(dir), 3);
+  ASSERT_EQ(test_dir_entries(dir), 3);
   test_unlink(lnk);
 
   /* A dangling symbolic link: its missing target is created (exclusively)
@@ -308,7 +296,7 @@ int main(void)
     test_unlink(lnk2);
     test_unlink(lnk3);
     ASSERT_EQ(remove_dir(sub), 0);
-    ASSERT_EQ(dir_entries(dir), 2);
+    ASSERT_EQ(test_dir_entries(dir), 2);
     free(sub);
     free(newt);
     free(lnk2);
@@ -334,7 +322,7 @@ int main(void)
   ASSERT_OK(mmapio_copy_file(src, lnk));
   ASSERT(file_has_pattern(tgt, SRC_LEN, 21));
   ASSERT(file_has_pattern(lnk, SRC_LEN, 21));
-  ASSERT_EQ(dir_entries(dir), 2);
+  ASSERT_EQ(test_dir_entries(dir), 2);
   snap_free(&dst_snap);
   test_unlink(lnk);
   test_unlink(tgt);
