@@ -37,10 +37,12 @@ function(mmapio_run prefix)
   if(EMULATOR)
     # A newline in front makes every line start after one, then it goes.
     string(REGEX MATCHALL "\nwine-run\\.sh: [^\n]*" reports "\n${err}")
-    foreach(line IN LISTS reports)
-      string(STRIP "${line}" line)
-      message(STATUS "mmapio_run(${prefix}): ${line}")
-    endforeach()
+    if(reports)
+      # The list's separators are the ';' in front of each line's newline
+      # (the reports themselves contain ';').
+      string(REPLACE ";\n" "\n" reports "${reports}")
+      message(STATUS "mmapio_run(${prefix}): the launcher reported:${reports}")
+    endif()
     string(REGEX REPLACE "\nwine-run\\.sh: [^\n]*" "" err "\n${err}")
     string(SUBSTRING "${err}" 1 -1 err)
   endif()
