@@ -39,11 +39,13 @@ set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -static-libgcc")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc")
 
 # CTest runs every test executable through Wine, by way of
-# scripts/wine-run.sh: for the test programs it checks that the program
-# really started (a start marker), so a rare Wine start-up failure (Wine
-# exits in a few milliseconds, silently, before the program ran) is reported
-# as such and started again instead of counting as a test failure; a program
-# that started is never run twice. WINEDEBUG=-all keeps Wine's "fixme"
+# scripts/wine-run.sh: it checks that the program really started (a start
+# marker, which every program CTest runs creates: tests/common/test.h or
+# cmake/start-marker.cmake), so a rare Wine start-up failure (Wine exits in
+# a few milliseconds, silently, before the program ran) is reported as such
+# and started again instead of counting as a test failure; a program that
+# started is never run twice. The tool's test scripts (tests/cli/*.cmake)
+# run the tool through the same command. WINEDEBUG=-all keeps Wine's "fixme"
 # chatter out of the test output; the prefix lives in the build directory
 # (or $WINEPREFIX at configure time) so tests never touch ~/.wine.
 if(NOT DEFINED MMAPIO_WINE)

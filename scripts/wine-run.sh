@@ -12,10 +12,15 @@
 # and a plain retry of failing tests would hide real failures, so the
 # launcher asks the program for proof that it started:
 #
-# * The test programs (every tests/<tier>/test_*.c, through
-#   tests/common/test.h) create the file named by MMAPIO_TEST_START_MARKER
-#   before main() runs. tests/CMakeLists.txt sets
-#   MMAPIO_WINE_EXPECT_MARKER=1 for them.
+# * Every program CTest runs under Wine creates the file named by
+#   MMAPIO_TEST_START_MARKER before main() runs: the test programs (every
+#   tests/<tier>/test_*.c) through tests/common/test.h, all others (the
+#   examples, the tests' copy of the mmapio tool, the benchmark smoke test,
+#   the README snippets, the C++ tests) through tests/common/start_marker.c,
+#   linked by cmake/start-marker.cmake. Their tests set
+#   MMAPIO_WINE_EXPECT_MARKER=1. The tool's test scripts (tests/cli/*.cmake)
+#   start the tool through this launcher too, with the variable inherited
+#   from their test.
 # * When the marker exists, the program ran: its exit status is the test's
 #   result and is passed on unchanged, whatever it is. Nothing is retried.
 # * When it does not exist, the program never started (or the run cannot
@@ -23,10 +28,12 @@
 #   started again, at most MMAPIO_WINE_START_TRIES times in all (default 3).
 #   If the program never starts, the test fails (status 125), even if Wine
 #   said 0 or 77: a test without the marker never passes or skips.
+# * The launcher's reports are lines on stderr starting "wine-run.sh: ";
+#   tests/cli/common.cmake takes them out of the tool's stderr before the
+#   scripts compare it (and shows them in the test's output).
 #
-# Programs that do not write the marker (examples, the command-line tool
-# driven by tests/cli/*.cmake) are simply run once, as before: for them a
-# Wine start-up failure still shows as a failed test.
+# Without MMAPIO_WINE_EXPECT_MARKER=1 (a program started by hand, outside
+# CTest) Wine is simply run once and its status passed on.
 set -u
 
 wine=$1

@@ -8,8 +8,11 @@ endif()
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-# When cross-compiling, EMULATOR is the command that runs the tool (Wine),
-# with '|' standing for ';'.
+# When cross-compiling, EMULATOR is the command that runs the tool (Wine,
+# through scripts/wine-run.sh), with '|' standing for ';'. The test's
+# environment has MMAPIO_WINE_EXPECT_MARKER=1 (cli/CMakeLists.txt), so the
+# launcher starts Wine again when it failed before the tool ran, and never
+# runs a tool that started twice.
 string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
 if(EMULATOR)
   set(RUN_TIMEOUT 300)
@@ -19,7 +22,10 @@ endif()
 
 # mmapio_run(<prefix> args...) runs the tool and sets <prefix>_RC,
 # <prefix>_OUT and <prefix>_ERR in the caller's scope. Carriage returns are
-# dropped so that text output compares the same on Windows.
+# dropped so that text output compares the same on Windows. Under the
+# emulator, the launcher's own reports (lines starting "wine-run.sh: ", such
+# as a retried Wine start-up failure) are not the tool's: they are moved from
+# <prefix>_ERR to this script's output.
 function(mmapio_run prefix)
   execute_process(COMMAND ${EMULATOR} "${MMAPIO}" ${ARGN}
     RESULT_VARIABLE rc
@@ -28,6 +34,18 @@ function(mmapio_run prefix)
     TIMEOUT ${RUN_TIMEOUT})
   string(REPLACE "\r" "" out "${out}")
   string(REPLACE "\r" "" err "${err}")
+  if(EMULATOR)
+    # A newline in front makes every line start after one, then it goes.
+    string(REGEX MATCHALL "\nwine-run\\.sh: [^\n]*" reports "\n${err}")
+    if(reports)
+      # The list's separators are the ';' in front of each line's newline
+      # (the reports themselves contain ';').
+      string(REPLACE ";\n" "\n" reports "${reports}")
+      message(STATUS "mmapio_run(${prefix}): the launcher reported:${reports}")
+    endif()
+    string(REGEX REPLACE "\nwine-run\\.sh: [^\n]*" "" err "\n${err}")
+    string(SUBSTRING "${err}" 1 -1 err)
+  endif()
   set(${prefix}_RC "${rc}" PARENT_SCOPE)
   set(${prefix}_OUT "${out}" PARENT_SCOPE)
   set(${prefix}_ERR "${err}" PARENT_SCOPE)
