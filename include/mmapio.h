@@ -1777,12 +1777,6 @@ MMAPIO_API int mmapio_file_unlock(mmapio_map *m, uint64_t off, uint64_t len);
  *  order. The bytes are visible to readers of the map once the call returns
  *  (another thread's view over the range may see them partly written before
  *  that). The flush policy applies as for mmapio_write.
- *  Speed: on Linux 5.14+ an append that passes the pages populated so far
- *  asks the OS (MADV_POPULATE_WRITE) to fault in its range and the next
- *  256 KiB of the capacity in one call, instead of one page fault per page.
- *  Those pages stay zero until written; they are page cache like any
- *  written page (a flush writes them, close cuts them off with the rest of
- *  the capacity). Elsewhere each new page is faulted in when written.
  *  @return OK, EINVAL (m NULL, data NULL with len > 0), EMODE (not
  *          READ_WRITE), ESIZE (the end would pass MMAPIO_MAX_SIZE), EDEADLK
  *          (growth must move the mapping and the caller holds views), EBUSY

@@ -18,8 +18,6 @@
 
 #define MMAPIO__GROW_MIN (UINT64_C(64) << 10) /* smallest growth step */
 #define MMAPIO__GROW_MAX (UINT64_C(1) << 30)  /* largest growth step */
-/* How far ahead of the logical end appends let the OS populate the pages. */
-#define MMAPIO__POPULATE_AHEAD (UINT64_C(256) << 10)
 
 /* The logical end, starting the counter at the length on first use. */
 static uint64_t mmapio__logical_start(mmapio_map *m)
@@ -81,27 +79,6 @@ static int mmapio__ensure_capacity(mmapio_map *m, uint64_t need, const char *op)
   }
 }
 
-/* Appends are sequential writes into pages nobody touched yet: one page
- * fault each. With the mapping held (shared) and [off, end) in bounds, let
- * the OS populate [off, end) and the next MMAPIO__POPULATE_AHEAD bytes of
- * the capacity in one call once an append passes the populated part, so
- * that most appends are a plain copy. `total` is the capacity (the file's
- * size: no page past it is asked for). Two appenders populating the same
- * pages only repeat a hint. */
-static void mmapio__append_populate(mmapio_map *m, uint64_t off, uint64_t end, uint64_t total)
-{
-  uint64_t pop = mmapio__ld_relaxed(&m->append_pop);
-  if (MMAPIO__LIKELY(end <= pop && pop <= total)) return;
-  /* Resized below the populated part: start again from this append. */
-  uint64_t from = (pop > off && pop <= total) ? pop : off;
-  uint64_t to = total - end > MMAPIO__POPULATE_AHEAD ? end + MMAPIO__POPULATE_AHEAD : total;
-  mmapio__st_relaxed(&m->append_pop, to);
-  uintptr_t page = (uintptr_t)mmapio__os_page_size();
-  uintptr_t a = (uintptr_t)(m->om.base + from) & ~(page - 1u);
-  uintptr_t b = (uintptr_t)(m->om.base + to);
-  if (b > a) mmapio__os_populate_write((void *)a, (size_t)(b - a));
-}
-
 static int mmapio__append_mode(mmapio_map *m, const char *op)
 {
   if (m->mode != MMAPIO_MODE_READ_WRITE)
@@ -135,10 +112,8 @@ int mmapio_append(mmapio_map *m, const void *data, size_t len, uint64_t *off_out
       uint64_t total = mmapio__len(m);
       if (!mmapio__in_bounds(off, (uint64_t)len, total))
         rc = mmapio__fail_bounds(off, (uint64_t)len, total); /* shrunk meanwhile */
-      else {
-        mmapio__append_populate(m, off, end, total);
+      else
         rc = mmapio__copy_in(m, m->om.base + off, data, len, off);
-      }
       mmapio__unlock_shared(m, s);
     }
   }

@@ -310,7 +310,6 @@ struct mmapio_map {
   /* logical end (append.c) */
   uint64_t logical1;     /* atomic: logical end + 1; 0 = not in use (end = len) */
   uint32_t append_grow;  /* atomic: 1 while one appender grows the capacity, 2 if others sleep */
-  uint64_t append_pop;   /* atomic: appends populated the capacity up to here (append.c) */
   uint32_t fastro;       /* opened and mapped by mmapio_open_ro's own path (map.c):
                             its close resets only what such a map's life changes */
 

@@ -315,12 +315,6 @@ int mmapio__os_guarded_touch(const void *p, size_t len, size_t page, uintptr_t *
  * user space (Linux MADV_POPULATE_READ): OK, MMAPIO_EFAULT (a page is not
  * backed), or MMAPIO_ENOTSUP (not available here: use the guarded touch). */
 int mmapio__os_populate_read(void *p, size_t len);
-/* Let the OS write-fault [p, p+len) (a read-write mapping of the file or
- * anonymous memory, inside the file's size, kept from moving by the caller)
- * in one call, ahead of a sequential writer (Linux MADV_POPULATE_WRITE):
- * it saves one page fault per page. A hint: the bytes are unchanged, nothing
- * is reported, and where the OS cannot do it nothing happens. */
-void mmapio__os_populate_write(void *p, size_t len);
 
 /* ---- Hints, locking, huge pages (posix/hints_posix.c, win/hints_win.c) --- */
 /* The caller (hints.c, locking.c) keeps the mapping from moving while these

@@ -251,19 +251,3 @@ int mmapio__os_populate_read(void *p, size_t len)
   return MMAPIO_ENOTSUP;
 #endif
 }
-
-void mmapio__os_populate_write(void *p, size_t len)
-{
-#if defined(MADV_POPULATE_WRITE) && MMAPIO__LINUX
-  /* EINVAL: a kernel before 5.14 (or a mapping it cannot populate): stop
-   * asking. Any other failure (EINTR, ENOMEM, EFAULT, EIO) only means the
-   * writer takes the faults itself, which then report what is wrong. */
-  static int unsupported;
-  if (__atomic_load_n(&unsupported, __ATOMIC_RELAXED)) return;
-  if (mmapio__sys_madvise(p, len, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
-    __atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
-#else
-  (void)p;
-  (void)len;
-#endif
-}

@@ -272,10 +272,3 @@ int mmapio__os_populate_read(void *p, size_t len)
   (void)len;
   return MMAPIO_ENOTSUP;
 }
-
-/* No write-populate call on Windows: the writer takes the page faults. */
-void mmapio__os_populate_write(void *p, size_t len)
-{
-  (void)p;
-  (void)len;
-}
