@@ -91,9 +91,9 @@ static void mmapio__pool_init(void)
   while (mmapio__ld_acquire(&mmapio__pool_state) != 2) mmapio__sleep_ms(1);
 }
 
-/* Run one task on a worker. Everything it needs is private to the task until
- * `done` is published, so no lock is held. */
-static void mmapio__task_run(mmapio_task *t)
+/* Run one task on worker `id`. Everything it needs is private to the task
+ * until `done` is published, so no lock is held. */
+static void mmapio__task_run(mmapio_task *t, unsigned id)
 {
   int rc = MMAPIO_OK;
   mmapio_map *made = NULL;
@@ -134,6 +134,10 @@ static void mmapio__task_run(mmapio_task *t)
   t->buf = NULL;
   t->made = made;
   t->status = rc;
+  /* The worker forgets the task in the same step that publishes `done`:
+   * once `done` is seen the owner may free it, and a fork() then must not
+   * find it in `running` (the child's handler walks that list). */
+  mmapio__pool.running[id] = NULL;
   mmapio__st_release(&t->done, 1);
   if (t->has_event) mmapio__os_event_set(&t->ev);
   mmapio__fcond_broadcast(&mmapio__pool.done_cv);
@@ -158,9 +162,8 @@ static void mmapio__worker(void *arg)
     t->next = NULL;
     mmapio__pool.running[id] = t;
     mmapio__mutex_unlock(&mmapio__pool.mu);
-    mmapio__task_run(t);
+    mmapio__task_run(t, id); /* clears running[id] when it publishes the result */
     mmapio__mutex_lock(&mmapio__pool.mu);
-    mmapio__pool.running[id] = NULL;
   }
   mmapio__mutex_unlock(&mmapio__pool.mu);
 }
@@ -254,8 +257,9 @@ void mmapio__async_fork(int phase)
     while (list != NULL) {
       mmapio_task *next = list->next;
       list->next = NULL;
-      /* A worker publishes `done` (under the mutex) before it lets go of
-       * the task: a task that completed keeps its result. */
+      /* Tasks found here have not completed: a worker drops its task from
+       * `running` in the step that publishes `done`, and queued tasks have
+       * not started. Should one have a result, it keeps it. */
       if (list->done) {
         list = next;
         continue;
