@@ -348,7 +348,19 @@ static void no_temp_left(const char *p)
  * attributes; a failure to carry them over leaves it as it was. */
 static void test_copy_keeps_meta(void)
 {
-  char *p = test_tmp_path("wmeta"), *q = test_tmp_path("wmeta_src");
+  /* A directory of its own: other tests make temporary files too. */
+  char *dir = test_tmp_path("wmeta_dir");
+  {
+    DWORD e = 0;
+    wchar_t *wd = mmapio__win_widen(dir, &e);
+    ASSERT(wd != NULL && CreateDirectoryW(wd, NULL));
+    free(wd);
+  }
+  size_t dl = strlen(dir) + 16;
+  char *p = (char *)malloc(dl), *q = (char *)malloc(dl);
+  ASSERT(p != NULL && q != NULL);
+  snprintf(p, dl, "%s/dst", dir);
+  snprintf(q, dl, "%s/src", dir);
   uint8_t old[100], neu[300], back[300];
   for (size_t i = 0; i < sizeof old; i++) old[i] = (uint8_t)(i * 3u + 1u);
   for (size_t i = 0; i < sizeof neu; i++) neu[i] = (uint8_t)(i * 7u + 5u);
@@ -418,6 +430,13 @@ static void test_copy_keeps_meta(void)
   free(wp);
   ASSERT_OK(mmapio__os_unlink(p));
   ASSERT_OK(mmapio__os_unlink(q));
+  {
+    DWORD e = 0;
+    wchar_t *wd = mmapio__win_widen(dir, &e);
+    ASSERT(wd != NULL && RemoveDirectoryW(wd));
+    free(wd);
+  }
+  free(dir);
   free(p);
   free(q);
 }
