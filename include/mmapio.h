@@ -1422,12 +1422,14 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
  *  Windows: CopyFileW into a temporary file in the directory of `dst`,
  *  which then takes an existing `dst`'s DACL (protected, or inheriting
  *  from the directory as before), creation time and attributes
- *  (read-only, hidden, system, archive, not content indexed), then
+ *  (hidden, system, archive, not content indexed), then
  *  MoveFileExW(MOVEFILE_REPLACE_EXISTING) over it, so a failure leaves
  *  `dst` as it was, a failure to read or give the DACL included (the
- *  call's error, typically EACCES). The owner becomes the caller;
- *  alternate data streams, the short name and the encryption or
- *  compression state of `dst` are not kept.
+ *  call's error, typically EACCES). Windows refuses to replace a read-only
+ *  `dst` (EACCES); where a system allows it (Wine), the new file is not
+ *  read-only. The owner becomes the caller; alternate data streams, the
+ *  short name and the encryption or compression state of `dst` are not
+ *  kept.
  *  @return OK, EINVAL (NULL, src is a directory), ENOENT, EACCES, ENOSPC,
  *          ENOMEM, EIO.
  *  @since 1.0.0 */

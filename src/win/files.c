@@ -242,11 +242,12 @@ int mmapio__os_unlink(const char *path)
 }
 
 /* The attributes an existing `dst` keeps when mmapio_copy_file replaces
- * it (Windows refuses to replace a read-only file: EACCES; where the
- * replace is allowed, as under Wine, the new file stays read-only). */
+ * it. Not READONLY: a read-only temporary file could not be deleted after
+ * a failed replace (and Windows refuses to replace a read-only `dst`
+ * anyway: EACCES). */
 #define MMAPIO__WIN_KEEP_ATTRS                                                 \
-  (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM |   \
-   FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
+  (FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |    \
+   FILE_ATTRIBUTE_NOT_CONTENT_INDEXED)
 
 /* Gives the temporary file `wt` what the existing file `wd` is besides its
  * bytes: its DACL (protected or inheriting, as it was: a temporary file in
