@@ -1388,7 +1388,7 @@ MMAPIO_API int64_t mmapio_reader_seek(mmapio_reader *r, int64_t delta, int whenc
 /* 15. File helpers                                                          */
 /* ------------------------------------------------------------------------ */
 
-/*! mmapio_copy_file() : copy `src` over `dst` (created or truncated), using
+/*! mmapio_copy_file() : copy `src` over `dst` (created, or replaced as below), using
  *  copy_file_range / CopyFileW where possible. Durable is not implied.
  *  On POSIX a failure leaves the files as they were: a new `dst` is removed
  *  again, and an existing `dst` with one name is replaced only at the end,
