@@ -853,14 +853,32 @@ static int copy_bytes(int in, int out, const char *src, const char *dst, const c
 #define MMAPIO__COPY_IN_PLACE 1
 
 #if MMAPIO__LINUX
-/* flistxattr (name NULL) or fgetxattr of `fd` into *buf, which holds *cap
- * bytes and is grown (heap; *heap tells whether it is malloc'ed) when the
- * list or value is larger. Returns the length or -1 with errno. */
-static ssize_t xattr_read(int fd, const char *name, char **buf, size_t *cap, int *heap)
+/* A buffer for attribute lists and values: on the stack, moved to the heap
+ * when one is larger (p != small). */
+typedef struct xattr_buf {
+  char *p;
+  size_t cap;
+  char small[512];
+} xattr_buf;
+
+static void xattr_buf_init(xattr_buf *b)
+{
+  b->p = b->small;
+  b->cap = sizeof b->small;
+}
+
+static void xattr_buf_free(xattr_buf *b)
+{
+  if (b->p != b->small) free(b->p);
+}
+
+/* flistxattr (name NULL) or fgetxattr of `fd` into b, grown when the list
+ * or value is larger. Returns the length or -1 with errno. */
+static ssize_t xattr_read(int fd, const char *name, xattr_buf *b)
 {
   for (int tries = 0; tries < 4; tries++) {
-    ssize_t n = name == NULL ? mmapio__sys_flistxattr(fd, *buf, *cap)
-                             : mmapio__sys_fgetxattr(fd, name, *buf, *cap);
+    ssize_t n = name == NULL ? mmapio__sys_flistxattr(fd, b->p, b->cap)
+                             : mmapio__sys_fgetxattr(fd, name, b->p, b->cap);
     if (n >= 0 || errno != ERANGE) return n;
     /* Larger than the buffer: ask for the size (it may grow again before
      * the next read, hence the loop). */
@@ -868,14 +886,13 @@ static ssize_t xattr_read(int fd, const char *name, char **buf, size_t *cap, int
                      : mmapio__sys_fgetxattr(fd, name, NULL, 0);
     if (n < 0) return n;
     size_t want = (size_t)n + 256u;
-    char *nb = (char *)(*heap ? realloc(*buf, want) : malloc(want));
+    char *nb = (char *)(b->p != b->small ? realloc(b->p, want) : malloc(want));
     if (nb == NULL) {
       errno = ENOMEM;
       return -1;
     }
-    *buf = nb;
-    *cap = want;
-    *heap = 1;
+    b->p = nb;
+    b->cap = want;
   }
   errno = ERANGE;
   return -1;
@@ -903,41 +920,41 @@ static int xattr_refused(int e)
  * recorded failure naming the call and `dst`. */
 static int copy_xattrs(int from, int to, const char *dst)
 {
-  char lbuf[512], vbuf[512], cbuf[512];
-  char *list = lbuf, *val = vbuf, *cur = cbuf;
-  size_t lcap = sizeof lbuf, vcap = sizeof vbuf, ccap = sizeof cbuf;
-  int lheap = 0, vheap = 0, cheap = 0;
+  xattr_buf list, val, cur;
+  xattr_buf_init(&list);
+  xattr_buf_init(&val);
+  xattr_buf_init(&cur);
   int rc = MMAPIO_OK;
-  ssize_t n = xattr_read(from, NULL, &list, &lcap, &lheap);
+  ssize_t n = xattr_read(from, NULL, &list);
   if (n < 0) {
     int e = errno;
     if (e != ENOTSUP && e != EOPNOTSUPP && e != ENOSYS) rc = mmapio__fail_os(e, "flistxattr", dst);
     n = 0;
   }
   for (size_t i = 0; rc == MMAPIO_OK && i < (size_t)n;) {
-    const char *name = list + i;
+    const char *name = list.p + i;
     size_t nlen = strnlen(name, (size_t)n - i);
     i += nlen + 1;
     if (nlen == 0 || i > (size_t)n) continue; /* an unterminated tail: none */
-    ssize_t v = xattr_read(from, name, &val, &vcap, &vheap);
+    ssize_t v = xattr_read(from, name, &val);
     if (v < 0) {
       if (errno == ENODATA) continue; /* removed since the list was read */
       rc = mmapio__fail_os(errno, "fgetxattr", dst);
       break;
     }
-    if (mmapio__sys_fsetxattr(to, name, val, (size_t)v, 0) == 0) continue;
+    if (mmapio__sys_fsetxattr(to, name, val.p, (size_t)v, 0) == 0) continue;
     int e = errno;
     if (!xattr_refused(e)) {
       rc = mmapio__fail_os(e, "fsetxattr", dst);
       break;
     }
     /* Refused: fine if the new file has it already, as it is. */
-    ssize_t c = xattr_read(to, name, &cur, &ccap, &cheap);
-    if (c != v || memcmp(cur, val, (size_t)v) != 0) rc = MMAPIO__COPY_IN_PLACE;
+    ssize_t c = xattr_read(to, name, &cur);
+    if (c != v || memcmp(cur.p, val.p, (size_t)v) != 0) rc = MMAPIO__COPY_IN_PLACE;
   }
-  if (lheap) free(list);
-  if (vheap) free(val);
-  if (cheap) free(cur);
+  xattr_buf_free(&list);
+  xattr_buf_free(&val);
+  xattr_buf_free(&cur);
   return rc;
 }
 #endif

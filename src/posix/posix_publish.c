@@ -253,11 +253,11 @@ int mmapio__os_sync_dir(const char *path)
 {
   char *dir = dir_of(path);
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
+  int flags = O_RDONLY | O_CLOEXEC;
 #ifdef O_DIRECTORY
-  int fd = open_eintr(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY, 0);
-#else
-  int fd = open_eintr(dir, O_RDONLY | O_CLOEXEC, 0);
+  flags |= O_DIRECTORY;
 #endif
+  int fd = open_eintr(dir, flags, 0);
   if (fd < 0) {
     int rc = mmapio__fail_os(errno, "open", dir);
     free(dir);

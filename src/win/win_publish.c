@@ -14,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* `s` in UTF-16 (malloc'ed), or NULL when it is not valid UTF-8 or
- * memory ran out (mmapio__win_widen, without its error code). */
-static wchar_t *mmapio__publish_wide(const char *s)
-{
-  DWORD err = 0;
-  return mmapio__win_widen(s, &err);
-}
-
 /* The directory part of `path` with its separator ("" when it has none:
  * the temporary then goes to the current directory, like the file). */
 static size_t mmapio__publish_dir_len(const char *path)
@@ -66,10 +58,13 @@ int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int privat
 
 int mmapio__os_newfile_publish(mmapio__os_newfile *nf, const char *path)
 {
-  wchar_t *wt = mmapio__publish_wide(nf->tmp), *wp = mmapio__publish_wide(path);
+  DWORD err = 0;
+  wchar_t *wt = mmapio__win_widen(nf->tmp, &err);
+  wchar_t *wp = wt != NULL ? mmapio__win_widen(path, &err) : NULL;
   int rc = MMAPIO_OK;
-  if (wt == NULL || wp == NULL) {
-    rc = mmapio__fail(MMAPIO_EINVAL, "MoveFileExW(%s): path is not valid UTF-8", path);
+  if (wp == NULL) {
+    /* Not valid UTF-8 (EINVAL), or out of memory. */
+    rc = mmapio__fail_os((int)err, "MultiByteToWideChar", path);
   } else if (MMAPIO__WIN_INJECT("MoveFileExW", 0, 0, 0) || !MoveFileExW(wt, wp, 0)) {
     DWORD e = GetLastError();
     if (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS)
@@ -94,7 +89,8 @@ void mmapio__os_newfile_discard(mmapio__os_newfile *nf)
   DWORD saved = GetLastError();
   if (nf->f != MMAPIO_INVALID_FILE) CloseHandle((HANDLE)nf->f);
   if (nf->tmp != NULL) {
-    wchar_t *wt = mmapio__publish_wide(nf->tmp);
+    DWORD err = 0;
+    wchar_t *wt = mmapio__win_widen(nf->tmp, &err);
     if (wt != NULL && !MMAPIO__WIN_INJECT("DeleteFileW", 0, 0, 0)) DeleteFileW(wt);
     free(wt);
   }

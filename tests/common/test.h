@@ -43,19 +43,9 @@
 
 #define TEST_SKIP_CODE 77
 
-/* Start marker: when MMAPIO_TEST_START_MARKER names a file, every test
- * program creates it before main() runs. scripts/wine-run.sh, which starts
- * the tests of the Windows cross build under Wine, uses it to tell "Wine
- * exited before the program started" from the program's own exit status. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((constructor, used)) static void test_start_marker_(void)
-{
-  const char *f = getenv("MMAPIO_TEST_START_MARKER");
-  if (f == NULL || *f == '\0') return;
-  FILE *fp = fopen(f, "w");
-  if (fp != NULL) fclose(fp);
-}
-#endif
+/* Start marker: every test program proves to scripts/wine-run.sh that it
+ * started (tests/common/start_marker.h). */
+#include "start_marker.h"
 
 #define TEST_FAIL_(...)                                                      \
   do {                                                                       \

@@ -318,14 +318,6 @@ static uint64_t created_time(const wchar_t *w)
   return ((uint64_t)c.dwHighDateTime << 32) | c.dwLowDateTime;
 }
 
-static void write_file(const char *p, const uint8_t *buf, DWORD n)
-{
-  DWORD wrote = 0;
-  HANDLE h = win_open_sized(p, 0);
-  ASSERT(WriteFile(h, buf, n, &wrote, NULL) && wrote == n);
-  mmapio__os_close_file(h);
-}
-
 /* No temporary file of a copy is left in the directory of `p`. */
 static void no_temp_left(const char *p)
 {
@@ -364,8 +356,8 @@ static void test_copy_keeps_meta(void)
   uint8_t old[100], neu[300], back[300];
   for (size_t i = 0; i < sizeof old; i++) old[i] = (uint8_t)(i * 3u + 1u);
   for (size_t i = 0; i < sizeof neu; i++) neu[i] = (uint8_t)(i * 7u + 5u);
-  write_file(p, old, sizeof old);
-  write_file(q, neu, sizeof neu);
+  ASSERT_EQ(test_write_file(p, old, sizeof old), 0);
+  ASSERT_EQ(test_write_file(q, neu, sizeof neu), 0);
   DWORD err = 0;
   wchar_t *wp = mmapio__win_widen(p, &err);
   ASSERT(wp != NULL);
