@@ -11,6 +11,8 @@
 #             ext, fault, modules, bench)
 #   windows   MinGW-w64 cross build run under Wine (scripts/test-wine.sh), if present
 #   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
+#   musl      GCC against musl libc (musl-gcc, as on Alpine Linux): C tests only;
+#             SQLite, FUSE and the valgrind test need libraries built for glibc
 #   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
 #
 # It stops at the first failing stage with a non-zero exit status, prints each
@@ -28,7 +30,7 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows minimal fuzz)
+all_stages=(normal portable asan tsan windows minimal musl fuzz)
 stages=()
 
 usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -64,6 +66,7 @@ need ninja ninja-build
 need gcc gcc
 need g++ g++
 if want_stage asan || want_stage tsan; then need clang clang; fi
+if want_stage musl; then need musl-gcc musl-tools; fi
 if want_stage windows && [ -x "$repo/scripts/test-wine.sh" ]; then
   need x86_64-w64-mingw32-gcc mingw-w64
   need wine wine
@@ -171,6 +174,20 @@ for s in "${all_stages[@]}"; do
     minimal)
       # The preset's feature switches, in our own build tree.
       run_stage minimal -- --preset minimal -DCMAKE_C_COMPILER=gcc ;;
+    musl)
+      # Debian's musl-gcc leaves out /usr/include, and with it the kernel's
+      # headers (linux/, asm/), which an Alpine system has in its own
+      # include directory: give the compiler just those. No C++ compiler
+      # and no pkg-config or SQLite from the glibc system.
+      kh="$build_root/musl-kernel-headers"
+      arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+      mkdir -p "$kh"
+      ln -sfn /usr/include/linux "$kh/linux"
+      ln -sfn "/usr/include/$arch/asm" "$kh/asm"
+      ln -sfn /usr/include/asm-generic "$kh/asm-generic"
+      PKG_CONFIG_LIBDIR=/nonexistent run_stage musl -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_C_COMPILER=musl-gcc "-DCMAKE_C_FLAGS=-isystem $kh" -DCMAKE_CXX_COMPILER=false \
+        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON ;;
     fuzz)
       # libFuzzer targets (bounds rule, random API sequences against a
       # model), 35 s each from the seed corpus: bounded, never timed.

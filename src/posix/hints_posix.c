@@ -214,7 +214,7 @@ static int mmapio__touch_scan(const uint8_t *p, size_t len, size_t page)
     a.vec = (uint64_t)(uintptr_t)runs;
     a.vec_len = MMAPIO__SCAN_RUNS;
     a.category_inverted = a.category_mask = a.return_mask = MMAPIO__PAGE_IS_PRESENT;
-    int n = ioctl(fd, MMAPIO__PAGEMAP_SCAN, &a);
+    int n = ioctl(fd, (mmapio__ioctl_req)MMAPIO__PAGEMAP_SCAN, &a);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (uint64_t)n > MMAPIO__SCAN_RUNS || a.walk_end <= at || a.walk_end > a.end) {
       if (n < 0 && at == (uintptr_t)p && (errno == ENOTTY || errno == EINVAL))

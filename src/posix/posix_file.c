@@ -21,7 +21,8 @@
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #if defined(__linux__)
-#  include <linux/fs.h> /* BLKGETSIZE64 */
+#  include <linux/falloc.h> /* FALLOC_FL_ZERO_RANGE: glibc's fcntl.h has it, musl's does not */
+#  include <linux/fs.h>     /* BLKGETSIZE64 */
 #endif
 
 void mmapio__posix_close_quiet(int fd)
@@ -254,7 +255,7 @@ static int block_size(uint64_t *out, int fd, const char *path)
 {
 #ifdef BLKGETSIZE64
   uint64_t n = 0;
-  if (ioctl(fd, BLKGETSIZE64, &n) == 0) {
+  if (ioctl(fd, (mmapio__ioctl_req)BLKGETSIZE64, &n) == 0) {
     *out = n;
     return MMAPIO_OK;
   }

@@ -78,6 +78,16 @@
 #  include <sys/xattr.h>
 #endif
 
+/* The type of ioctl's request: unsigned long in glibc, macOS and the BSDs,
+ * int in musl and Bionic (as POSIX declares it). Requests are passed cast
+ * to it, so that one whose top bit is set (_IOR/_IOWR numbers) converts
+ * without a warning either way; the kernel reads 32 bits of it. */
+#if defined(__linux__) && !defined(__GLIBC__)
+typedef int mmapio__ioctl_req;
+#else
+typedef unsigned long mmapio__ioctl_req;
+#endif
+
 #if defined(__APPLE__)
 #  define MMAPIO__APPLE 1
 #else
