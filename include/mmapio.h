@@ -304,8 +304,9 @@ typedef enum mmapio_durability {
 #define MMAPIO_OPEN_ALL_FLAGS_ (0xFFu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD)
 
 /** Options for mmapio_open. Always fill with mmapio_options_init first: the
- *  struct grows only at its end, in 8-byte units, and `struct_size` tells the
- *  library which version the caller was compiled with. */
+ *  struct grows only at its end, a uint64_t field at a time, and
+ *  `struct_size` tells the library which version the caller was compiled
+ *  with. */
 typedef struct mmapio_options {
   uint32_t struct_size;              /* sizeof(mmapio_options); set by mmapio_options_init */
   uint32_t flags;                    /* MMAPIO_OPEN_* */
@@ -375,9 +376,10 @@ typedef struct mmapio_options {
  *  A caller compiled against a 1.0 header passes the 1.0 struct_size (the
  *  struct without offset and length): it is accepted and means offset 0,
  *  the whole file; the library reads no byte past struct_size. Any
- *  struct_size from the 1.0 size up to sizeof(mmapio_options) in 8-byte
- *  steps is accepted (fields past it keep their defaults); others are
- *  EVERSION. mmapio_open_fd maps whole files only. */
+ *  struct_size from the 1.0 size up to sizeof(mmapio_options) that ends
+ *  a field is accepted (fields past it keep their defaults): 56, 64 or 72
+ *  where uint64_t is 8-byte aligned, 52, 60 or 68 on 32-bit x86 Linux,
+ *  whose ABI aligns it to 4 bytes. Others are EVERSION. mmapio_open_fd maps whole files only. */
 
 /*! mmapio_options_init() : fills `o` with the defaults (READ_WRITE, no flags,
  *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL, offset 0,
@@ -455,7 +457,7 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *             file name or path longer than the system allows ("file name
  *             too long"); max_size with a window of explicit length
  *    EVERSION o->struct_size larger than this library knows, smaller than
- *             the 1.0 struct, or not a multiple of 8
+ *             the 1.0 struct, or not at the end of a field
  *    ESIZE    size 0 or above MMAPIO_MAX_SIZE for create/truncate; empty file
  *             (or empty window) in RW/COW mode; max_size smaller than the
  *             file (the window) or too large; window length above

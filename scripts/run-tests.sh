@@ -13,6 +13,8 @@
 #   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
 #   musl      GCC against musl libc (musl-gcc, as on Alpine Linux): C tests only;
 #             SQLite, FUSE and the valgrind test need libraries built for glibc
+#   x86_32    GCC -m32: the 32-bit x86 ABI (4-byte aligned uint64_t, 32-bit
+#             size_t, 2 GiB MMAPIO_MAX_SIZE); C tests only, no SQLite or FUSE
 #   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
 #
 # It stops at the first failing stage with a non-zero exit status, prints each
@@ -30,7 +32,7 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows minimal musl fuzz)
+all_stages=(normal portable asan tsan windows minimal musl x86_32 fuzz)
 stages=()
 
 usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -67,6 +69,9 @@ need gcc gcc
 need g++ g++
 if want_stage asan || want_stage tsan; then need clang clang; fi
 if want_stage musl; then need musl-gcc musl-tools; fi
+if want_stage x86_32 && [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
+  missing+=(gcc-multilib)
+fi
 if want_stage windows && [ -x "$repo/scripts/test-wine.sh" ]; then
   need x86_64-w64-mingw32-gcc mingw-w64
   need wine wine
@@ -185,9 +190,15 @@ for s in "${all_stages[@]}"; do
       ln -sfn /usr/include/linux "$kh/linux"
       ln -sfn "/usr/include/$arch/asm" "$kh/asm"
       ln -sfn /usr/include/asm-generic "$kh/asm-generic"
-      PKG_CONFIG_LIBDIR=/nonexistent run_stage musl -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      run_stage musl -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_C_COMPILER=musl-gcc "-DCMAKE_C_FLAGS=-isystem $kh" -DCMAKE_CXX_COMPILER=false \
-        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON ;;
+        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON ;;
+    x86_32)
+      # The 64-bit system's SQLite and libfuse cannot be linked into a
+      # 32-bit program: their tests are left out as in the musl stage.
+      run_stage x86_32 -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
+        -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_COMPILER=false \
+        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON ;;
     fuzz)
       # libFuzzer targets (bounds rule, random API sequences against a
       # model), 35 s each from the seed corpus: bounded, never timed.

@@ -100,10 +100,15 @@ static int mmapio__read_options(mmapio_options *o, const mmapio_options *in, con
   mmapio_options_init(o);
   if (in == NULL) return MMAPIO_OK;
   /* Older callers pass the size of the struct their header had (it only
-   * grows at its end, in 8-byte units): the fields they do not know keep
-   * their defaults. The 1.0 struct ends before the window fields. */
+   * grows at its end, a uint64_t field at a time): the fields they do not
+   * know keep their defaults. The 1.0 struct ends before the window
+   * fields. Accepted: the ends of the fields from there on, as this
+   * compiler lays them out (on 32-bit x86 Linux a uint64_t field is
+   * 4-byte aligned and the struct 68 bytes, so these are not multiples
+   * of 8 everywhere). */
   const size_t v1_0 = offsetof(mmapio_options, offset);
-  if (in->struct_size < v1_0 || in->struct_size > sizeof *o || in->struct_size % 8u != 0)
+  const size_t with_offset = offsetof(mmapio_options, length);
+  if (in->struct_size != v1_0 && in->struct_size != with_offset && in->struct_size != sizeof *o)
     return mmapio__fail(MMAPIO_EVERSION,
                         "mmapio_open(%s): options struct_size %u not understood (this library "
                         "uses %u; call mmapio_options_init)",

@@ -124,11 +124,15 @@ static void checks(const char *dir)
   TALLY_CHECK(mmapio_open(&m, a, &o) == MMAPIO_ENOSPC);
   TALLY_CHECK(unchanged(a, alen, 11));
 
-  /* Beyond ext4's maximum file size: ESIZE, whatever the flags. */
+  /* Beyond ext4's maximum file size: ESIZE, whatever the flags. Only
+   * 64-bit builds can ask for that much (MMAPIO_MAX_SIZE is 2 GiB on
+   * 32-bit, which ext4 holds). */
   const uint32_t big_flags[] = {MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE,
                                 MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE, MMAPIO_OPEN_TRUNCATE,
                                 MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE};
-  for (size_t i = 0; i < sizeof big_flags / sizeof big_flags[0]; i++) {
+  const int beyond_ext4 = MMAPIO_MAX_SIZE > (UINT64_C(16) << 40); /* 4 KiB blocks: 16 TiB */
+  const size_t n_big = beyond_ext4 ? sizeof big_flags / sizeof big_flags[0] : 0;
+  for (size_t i = 0; i < n_big; i++) {
     mmapio_options_init(&o);
     o.flags = big_flags[i];
     o.size = MMAPIO_MAX_SIZE;
@@ -148,7 +152,7 @@ static void checks(const char *dir)
     TALLY_CHECK(mmapio_open(&mb, b, &o) == MMAPIO_OK);
     if (mb == NULL) continue;
     if (variant < 2) TALLY_CHECK(mmapio_resize(mb, 4 * MIB) == MMAPIO_ENOSPC);
-    TALLY_CHECK(mmapio_resize(mb, MMAPIO_MAX_SIZE) == MMAPIO_ESIZE);
+    if (beyond_ext4) TALLY_CHECK(mmapio_resize(mb, MMAPIO_MAX_SIZE) == MMAPIO_ESIZE);
     TALLY_CHECK(mmapio_len(mb) == blen);
     uint8_t *got = (uint8_t *)malloc(blen);
     TALLY_CHECK(mmapio_read(mb, 0, got, blen) == MMAPIO_OK);

@@ -41,7 +41,9 @@ set(san_flags "")
 if(SANITIZE)
   set(san_flags "-fsanitize=${SANITIZE}")
 endif()
-run_ok("compiling the consumer" ${CC} -std=c11 ${san_flags} -o "${WORK}/consumer" "${SOURCE}" ${flag_list} -lpthread)
+# The build's own C flags too (-m32 in a 32-bit build of a 64-bit system).
+separate_arguments(cflag_list UNIX_COMMAND "${CFLAGS}")
+run_ok("compiling the consumer" ${CC} -std=c11 ${cflag_list} ${san_flags} -o "${WORK}/consumer" "${SOURCE}" ${flag_list} -lpthread)
 # A shared build is found at run time through the library path; a static
 # one needs nothing.
 set(ENV{LD_LIBRARY_PATH} "${P}/${LIBDIR}")
