@@ -474,7 +474,11 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *    ENOTSUP  the mode's feature (COW, HUGEPAGES, FAULT_SAFE) is compiled out
  *    EIO      any other OS failure
  *  On failure no file is left created (a new file gets its name only after
- *  every step succeeded) and an existing file is not modified.
+ *  every step succeeded) and an existing file is not modified. Windows
+ *  cannot map a TRUNCATE's new length before the file has it, so it asks
+ *  for the address space first (ENOMEM, file unchanged, when a 32-bit
+ *  process lacks it); only another thread taking that space in the
+ *  moment between can make the mapping fail after the file was emptied.
  *  Thread-safe. @since 1.0.0 */
 MMAPIO_API int mmapio_open(mmapio_map **out, const char *path, const mmapio_options *o);
 

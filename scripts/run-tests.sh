@@ -10,6 +10,7 @@
 #   tsan      Clang, ThreadSanitizer: every tier with threads (concurrency, stress,
 #             ext, fault, modules, bench)
 #   windows   MinGW-w64 cross build run under Wine (scripts/test-wine.sh), if present
+#   windows32 the same for 32-bit Windows (i686-w64-mingw32, Wine's wine32)
 #   minimal   the `minimal` preset (features off: their functions return ENOTSUP)
 #   musl      GCC against musl libc (musl-gcc, as on Alpine Linux): C tests only;
 #             SQLite, FUSE and the valgrind test need libraries built for glibc
@@ -32,7 +33,7 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows minimal musl x86_32 fuzz)
+all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 fuzz)
 stages=()
 
 usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -144,6 +145,22 @@ run_stage() {
   fi
 }
 
+# run_wine_stage NAME TRIPLE: scripts/test-wine.sh for one MinGW-w64 target.
+run_wine_stage() {
+  local name="$1" triple="$2" log="$build_root/$1.ctest.log" rc=0
+  if [ ! -x "$repo/scripts/test-wine.sh" ]; then
+    echo "== stage $name: scripts/test-wine.sh not present, skipped"
+    return 0
+  fi
+  echo
+  echo "== stage $name: MMAPIO_WIN_TRIPLE=$triple scripts/test-wine.sh"
+  mkdir -p "$build_root"
+  MMAPIO_WIN_TRIPLE="$triple" MMAPIO_WIN_BUILD="$build_root/$name" MMAPIO_JOBS="$jobs" \
+    "$repo/scripts/test-wine.sh" 2>&1 | tee "$log" || rc=$?
+  count_log "$name" "$log"
+  [ $rc -eq 0 ] || fail_stage "$name" "scripts/test-wine.sh exited with $rc"
+}
+
 start=$(date +%s)
 for s in "${all_stages[@]}"; do
   want_stage "$s" || continue
@@ -164,18 +181,11 @@ for s in "${all_stages[@]}"; do
       run_stage tsan -L 'concurrency|stress|ext|fault|modules|bench' -- -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
         -DCMAKE_CXX_COMPILER=clang++ -DMMAPIO_SANITIZE=thread ;;
     windows)
-      if [ ! -x "$repo/scripts/test-wine.sh" ]; then
-        echo "== stage windows: scripts/test-wine.sh not present, skipped"
-        continue
-      fi
-      echo
-      echo "== stage windows: scripts/test-wine.sh"
-      log="$build_root/windows.ctest.log"
-      mkdir -p "$build_root"
-      rc=0
-      MMAPIO_WIN_BUILD="$build_root/windows" MMAPIO_JOBS="$jobs" "$repo/scripts/test-wine.sh" 2>&1 | tee "$log" || rc=$?
-      count_log windows "$log"
-      [ $rc -eq 0 ] || fail_stage windows "scripts/test-wine.sh exited with $rc" ;;
+      run_wine_stage windows x86_64-w64-mingw32 ;;
+    windows32)
+      # scripts/test-wine.sh installs wine32 (adding the i386 architecture)
+      # when it is missing.
+      run_wine_stage windows32 i686-w64-mingw32 ;;
     minimal)
       # The preset's feature switches, in our own build tree.
       run_stage minimal -- --preset minimal -DCMAKE_C_COMPILER=gcc ;;

@@ -8,6 +8,10 @@
 #   MMAPIO_WIN_BUILD   build directory (default: <repo>/build-win)
 #   WINEPREFIX         Wine prefix (default: <build>/wineprefix, created quietly)
 #   MMAPIO_JOBS        parallel build and test jobs (default: 2)
+#   MMAPIO_WIN_TRIPLE  MinGW-w64 target: x86_64-w64-mingw32 (default) or
+#                      i686-w64-mingw32 for 32-bit Windows, which needs
+#                      Debian's wine32 (i386) package: installed with the
+#                      i386 architecture added when missing
 #
 # Needs cmake, ninja (or make), the MinGW-w64 cross compiler and Wine; on a
 # Debian machine, as root, missing packages are installed with apt-get.
@@ -18,10 +22,23 @@ set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${MMAPIO_WIN_BUILD:-$repo/build-win}
 jobs=${MMAPIO_JOBS:-2}
+triple=${MMAPIO_WIN_TRIPLE:-x86_64-w64-mingw32}
+case "$triple" in
+  i[3-6]86-*) bits=32 ;;
+  *) bits=64 ;;
+esac
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
 find_wine() {
+  # 32-bit programs need the 32-bit loader (Debian: /usr/lib/wine/wine
+  # from wine32); a 64-bit prefix runs them (WoW64).
+  if [ "$bits" = 32 ]; then
+    for w in /usr/lib/wine/wine /usr/lib/i386-linux-gnu/wine/wine; do
+      if [ -x "$w" ]; then echo "$w"; return 0; fi
+    done
+    return 1
+  fi
   for w in wine64 /usr/lib/wine/wine64 /usr/lib64/wine/wine64 /opt/wine-stable/bin/wine64 wine; do
     if have "$w" || [ -x "$w" ]; then echo "$w"; return 0; fi
   done
@@ -30,13 +47,21 @@ find_wine() {
 
 # ---- tools -------------------------------------------------------------------
 missing=""
-have x86_64-w64-mingw32-gcc || missing="$missing mingw-w64"
-find_wine >/dev/null || missing="$missing wine wine64"
+have "$triple-gcc" || missing="$missing mingw-w64"
+if ! find_wine >/dev/null; then
+  if [ "$bits" = 32 ]; then missing="$missing wine wine32:i386"; else missing="$missing wine wine64"; fi
+fi
 have cmake || missing="$missing cmake"
 have ninja || have make || missing="$missing ninja-build"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && have apt-get; then
     echo "test-wine.sh: installing$missing" >&2
+    case "$missing" in
+      *:i386*)
+        if ! dpkg --print-foreign-architectures | grep -qx i386; then
+          dpkg --add-architecture i386 && apt-get update -q >&2
+        fi ;;
+    esac
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2 ||
       { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2; }
   else
@@ -73,7 +98,7 @@ gen=""
 if have ninja; then gen="-G Ninja"; fi
 # shellcheck disable=SC2086
 cmake -S "$repo" -B "$build" $gen \
-  -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-mingw-w64.cmake" \
+  -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-mingw-w64.cmake" -DMINGW_TRIPLE="$triple" \
   -DMMAPIO_WINE="$wine" -DMMAPIO_WINEPREFIX="$WINEPREFIX" >/dev/null
 build_status=0
 if have ninja && [ -n "$gen" ]; then

@@ -378,6 +378,14 @@ MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len
  * resized the file in between (some OSes, Windows, refuse a read-only
  * mapping longer than the file), look again and retry with the new length;
  * the original failure stays if the length did not change. */
+/* The address space a mapping of `len` bytes reserves: max_size for a
+ * read-write map that may grow in place. */
+MMAPIO__OPEN_INLINE uint64_t mmapio__map_reserve(const mmapio_map *m, uint64_t len,
+                                                 const mmapio_options *o)
+{
+  return m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len ? o->max_size : len;
+}
+
 MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o,
                                            int follow)
 {
@@ -385,9 +393,8 @@ MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mm
     int rc = mmapio__check_open_len(m, len, o);
     if (rc != MMAPIO_OK) return rc;
     if (len == 0) break;
-    uint64_t reserve = len;
-    if (m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len) reserve = o->max_size;
-    rc = mmapio__os_map(&m->om, m->file, m->mode, len, reserve, o->flags, m->path);
+    rc = mmapio__os_map(&m->om, m->file, m->mode, len, mmapio__map_reserve(m, len, o), o->flags,
+                        m->path);
     if (rc == MMAPIO_OK) break;
     if (!follow) return rc;
     mmapio__saved_error e;
@@ -476,7 +483,8 @@ static void mmapio__unlink_quiet(const char *path)
 /* TRUNCATE of the existing file m->file (old_len bytes): checks first, then
  * the change. POSIX maps the new length before the file changes, so that
  * running out of address space changes nothing; Windows cannot map past
- * the end of a file and maps afterwards. */
+ * the end of a file and maps afterwards, after asking whether the address
+ * space is there (a 32-bit process has 2 GiB). */
 static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_options *o)
 {
   int sparse = (o->flags & MMAPIO_OPEN_SPARSE) != 0;
@@ -484,6 +492,9 @@ static int mmapio__open_truncate(mmapio_map *m, uint64_t old_len, const mmapio_o
   int rc = mmapio__window(&wl, o, o->size, m->path);
   if (rc == MMAPIO_OK && o->size > old_len) rc = mmapio__os_file_can_hold(m->file, o->size, m->path);
   if (rc == MMAPIO_OK && MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, wl, o, 0);
+  if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__check_open_len(m, wl, o);
+  if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF && wl > 0)
+    rc = mmapio__os_can_map(o->offset, mmapio__map_reserve(m, wl, o), m->path);
   if (rc == MMAPIO_OK) rc = mmapio__map_extras(m, o);
   if (rc == MMAPIO_OK) rc = mmapio__os_file_reset(m->file, old_len, o->size, sparse, m->path);
   if (rc == MMAPIO_OK && !MMAPIO__OS_MAP_BEYOND_EOF) rc = mmapio__map_memory(m, wl, o, 0);

@@ -189,6 +189,13 @@ typedef struct mmapio__os_mapping {
  * changes the file. Windows cannot: a read-write section extends the file. */
 int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode, uint64_t len,
                    uint64_t reserve, uint32_t open_flags, const char *path);
+/* Where MMAPIO__OS_MAP_BEYOND_EOF is 0 (Windows), what a TRUNCATE asks
+ * before it changes the file it maps afterwards: can `reserve` bytes of
+ * address space (from file offset `offset`, as mmapio__os_map would
+ * reserve them) be had now? ENOMEM naming `path` when not; changes
+ * nothing. A best-effort check: another thread can take the space before
+ * the mapping is made. POSIX maps first and does not need it (OK). */
+int mmapio__os_can_map(uint64_t offset, uint64_t reserve, const char *path);
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags);
 void mmapio__os_unmap(mmapio__os_mapping *om, uint64_t len);
 /* mmapio_open_ro's own path and its close: mmapio__os_open_map_ro and

@@ -37,6 +37,16 @@ static uint64_t page(void) { return (uint64_t)mmapio__os_page_size(); }
 /* Bytes of address space actually covered by a reservation of `r` bytes. */
 static uint64_t span(uint64_t r) { return mmapio__round_up(r, page()); }
 
+/* POSIX maps a TRUNCATE's new length before the file changes
+ * (MMAPIO__OS_MAP_BEYOND_EOF): nothing to ask beforehand. */
+int mmapio__os_can_map(uint64_t offset, uint64_t reserve, const char *path)
+{
+  (void)offset;
+  (void)reserve;
+  (void)path;
+  return MMAPIO_OK;
+}
+
 int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mode,
                    uint64_t len, uint64_t reserve, uint32_t open_flags, const char *path)
 {

@@ -333,6 +333,26 @@ int mmapio__os_map(mmapio__os_mapping *om, mmapio_native_file f, mmapio_mode mod
   }
 }
 
+int mmapio__os_can_map(uint64_t offset, uint64_t reserve, const char *path)
+{
+  /* The span mmapio__os_map would reserve: the window from its aligned
+   * start. A 32-bit process cannot hold a large one (2 GiB at most). */
+  uint64_t span = reserve + offset % (uint64_t)mmapio__os_granularity();
+  if (span > (uint64_t)SIZE_MAX) return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "VirtualAlloc", path);
+  void *p = MMAPIO__WIN_INJECT("VirtualAlloc", span, 0, 0)
+                ? NULL
+                : VirtualAlloc(NULL, (SIZE_T)span, MEM_RESERVE, PAGE_NOACCESS);
+  if (p == NULL) {
+    /* A size beyond the process's whole address space (2 GiB of a 32-bit
+     * one) is "invalid parameter" to VirtualAlloc: still no space. */
+    DWORD e = GetLastError();
+    if (e == ERROR_INVALID_PARAMETER) e = ERROR_NOT_ENOUGH_MEMORY;
+    return mmapio__fail_os((int)e, "VirtualAlloc", path);
+  }
+  VirtualFree(p, 0, MEM_RELEASE);
+  return MMAPIO_OK;
+}
+
 int mmapio__os_map_anon(mmapio__os_mapping *om, uint64_t len, uint32_t anon_flags)
 {
   om->base = NULL;
@@ -607,7 +627,7 @@ static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, H
 static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                                   uint64_t new_len, uint64_t keep, int sparse, const char *path)
 {
-  mmapio__win_map *wm;
+  mmapio__win_map *wm = NULL;
   mmapio__win_old old;
   const char *call = "SetEndOfFile";
 
