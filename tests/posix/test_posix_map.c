@@ -329,7 +329,7 @@ static void test_flush_calls(void)
   mmapio__os_mapping om;
   memset(&om, 0, sizeof om);
   ASSERT_OK(mmapio__os_map(&om, fd, MMAPIO_MODE_READ_WRITE, 8 * os_pg(), 8 * os_pg(), 0, p));
-  memset(om.base, 0xAB, 8 * os_pg());
+  memset(om.base, 0xAB, (size_t)(8 * os_pg()));
   mmapio__sys_call rec[16];
 
   /* DATA: exactly one msync(MS_SYNC) over the range. */

@@ -137,14 +137,14 @@ static void append_checks(void)
 
 #if defined(MMAPIO_TEST_HOOKS) && !defined(_WIN32)
   /* An append that needs more capacity, whose growth fails. */
-  uint8_t *chunk = (uint8_t *)malloc(cap);
+  uint8_t *chunk = (uint8_t *)malloc((size_t)cap);
   ASSERT(chunk != NULL);
-  pat_fill(chunk, cap, 0, 14);
+  pat_fill(chunk, (size_t)cap, 0, 14);
   ASSERT_OK(mmapio_flush(m));
   file_snap s = snap_take(p);
   mmapio__sys_reset();
   mmapio__sys_fail_nth(NULL, 1, ENOSPC);
-  int rc = mmapio_append(m, chunk, cap, &off);
+  int rc = mmapio_append(m, chunk, (size_t)cap, &off);
   unsigned calls = mmapio__sys_count(NULL);
   mmapio__sys_reset();
   if (calls > 0) {
@@ -154,7 +154,7 @@ static void append_checks(void)
     ASSERT_U64_EQ(mmapio_len(m), cap);
     ASSERT_SNAP_SAME(p, s);
     /* The next append gets the offset the failed one would have had. */
-    ASSERT_OK(mmapio_append(m, chunk, cap, &off));
+    ASSERT_OK(mmapio_append(m, chunk, (size_t)cap, &off));
     ASSERT_U64_EQ(off, logical);
     ASSERT_U64_EQ(mmapio_logical_len(m), logical + cap);
   } else {
