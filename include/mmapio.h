@@ -379,7 +379,8 @@ typedef struct mmapio_options {
  *  struct_size from the 1.0 size up to sizeof(mmapio_options) that ends
  *  a field is accepted (fields past it keep their defaults): 56, 64 or 72
  *  where uint64_t is 8-byte aligned, 52, 60 or 68 on 32-bit x86 Linux,
- *  whose ABI aligns it to 4 bytes. Others are EVERSION. mmapio_open_fd maps whole files only. */
+ *  whose ABI aligns it to 4 bytes. Others are EVERSION. mmapio_open_fd
+ *  maps whole files only. */
 
 /*! mmapio_options_init() : fills `o` with the defaults (READ_WRITE, no flags,
  *  touch NEVER, durability DATA, size 0, max_size 0, policy MANUAL, offset 0,

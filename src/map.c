@@ -373,11 +373,6 @@ MMAPIO__OPEN_INLINE int mmapio__check_open_len(const mmapio_map *m, uint64_t len
   return MMAPIO_OK;
 }
 
-/* Map `len` bytes of m->file. `follow`: the file is shared and `len` is
- * its length as queried, so when the mapping fails because another process
- * resized the file in between (some OSes, Windows, refuse a read-only
- * mapping longer than the file), look again and retry with the new length;
- * the original failure stays if the length did not change. */
 /* The address space a mapping of `len` bytes reserves: max_size for a
  * read-write map that may grow in place. */
 MMAPIO__OPEN_INLINE uint64_t mmapio__map_reserve(const mmapio_map *m, uint64_t len,
@@ -386,6 +381,11 @@ MMAPIO__OPEN_INLINE uint64_t mmapio__map_reserve(const mmapio_map *m, uint64_t l
   return m->mode == MMAPIO_MODE_READ_WRITE && o->max_size > len ? o->max_size : len;
 }
 
+/* Map `len` bytes of m->file. `follow`: the file is shared and `len` is
+ * its length as queried, so when the mapping fails because another process
+ * resized the file in between (some OSes, Windows, refuse a read-only
+ * mapping longer than the file), look again and retry with the new length;
+ * the original failure stays if the length did not change. */
 MMAPIO__OPEN_INLINE int mmapio__map_memory(mmapio_map *m, uint64_t len, const mmapio_options *o,
                                            int follow)
 {
