@@ -215,8 +215,13 @@ int main(void)
   ASSERT(rec != NULL);
 
   /* 1. The descriptor limit first, while the table of descriptors has no
-   * holes (the k-th new descriptor is refused). */
-  for (size_t o = 0; o < NOPS; o++) {
+   * holes (the k-th new descriptor is refused). Valgrind applies the limit
+   * after the call, so there an open(O_CREAT) that made the file can still
+   * answer EMFILE: this part is left out under it. */
+  const char *preload = getenv("LD_PRELOAD");
+  int valgrind = preload != NULL && strstr(preload, "vgpreload") != NULL;
+  if (valgrind) printf("note: under valgrind, the descriptor limit part is left out\n");
+  for (size_t o = 0; o < NOPS && !valgrind; o++) {
     const op *d = &ops[o];
     for (int k = 0; k < 8; k++) {
       setup(d);
