@@ -844,7 +844,12 @@ MMAPIO_API int mmapio_clear_error(mmapio_map *m);
  *          limit of %llu bytes"; also when the file system or RLIMIT_FSIZE
  *          cannot hold new_size), EBUSY, EDEADLK, ENOSPC, ENOMEM, EIO. On
  *          failure the map and the file keep their old length and content
- *          and the map stays usable.
+ *          and the map stays usable. One exception, on Windows (which must
+ *          unmap a file before it can change its length): when mapping the
+ *          old length again fails too, the detail message ends in "(the map
+ *          is empty now)" and so is the map: mmapio_len is 0, reads, writes
+ *          and views fail with EBOUNDS, close works; the file keeps its old
+ *          length and content.
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_resize(mmapio_map *m, uint64_t new_size);
 

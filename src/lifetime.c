@@ -282,8 +282,9 @@ void mmapio__map_reap(mmapio_map *m)
     uint32_t busy = mmapio__ld_acquire(&m->busy);
     mmapio__unlock_excl(m, s);
     if (pins == 0u && busy == 0u) {
-      mmapio__error_restore(&e);
+      /* The final flush's failure is not reported here either. */
       (void)mmapio__map_destroy(m);
+      mmapio__error_restore(&e);
       return;
     }
   }

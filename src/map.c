@@ -1583,6 +1583,10 @@ int mmapio_resize(mmapio_map *m, uint64_t new_size)
         rc = mmapio__os_remap(&m->om, m->is_anon ? MMAPIO_INVALID_FILE : m->file, old, new_size,
                               sparse, m->path);
       if (rc == MMAPIO_OK) mmapio__st_release(&m->len, new_size);
+      /* A failed remap that could not map the old length again either
+       * (platform.h) left nothing mapped: the map is empty from now on, so
+       * accesses fail the bounds check instead of reaching a gone mapping. */
+      else if (m->om.base == NULL && old != 0) mmapio__st_release(&m->len, 0);
       if (rc == MMAPIO_OK) mmapio__stat_resize(m, 0);
       mmapio__slock_wrunlock(&m->stable);
     }

@@ -216,8 +216,11 @@ int mmapio__os_grow_in_place(mmapio__os_mapping *om, mmapio_native_file f, uint6
  * with the map held exclusively: changes the file length (reserving blocks
  * unless sparse) and the mapping, in whatever order the OS needs. On success
  * om->base/reserved describe the new mapping; on failure the old mapping and
- * file length are intact. Bytes below min(old,new) are kept, grown bytes are
- * zero. */
+ * file length are intact -- except where the backend must unmap before it
+ * can change the length (Windows) and even mapping the old length again
+ * fails: om is then that of an empty mapping (base NULL, no backend data),
+ * the file has its old length and bytes back, and the message says so.
+ * Bytes below min(old,new) are kept, grown bytes are zero. */
 int mmapio__os_remap(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
                      uint64_t new_len, int sparse, const char *path);
 /* Flush [off, off+len) of the window at durability `d`. The backend

@@ -594,10 +594,30 @@ static int mmapio__win_map_resized(mmapio__os_mapping *om, mmapio__win_map *wm, 
   return MMAPIO_OK;
 }
 
+/* The bytes a shrink cut off, back into the file through `f` when they
+ * cannot be copied back into a mapping (best effort). The handle's file
+ * pointer, which duplicates of it share, is left where it was. */
+static void mmapio__win_write_tail(HANDLE f, uint64_t at, const mmapio__win_old *old)
+{
+  LARGE_INTEGER zero, cur;
+  OVERLAPPED ov;
+  DWORD done = 0;
+  zero.QuadPart = 0;
+  if (!SetFilePointerEx(f, zero, &cur, FILE_CURRENT)) return;
+  memset(&ov, 0, sizeof ov);
+  ov.Offset = (DWORD)(at & 0xffffffffu);
+  ov.OffsetHigh = (DWORD)(at >> 32);
+  (void)WriteFile(f, old->tail, (DWORD)old->tail_len, &done, &ov);
+  SetFilePointerEx(f, cur, NULL, FILE_BEGIN);
+}
+
 /* After a failed step 2 or 3: the old length back (when `unsize`, reserving
  * nothing: the blocks up to the old length were there before), the old
  * bytes mapped again (and the cut tail copied back). Returns `st`, with the
- * message extended when even that fails (the map is then unusable). */
+ * message extended when even that fails: nothing is mapped then, the
+ * backend data is freed (om is that of an empty mapping, which the core
+ * makes the map: see mmapio__os_remap in platform.h), and a cut tail goes
+ * back into the file. */
 static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f,
                                   uint64_t new_len, const mmapio__win_old *old, int unsize, int st)
 {
@@ -609,16 +629,23 @@ static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, H
     /* Nothing is mapped any more: say so, keeping the first cause. */
     char first[400];
     const char *le = mmapio_last_error();
+    int oserr = mmapio_last_os_error();
     size_t n = strlen(le);
     if (n >= sizeof first) n = sizeof first - 1;
     memcpy(first, le, n);
     first[n] = '\0';
     if (old->ph) VirtualFree(old->base, 0, MEM_RELEASE);
+    if (unsize && old->tail != NULL) mmapio__win_write_tail(f, wm->aoff + new_len, old);
+    if (wm->section != NULL) CloseHandle(wm->section);
+    free(wm->views);
+    free(wm);
+    om->handle = NULL;
     om->base = NULL;
     om->reserved = 0;
-    wm->ph = 0;
-    return mmapio__fail(st, "%s; mapping the old %llu bytes again failed too (the map is unusable)",
-                        first, (unsigned long long)old->len);
+    return mmapio__fail_keep_os(st, oserr,
+                                "%s; mapping the old %llu bytes again failed too (the map is "
+                                "empty now)",
+                                first, (unsigned long long)old->len);
   }
   if (old->tail != NULL) memcpy(om->base + new_len, old->tail, (size_t)old->tail_len);
   return st;
