@@ -398,6 +398,23 @@ static inline int test_dir_entries(const char *dir)
   return n;
 }
 
+/* Descriptors this process has open (Linux, from /proc/self/fd, not
+ * counting the one used to read it); -1 where that cannot be read. */
+static inline int test_count_fds(void)
+{
+#ifdef __linux__
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1;
+#else
+  return -1;
+#endif
+}
+
 /* ---- Child processes (POSIX) --------------------------------------------- */
 
 /* Checks in a child process that must not stop at the first failure: each

@@ -35,18 +35,6 @@ static mmapio_map *held;    /* the map an op works on (resize, watch) */
 static mmapio_watch *w;
 static int user_fd = -1;    /* the descriptor mmapio_open_fd duplicates */
 
-static int count_fds(void)
-{
-  DIR *d = opendir("/proc/self/fd");
-  if (d == NULL) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1; /* the directory stream's own */
-}
-
 /* Names in the test directory; `clear` removes them. */
 static int dir_entries(int clear)
 {
@@ -179,7 +167,7 @@ static void check(const op *d, int rc, int fds0, int names0, const char *what)
   if (rc != MMAPIO_OK && (m != NULL || w != NULL))
     TEST_FAIL_("%s, %s: failed (%d) but set its out-parameter", d->name, what, rc);
   teardown();
-  int fds1 = count_fds();
+  int fds1 = test_count_fds();
   if (fds1 != fds0)
     TEST_FAIL_("%s, %s: status %d, %d descriptor(s) before, %d after [%s]", d->name, what, rc,
                fds0, fds1, detail);
@@ -207,7 +195,7 @@ int main(void)
   ASSERT(src_data != NULL && dst_data != NULL);
   for (size_t i = 0; i < src_len; i++) src_data[i] = (uint8_t)(i * 7u + 1u);
   for (size_t i = 0; i < dst_len; i++) dst_data[i] = (uint8_t)(i * 13u + 5u);
-  if (count_fds() < 0) TEST_SKIP("/proc/self/fd is not readable");
+  if (test_count_fds() < 0) TEST_SKIP("/proc/self/fd is not readable");
 
   static const int errs[] = {EIO, ENOSPC, ENOMEM, EACCES};
   unsigned cases = 0;
@@ -225,7 +213,7 @@ int main(void)
     const op *d = &ops[o];
     for (int k = 0; k < 8; k++) {
       setup(d);
-      int fds0 = count_fds() - (d->needs_map ? 1 : 0), names0 = dir_entries(0);
+      int fds0 = test_count_fds() - (d->needs_map ? 1 : 0), names0 = dir_entries(0);
       int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
       ASSERT(lowest >= 0);
       close(lowest);
@@ -260,7 +248,7 @@ int main(void)
       if (strcmp(rec[k - 1].name, "close") == 0) continue;
       for (size_t e = 0; e < sizeof errs / sizeof errs[0]; e++) {
         setup(d);
-        int fds0 = count_fds() - (d->needs_map ? 1 : 0), names0 = dir_entries(0);
+        int fds0 = test_count_fds() - (d->needs_map ? 1 : 0), names0 = dir_entries(0);
         mmapio__sys_reset();
         mmapio__sys_fail_nth(NULL, (unsigned)k, errs[e]);
         rc = d->fn();

@@ -7,25 +7,8 @@
 #include "test.h"
 
 #ifndef _WIN32
-#  include <dirent.h>
 #  include <fcntl.h>
 #endif
-
-static int count_fds(void)
-{
-#ifdef __linux__
-  DIR *d = opendir("/proc/self/fd");
-  if (d == NULL) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-#else
-  return -1;
-#endif
-}
 
 typedef struct other { mmapio_map *m; volatile int state; } other;
 
@@ -106,7 +89,7 @@ int main(void)
   size_t ps = mmapio_page_size();
   char *p = mk_file("close", 2 * ps, 121);
   mmapio_map *m;
-  int fds0 = count_fds();
+  int fds0 = test_count_fds();
 
   ASSERT_OK(mmapio_close(NULL));
   ASSERT_STATUS(mmapio_retain(NULL), MMAPIO_EINVAL);
@@ -197,7 +180,7 @@ int main(void)
       o.flags = 0;
       ASSERT_STATUS(mmapio_open(&m, p, &o), MMAPIO_ESIZE);
     }
-    int fds1 = count_fds();
+    int fds1 = test_count_fds();
     if (fds1 != fds0) TEST_FAIL_("descriptor leak: %d open before, %d after", fds0, fds1);
     test_unlink(e);
     free(e);
