@@ -314,7 +314,6 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
   off += dl;
   len += off % page();
   off -= off % page();
-  uint64_t aoff = om->offset - dl;
   /* Never msync beyond the mapping (ENOMEM); the caller's range is within
    * the length, so this only guards against misuse. */
   uint64_t have = om->base != NULL ? span(om->reserved + dl) : 0u;
@@ -326,7 +325,9 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
 #if MMAPIO__LINUX
     /* Start writeback of the dirty pages of the range and return. Shared
      * file mappings mark pages dirty in the page cache on their first
-     * write, so this sees mapped writes. */
+     * write, so this sees mapped writes. The file offset of the real
+     * mapping's start: */
+    uint64_t aoff = om->offset - dl;
     if (mmapio__sys_sync_file_range(f, (off_t)(aoff + off), (off_t)len, SYNC_FILE_RANGE_WRITE) !=
         0) {
       int e = errno;
