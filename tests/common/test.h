@@ -383,21 +383,9 @@ static inline void *thread_join(test_thread *t)
 #  define UNDER_SANITIZER 0
 #endif
 
-#ifndef _WIN32
+#ifdef __linux__
 #  include <dirent.h>
-
-/* The number of entries of `dir` other than . and .. (POSIX). */
-static inline int test_dir_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  if (d == NULL) TEST_FAIL_("opendir(%s) failed: errno %d", dir, errno);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d)) != NULL;)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
+#endif
 /* Descriptors this process has open (Linux, from /proc/self/fd, not
  * counting the one used to read it); -1 where that cannot be read. */
 static inline int test_count_fds(void)
@@ -413,6 +401,21 @@ static inline int test_count_fds(void)
 #else
   return -1;
 #endif
+}
+
+#ifndef _WIN32
+#  include <dirent.h>
+
+/* The number of entries of `dir` other than . and .. (POSIX). */
+static inline int test_dir_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL) TEST_FAIL_("opendir(%s) failed: errno %d", dir, errno);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+  closedir(d);
+  return n;
 }
 
 /* ---- Child processes (POSIX) --------------------------------------------- */
