@@ -145,6 +145,12 @@ run_stage() {
   fi
 }
 
+# The builds against another C library or ABI than the system's (musl,
+# x86_32): C only, and none of the system's libraries found through
+# pkg-config (libfuse) or CMake (SQLite), which are built for glibc on x86-64.
+c_only=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=false
+        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON)
+
 # run_wine_stage NAME TRIPLE: scripts/test-wine.sh for one MinGW-w64 target.
 run_wine_stage() {
   local name="$1" triple="$2" log="$build_root/$1.ctest.log" rc=0
@@ -200,15 +206,11 @@ for s in "${all_stages[@]}"; do
       ln -sfn /usr/include/linux "$kh/linux"
       ln -sfn "/usr/include/$arch/asm" "$kh/asm"
       ln -sfn /usr/include/asm-generic "$kh/asm-generic"
-      run_stage musl -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DCMAKE_C_COMPILER=musl-gcc "-DCMAKE_C_FLAGS=-isystem $kh" -DCMAKE_CXX_COMPILER=false \
-        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON ;;
+      run_stage musl -- "${c_only[@]}" -DCMAKE_C_COMPILER=musl-gcc "-DCMAKE_C_FLAGS=-isystem $kh" ;;
     x86_32)
       # The 64-bit system's SQLite and libfuse cannot be linked into a
       # 32-bit program: their tests are left out as in the musl stage.
-      run_stage x86_32 -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
-        -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_COMPILER=false \
-        -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON ;;
+      run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc -DCMAKE_C_FLAGS=-m32 ;;
     fuzz)
       # libFuzzer targets (bounds rule, random API sequences against a
       # model), 35 s each from the seed corpus: bounded, never timed.

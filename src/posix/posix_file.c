@@ -46,16 +46,6 @@ static int check_regular(const struct stat *st, const char *call, const char *pa
   return mmapio__fail(MMAPIO_EINVAL, "%s(%s): not a regular file", call, mmapio__path_or(path));
 }
 
-/* open(2) that retries EINTR. */
-static int open_retry(const char *path, int flags, mode_t perms)
-{
-  int fd;
-  do {
-    fd = mmapio__sys_open(path, flags, perms);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
-
 static int block_size(uint64_t *out, int fd, const char *path);
 
 /* The open(2) flags of mmapio__os_open_stat. O_NOCTTY keeps a terminal
@@ -81,7 +71,7 @@ static int open_again_or_fail(int *fd_out, const char *path, int flags, mode_t p
 {
   int fd = -1;
   if ((errno == EAGAIN || errno == EWOULDBLOCK) && (flags & O_NONBLOCK))
-    fd = open_retry(path, flags & ~O_NONBLOCK, perms);
+    fd = mmapio__sys_open(path, flags & ~O_NONBLOCK, perms);
   *fd_out = fd;
   if (fd >= 0) return MMAPIO_OK;
   int e = errno;
@@ -130,7 +120,7 @@ int mmapio__os_open_stat(mmapio_native_file *out, uint64_t *len, const char *pat
   *out = MMAPIO_INVALID_FILE;
   int flags = open_flags(access, create);
   mode_t perms = private_perms ? (mode_t)0600 : (mode_t)0666; /* the umask applies */
-  int fd = open_retry(path, flags, perms);
+  int fd = mmapio__sys_open(path, flags, perms);
   if (fd < 0) {
     int rc = open_again_or_fail(&fd, path, flags, perms);
     if (fd < 0) return rc;
@@ -153,7 +143,7 @@ static int open_ro_unopened(mmapio_native_file *out, uint64_t *len, const char *
   *out = MMAPIO_INVALID_FILE;
   int fd = -1;
   int rc;
-  if (errno == EINTR) fd = open_retry(path, flags, (mode_t)0666);
+  if (errno == EINTR) fd = mmapio__sys_open(path, flags, (mode_t)0666);
   if (fd < 0) {
     rc = open_again_or_fail(&fd, path, flags, (mode_t)0666);
     if (fd < 0) return rc;
@@ -278,11 +268,7 @@ int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path)
 
 static int set_len(int fd, uint64_t len)
 {
-  int r;
-  do {
-    r = mmapio__sys_ftruncate(fd, (off_t)len);
-  } while (r != 0 && errno == EINTR);
-  return r;
+  return mmapio__sys_ftruncate(fd, (off_t)len);
 }
 
 /* Put the length back to `len` after a failed growth; keeps errno. The
@@ -314,10 +300,7 @@ static int reserve_unsupported(int e)
 static int grow_reserved(int fd, uint64_t old_len, uint64_t new_len)
 {
 #if MMAPIO__LINUX
-  int r;
-  do {
-    r = mmapio__sys_fallocate(fd, 0, (off_t)old_len, (off_t)(new_len - old_len));
-  } while (r != 0 && errno == EINTR);
+  int r = mmapio__sys_fallocate(fd, 0, (off_t)old_len, (off_t)(new_len - old_len));
   if (r == 0) return 0;
   int e = errno;
   if (reserve_unsupported(e)) {
@@ -446,10 +429,7 @@ static int can_reserve_linux(int f, uint64_t len, const char *path, int *reserve
   if (len == 0) return MMAPIO_OK;
   /* KEEP_SIZE allocates blocks without changing the length or the content,
    * so the file is unchanged if the disk turns out to be full. */
-  int r;
-  do {
-    r = mmapio__sys_fallocate(f, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
-  } while (r != 0 && errno == EINTR);
+  int r = mmapio__sys_fallocate(f, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
   if (r == 0) {
     *reserved = 1;
     return MMAPIO_OK;
@@ -557,9 +537,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     if (grow && set_len(f, new_len) != 0) return fail_size_call(errno, "ftruncate", path, new_len);
     int r = 0;
     if (keep > 0) {
-      do {
-        r = mmapio__sys_fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, (off_t)keep);
-      } while (r != 0 && errno == EINTR);
+      r = mmapio__sys_fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, (off_t)keep);
     }
     if (r == 0) {
       if (!grow && new_len != old_len && set_len(f, new_len) != 0)
@@ -664,7 +642,7 @@ static void unlink_quiet(const char *path)
  * its status (to recognise the destination as the same file). */
 static int copy_open_src(int *out, struct stat *st, const char *src)
 {
-  int in = open_retry(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  int in = mmapio__sys_open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (in < 0) {
     int e = errno;
     if (e == EISDIR) return mmapio__fail_os_status(MMAPIO_EINVAL, e, "open", src);
@@ -749,7 +727,7 @@ static int open_dst_existing(const char *dst, char **made)
 {
   *made = NULL;
   for (int tries = 0;; tries++) {
-    int fd = open_retry(dst, O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0);
+    int fd = mmapio__sys_open(dst, O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd >= 0 || errno != ENOENT || tries == 8) return fd;
     /* The name exists but leads nowhere (or was removed meanwhile). */
     char *end = link_end(dst);
@@ -757,7 +735,7 @@ static int open_dst_existing(const char *dst, char **made)
       if (errno == EEXIST) continue;
       return -1;
     }
-    fd = open_retry(end, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
+    fd = mmapio__sys_open(end, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
     if (fd >= 0) {
       *made = end;
       return fd;
@@ -785,7 +763,7 @@ static int copy_open_dst(int *out, char **made, struct stat *dst_st, int *replac
   int may_replace = *replace;
   *replace = 0;
   *made = NULL;
-  int fd = open_retry(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
+  int fd = mmapio__sys_open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, 0666);
   if (fd >= 0) *made = (char *)dst;
   else if (errno == EEXIST) fd = open_dst_existing(dst, made);
   if (fd < 0) {
@@ -994,9 +972,8 @@ static int copy_replace(int in, int out, const struct stat *dst_st, const char *
   if (mmapio__sys_fstat(nf.f, &tst) != 0 ||
       ((tst.st_uid != dst_st->st_uid || tst.st_gid != dst_st->st_gid) &&
        fchown(nf.f, dst_st->st_uid, dst_st->st_gid) != 0)) {
-    mmapio__os_newfile_discard(&nf);
-    free(target);
-    return MMAPIO__COPY_IN_PLACE;
+    rc = MMAPIO__COPY_IN_PLACE;
+    goto done;
   }
   const char *call = NULL, *epath = dst;
   int e = copy_bytes(in, nf.f, src, dst, &call, &epath);
@@ -1007,11 +984,7 @@ static int copy_replace(int in, int out, const struct stat *dst_st, const char *
 #else
   (void)out;
 #endif
-  if (rc != MMAPIO_OK) {
-    mmapio__os_newfile_discard(&nf);
-    free(target);
-    return rc;
-  }
+  if (rc != MMAPIO_OK) goto done;
   int fd = nf.f;
   nf.f = MMAPIO_INVALID_FILE;
   /* close() reports delayed write errors on network file systems. */
@@ -1030,6 +1003,7 @@ static int copy_replace(int in, int out, const struct stat *dst_st, const char *
     free(nf.tmp); /* renamed: the name is the file's now */
     nf.tmp = NULL;
   }
+done:
   mmapio__os_newfile_discard(&nf);
   free(target);
   return rc;

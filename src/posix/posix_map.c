@@ -204,10 +204,7 @@ static int remap_file(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old
     if (file_move(om, f, new_len, aoff) != 0) {
       int e = errno;
       /* Put the length back so that the map and the file agree again. */
-      int r;
-      do {
-        r = mmapio__sys_ftruncate(f, (off_t)(aoff + old_len));
-      } while (r != 0 && errno == EINTR);
+      (void)mmapio__sys_ftruncate(f, (off_t)(aoff + old_len));
       return mmapio__fail_os(e, MMAPIO__LINUX && om->base != NULL ? "mremap" : "mmap", path);
     }
     return MMAPIO_OK;
@@ -344,10 +341,7 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
   }
 
   if (len > 0) {
-    int r;
-    do {
-      r = mmapio__sys_msync(rbase + off, (size_t)len, MS_SYNC);
-    } while (r != 0 && errno == EINTR);
+    int r = mmapio__sys_msync(rbase + off, (size_t)len, MS_SYNC);
     if (r != 0) return mmapio__fail_os(errno, "msync", path);
   }
   if (d == MMAPIO_DURABLE_FULL) {
@@ -360,9 +354,7 @@ int mmapio__os_flush(mmapio__os_mapping *om, mmapio_native_file f, uint64_t off,
     if (errno != ENOTSUP && errno != ENOTTY && errno != EINVAL)
       return mmapio__fail_os(errno, "fcntl(F_FULLFSYNC)", path);
 #endif
-    do {
-      r = mmapio__sys_fsync(f);
-    } while (r != 0 && errno == EINTR);
+    r = mmapio__sys_fsync(f);
     if (r != 0) return mmapio__fail_os(errno, "fsync", path);
   }
   return MMAPIO_OK;

@@ -56,16 +56,6 @@ static int fail_name(int e, const char *call, const char *path)
   return mmapio__fail_os(e, call, path);
 }
 
-/* open(2), again after EINTR. */
-static int open_eintr(const char *path, int flags, int perms)
-{
-  int fd;
-  do {
-    fd = mmapio__sys_open(path, flags, (mode_t)perms);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
-
 static void newfile_init(mmapio__os_newfile *nf)
 {
   nf->f = MMAPIO_INVALID_FILE;
@@ -86,7 +76,7 @@ static int open_named_temp(mmapio__os_newfile *nf, const char *dir, const char *
     uint64_t u = ((uint64_t)getpid() << 32) ^ (mmapio__fetch_add(&counter, 1) << 20) ^
                  mmapio__monotonic_ms();
     snprintf(tmp, n, "%s/.mmapio-%012llx", dir, (unsigned long long)(u & 0xffffffffffffull));
-    int fd = open_eintr(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, perms);
+    int fd = mmapio__sys_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perms);
     if (fd >= 0) {
       nf->f = fd;
       nf->tmp = tmp;
@@ -114,7 +104,7 @@ int mmapio__posix_temp_beside(mmapio__os_newfile *nf, const char *path, int perm
  * of the create is the answer to "does the name exist" (no probe). */
 static int open_direct(mmapio__os_newfile *nf, const char *path, int perms)
 {
-  int fd = open_eintr(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, perms);
+  int fd = mmapio__sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)perms);
   if (fd < 0) return fail_name(errno, "open", path);
   nf->f = fd;
   nf->named = path;
@@ -131,7 +121,7 @@ int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int privat
   if (dir == NULL) return mmapio__fail(MMAPIO_ENOMEM, "mmapio_open(%s): out of memory", path);
   int rc;
 #if MMAPIO__LINUX && defined(O_TMPFILE)
-  int fd = open_eintr(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, perms);
+  int fd = mmapio__sys_open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, (mode_t)perms);
   if (fd >= 0) {
     free(dir);
     nf->f = fd;
@@ -155,7 +145,7 @@ int mmapio__os_newfile_open(mmapio__os_newfile *nf, const char *path, int privat
  * over our own empty claim. */
 static int publish_claim(mmapio__os_newfile *nf, const char *path)
 {
-  int fd = open_eintr(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = mmapio__sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)0600);
   if (fd < 0) return fail_name(errno, "open", path);
   mmapio__posix_close_quiet(fd);
   if (mmapio__sys_rename(nf->tmp, path) != 0) {
@@ -257,7 +247,7 @@ int mmapio__os_sync_dir(const char *path)
 #ifdef O_DIRECTORY
   flags |= O_DIRECTORY;
 #endif
-  int fd = open_eintr(dir, flags, 0);
+  int fd = mmapio__sys_open(dir, flags, (mode_t)0);
   if (fd < 0) {
     int rc = mmapio__fail_os(errno, "open", dir);
     free(dir);

@@ -75,10 +75,7 @@ int mmapio__os_shm_open(mmapio_native_file *f, mmapio__os_mapping *om, uint64_t 
   (void)mmapio__sys_fcntl(fd, F_SETFD, FD_CLOEXEC);
 
   if (created) {
-    int r;
-    do {
-      r = mmapio__sys_ftruncate(fd, (off_t)size);
-    } while (r != 0 && errno == EINTR);
+    int r = mmapio__sys_ftruncate(fd, (off_t)size);
     if (r != 0) {
       rc = mmapio__fail_os(errno, "ftruncate", full);
       goto fail;
@@ -136,10 +133,7 @@ int mmapio__os_memfd(mmapio_native_file *out, uint64_t size)
   /* The raw syscall: memfd_create() is in glibc only since 2.27. */
   int fd = (int)syscall(SYS_memfd_create, "mmapio-anon", 1u /* MFD_CLOEXEC */);
   if (fd < 0) return mmapio__fail_os(errno, "memfd_create", "<anonymous>");
-  int r;
-  do {
-    r = mmapio__sys_ftruncate(fd, (off_t)size);
-  } while (r != 0 && errno == EINTR);
+  int r = mmapio__sys_ftruncate(fd, (off_t)size);
   if (r != 0) {
     int rc = mmapio__fail_os(errno, "ftruncate", "<memfd>");
     mmapio__posix_close_quiet(fd);
