@@ -477,6 +477,14 @@ const char *test_private_mount_ns(void);
 const char *test_private_tmpfs(const char *dir, const char *opts);
 /* Skips the test (77, with the reason) unless /dev/fuse is usable. */
 void test_require_dev_fuse(void);
+/* In a child that called test_private_mount_ns: makes an ext4 file system
+ * in the image file `img` (its whole length) and loop-mounts it on `dir`.
+ * 0, or TEST_EXT4_NO_MKFS (mkfs.ext4 missing or failed) or
+ * TEST_EXT4_NO_MOUNT (no loop device): exit codes the parent turns into
+ * skips. */
+#    define TEST_EXT4_NO_MKFS 78
+#    define TEST_EXT4_NO_MOUNT 79
+int test_ext4_mount(const char *img, const char *dir);
 #  endif
 #endif /* !_WIN32 */
 

@@ -187,6 +187,16 @@ const char *test_private_tmpfs(const char *dir, const char *opts)
   return NULL;
 }
 
+int test_ext4_mount(const char *img, const char *dir)
+{
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd, "mkfs.ext4 -q -F -m 0 '%s' >/dev/null 2>&1", img);
+  if (system(cmd) != 0) return TEST_EXT4_NO_MKFS;
+  snprintf(cmd, sizeof cmd, "mount -t ext4 -o loop '%s' '%s' >/dev/null 2>&1", img, dir);
+  if (system(cmd) != 0) return TEST_EXT4_NO_MOUNT;
+  return 0;
+}
+
 void test_require_dev_fuse(void)
 {
   if (access("/dev/fuse", R_OK | W_OK) != 0) TEST_SKIP("/dev/fuse: %s", strerror(errno));

@@ -25,9 +25,6 @@
 #  include <fcntl.h>
 #  include <unistd.h>
 
-#  define SKIP_MKFS 78
-#  define SKIP_MOUNT 79
-
 /* Names in `dir` other than "." and ".." and lost+found. */
 static int entries(const char *dir)
 {
@@ -191,12 +188,10 @@ static int in_child(void *arg)
 {
   const char *img = ((const image *)arg)->img, *dir = ((const image *)arg)->dir;
   if (test_private_mount_ns() != NULL) return 77;
-  char cmd[2400];
-  snprintf(cmd, sizeof cmd, "mkfs.ext4 -q -F -m 0 '%s' >/dev/null 2>&1", img);
-  if (system(cmd) != 0) return SKIP_MKFS;
-  snprintf(cmd, sizeof cmd, "mount -t ext4 -o loop '%s' '%s' >/dev/null 2>&1", img, dir);
-  if (system(cmd) != 0) return SKIP_MOUNT;
+  int code = test_ext4_mount(img, dir);
+  if (code != 0) return code;
   checks(dir);
+  char cmd[2400];
   snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", dir);
   if (system(cmd) != 0) {}
   return test_child_result();
@@ -227,8 +222,8 @@ int main(void)
   switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case SKIP_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
-    case SKIP_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
+    case TEST_EXT4_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case TEST_EXT4_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
     default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", code);
   }
 #endif
