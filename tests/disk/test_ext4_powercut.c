@@ -21,7 +21,16 @@
  *   - the close of an EVERY_BYTES map below its threshold (the final
  *     flush);
  *   - mmapio_write_file;
- *   - TRUNCATE at FULL of an existing file, written and flushed.
+ *   - TRUNCATE at FULL of an existing file, written and flushed;
+ *   - bytes stored through a write view and through mmapio_unsafe_ptr,
+ *     then mmapio_flush;
+ *   - a shrink (mmapio_resize), then mmapio_flush, at DATA and at FULL:
+ *     the new length.
+ * With the flushes disabled (msync, fsync and fdatasync doing nothing)
+ * every one of these checks fails. ext4 commits its whole journal
+ * transaction on any sync, so the directory fsync of a FULL create cannot
+ * be told apart here (tests/durability/test_create_durable.c checks that
+ * call).
  * A write that nothing flushed is shown for contrast: it is normally not in
  * the copy, but the OS's own writeback may have sent it already, so that
  * is printed, not checked.
@@ -153,6 +162,11 @@ static void checks(const disk *d)
   for (int i = 0; i < 6; i++) fixture(d, small[i], m_small[i], 64 * KIB, 20u + (unsigned)i);
   fixture(d, "log.bin", m_log, 64 * KIB, 8);
   fixture(d, "trunc.bin", m_trunc, MIB, 10);
+  uint8_t *m_view = (uint8_t *)malloc(64 * KIB), *m_shrink = (uint8_t *)malloc(MIB),
+          *m_shrinkf = (uint8_t *)malloc(MIB);
+  fixture(d, "view.bin", m_view, 64 * KIB, 12);
+  fixture(d, "shrink.bin", m_shrink, MIB, 13);
+  fixture(d, "shrinkf.bin", m_shrinkf, MIB, 14);
   sync();
   expect_on_device(d, "data.bin", m_data, MIB, 0, "the fixture after sync()");
 
@@ -272,6 +286,39 @@ static void checks(const disk *d)
     TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   }
 
+  /* Bytes stored through a write view and through the bare pointer: the
+   * flush reaches them too. */
+  TALLY_CHECK(mmapio_open_rw(&m, in_dir(d, "view.bin")) == MMAPIO_OK);
+  if (m != NULL) {
+    mmapio_view_mut v;
+    TALLY_CHECK(mmapio_view_get_mut(&v, m, 20000, 2000) == MMAPIO_OK);
+    pat_fill(m_view + 20000, 2000, 20000, 36);
+    memcpy(v.data, m_view + 20000, 2000);
+    TALLY_CHECK(mmapio_view_mut_release(&v) == MMAPIO_OK);
+    uint8_t *p = (uint8_t *)mmapio_unsafe_ptr(m);
+    pat_fill(m_view + 50000, 100, 50000, 37);
+    memcpy(p + 50000, m_view + 50000, 100);
+    TALLY_CHECK(mmapio_flush(m) == MMAPIO_OK);
+    expect_on_device(d, "view.bin", m_view, 64 * KIB, 0, "a write view and the bare pointer, mmapio_flush");
+    TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
+  }
+
+  /* A shrink, then a flush: the new length, at DATA and at FULL. */
+  for (int full = 0; full <= 1; full++) {
+    const char *name = full ? "shrinkf.bin" : "shrink.bin";
+    mmapio_options_init(&o);
+    o.durability = full ? MMAPIO_DURABLE_FULL : MMAPIO_DURABLE_DATA;
+    m = open_with(d, name, &o);
+    if (m != NULL) {
+      TALLY_CHECK(mmapio_resize(m, 256 * KIB) == MMAPIO_OK);
+      TALLY_CHECK(mmapio_flush(m) == MMAPIO_OK);
+      expect_on_device(d, name, full ? m_shrinkf : m_shrink, 256 * KIB, 0,
+                       full ? "mmapio_resize 1 MiB -> 256 KiB, mmapio_flush (FULL)"
+                            : "mmapio_resize 1 MiB -> 256 KiB, mmapio_flush (DATA)");
+      TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
+    }
+  }
+
   /* For contrast: a write nothing flushed. */
   TALLY_CHECK(mmapio_open_rw(&m, in_dir(d, "idle.bin")) == MMAPIO_OK);
   if (m != NULL) {
@@ -296,6 +343,9 @@ static void checks(const disk *d)
   for (int i = 0; i < 6; i++) free(m_small[i]);
   free(m_log);
   free(m_trunc);
+  free(m_view);
+  free(m_shrink);
+  free(m_shrinkf);
 }
 
 static int in_child(void *arg)
