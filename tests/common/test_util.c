@@ -197,6 +197,35 @@ int test_ext4_mount(const char *img, const char *dir)
   return 0;
 }
 
+int test_ext4_snapshot(const char *img, const char *snap)
+{
+  char cmd[2400];
+  snprintf(cmd, sizeof cmd, "cp --sparse=always '%s' '%s'", img, snap);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "cannot copy the image %s to %s\n", img, snap);
+    return -1;
+  }
+  /* 0: clean, 1: errors corrected (the journal was replayed); 4 and up:
+   * the file system is damaged. */
+  snprintf(cmd, sizeof cmd, "e2fsck -fy '%s' >/dev/null 2>&1", snap);
+  int st = system(cmd);
+  int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (code < 0 || code >= 4) {
+    fprintf(stderr, "e2fsck of the copy %s exited %d: the file system is damaged\n", snap, code);
+    return -1;
+  }
+  return 0;
+}
+
+int test_ext4_dump(const char *snap, const char *name, const char *out)
+{
+  char cmd[3000];
+  (void)unlink(out);
+  snprintf(cmd, sizeof cmd, "debugfs -R 'dump %s %s' '%s' >/dev/null 2>&1", name, out, snap);
+  (void)system(cmd);
+  return access(out, F_OK) == 0;
+}
+
 void test_require_dev_fuse(void)
 {
   if (access("/dev/fuse", R_OK | W_OK) != 0) TEST_SKIP("/dev/fuse: %s", strerror(errno));

@@ -41,7 +41,6 @@
 
 #if defined(__linux__)
 #  include <fcntl.h>
-#  include <sys/wait.h>
 #  include <unistd.h>
 
 #  define SKIP_TOOLS 80
@@ -63,28 +62,13 @@ static char *in_dir(const disk *d, const char *name)
  * file is not on the device), *n its length. */
 static uint8_t *on_device(const disk *d, const char *name, size_t *n)
 {
-  char snap[1200], out[1200], cmd[4000];
+  char snap[1200], out[1200], inner[300];
   snprintf(snap, sizeof snap, "%s/snap.img", d->work);
   snprintf(out, sizeof out, "%s/out.bin", d->work);
-  (void)unlink(out);
-  snprintf(cmd, sizeof cmd, "cp --sparse=always '%s' '%s'", d->img, snap);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "cannot copy the image %s\n", d->img);
-    test_child_fails++;
-    return NULL;
-  }
-  /* 0: clean, 1: errors corrected (the journal was replayed); 4 and up:
-   * the file system is damaged. */
-  snprintf(cmd, sizeof cmd, "e2fsck -fy '%s' >/dev/null 2>&1", snap);
-  int st = system(cmd);
-  int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  if (code < 0 || code >= 4) {
-    fprintf(stderr, "e2fsck of the copy exited %d: the file system is damaged\n", code);
-    test_child_fails++;
-  }
-  snprintf(cmd, sizeof cmd, "debugfs -R 'dump /%s %s' '%s' >/dev/null 2>&1", name, out, snap);
-  (void)system(cmd);
-  uint8_t *b = file_exists(out) ? (uint8_t *)test_read_file(out, n) : NULL;
+  snprintf(inner, sizeof inner, "/%s", name);
+  uint8_t *b = NULL;
+  if (test_ext4_snapshot(d->img, snap) != 0) test_child_fails++;
+  else if (test_ext4_dump(snap, inner, out)) b = (uint8_t *)test_read_file(out, n);
   (void)unlink(out);
   (void)unlink(snap);
   return b;
