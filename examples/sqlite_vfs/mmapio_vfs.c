@@ -95,6 +95,9 @@
 
 /* Address space reserved per read-write file for in-place growth. */
 #define MV_MAX_SIZE (UINT64_C(1) << 30)
+/* SQLITE_OPEN_SUPER_JOURNAL, called SQLITE_OPEN_MASTER_JOURNAL before
+ * SQLite 3.33. */
+#define MV_OPEN_SUPER_JOURNAL 0x00004000
 /* ... and per -shm map (512 regions of 32 KiB: a WAL of 2 million frames);
  * a larger wal-index gets another map with twice the reservation. (A test
  * builds the VFS with a smaller one to reach that case.) */
@@ -124,6 +127,8 @@ typedef struct mv_file {
   int logical;     /* size = mmapio_logical_len (journals, temp files) */
   int wal;         /* the WAL file: grows in steps */
   int need_fsync;  /* the length changed since the last xSync */
+  int need_dirsync; /* a journal or WAL opened with CREATE: its name is made
+                       durable (the directory fsynced) at its first xSync */
   int lock;        /* SQLITE_LOCK_* held by this connection */
   uint64_t fsize;  /* shared files: the file's length as last seen or set */
   char *path;      /* for re-mapping a read-only database that grew, -shm name */
@@ -322,6 +327,26 @@ static int mv_truncate(sqlite3_file *pf, sqlite3_int64 size)
   return st == MMAPIO_OK ? SQLITE_OK : mv_status_io(st, SQLITE_IOERR_TRUNCATE);
 }
 
+/* fsync the directory that holds `name`, which makes a new name, or a
+ * removal, durable: SQLITE_OK (also when the directory cannot be opened,
+ * or its file system cannot fsync a directory: EINVAL), SQLITE_IOERR_NOMEM
+ * or SQLITE_IOERR_DIR_FSYNC. */
+static int mv_fsync_dir(const char *name)
+{
+  char *dir = sqlite3_mprintf("%s", name);
+  if (dir == NULL) return SQLITE_IOERR_NOMEM;
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) strcpy(dir, ".");
+  else if (slash == dir) slash[1] = '\0';
+  else *slash = '\0';
+  int dfd = open(dir, O_RDONLY | O_CLOEXEC);
+  sqlite3_free(dir);
+  if (dfd < 0) return SQLITE_OK;
+  int r = fsync(dfd) != 0 && errno != EINVAL ? SQLITE_IOERR_DIR_FSYNC : SQLITE_OK;
+  close(dfd);
+  return r;
+}
+
 static int mv_sync(sqlite3_file *pf, int flags)
 {
   mv_file *f = (mv_file *)pf;
@@ -337,6 +362,15 @@ static int mv_sync(sqlite3_file *pf, int flags)
 #endif
     if (r != 0) return SQLITE_IOERR_FSYNC;
     f->need_fsync = 0;
+  }
+  /* A new journal or WAL must not vanish in a power cut after a commit
+   * that relied on it: sync its directory entry once, as the unix VFS does.
+   * A file system that cannot fsync a directory (EINVAL) has nothing to
+   * sync there. */
+  if (f->need_dirsync) {
+    int rc = mv_fsync_dir(f->path);
+    if (rc != SQLITE_OK) return rc;
+    f->need_dirsync = 0;
   }
   return SQLITE_OK;
 }
@@ -803,6 +837,9 @@ static int mv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
     }
     if (f->fd < 0) return SQLITE_CANTOPEN;
     if (flags & SQLITE_OPEN_DELETEONCLOSE) (void)unlink(name);
+    else if ((flags & SQLITE_OPEN_CREATE) &&
+             (flags & (SQLITE_OPEN_MAIN_JOURNAL | MV_OPEN_SUPER_JOURNAL | SQLITE_OPEN_WAL)))
+      f->need_dirsync = 1;
     f->path = sqlite3_mprintf("%s", name);
   }
   if (mv_map(f) != MMAPIO_OK) {
@@ -821,23 +858,8 @@ static int mv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
   (void)vfs;
   if (unlink(name) != 0) return errno == ENOENT ? SQLITE_IOERR_DELETE_NOENT : SQLITE_IOERR_DELETE;
-  if (sync_dir) {
-    /* Make the removal durable: fsync the directory. */
-    char *dir = sqlite3_mprintf("%s", name);
-    if (dir == NULL) return SQLITE_IOERR_NOMEM;
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) strcpy(dir, ".");
-    else if (slash == dir) slash[1] = '\0';
-    else *slash = '\0';
-    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
-    sqlite3_free(dir);
-    if (dfd >= 0) {
-      int r = fsync(dfd);
-      close(dfd);
-      if (r != 0) return SQLITE_IOERR_DIR_FSYNC;
-    }
-  }
-  return SQLITE_OK;
+  /* Make the removal durable: fsync the directory. */
+  return sync_dir ? mv_fsync_dir(name) : SQLITE_OK;
 }
 
 /* Names, time, randomness and dynamic loading come from the unix VFS. */

@@ -1,0 +1,178 @@
+/*
+ * What a power cut leaves of an SQLite database written through the mmapio
+ * VFS, on a real file system: a 64 MiB ext4 image, loop-mounted in a
+ * private mount namespace (see tests/disk/test_ext4_powercut.c for the
+ * method). Each commit inserts one row and bumps a counter in another
+ * table. Every 4th commit, right after COMMIT returned, the image is copied
+ * as a power cut would leave it, its journal replayed, and the database
+ * with its -wal and -journal files taken out of the copy and opened with
+ * SQLite's own unix VFS (which recovers a WAL or rolls back a hot journal,
+ * as after a reboot). Then:
+ *   - WAL, synchronous=FULL (checkpoints every 20 pages): integrity_check
+ *     is "ok" and every committed transaction is there;
+ *   - rollback journal (DELETE), synchronous=EXTRA: the same (EXTRA also
+ *     makes the journal's removal durable, which FULL does not promise);
+ *   - WAL, synchronous=NORMAL: integrity "ok" and every transaction all or
+ *     nothing (the counter equals the rows), at most the committed ones
+ *     (NORMAL may lose the last commits, never consistency).
+ * Needs root, e2fsprogs (mkfs.ext4, e2fsck, debugfs) and a loop device.
+ */
+#include "sqlite_test.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define SKIP_TOOLS 80
+#define COMMITS 40
+
+typedef struct disk {
+  const char *img, *dir, *work;
+} disk;
+
+typedef struct mode {
+  const char *name, *journal, *sync;
+  int durable; /* every commit must survive */
+} mode;
+
+static const mode modes[] = {
+    {"wal-full", "WAL", "FULL", 1},
+    {"delete-extra", "DELETE", "EXTRA", 1},
+    {"wal-normal", "WAL", "NORMAL", 0},
+};
+
+/* Takes the database `base` (and its -wal and -journal) out of a power-cut
+ * copy of the image and checks it against `committed` commits. */
+static void check_after_cut(const disk *d, const mode *md, const char *base, long long committed)
+{
+  char snap[1200], inner[400], out[1300];
+  snprintf(snap, sizeof snap, "%s/snap.img", d->work);
+  if (test_ext4_snapshot(d->img, snap) != 0) {
+    test_child_fails++;
+    return;
+  }
+  static const char *const suffix[] = {"", "-wal", "-journal"};
+  int have_db = 0;
+  for (int i = 0; i < 3; i++) {
+    snprintf(inner, sizeof inner, "/%s%s", base, suffix[i]);
+    snprintf(out, sizeof out, "%s/%s%s", d->work, base, suffix[i]);
+    int there = test_ext4_dump(snap, inner, out);
+    if (i == 0) have_db = there;
+  }
+  (void)unlink(snap);
+  snprintf(out, sizeof out, "%s/%s", d->work, base);
+  if (!have_db) {
+    fprintf(stderr, "%s: after %lld commits the database is not on the device\n", md->name,
+            committed);
+    test_child_fails++;
+  } else {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(out, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+      fprintf(stderr, "%s: cannot open the copy: %s\n", md->name, sqlite3_errmsg(db));
+      test_child_fails++;
+    } else {
+      const char *ic = sq_text(db, "PRAGMA integrity_check");
+      if (strcmp(ic, "ok") != 0) {
+        fprintf(stderr, "%s: after %lld commits integrity_check says: %s\n", md->name, committed, ic);
+        test_child_fails++;
+      }
+      long long rows = sq_int(db, "SELECT count(*) FROM c");
+      long long n = sq_int(db, "SELECT n FROM meta");
+      if (rows != n) {
+        fprintf(stderr, "%s: a torn transaction: %lld rows, counter %lld\n", md->name, rows, n);
+        test_child_fails++;
+      }
+      if (md->durable ? rows != committed : rows > committed) {
+        fprintf(stderr, "%s: %lld rows on the device after %lld commits\n", md->name, rows, committed);
+        test_child_fails++;
+      }
+    }
+    sqlite3_close(db);
+  }
+  for (int i = 0; i < 3; i++) {
+    snprintf(out, sizeof out, "%s/%s%s", d->work, base, suffix[i]);
+    (void)unlink(out);
+  }
+  snprintf(out, sizeof out, "%s/%s-shm", d->work, base);
+  (void)unlink(out);
+}
+
+static void run_mode(const disk *d, const mode *md)
+{
+  char base[64], path[1200], sql[512];
+  snprintf(base, sizeof base, "%s.db", md->name);
+  snprintf(path, sizeof path, "%s/%s", d->dir, base);
+  sqlite3 *db = sq_open(path, "mmapio");
+  snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", md->journal);
+  sq_exec(db, sql);
+  snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", md->sync);
+  sq_exec(db, sql);
+  sq_exec(db, "PRAGMA wal_autocheckpoint=20");
+  sq_exec(db, "PRAGMA cache_size=20");
+  sq_exec(db, "BEGIN");
+  sq_exec(db, "CREATE TABLE c(k INTEGER PRIMARY KEY, v TEXT, pad BLOB)");
+  sq_exec(db, "CREATE TABLE meta(id INTEGER PRIMARY KEY, n INTEGER)");
+  sq_exec(db, "INSERT INTO meta VALUES(1, 0)");
+  sq_exec(db, "COMMIT");
+  for (long long k = 0; k < COMMITS; k++) {
+    sq_exec(db, "BEGIN");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO c VALUES(%lld, printf('val-%%d', %lld), zeroblob(%lld))", k, k,
+             2000 + (k * 7919) % 20000);
+    sq_exec(db, sql);
+    sq_exec(db, "UPDATE meta SET n = n + 1 WHERE id = 1");
+    sq_exec(db, "COMMIT");
+    if (k % 4 == 3) check_after_cut(d, md, base, k + 1);
+  }
+  sqlite3_close(db);
+}
+
+static int in_child(void *arg)
+{
+  const disk *d = (const disk *)arg;
+  if (system("command -v e2fsck >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1") != 0)
+    return SKIP_TOOLS;
+  if (test_private_mount_ns() != NULL) return 77;
+  int code = test_ext4_mount(d->img, d->dir);
+  if (code != 0) return code;
+  if (mmapio_vfs_register(0) != SQLITE_OK) return 1;
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) run_mode(d, &modes[i]);
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", d->dir);
+  if (system(cmd) != 0) {}
+  return test_child_result();
+}
+
+int main(void)
+{
+#if !defined(__linux__)
+  TEST_SKIP("the ext4 loop-device test needs Linux");
+#else
+  test_require_root("to loop-mount an ext4 image");
+  char *dir = test_tmp_path("sqpc-mnt");
+  char *work = test_tmp_path("sqpc-work");
+  char *img = test_tmp_path("sqpc-img");
+  ASSERT(make_dir(dir) == 0);
+  ASSERT(make_dir(work) == 0);
+  int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT(fd >= 0);
+  ASSERT(ftruncate(fd, (off_t)(64 * MIB)) == 0);
+  close(fd);
+  disk d = {img, dir, work};
+  int st = test_fork_call(in_child, &d);
+  remove_dir(dir); /* the mount lived only in the child's namespace */
+  remove_dir(work);
+  test_unlink(img);
+  free(dir);
+  free(work);
+  free(img);
+  int code = test_child_exit(st, "SQLite power-cut checks");
+  switch (code) {
+    case 0: return 0;
+    case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
+    case SKIP_TOOLS: TEST_SKIP("e2fsck or debugfs (e2fsprogs) is missing");
+    case TEST_EXT4_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case TEST_EXT4_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
+    default: TEST_FAIL_("what a power cut left of the database is wrong (exit %d)", code);
+  }
+#endif
+}
