@@ -301,7 +301,34 @@ typedef enum mmapio_durability {
  * section 17, "Database support". */
 #define MMAPIO_OPEN_ALLOW_EMPTY 0x100u
 #define MMAPIO_OPEN_BORROW_FD 0x200u
-#define MMAPIO_OPEN_ALL_FLAGS_ (0xFFu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD)
+/* MMAPIO_OPEN_NOCOW (since 1.1): a file this open creates is asked to have
+ * its blocks overwritten in place (Linux: the file attribute FS_NOCOW_FL,
+ * `chattr +C`, set while the file is still empty, before its blocks are
+ * reserved).
+ *  Why: on a copy-on-write file system (btrfs) every overwrite of a block
+ *  needs a new block, so the blocks reserved at create (see mmapio_open)
+ *  only cover the first write of each page. Once the disk is full, a store
+ *  into a page that was already written and flushed fails in the kernel's
+ *  write fault: the process dies of SIGBUS (mmapio_write, views, pointers
+ *  alike), or mmapio_read/mmapio_write return MMAPIO_EFAULT on a
+ *  MMAPIO_OPEN_FAULT_SAFE map. A NOCOW file is overwritten in place, so its
+ *  reserved blocks hold: the full disk was ENOSPC at create or resize
+ *  and is never a fault afterwards.
+ *  Cost: btrfs keeps no checksums of a NOCOW file's data (and does not
+ *  compress it), so it cannot detect or, on RAID1, repair corrupted
+ *  blocks; a snapshot makes the next overwrite of each block copy once.
+ *  That is why it is not the default.
+ *  Where: files created by the open (CREATE of a missing file, with or
+ *  without TRUNCATE). An existing file keeps its attributes (btrfs takes
+ *  the attribute only while a file is empty: `chattr +C` on an empty file,
+ *  or on its directory for the files created in it later). File systems
+ *  without the attribute (ext4, XFS, tmpfs, ...) overwrite in place
+ *  anyway, and there, on other POSIX systems and on Windows (NTFS) the
+ *  flag changes nothing. A file system that refuses to set it fails the
+ *  open with that status, leaving no file behind. */
+#define MMAPIO_OPEN_NOCOW 0x400u
+#define MMAPIO_OPEN_ALL_FLAGS_ \
+  (0xFFu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD | MMAPIO_OPEN_NOCOW)
 
 /** Options for mmapio_open. Always fill with mmapio_options_init first: the
  *  struct grows only at its end, a uint64_t field at a time, and
@@ -448,7 +475,10 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     descriptors are close-on-exec.
  *   - Unless MMAPIO_OPEN_SPARSE is given, disk blocks are reserved for the
  *     whole size when a file is created, truncated or grown, so a full disk
- *     is ENOSPC here rather than a crash at write time.
+ *     is ENOSPC here rather than a crash at write time. On a copy-on-write
+ *     file system (btrfs) that holds for the first write of each page
+ *     only, unless the file was created with MMAPIO_OPEN_NOCOW (see
+ *     there).
  *
  *  @return MMAPIO_OK, or
  *    EINVAL   out/path NULL, unknown flag bits, bad mode/touch/durability/

@@ -547,7 +547,9 @@ static int mmapio__open_new(mmapio_map *m, const mmapio_options *o)
   mmapio__os_newfile nf;
   rc = mmapio__os_newfile_open(&nf, m->path, priv, direct);
   if (rc != MMAPIO_OK) return rc;
-  rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
+  /* While the file is still empty: the only time btrfs takes the flag. */
+  if (o->flags & MMAPIO_OPEN_NOCOW) rc = mmapio__os_file_nocow(nf.f, m->path);
+  if (rc == MMAPIO_OK) rc = mmapio__os_file_set_size(nf.f, 0, o->size, sparse, m->path);
   if (rc == MMAPIO_OK) {
     mmapio__map_configure(m, nf.f, o);
     nf.f = MMAPIO_INVALID_FILE; /* m owns the descriptor now */

@@ -91,6 +91,11 @@ int mmapio__os_file_size(uint64_t *out, mmapio_native_file f, const char *path);
  * backend allows (see mmapio__os_remap for shrinking mapped files). */
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path);
+/* MMAPIO_OPEN_NOCOW for a file just created (still empty): ask the file
+ * system to overwrite its blocks in place (Linux: FS_NOCOW_FL, which btrfs
+ * honours). OK where the file system or the platform has no such
+ * attribute (its blocks are overwritten in place anyway). */
+int mmapio__os_file_nocow(mmapio_native_file f, const char *path);
 /* Best-effort check that `len` bytes can be reserved for the file without
  * changing its length or content. OK where unsupported. */
 int mmapio__os_file_can_reserve(mmapio_native_file f, uint64_t len, const char *path);

@@ -388,6 +388,33 @@ static int fail_blockdev(const char *path)
                       mmapio__path_or(path));
 }
 
+int mmapio__os_file_nocow(mmapio_native_file f, const char *path)
+{
+#if MMAPIO__LINUX && defined(FS_IOC_GETFLAGS) && defined(FS_NOCOW_FL)
+  /* The attribute ioctls take an int (the kernel reads 32 bits). */
+  int flags = 0;
+  if (ioctl(f, (mmapio__ioctl_req)FS_IOC_GETFLAGS, &flags) != 0) {
+    int e = errno;
+    /* No attributes on this file system (tmpfs, FUSE, NFS, ...): nothing
+     * to turn off. */
+    if (e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP || e == EINVAL || e == ENOSYS) return MMAPIO_OK;
+    return mmapio__fail_os(e, "ioctl(FS_IOC_GETFLAGS)", path);
+  }
+  if (flags & FS_NOCOW_FL) return MMAPIO_OK;
+  flags |= FS_NOCOW_FL;
+  if (ioctl(f, (mmapio__ioctl_req)FS_IOC_SETFLAGS, &flags) != 0) {
+    int e = errno;
+    if (e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP || e == EINVAL || e == ENOSYS) return MMAPIO_OK;
+    return mmapio__fail_os(e, "ioctl(FS_IOC_SETFLAGS)", path);
+  }
+  return MMAPIO_OK;
+#else
+  (void)f;
+  (void)path;
+  return MMAPIO_OK;
+#endif
+}
+
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path)
 {

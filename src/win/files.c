@@ -181,6 +181,14 @@ DWORD mmapio__win_set_size(HANDLE f, uint64_t old_len, uint64_t new_len, int spa
   return 0;
 }
 
+int mmapio__os_file_nocow(mmapio_native_file f, const char *path)
+{
+  /* NTFS overwrites a file's clusters in place. */
+  (void)f;
+  (void)path;
+  return MMAPIO_OK;
+}
+
 int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t new_len,
                              int sparse, const char *path)
 {

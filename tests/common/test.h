@@ -477,14 +477,14 @@ const char *test_private_mount_ns(void);
 const char *test_private_tmpfs(const char *dir, const char *opts);
 /* Skips the test (77, with the reason) unless /dev/fuse is usable. */
 void test_require_dev_fuse(void);
-/* In a child that called test_private_mount_ns: makes an ext4 file system
- * in the image file `img` (its whole length) and loop-mounts it on `dir`.
- * 0, or TEST_EXT4_NO_MKFS (mkfs.ext4 missing or failed) or
- * TEST_EXT4_NO_MOUNT (no loop device): exit codes the parent turns into
- * skips. */
-#    define TEST_EXT4_NO_MKFS 78
-#    define TEST_EXT4_NO_MOUNT 79
-int test_ext4_mount(const char *img, const char *dir);
+/* In a child that called test_private_mount_ns: makes a file system of
+ * `type` ("ext4", "btrfs", "xfs") in the image file `img` (its whole
+ * length) and loop-mounts it on `dir`. 0, or TEST_FS_NO_MKFS (mkfs.<type>
+ * missing or failed) or TEST_FS_NO_MOUNT (no loop device, or the kernel
+ * lacks the file system): exit codes the parent turns into skips. */
+#    define TEST_FS_NO_MKFS 78
+#    define TEST_FS_NO_MOUNT 79
+int test_fs_mount(const char *type, const char *img, const char *dir);
 /* What a power cut now would leave of the file system in the image `img`
  * while it is mounted: copies the image file to `snap` (the image holds
  * what the file system has handed to its loop device, nothing that is only

@@ -187,13 +187,14 @@ const char *test_private_tmpfs(const char *dir, const char *opts)
   return NULL;
 }
 
-int test_ext4_mount(const char *img, const char *dir)
+int test_fs_mount(const char *type, const char *img, const char *dir)
 {
   char cmd[2400];
-  snprintf(cmd, sizeof cmd, "mkfs.ext4 -q -F -m 0 '%s' >/dev/null 2>&1", img);
-  if (system(cmd) != 0) return TEST_EXT4_NO_MKFS;
-  snprintf(cmd, sizeof cmd, "mount -t ext4 -o loop '%s' '%s' >/dev/null 2>&1", img, dir);
-  if (system(cmd) != 0) return TEST_EXT4_NO_MOUNT;
+  const char *opts = strcmp(type, "ext4") == 0 ? "-q -F -m 0" : "-q -f";
+  snprintf(cmd, sizeof cmd, "mkfs.%s %s '%s' >/dev/null 2>&1", type, opts, img);
+  if (system(cmd) != 0) return TEST_FS_NO_MKFS;
+  snprintf(cmd, sizeof cmd, "mount -t %s -o loop '%s' '%s' >/dev/null 2>&1", type, img, dir);
+  if (system(cmd) != 0) return TEST_FS_NO_MOUNT;
   return 0;
 }
 

@@ -188,7 +188,7 @@ static int in_child(void *arg)
 {
   const char *img = ((const image *)arg)->img, *dir = ((const image *)arg)->dir;
   if (test_private_mount_ns() != NULL) return 77;
-  int code = test_ext4_mount(img, dir);
+  int code = test_fs_mount("ext4", img, dir);
   if (code != 0) return code;
   checks(dir);
   char cmd[2400];
@@ -222,8 +222,8 @@ int main(void)
   switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case TEST_EXT4_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
-    case TEST_EXT4_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
+    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
     default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", code);
   }
 #endif

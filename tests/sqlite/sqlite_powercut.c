@@ -132,7 +132,7 @@ static int in_child(void *arg)
   if (system("command -v e2fsck >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1") != 0)
     return SKIP_TOOLS;
   if (test_private_mount_ns() != NULL) return 77;
-  int code = test_ext4_mount(d->img, d->dir);
+  int code = test_fs_mount("ext4", d->img, d->dir);
   if (code != 0) return code;
   if (mmapio_vfs_register(0) != SQLITE_OK) return 1;
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) run_mode(d, &modes[i]);
@@ -170,8 +170,8 @@ int main(void)
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
     case SKIP_TOOLS: TEST_SKIP("e2fsck or debugfs (e2fsprogs) is missing");
-    case TEST_EXT4_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
-    case TEST_EXT4_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
+    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
     default: TEST_FAIL_("what a power cut left of the database is wrong (exit %d)", code);
   }
 #endif

@@ -377,7 +377,7 @@ static void check_invalid_options(void)
   ASSERT(m == NULL);
 
   /* Unknown flag bits, with and without CREATE (no file may appear). */
-  const uint32_t bad_flags[] = {0x4000u, 0x400u, 0x80000000u, ~MMAPIO_OPEN_ALL_FLAGS_};
+  const uint32_t bad_flags[] = {0x4000u, 0x800u, 0x80000000u, ~MMAPIO_OPEN_ALL_FLAGS_};
   for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
     o = opts(MMAPIO_MODE_READ_WRITE, bad_flags[i], 0);
     m = BAD_MAP;
