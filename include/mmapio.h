@@ -457,6 +457,10 @@ MMAPIO_API void mmapio_options_init(mmapio_options *o);
  *     RLIMIT_FSIZE and the file system's maximum file size, the address
  *     space (POSIX maps before truncating), and the disk blocks (unless
  *     SPARSE). Only an I/O error of the truncation itself can come later.
+ *     A shrink on a full disk works where the file already holds the
+ *     blocks of the new length: a file system that refuses to reserve
+ *     even those (XFS, btrfs) gets the file emptied and the smaller length
+ *     reserved again from the blocks that just came free.
  *   - With durability MMAPIO_DURABLE_FULL, creating or truncating a file
  *     also makes its name durable: the directory is fsynced once, right
  *     after the name is published or the file truncated (POSIX; on Windows

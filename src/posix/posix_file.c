@@ -449,6 +449,14 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
 /* mmapio__os_file_can_reserve; *reserved tells whether the blocks are now
  * allocated (0 where fallocate is refused: no support, or a block device,
  * which refuses a KEEP_SIZE-only fallocate without changing anything). */
+/* 1 when the file has at least `len` bytes of disk blocks. */
+static int holds_blocks(int f, uint64_t len)
+{
+  struct stat st;
+  return mmapio__sys_fstat(f, &st) == 0 && st.st_blocks >= 0 &&
+         (uint64_t)st.st_blocks * 512u >= len;
+}
+
 static int can_reserve_linux(int f, uint64_t len, const char *path, int *reserved)
 {
   *reserved = 0;
@@ -548,6 +556,14 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
    * every TRUNCATE (the open's fstat came before). */
   int reserved = 0;
   if (!sparse) rc = can_reserve_linux(f, new_len, path, &reserved);
+  if (rc == MMAPIO_ENOSPC && new_len <= old_len && holds_blocks(f, new_len)) {
+    /* A full XFS refuses even a reservation of blocks the file already
+     * has (the transaction reserves space up front). The file holds at
+     * least new_len bytes of blocks, which 2' below gives back before it
+     * reserves new_len again. */
+    rc = MMAPIO_OK;
+    goto recreate;
+  }
   if (rc != MMAPIO_OK) return rc;
   if (!sparse && !reserved && new_len > 0 && is_blockdev(f)) return fail_blockdev(path);
   if (!sparse && reserved) {
@@ -573,7 +589,12 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     }
     int e = errno;
     if (grow) restore_len(f, old_len);
-    if (!reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
+    /* A shrink whose zeroing found no space (XFS and btrfs free the range
+     * and allocate it again, which a full disk refuses): the emptying and
+     * re-reserving of 2' below frees every old block first, more than the
+     * new length needs. */
+    int shrink_full = e == ENOSPC && !grow;
+    if (!shrink_full && !reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
   }
 #else
   if (is_blockdev(f)) return fail_blockdev(path);
@@ -603,6 +624,9 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
   /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). A
    *     failure of the truncation itself puts a length the reservation
    *     changed back. */
+#if MMAPIO__LINUX
+recreate:
+#endif
   rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
   if (rc != MMAPIO_OK) {
     errno = mmapio_last_os_error();

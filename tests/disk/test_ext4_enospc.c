@@ -19,6 +19,16 @@
  */
 #include "test.h"
 
+/* test_btrfs_enospc.c and test_xfs_enospc.c run the same checks on their
+ * file system: FS_TYPE, the image size (the smallest each mkfs accepts, or
+ * 8 MiB) and whether ext4's maximum file size applies. */
+#ifndef FS_TYPE
+#  define FS_TYPE "ext4"
+#  define FS_IMAGE_MIB 8
+#  define FS_EXT4 1
+#  define FS_FIXTURE_FLAGS 0u
+#endif
+
 #if defined(__linux__)
 #  include <dirent.h>
 #  include <errno.h>
@@ -71,7 +81,11 @@ static int unchanged(const char *p, size_t len, unsigned seed)
 static void make_pattern_file(const char *p, size_t len, unsigned seed)
 {
   mmapio_map *m;
-  TALLY_CHECK(mmapio_create_rw(&m, p, len) == MMAPIO_OK);
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | FS_FIXTURE_FLAGS;
+  o.size = len;
+  TALLY_CHECK(mmapio_open(&m, p, &o) == MMAPIO_OK);
   if (m == NULL) return;
   void *buf = malloc(len);
   pat_fill(buf, len, 0, seed);
@@ -127,7 +141,7 @@ static void checks(const char *dir)
   const uint32_t big_flags[] = {MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE,
                                 MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE, MMAPIO_OPEN_TRUNCATE,
                                 MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_SPARSE};
-  const int beyond_ext4 = MMAPIO_MAX_SIZE > (UINT64_C(16) << 40); /* 4 KiB blocks: 16 TiB */
+  const int beyond_ext4 = FS_EXT4 && MMAPIO_MAX_SIZE > (UINT64_C(16) << 40); /* 4 KiB blocks: 16 TiB */
   const size_t n_big = beyond_ext4 ? sizeof big_flags / sizeof big_flags[0] : 0;
   for (size_t i = 0; i < n_big; i++) {
     mmapio_options_init(&o);
@@ -188,7 +202,7 @@ static int in_child(void *arg)
 {
   const char *img = ((const image *)arg)->img, *dir = ((const image *)arg)->dir;
   if (test_private_mount_ns() != NULL) return 77;
-  int code = test_fs_mount("ext4", img, dir);
+  int code = test_fs_mount(FS_TYPE, img, dir);
   if (code != 0) return code;
   checks(dir);
   char cmd[2400];
@@ -201,15 +215,15 @@ static int in_child(void *arg)
 int main(void)
 {
 #if !defined(__linux__)
-  TEST_SKIP("the ext4 loop-device test needs Linux");
+  TEST_SKIP("the " FS_TYPE " loop-device test needs Linux");
 #else
-  test_require_root("to loop-mount an ext4 image");
-  char *dir = test_tmp_path("ext4");
-  char *img = test_tmp_path("ext4-img");
+  test_require_root("to loop-mount an " FS_TYPE " image");
+  char *dir = test_tmp_path(FS_TYPE);
+  char *img = test_tmp_path(FS_TYPE "-img");
   ASSERT(make_dir(dir) == 0);
   int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT(fd >= 0);
-  ASSERT(ftruncate(fd, (off_t)(8 * MIB)) == 0);
+  ASSERT(ftruncate(fd, (off_t)(FS_IMAGE_MIB * MIB)) == 0);
   close(fd);
   image im = {img, dir};
   int st = test_fork_call(in_child, &im);
@@ -218,13 +232,13 @@ int main(void)
   test_unlink(img);
   free(dir);
   free(img);
-  int code = test_child_exit(st, "ext4 full-disk checks (a full disk must not crash)");
+  int code = test_child_exit(st, FS_TYPE " full-disk checks (a full disk must not crash)");
   switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs." FS_TYPE " is missing or failed");
     case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
-    default: TEST_FAIL_("ext4 full-disk checks failed in the child (exit %d)", code);
+    default: TEST_FAIL_(FS_TYPE " full-disk checks failed in the child (exit %d)", code);
   }
 #endif
 }
