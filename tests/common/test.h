@@ -485,16 +485,15 @@ void test_require_dev_fuse(void);
 #    define TEST_FS_NO_MKFS 78
 #    define TEST_FS_NO_MOUNT 79
 int test_fs_mount(const char *type, const char *img, const char *dir);
-/* What a power cut now would leave of the file system in the image `img`
- * while it is mounted: copies the image file to `snap` (the image holds
- * what the file system has handed to its loop device, nothing that is only
- * in its page cache) and replays the copy's journal (e2fsck, as at the
- * next boot). 0, or -1 after printing why (the copy failed, or e2fsck
- * found the file system damaged). Needs e2fsprogs. */
-int test_ext4_snapshot(const char *img, const char *snap);
-/* Copies the file `name` (a path inside the file system, "/a/b") out of
- * the image `snap` to `out` (debugfs). 1 when it was there, else 0. */
-int test_ext4_dump(const char *snap, const char *name, const char *out);
+/* What a power cut now would leave of the file system of `type` in the
+ * image `img` while it is mounted: copies the image file into the
+ * directory `work` (the image holds what the file system has handed to its
+ * loop device, nothing that is only in its page cache) and mounts the copy
+ * on `work`/cut, which replays its journal as at the next boot (ext4: the
+ * copy is checked with e2fsck first). The path of that mount point, or
+ * NULL after printing why. test_fs_cut_end unmounts and removes it. */
+const char *test_fs_cut(const char *type, const char *img, const char *work);
+void test_fs_cut_end(const char *work);
 #  endif
 #endif /* !_WIN32 */
 

@@ -4,8 +4,9 @@
  * that promises durability returns, the image file is copied. The copy
  * holds what ext4 has handed to its device, and nothing that sits only in
  * the page cache of the mounted file system: it is the disk as a power cut
- * at that moment would leave it. The copy's journal is replayed (e2fsck,
- * as at the next boot) and the file is read back out of it (debugfs). What
+ * at that moment would leave it. The copy is checked (e2fsck) and mounted,
+ * which replays its journal as at the next boot, and the file is read
+ * back from it (test_fs_cut in tests/common/test_util.c). What
  * include/mmapio.h promises must be in it:
  *   - a file created at MMAPIO_DURABLE_FULL, written and flushed: its name,
  *     length and bytes;
@@ -34,10 +35,16 @@
  * A write that nothing flushed is shown for contrast: it is normally not in
  * the copy, but the OS's own writeback may have sent it already, so that
  * is printed, not checked.
- * Needs root, e2fsprogs (mkfs.ext4, e2fsck, debugfs) and a loop device;
- * skips with the reason otherwise.
+ * Needs root, e2fsprogs (mkfs.ext4, e2fsck) and a loop device; skips with
+ * the reason otherwise.
  */
 #include "test.h"
+
+/* test_xfs_powercut.c and test_btrfs_powercut.c run the same checks there. */
+#ifndef FS_TYPE
+#  define FS_TYPE "ext4"
+#  define FS_IMAGE_MIB 32
+#endif
 
 #if defined(__linux__)
 #  include <fcntl.h>
@@ -62,15 +69,16 @@ static char *in_dir(const disk *d, const char *name)
  * file is not on the device), *n its length. */
 static uint8_t *on_device(const disk *d, const char *name, size_t *n)
 {
-  char snap[1200], out[1200], inner[300];
-  snprintf(snap, sizeof snap, "%s/snap.img", d->work);
-  snprintf(out, sizeof out, "%s/out.bin", d->work);
-  snprintf(inner, sizeof inner, "/%s", name);
-  uint8_t *b = NULL;
-  if (test_ext4_snapshot(d->img, snap) != 0) test_child_fails++;
-  else if (test_ext4_dump(snap, inner, out)) b = (uint8_t *)test_read_file(out, n);
-  (void)unlink(out);
-  (void)unlink(snap);
+  const char *cut = test_fs_cut(FS_TYPE, d->img, d->work);
+  if (cut == NULL) {
+    test_child_fails++;
+    test_fs_cut_end(d->work);
+    return NULL;
+  }
+  char p[1400];
+  snprintf(p, sizeof p, "%s/%s", cut, name);
+  uint8_t *b = file_exists(p) ? (uint8_t *)test_read_file(p, n) : NULL;
+  test_fs_cut_end(d->work);
   return b;
 }
 
@@ -335,10 +343,9 @@ static void checks(const disk *d)
 static int in_child(void *arg)
 {
   const disk *d = (const disk *)arg;
-  if (system("command -v e2fsck >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1") != 0)
-    return SKIP_TOOLS;
+  if (strcmp(FS_TYPE, "ext4") == 0 && system("command -v e2fsck >/dev/null 2>&1") != 0) return SKIP_TOOLS;
   if (test_private_mount_ns() != NULL) return 77;
-  int code = test_fs_mount("ext4", d->img, d->dir);
+  int code = test_fs_mount(FS_TYPE, d->img, d->dir);
   if (code != 0) return code;
   checks(d);
   char cmd[1400];
@@ -351,9 +358,9 @@ static int in_child(void *arg)
 int main(void)
 {
 #if !defined(__linux__)
-  TEST_SKIP("the ext4 loop-device test needs Linux");
+  TEST_SKIP("the " FS_TYPE " loop-device test needs Linux");
 #else
-  test_require_root("to loop-mount an ext4 image");
+  test_require_root("to loop-mount an " FS_TYPE " image");
   char *dir = test_tmp_path("pc-mnt");
   char *work = test_tmp_path("pc-work");
   char *img = test_tmp_path("pc-img");
@@ -361,7 +368,7 @@ int main(void)
   ASSERT(make_dir(work) == 0);
   int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT(fd >= 0);
-  ASSERT(ftruncate(fd, (off_t)(32 * MIB)) == 0);
+  ASSERT(ftruncate(fd, (off_t)(FS_IMAGE_MIB * MIB)) == 0);
   close(fd);
   disk d = {img, dir, work};
   int st = test_fork_call(in_child, &d);
@@ -375,8 +382,8 @@ int main(void)
   switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case SKIP_TOOLS: TEST_SKIP("e2fsck or debugfs (e2fsprogs) is missing");
-    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
+    case SKIP_TOOLS: TEST_SKIP("e2fsck (e2fsprogs) is missing");
+    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs." FS_TYPE " is missing or failed");
     case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
     default: TEST_FAIL_("what a power cut would leave differs from what the calls promise (exit %d)", code);
   }

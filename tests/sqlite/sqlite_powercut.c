@@ -4,8 +4,8 @@
  * private mount namespace (see tests/disk/test_ext4_powercut.c for the
  * method). Each commit inserts one row and bumps a counter in another
  * table. Every 4th commit, right after COMMIT returned, the image is copied
- * as a power cut would leave it, its journal replayed, and the database
- * with its -wal and -journal files taken out of the copy and opened with
+ * as a power cut would leave it and the copy mounted (its journal replays),
+ * and the database there, with its -wal or -journal, is opened with
  * SQLite's own unix VFS (which recovers a WAL or rolls back a hot journal,
  * as after a reboot). Then:
  *   - WAL, synchronous=FULL (checkpoints every 20 pages): integrity_check
@@ -15,7 +15,7 @@
  *   - WAL, synchronous=NORMAL: integrity "ok" and every transaction all or
  *     nothing (the counter equals the rows), at most the committed ones
  *     (NORMAL may lose the last commits, never consistency).
- * Needs root, e2fsprogs (mkfs.ext4, e2fsck, debugfs) and a loop device.
+ * Needs root, e2fsprogs (mkfs.ext4, e2fsck) and a loop device.
  */
 #include "sqlite_test.h"
 
@@ -40,26 +40,21 @@ static const mode modes[] = {
     {"wal-normal", "WAL", "NORMAL", 0},
 };
 
-/* Takes the database `base` (and its -wal and -journal) out of a power-cut
- * copy of the image and checks it against `committed` commits. */
+/* Checks the database `base` of a power-cut copy of the image against
+ * `committed` commits. */
 static void check_after_cut(const disk *d, const mode *md, const char *base, long long committed)
 {
-  char snap[1200], inner[400], out[1300];
-  snprintf(snap, sizeof snap, "%s/snap.img", d->work);
-  if (test_ext4_snapshot(d->img, snap) != 0) {
+  char out[1300];
+  const char *cut = test_fs_cut("ext4", d->img, d->work);
+  if (cut == NULL) {
     test_child_fails++;
+    test_fs_cut_end(d->work);
     return;
   }
-  static const char *const suffix[] = {"", "-wal", "-journal"};
-  int have_db = 0;
-  for (int i = 0; i < 3; i++) {
-    snprintf(inner, sizeof inner, "/%s%s", base, suffix[i]);
-    snprintf(out, sizeof out, "%s/%s%s", d->work, base, suffix[i]);
-    int there = test_ext4_dump(snap, inner, out);
-    if (i == 0) have_db = there;
-  }
-  (void)unlink(snap);
-  snprintf(out, sizeof out, "%s/%s", d->work, base);
+  /* The database with its -wal and -journal as the next boot finds them
+   * (the -shm is rebuilt from the WAL). */
+  snprintf(out, sizeof out, "%s/%s", cut, base);
+  int have_db = file_exists(out);
   if (!have_db) {
     fprintf(stderr, "%s: after %lld commits the database is not on the device\n", md->name,
             committed);
@@ -88,12 +83,7 @@ static void check_after_cut(const disk *d, const mode *md, const char *base, lon
     }
     sqlite3_close(db);
   }
-  for (int i = 0; i < 3; i++) {
-    snprintf(out, sizeof out, "%s/%s%s", d->work, base, suffix[i]);
-    (void)unlink(out);
-  }
-  snprintf(out, sizeof out, "%s/%s-shm", d->work, base);
-  (void)unlink(out);
+  test_fs_cut_end(d->work);
 }
 
 static void run_mode(const disk *d, const mode *md)
@@ -129,7 +119,7 @@ static void run_mode(const disk *d, const mode *md)
 static int in_child(void *arg)
 {
   const disk *d = (const disk *)arg;
-  if (system("command -v e2fsck >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1") != 0)
+  if (system("command -v e2fsck >/dev/null 2>&1") != 0)
     return SKIP_TOOLS;
   if (test_private_mount_ns() != NULL) return 77;
   int code = test_fs_mount("ext4", d->img, d->dir);
@@ -169,7 +159,7 @@ int main(void)
   switch (code) {
     case 0: return 0;
     case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case SKIP_TOOLS: TEST_SKIP("e2fsck or debugfs (e2fsprogs) is missing");
+    case SKIP_TOOLS: TEST_SKIP("e2fsck (e2fsprogs) is missing");
     case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
     case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
     default: TEST_FAIL_("what a power cut left of the database is wrong (exit %d)", code);
