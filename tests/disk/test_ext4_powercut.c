@@ -17,6 +17,8 @@
  *   - writes under MMAPIO_FLUSH_ALWAYS and EVERY_WRITES(2), no explicit
  *     flush;
  *   - mmapio_flush_async, once mmapio_task_wait returned OK;
+ *   - a write under EVERY_MILLIS(10), once mmapio_pending_bytes says the
+ *     background flusher flushed it;
  *   - mmapio_append past the file's end (growing it), then mmapio_flush:
  *     every appended byte;
  *   - the close of an EVERY_BYTES map below its threshold (the final
@@ -28,7 +30,7 @@
  *   - a shrink (mmapio_resize), then mmapio_flush, at DATA and at FULL:
  *     the new length.
  * With the flushes disabled (msync, fsync and fdatasync doing nothing)
- * every one of these checks fails. ext4 commits its whole journal
+ * every one of these 15 checks fails. ext4 commits its whole journal
  * transaction on any sync, so the directory fsync of a FULL create cannot
  * be told apart here (tests/durability/test_create_durable.c checks that
  * call).
@@ -157,6 +159,8 @@ static void checks(const disk *d)
   uint8_t *m_view = (uint8_t *)malloc(64 * KIB), *m_shrink = (uint8_t *)malloc(MIB),
           *m_shrinkf = (uint8_t *)malloc(MIB);
   fixture(d, "view.bin", m_view, 64 * KIB, 12);
+  uint8_t *m_millis = (uint8_t *)malloc(64 * KIB);
+  fixture(d, "millis.bin", m_millis, 64 * KIB, 15);
   fixture(d, "shrink.bin", m_shrink, MIB, 13);
   fixture(d, "shrinkf.bin", m_shrinkf, MIB, 14);
   sync();
@@ -214,6 +218,21 @@ static void checks(const disk *d)
     put(m, m_small[1], 100, 10, 31);
     put(m, m_small[1], 40000, 10, 31);
     expect_on_device(d, "everyw.bin", m_small[1], 64 * KIB, 0, "two writes under EVERY_WRITES(2)");
+    TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
+  }
+
+  /* The EVERY_MILLIS background flusher: once it has flushed the write
+   * (mmapio_pending_bytes drops to 0 only after a flush succeeded). */
+  mmapio_options_init(&o);
+  o.flush_policy.kind = MMAPIO_FLUSH_EVERY_MILLIS;
+  o.flush_policy.every = 10;
+  m = open_with(d, "millis.bin", &o);
+  if (m != NULL) {
+    put(m, m_millis, 7000, 3000, 38);
+    uint64_t t0 = now_ms();
+    while (mmapio_pending_bytes(m) != 0 && now_ms() - t0 < 120000) sleep_ms(5);
+    TALLY_CHECK(mmapio_pending_bytes(m) == 0);
+    expect_on_device(d, "millis.bin", m_millis, 64 * KIB, 0, "a write under EVERY_MILLIS(10), flushed by the flusher");
     TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   }
 
@@ -336,6 +355,7 @@ static void checks(const disk *d)
   free(m_log);
   free(m_trunc);
   free(m_view);
+  free(m_millis);
   free(m_shrink);
   free(m_shrinkf);
 }
