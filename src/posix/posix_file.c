@@ -449,14 +449,6 @@ int mmapio__os_file_set_size(mmapio_native_file f, uint64_t old_len, uint64_t ne
 /* mmapio__os_file_can_reserve; *reserved tells whether the blocks are now
  * allocated (0 where fallocate is refused: no support, or a block device,
  * which refuses a KEEP_SIZE-only fallocate without changing anything). */
-/* 1 when the file has at least `len` bytes of disk blocks. */
-static int holds_blocks(int f, uint64_t len)
-{
-  struct stat st;
-  return mmapio__sys_fstat(f, &st) == 0 && st.st_blocks >= 0 &&
-         (uint64_t)st.st_blocks * 512u >= len;
-}
-
 static int can_reserve_linux(int f, uint64_t len, const char *path, int *reserved)
 {
   *reserved = 0;
@@ -543,6 +535,16 @@ int mmapio__os_file_can_hold(mmapio_native_file f, uint64_t len, const char *pat
   return MMAPIO_OK;
 }
 
+#if !MMAPIO__APPLE
+/* 1 when the file has at least `len` bytes of disk blocks. */
+static int holds_blocks(int f, uint64_t len)
+{
+  struct stat st;
+  return mmapio__sys_fstat(f, &st) == 0 && st.st_blocks >= 0 &&
+         (uint64_t)st.st_blocks * 512u >= len;
+}
+#endif
+
 int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_len, int sparse,
                           const char *path)
 {
@@ -612,7 +614,11 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
     do {
       e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len);
     } while (e == EINTR);
-    if (e != 0 && !reserve_unsupported(e)) {
+    /* A shrink on a full disk whose file system refuses even the blocks
+     * the file has (XFS; ZFS and btrfs allocate anew): 2' gives them back
+     * first. */
+    int shrink_full = e == ENOSPC && new_len <= old_len && holds_blocks(f, new_len);
+    if (e != 0 && !reserve_unsupported(e) && !shrink_full) {
       if (new_len > old_len) {
         errno = e;
         restore_len(f, old_len);

@@ -9,4 +9,5 @@
 #define FS_IMAGE_MIB 128
 #define FS_EXT4 0
 #define FS_FIXTURE_FLAGS MMAPIO_OPEN_NOCOW
+#define FS_SKIP_PORTABLE "the portable build (the calls of macOS and the BSDs) has no FS_NOCOW_FL"
 #include "test_ext4_enospc.c"

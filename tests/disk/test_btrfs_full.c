@@ -181,6 +181,9 @@ int main(void)
 #if !defined(__linux__)
   TEST_SKIP("the btrfs loop-device test needs Linux");
 #else
+#  if defined(MMAPIO_PORTABLE_POSIX)
+  TEST_SKIP("the portable build (the calls of macOS and the BSDs) has no FS_NOCOW_FL");
+#  endif
   test_require_root("to loop-mount a btrfs image");
   char *dir = test_tmp_path("btrfs");
   char *img = test_tmp_path("btrfs-img");

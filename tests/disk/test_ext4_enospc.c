@@ -217,6 +217,9 @@ int main(void)
 #if !defined(__linux__)
   TEST_SKIP("the " FS_TYPE " loop-device test needs Linux");
 #else
+#  if defined(MMAPIO_PORTABLE_POSIX) && defined(FS_SKIP_PORTABLE)
+  TEST_SKIP(FS_SKIP_PORTABLE);
+#  endif
   test_require_root("to loop-mount an " FS_TYPE " image");
   char *dir = test_tmp_path(FS_TYPE);
   char *img = test_tmp_path(FS_TYPE "-img");
