@@ -203,6 +203,9 @@ static int remap_file(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old
     if (new_len <= om->reserved) return MMAPIO_OK;
     if (file_move(om, f, new_len, aoff) != 0) {
       int e = errno;
+      /* mremap refuses a length beyond the address space (TASK_SIZE) with
+       * EINVAL, where mmap says ENOMEM; every other argument is valid. */
+      if (e == EINVAL) e = ENOMEM;
       /* Put the length back so that the map and the file agree again. */
       (void)mmapio__sys_ftruncate(f, (off_t)(aoff + old_len));
       return mmapio__fail_os(e, MMAPIO__LINUX && om->base != NULL ? "mremap" : "mmap", path);
