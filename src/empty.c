@@ -10,6 +10,9 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
+#include <string.h>
+
 int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int sparse)
 {
   if (new_len == old_len) return MMAPIO_OK;
@@ -36,16 +39,31 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
     mmapio__error_restore(&e);
     return rc;
   }
-  /* Growth from 0 (or from a length whose mapping was dropped). */
+  /* Growth from 0 (or from a length whose mapping was dropped). A map of
+   * length 0 may still have a file with bytes: an earlier failure (above,
+   * or the Windows remap) left the map empty and the file as it was. Its
+   * real length is the one a failure here puts back, not 0. */
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, old_len);
-  int rc = mmapio__os_file_set_size(m->file, old_len, new_len, sparse, m->path);
+  uint64_t file_old = old_len;
+  if (old_len == 0) {
+    int rs = mmapio__os_file_size(&file_old, m->file, m->path);
+    if (rs != MMAPIO_OK) return rs;
+  }
+  int rc = mmapio__os_file_set_size(m->file, file_old, new_len, sparse, m->path);
   if (rc != MMAPIO_OK) return rc;
   uint64_t reserve = m->max_size > new_len ? m->max_size : new_len;
   rc = mmapio__os_map(&m->om, m->file, m->mode, new_len, reserve, m->open_flags, m->path);
   if (rc != MMAPIO_OK) {
     mmapio__saved_error e;
     mmapio__error_save(&e);
-    (void)mmapio__os_file_set_size(m->file, new_len, old_len, 1, m->path);
+    (void)mmapio__os_file_set_size(m->file, new_len, file_old, 1, m->path);
+    if (file_old > new_len) {
+      /* The truncation cut bytes that no mapping held a copy of. */
+      size_t n = strlen(e.msg);
+      if (n < sizeof e.msg)
+        snprintf(e.msg + n, sizeof e.msg - n, "; the file's bytes from offset %llu to %llu read zero now",
+                 (unsigned long long)new_len, (unsigned long long)file_old);
+    }
     mmapio__error_restore(&e);
     m->om.base = NULL;
     m->om.reserved = 0;
