@@ -148,6 +148,38 @@ static void resize_again(const char *p, mmapio_map *m)
   ASSERT_OK(mmapio_close(m));
 }
 
+/* A shrink by more than 64 MiB keeps no copy of the cut bytes: when it
+ * fails after the truncation (the new section cannot be made) and the old
+ * length is mapped again, the detail says that they read zero now. */
+static void run_big_shrink(void)
+{
+  char *p = test_tmp_path("wlostbig");
+  const uint64_t big = ((uint64_t)64 << 20) + 131072u, to = 65536u;
+  mmapio_options o;
+  mmapio_options_init(&o);
+  o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_SPARSE;
+  o.size = big;
+  mmapio_map *m = NULL;
+  ASSERT_OK(mmapio_open(&m, p, &o));
+  ASSERT_OK(mmapio_write(m, 0, "head", 4));
+  mmapio__sys_reset();
+  mmapio__sys_fail_nth("CreateFileMappingW", 1, (int)ERROR_NOT_ENOUGH_MEMORY);
+  int rc = mmapio_resize(m, to);
+  mmapio__sys_reset();
+  ASSERT_STATUS(rc, MMAPIO_ENOMEM);
+  ASSERT_MSG_HAS("CreateFileMappingW(");
+  ASSERT_MSG_HAS("were not kept (more than 67108864): the file reads zero from offset 65536");
+  ASSERT_EQ(mmapio_last_os_error(), (int)ERROR_NOT_ENOUGH_MEMORY);
+  ASSERT_U64_EQ(mmapio_len(m), big);
+  ASSERT_U64_EQ(win_size((HANDLE)mmapio_native_handle(m)), big);
+  uint8_t b[4];
+  ASSERT_OK(mmapio_read(m, 0, b, 4));
+  ASSERT_MEMEQ(b, "head", 4);
+  ASSERT_OK(mmapio_close(m));
+  ASSERT_OK(mmapio__os_unlink(p));
+  free(p);
+}
+
 static void run(uint64_t to)
 {
   char *p = test_tmp_path("wlost");
@@ -181,6 +213,7 @@ int main(void)
   run(300000); /* growth */
   run(100000); /* shrink: the cut bytes were already truncated away */
   run_writeback_fails();
+  run_big_shrink();
   printf("win_resize_lost: OK\n");
   return 0;
 }
