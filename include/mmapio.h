@@ -1667,7 +1667,9 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *     truncates to empty;
  *   - views of (0, 0), reads into empty buffers at offset 0 and writes of
  *     0 bytes succeed; any other range is EBOUNDS as usual;
- *   - mmapio_resize(m, 0) (READ_WRITE) truncates the file to 0 bytes and
+ *   - mmapio_resize(m, 0) (READ_WRITE) truncates the file to 0 bytes (a
+ *     window opened with length 0: to its offset, like any resize of such
+ *     a window, which sets the file length to offset + new size) and
  *     unmaps the memory (same rules as a moving resize: EBUSY with pins,
  *     waits for other threads' views, EDEADLK for the caller's own);
  *     mmapio_resize from 0 maps the file afresh (reserving max_size when it

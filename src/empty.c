@@ -15,6 +15,11 @@
 
 int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int sparse)
 {
+  /* File lengths count from the start of the file: a window (resizable
+   * only when opened with length 0, up to the end of the file) starts at
+   * file offset fo, and resizing it sets the file length to fo + new_len,
+   * as mmapio__resize_in_place does. */
+  const uint64_t fo = m->om.offset;
   if (new_len == old_len) return MMAPIO_OK;
   if (new_len == 0) {
     /* Unmap first: some systems (Windows) cannot truncate a mapped file.
@@ -23,7 +28,7 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
     if (m->om.base != NULL) mmapio__os_unmap(&m->om, old_len);
     m->om.base = NULL;
     m->om.reserved = 0;
-    int rc = mmapio__os_file_set_size(m->file, old_len, 0, sparse, m->path);
+    int rc = mmapio__os_file_set_size(m->file, fo + old_len, fo, sparse, m->path);
     if (rc == MMAPIO_OK) return MMAPIO_OK;
     mmapio__saved_error e;
     mmapio__error_save(&e);
@@ -44,25 +49,25 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
    * or the Windows remap) left the map empty and the file as it was. Its
    * real length is the one a failure here puts back, not 0. */
   if (m->om.base != NULL) mmapio__os_unmap(&m->om, old_len);
-  uint64_t file_old = old_len;
+  uint64_t file_old = fo + old_len, file_new = fo + new_len;
   if (old_len == 0) {
     int rs = mmapio__os_file_size(&file_old, m->file, m->path);
     if (rs != MMAPIO_OK) return rs;
   }
-  int rc = mmapio__os_file_set_size(m->file, file_old, new_len, sparse, m->path);
+  int rc = mmapio__os_file_set_size(m->file, file_old, file_new, sparse, m->path);
   if (rc != MMAPIO_OK) return rc;
   uint64_t reserve = m->max_size > new_len ? m->max_size : new_len;
   rc = mmapio__os_map(&m->om, m->file, m->mode, new_len, reserve, m->open_flags, m->path);
   if (rc != MMAPIO_OK) {
     mmapio__saved_error e;
     mmapio__error_save(&e);
-    (void)mmapio__os_file_set_size(m->file, new_len, file_old, 1, m->path);
-    if (file_old > new_len) {
+    (void)mmapio__os_file_set_size(m->file, file_new, file_old, 1, m->path);
+    if (file_old > file_new) {
       /* The truncation cut bytes that no mapping held a copy of. */
       size_t n = strlen(e.msg);
       if (n < sizeof e.msg)
         snprintf(e.msg + n, sizeof e.msg - n, "; the file's bytes from offset %llu to %llu read zero now",
-                 (unsigned long long)new_len, (unsigned long long)file_old);
+                 (unsigned long long)file_new, (unsigned long long)file_old);
     }
     mmapio__error_restore(&e);
     m->om.base = NULL;
