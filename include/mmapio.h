@@ -1673,11 +1673,14 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *     unmaps the memory (same rules as a moving resize: EBUSY with pins,
  *     waits for other threads' views, EDEADLK for the caller's own);
  *     mmapio_resize from 0 maps the file afresh (reserving max_size when it
- *     was given, so later growth is in place). If a failed resize(0) left
- *     the map empty while the file kept its bytes (mapping the old length
- *     again failed too), a failing resize from there gives the file its
- *     length back, and its bytes below the new size (the message says when
- *     the bytes above it read zero now);
+ *     was given, so later growth is in place). When resize(0) cannot
+ *     truncate and then cannot map the old length again either, the map is
+ *     empty (len 0) and the file keeps its length and bytes; the status and
+ *     mmapio_last_os_error are those of the mapping, and the detail names
+ *     both failures and ends in "(the map is empty now)". A failing resize
+ *     from such a map gives the file its length back, and its bytes below
+ *     the new size (the message says when the bytes above it read zero
+ *     now);
  *   - mmapio_flush / mmapio_flush_range of an empty map succeed and do
  *     nothing.
  *  Anonymous maps are not affected (mmapio_anon size 0 stays ESIZE).

@@ -35,7 +35,21 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
     uint64_t reserve = m->max_size > old_len ? m->max_size : old_len;
     int rc2 = mmapio__os_map(&m->om, m->file, m->mode, old_len, reserve, m->open_flags, m->path);
     if (rc2 != MMAPIO_OK) {
-      /* Nothing is mapped any more: the map is empty from now on. */
+      /* Nothing is mapped any more: the map is empty from now on. The
+       * status and OS error are those of this failure; the message tells
+       * both and what became of the map. */
+      mmapio__saved_error e2;
+      mmapio__error_save(&e2);
+      char second[200];
+      size_t n2 = strlen(e2.msg);
+      if (n2 >= sizeof second) n2 = sizeof second - 1;
+      memcpy(second, e2.msg, n2);
+      second[n2] = '\0';
+      snprintf(e2.msg, sizeof e2.msg,
+               "%.199s; that was mapping the old %llu bytes again after the truncation "
+               "failed: %.199s (the map is empty now)",
+               second, (unsigned long long)old_len, e.msg);
+      mmapio__error_restore(&e2);
       m->om.base = NULL;
       m->om.reserved = 0;
       mmapio__st_release(&m->len, 0);

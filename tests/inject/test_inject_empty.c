@@ -240,6 +240,16 @@ static mmapio_map *emptied_map(void)
     return NULL;
   }
   ASSERT_STATUS(rc, mmapio__os_status(errs[0]));
+  ASSERT_EQ(mmapio_last_os_error(), errs[0]);
+  printf("emptied: %s\n", mmapio_last_error());
+  /* The detail names both failures and says that the map is empty. */
+  ASSERT_MSG_HAS("mapping the old");
+  ASSERT_MSG_HAS(TRUNC_CALL);
+  {
+    const char *d = mmapio_last_error(), *end = "(the map is empty now)";
+    size_t n = strlen(d), k = strlen(end);
+    if (n < k || strcmp(d + n - k, end) != 0) TEST_FAIL_("detail \"%s\" does not end in %s", d, end);
+  }
   ASSERT_U64_EQ(mmapio_len(m), 0);
   ASSERT_EQ(file_len(p), (int64_t)flen);
   return m;
