@@ -883,7 +883,16 @@ MMAPIO_API int mmapio_clear_error(mmapio_map *m);
  *          old length again fails too, the detail message ends in "(the map
  *          is empty now)" and so is the map: mmapio_len is 0, reads, writes
  *          and views fail with EBOUNDS, close works; the file keeps its old
- *          length and content.
+ *          length and content (a shrink writes the bytes it cut back; if
+ *          that write fails too, the status and mmapio_last_os_error stay
+ *          those of the first failure and the message says from which file
+ *          offset the file reads zero). Windows also keeps no copy of the
+ *          bytes a shrink of more than 64 MiB cuts: if that resize fails
+ *          after the truncation, the file has its old length back but reads
+ *          zero there, and the message says from which offset. A resize of
+ *          such an empty map maps the file afresh (its bytes below the new
+ *          size show); if it fails, the file keeps its length and bytes and
+ *          the message ends in "(the map is still empty)".
  *  @since 1.0.0 */
 MMAPIO_API int mmapio_resize(mmapio_map *m, uint64_t new_size);
 
@@ -1692,11 +1701,20 @@ MMAPIO_API int mmapio_stats(mmapio_map_stats *st, const mmapio_map *m);
  *     truncates to empty;
  *   - views of (0, 0), reads into empty buffers at offset 0 and writes of
  *     0 bytes succeed; any other range is EBOUNDS as usual;
- *   - mmapio_resize(m, 0) (READ_WRITE) truncates the file to 0 bytes and
+ *   - mmapio_resize(m, 0) (READ_WRITE) truncates the file to 0 bytes (a
+ *     window opened with length 0: to its offset, like any resize of such
+ *     a window, which sets the file length to offset + new size) and
  *     unmaps the memory (same rules as a moving resize: EBUSY with pins,
  *     waits for other threads' views, EDEADLK for the caller's own);
  *     mmapio_resize from 0 maps the file afresh (reserving max_size when it
- *     was given, so later growth is in place);
+ *     was given, so later growth is in place). When resize(0) cannot
+ *     truncate and then cannot map the old length again either, the map is
+ *     empty (len 0) and the file keeps its length and bytes; the status and
+ *     mmapio_last_os_error are those of the mapping, and the detail names
+ *     both failures and ends in "(the map is empty now)". A failing resize
+ *     from such a map gives the file its length back, and its bytes below
+ *     the new size (the message says when the bytes above it read zero
+ *     now);
  *   - mmapio_flush / mmapio_flush_range of an empty map succeed and do
  *     nothing.
  *  Anonymous maps are not affected (mmapio_anon size 0 stays ESIZE).

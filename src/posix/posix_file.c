@@ -336,10 +336,8 @@ static int grow_reserved(int fd, uint64_t old_len, uint64_t new_len)
   }
   return 0;
 #else
-  int e;
-  do {
-    e = mmapio__sys_posix_fallocate(fd, (off_t)old_len, (off_t)(new_len - old_len));
-  } while (e == EINTR);
+  /* The wrapper retries EINTR itself. */
+  int e = mmapio__sys_posix_fallocate(fd, (off_t)old_len, (off_t)(new_len - old_len));
   if (e == 0) return 0;
   if (reserve_unsupported(e)) {
     /* ZFS and some others answer EINVAL / EOPNOTSUPP: keep the file sparse. */
@@ -610,10 +608,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
      * the old length back if that fails. The truncation below frees and
      * reallocates the blocks (only a concurrent consumer of the space can
      * make that second reservation fail). */
-    int e;
-    do {
-      e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len);
-    } while (e == EINTR);
+    int e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len); /* EINTR retried inside */
     /* A shrink on a full disk whose file system refuses even the blocks
      * the file has (XFS; ZFS and btrfs allocate anew): 2' gives them back
      * first. */
@@ -649,10 +644,13 @@ int mmapio__os_unlink(const char *path)
 }
 
 /* read/write copy from the current offsets to the end of `in`. Returns 0 or
- * an errno; *call names the failing call. */
+ * an errno; *call names the failing call. The wrappers retry EINTR; a short
+ * write is continued; a write that takes nothing of a non-empty buffer
+ * (which POSIX leaves possible) is ENOSPC, as GNU coreutils' full_write
+ * treats it, instead of a loop that never ends. */
 static int copy_rw(int in, int out, const char **call)
 {
-  enum { BUFSZ = 256 * 1024 };
+  enum { BUFSZ = 256 * 1024 }; /* far below Linux's 0x7ffff000 bytes per call */
   char *buf = (char *)malloc(BUFSZ);
   if (buf == NULL) {
     *call = "malloc";
@@ -662,7 +660,6 @@ static int copy_rw(int in, int out, const char **call)
   for (;;) {
     ssize_t n = mmapio__sys_read(in, buf, BUFSZ);
     if (n < 0) {
-      if (errno == EINTR) continue;
       e = errno;
       *call = "read";
       break;
@@ -672,8 +669,11 @@ static int copy_rw(int in, int out, const char **call)
     while (done < (size_t)n) {
       ssize_t w = mmapio__sys_write(out, buf + done, (size_t)n - done);
       if (w < 0) {
-        if (errno == EINTR) continue;
         e = errno;
+        break;
+      }
+      if (w == 0) {
+        e = ENOSPC;
         break;
       }
       done += (size_t)w;
@@ -869,11 +869,17 @@ static int copy_bytes(int in, int out, const char *src, const char *dst, const c
 {
   *epath = dst;
 #if MMAPIO__LINUX
-  for (;;) {
+  /* copy_file_range returns 0 at the end of the source, but also at once
+   * for files whose size reads 0 although they have bytes (procfs and
+   * sysfs files, which are regular files): a 0 before any byte was copied
+   * hands over to read/write, which finds out. */
+  for (int copied = 0;; copied = 1) {
     ssize_t n = mmapio__sys_copy_file_range(in, out, (size_t)1 << 30);
     if (n > 0) continue;
-    if (n == 0) return 0;
-    if (errno == EINTR) continue;
+    if (n == 0) {
+      if (copied) return 0;
+      break;
+    }
     if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL ||
         errno == EBADF || errno == EPERM)
       break;

@@ -34,6 +34,7 @@
 #include "os_fast.h"
 #include "win.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -531,18 +532,27 @@ static int mmapio__win_remap_data(mmapio__os_mapping *om, mmapio_native_file f,
  * memory right after a larger mapping was released) restores the length
  * with zeros there. */
 static int mmapio__win_save_tail(mmapio__win_old *old, const mmapio__os_mapping *om,
-                                 uint64_t new_len, const char *path)
+                                 const mmapio__win_map *wm, HANDLE f, uint64_t new_len,
+                                 const char *path)
 {
   old->tail = NULL;
   old->tail_len = 0;
-  if (new_len >= old->len || old->len - new_len > MMAPIO__WIN_TAIL_MAX || om->base == NULL)
-    return MMAPIO_OK;
+  if (new_len >= old->len || old->len - new_len > MMAPIO__WIN_TAIL_MAX) return MMAPIO_OK;
   old->tail_len = old->len - new_len;
   old->tail = (uint8_t *)malloc((size_t)old->tail_len);
   if (old->tail == NULL)
     return mmapio__fail_os((int)ERROR_NOT_ENOUGH_MEMORY, "malloc(resize undo buffer)", path);
-  memcpy(old->tail, om->base + new_len, (size_t)old->tail_len);
-  return MMAPIO_OK;
+  if (om->base != NULL) {
+    memcpy(old->tail, om->base + new_len, (size_t)old->tail_len);
+    return MMAPIO_OK;
+  }
+  /* Nothing is mapped (a map an earlier failure left empty): the bytes are
+   * in the file only. */
+  DWORD e = mmapio__win_read_at(f, wm->aoff + new_len, old->tail, old->tail_len, 0, NULL);
+  if (e == 0) return MMAPIO_OK;
+  free(old->tail);
+  old->tail = NULL;
+  return mmapio__fail_os((int)e, "ReadFile(resize undo buffer)", path);
 }
 
 /* Step 1: no view may remain while the file shrinks, and unmapping first
@@ -594,21 +604,28 @@ static int mmapio__win_map_resized(mmapio__os_mapping *om, mmapio__win_map *wm, 
   return MMAPIO_OK;
 }
 
-/* The bytes a shrink cut off, back into the file through `f` when they
- * cannot be copied back into a mapping (best effort). The handle's file
- * pointer, which duplicates of it share, is left where it was. */
-static void mmapio__win_write_tail(HANDLE f, uint64_t at, const mmapio__win_old *old)
+/* What the undo says about the cut bytes when they could not be put back,
+ * written into buf ("" when nothing was lost): a shrink larger than
+ * MMAPIO__WIN_TAIL_MAX kept no copy, or writing the copy back failed with
+ * `we` after `put` bytes. File offset `at` is where the cut bytes start. */
+static void mmapio__win_tail_note(char *buf, size_t n, uint64_t at, uint64_t cut,
+                                  const mmapio__win_old *old, DWORD we, uint64_t put)
 {
-  LARGE_INTEGER zero, cur;
-  OVERLAPPED ov;
-  DWORD done = 0;
-  zero.QuadPart = 0;
-  if (!SetFilePointerEx(f, zero, &cur, FILE_CURRENT)) return;
-  memset(&ov, 0, sizeof ov);
-  ov.Offset = (DWORD)(at & 0xffffffffu);
-  ov.OffsetHigh = (DWORD)(at >> 32);
-  (void)WriteFile(f, old->tail, (DWORD)old->tail_len, &done, &ov);
-  SetFilePointerEx(f, cur, NULL, FILE_BEGIN);
+  buf[0] = '\0';
+  if (we != 0) {
+    char os[160];
+    mmapio__os_strerror((int)we, os, sizeof os);
+    snprintf(buf, n,
+             "; writing the %llu bytes the shrink had cut off back into the file failed "
+             "(WriteFile: %s): the file reads zero from offset %llu",
+             (unsigned long long)old->tail_len, os, (unsigned long long)(at + put));
+  } else if (cut != 0 && old->tail == NULL) {
+    snprintf(buf, n,
+             "; the %llu bytes the shrink had cut off were not kept (more than %llu): the file "
+             "reads zero from offset %llu",
+             (unsigned long long)cut, (unsigned long long)MMAPIO__WIN_TAIL_MAX,
+             (unsigned long long)at);
+  }
 }
 
 /* After a failed step 2 or 3: the old length back (when `unsize`, reserving
@@ -617,38 +634,64 @@ static void mmapio__win_write_tail(HANDLE f, uint64_t at, const mmapio__win_old 
  * message extended when even that fails: nothing is mapped then, the
  * backend data is freed (om is that of an empty mapping, which the core
  * makes the map: see mmapio__os_remap in platform.h), and a cut tail goes
- * back into the file. */
+ * back into the file (mmapio__win_write_at: all of it, or the message says
+ * where the file reads zero). A map that was empty before (old->base NULL:
+ * an earlier resize left it so) stays empty, with the file's length and
+ * bytes back. The status and the OS error stay those of the first failure. */
 static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, HANDLE f,
                                   uint64_t new_len, const mmapio__win_old *old, int unsize, int st)
 {
+  uint64_t at = wm->aoff + new_len;
+  uint64_t cut = unsize && old->len > new_len ? old->len - new_len : 0;
+  char note[400];
   if (unsize) {
     const char *c2;
     mmapio__win_set_size(f, wm->aoff + new_len, wm->aoff + old->len, 1, &c2);
   }
-  if (!mmapio__win_restore(om, wm, f, old->len, old->base, old->reserved, old->ph)) {
-    /* Nothing is mapped any more: say so, keeping the first cause. */
-    char first[400];
-    const char *le = mmapio_last_error();
-    int oserr = mmapio_last_os_error();
-    size_t n = strlen(le);
-    if (n >= sizeof first) n = sizeof first - 1;
-    memcpy(first, le, n);
-    first[n] = '\0';
-    if (old->ph) VirtualFree(old->base, 0, MEM_RELEASE);
-    if (unsize && old->tail != NULL) mmapio__win_write_tail(f, wm->aoff + new_len, old);
-    if (wm->section != NULL) CloseHandle(wm->section);
-    free(wm->views);
-    free(wm);
-    om->handle = NULL;
-    om->base = NULL;
-    om->reserved = 0;
-    return mmapio__fail_keep_os(st, oserr,
-                                "%s; mapping the old %llu bytes again failed too (the map is "
-                                "empty now)",
-                                first, (unsigned long long)old->len);
+  if (old->base != NULL &&
+      mmapio__win_restore(om, wm, f, old->len, old->base, old->reserved, old->ph)) {
+    if (old->tail != NULL) memcpy(om->base + new_len, old->tail, (size_t)old->tail_len);
+    mmapio__win_tail_note(note, sizeof note, at, cut, old, 0, 0);
+    if (note[0] != '\0') {
+      mmapio__saved_error e;
+      mmapio__error_save(&e);
+      size_t n = strlen(e.msg);
+      if (n < sizeof e.msg) snprintf(e.msg + n, sizeof e.msg - n, "%s", note);
+      mmapio__error_restore(&e);
+    }
+    return st;
   }
-  if (old->tail != NULL) memcpy(om->base + new_len, old->tail, (size_t)old->tail_len);
-  return st;
+  /* Nothing is mapped any more: say so, keeping the first cause. */
+  char first[400];
+  const char *le = mmapio_last_error();
+  int oserr = mmapio_last_os_error();
+  size_t n = strlen(le);
+  if (n >= sizeof first) n = sizeof first - 1;
+  memcpy(first, le, n);
+  first[n] = '\0';
+  if (old->ph) VirtualFree(old->base, 0, MEM_RELEASE);
+  DWORD we = 0;
+  uint64_t put = 0;
+  if (cut != 0 && old->tail != NULL)
+    we = mmapio__win_write_at(f, at, old->tail, old->tail_len, 0, &put);
+  if (wm->section != NULL) CloseHandle(wm->section);
+  free(wm->views);
+  free(wm);
+  om->handle = NULL;
+  om->base = NULL;
+  om->reserved = 0;
+  mmapio__win_tail_note(note, sizeof note, at, cut, old, we, put);
+  char again[120];
+  if (old->base != NULL)
+    snprintf(again, sizeof again, "; mapping the old %llu bytes again failed too",
+             (unsigned long long)old->len);
+  else
+    again[0] = '\0';
+  const char *end = old->base != NULL ? " (the map is empty now)" : " (the map is still empty)";
+  /* The message ends in `end` however long the first cause was. */
+  size_t room = 511u - strlen(again) - strlen(note) - strlen(end);
+  return mmapio__fail_keep_os(st, oserr, "%.*s%s%s%s", (int)(n < room ? n : room), first, again,
+                              note, end);
 }
 
 static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, uint64_t old_len,
@@ -662,13 +705,22 @@ static int mmapio__win_remap_real(mmapio__os_mapping *om, mmapio_native_file f, 
   int st = mmapio__win_remap_data(om, f, &wm, path);
   if (st != MMAPIO_OK) return st;
   if (wm->anon || mmapio__win_file_invalid(f)) return mmapio__win_remap_anon(om, wm, old_len, new_len);
+  if (om->base == NULL) {
+    /* Nothing is mapped: an earlier resize failed and left the map empty
+     * (len 0) while the file kept its bytes. Those are the old length to
+     * go back to if this resize fails, not 0. */
+    uint64_t flen = 0;
+    st = mmapio__os_file_size(&flen, f, path);
+    if (st != MMAPIO_OK) return st;
+    old_len = flen > wm->aoff ? flen - wm->aoff : 0;
+  }
   old.base = om->base;
   old.reserved = om->reserved;
   old.len = old_len;
   old.ph = wm->ph;
   old.keep = keep;
 
-  st = mmapio__win_save_tail(&old, om, new_len, path);                         /* 0 */
+  st = mmapio__win_save_tail(&old, om, wm, (HANDLE)f, new_len, path);         /* 0 */
   if (st == MMAPIO_OK) st = mmapio__win_release(om, wm, old.ph, path);         /* 1 */
   if (st != MMAPIO_OK) {
     free(old.tail);

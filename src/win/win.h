@@ -87,7 +87,10 @@ wchar_t *mmapio__win_widen(const char *s, DWORD *err);
  *   (FileEndOfFileInfo) so that the file pointer, shared with duplicated
  *   handles, is not moved), "SetFileAllocation" (a: allocation size; done
  *   with SetFileInformationByHandle(FileAllocationInfo)), "DeleteFileW",
- *   "CopyFileW" (files.c), "MoveFileExW" (win_publish.c, files.c).
+ *   "CopyFileW" (files.c), "MoveFileExW" (win_publish.c, files.c),
+ *   "WriteFile" and "ReadFile" (a: file offset, b: bytes asked for; one
+ *   record per call: mmapio__win_write_at and mmapio__win_read_at split a
+ *   transfer into several).
  * Synchronisation calls (SRW locks, WaitOnAddress, ...) are not hooked. */
 static __inline DWORD mmapio__win_hook(const char *name, uint64_t a, uint64_t b, int flags)
 {
@@ -120,6 +123,28 @@ static __inline int mmapio__win_inject_(const char *name, uint64_t a, uint64_t b
  * *call names the failing call. */
 DWORD mmapio__win_set_size(HANDLE f, uint64_t old_len, uint64_t new_len, int sparse,
                            const char **call);
+
+/* Largest transfer of one ReadFile/WriteFile call: its length is a DWORD,
+ * and a smaller piece also keeps one call from running for minutes. */
+#define MMAPIO__WIN_IO_MAX ((DWORD)1 << 30)
+
+/* Write all `len` bytes of `buf` to `f` at file offset `at` (positioned
+ * writes), in WriteFile calls of at most `max` bytes (0: MMAPIO__WIN_IO_MAX;
+ * tests pass tiny pieces), continuing after a short write. Stops at the
+ * first failure, and at a call that writes nothing (ERROR_WRITE_FAULT, so
+ * that it cannot spin). Returns 0 or that first Win32 error; *done (may be
+ * NULL) receives the bytes written before it. Records nothing. The handle's
+ * file pointer, which its duplicates share, is left where it was. */
+DWORD mmapio__win_write_at(HANDLE f, uint64_t at, const void *buf, uint64_t len, DWORD max,
+                           uint64_t *done);
+
+/* Read `len` bytes of `f` at file offset `at` into `buf`, the same way
+ * (ReadFile calls of at most `max` bytes, short reads continued). The end
+ * of the file before `len` bytes is ERROR_HANDLE_EOF. Returns 0 or the
+ * first Win32 error; *done (may be NULL) receives the bytes read. Hooked
+ * as "ReadFile" (a: file offset, b: bytes asked for). */
+DWORD mmapio__win_read_at(HANDLE f, uint64_t at, void *buf, uint64_t len, DWORD max,
+                          uint64_t *done);
 
 /* ---- Named sections (map.c, used by shm_win.c) -------------------------- */
 /* Map all `len` bytes of the paging-file section `s`, which the mapping
