@@ -84,8 +84,11 @@ need gcc gcc
 need g++ g++
 if want_stage asan || want_stage tsan; then need clang clang; fi
 if want_stage musl; then need musl-gcc musl-tools; fi
+# The 32-bit libgcc and C library come with gcc-N-multilib. Not the
+# gcc-multilib package: all it adds is /usr/include/asm (the stage makes
+# that link itself), and it conflicts with the ARM cross compilers.
 if want_stage x86_32 && [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
-  missing+=(gcc-multilib)
+  missing+=("gcc-$(gcc -dumpversion 2>/dev/null | cut -d. -f1)-multilib")
 fi
 # The ARM cross compilers, their C libraries (only recommended by the
 # compiler packages) and qemu-user.
@@ -236,7 +239,14 @@ for s in "${all_stages[@]}"; do
     x86_32)
       # The 64-bit system's SQLite and libfuse cannot be linked into a
       # 32-bit program: their tests are left out as in the musl stage.
-      run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc -DCMAKE_C_FLAGS=-m32 ;;
+      # The kernel's asm/ headers for -m32 are the x86-64 ones (they serve
+      # both); Debian's gcc-multilib would only link /usr/include/asm to
+      # them, and it cannot be installed next to the ARM cross compilers.
+      kh32="$build_root/x86_32-kernel-headers"
+      arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+      mkdir -p "$kh32"
+      ln -sfn "/usr/include/$arch/asm" "$kh32/asm"
+      run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc "-DCMAKE_C_FLAGS=-m32 -isystem $kh32" ;;
     aarch64)
       # C only, as x86_32: the system's SQLite and libfuse are x86-64.
       run_stage aarch64 -- "${c_only[@]}" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-linux-arm.cmake" \
