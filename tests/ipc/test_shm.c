@@ -90,6 +90,8 @@ static proc_t spawn(const char *self, const char *name, unsigned idx)
   CloseHandle(pi.hThread);
   return pi.hProcess;
 }
+/* A child that ended already (it failed before it was ready). */
+static int proc_ended(proc_t p) { return WaitForSingleObject(p, 0) == WAIT_OBJECT_0; }
 static int wait_proc(proc_t p)
 {
   DWORD code = 1;
@@ -122,6 +124,14 @@ static proc_t spawn(const char *self, const char *name, unsigned idx)
     _exit(127);
   }
   return pid;
+}
+/* A child that ended already (it failed before it was ready); it is left
+ * to wait_proc to reap. */
+static int proc_ended(proc_t p)
+{
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  return waitid(P_PID, (id_t)p, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == p;
 }
 static int wait_proc(proc_t p)
 {
@@ -205,7 +215,11 @@ int main(int argc, char **argv)
     printf("note: under %s the children are forked, not executed again\n", test_emulator());
   for (unsigned i = 0; i < NCHILD; i++) kids[i] = spawn(argv[0], name, i);
   mmapio_fetch_add_u64(cells + 1, 1, MMAPIO_ORDER_SEQ_CST);
+  /* No child can end before all are ready: one that did failed (could not
+   * start, open or check), and waiting for it would never end. */
   while (mmapio_load_u64(cells + 1, MMAPIO_ORDER_ACQUIRE) < NCHILD + 1u) {
+    for (unsigned i = 0; i < NCHILD; i++)
+      if (proc_ended(kids[i])) TEST_FAIL_("child %u ended before it was ready: status %d", i, wait_proc(kids[i]));
   }
   for (unsigned i = 0; i < INCS; i++) mmapio_fetch_add_u64(cells, 1, MMAPIO_ORDER_RELAXED);
   for (unsigned i = 0; i < NCHILD; i++) ASSERT_EQ(wait_proc(kids[i]), 0);
