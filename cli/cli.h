@@ -152,7 +152,9 @@ int cli_stat_path(const char *path, int follow, cli_stat *st);
  * else CLI_KIND_OTHER (then stat it). */
 typedef struct cli_dir cli_dir;
 cli_dir *cli_dir_open(const char *path);              /* NULL with errno set */
-const char *cli_dir_next(cli_dir *d, cli_kind *kind); /* NULL at the end */
+/* NULL at the end (errno 0) or when the directory cannot be read further
+ * (errno set: EOVERFLOW, EIO, ...). */
+const char *cli_dir_next(cli_dir *d, cli_kind *kind);
 
 /* Returns 1 when cli_stat_path() of a regular file found in a directory
  * listing can be skipped because nothing it returns is needed: the caller

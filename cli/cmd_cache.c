@@ -332,7 +332,7 @@ static void do_path(cache_state *s, const char *path, int top, cli_kind hint);
 static void do_dir(cache_state *s, const char *path, const cli_stat *st)
 {
   cli_dir *d;
-  const char *name;
+  const char *name = NULL;
   int i;
   size_t pl = strlen(path);
   /* Loops need followed links: without -f no directory is entered twice
@@ -376,6 +376,12 @@ static void do_dir(cache_state *s, const char *path, const cli_stat *st)
     do_path(s, child, 0, kind);
     free(child);
     pl = strlen(path);
+  }
+  /* A listing that ends in an error is reported, never taken for the end:
+   * the files after that point were not looked at. */
+  if (name == NULL && errno != 0 && !cli_interrupted()) {
+    fprintf(stderr, "mmapio %s: %s: reading the directory: %s\n", s->o->cmd, path, strerror(errno));
+    s->failed++;
   }
   s->depth--;
   cli_dir_close(d);

@@ -480,8 +480,10 @@ cli_dir *cli_dir_open(const char *path)
 const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   for (;;) {
-    if (!d->first && !FindNextFileA(d->h, &d->fd))
+    if (!d->first && !FindNextFileA(d->h, &d->fd)) {
+      errno = GetLastError() == ERROR_NO_MORE_FILES ? 0 : EIO;
       return NULL;
+    }
     d->first = 0;
     if (strcmp(d->fd.cFileName, ".") != 0 && strcmp(d->fd.cFileName, "..") != 0) {
       *kind = CLI_KIND_OTHER; /* stat it: reparse points need a closer look */
@@ -520,6 +522,8 @@ cli_dir *cli_dir_open(const char *path)
 const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 {
   struct dirent *e;
+  /* readdir tells the end from an error only by errno. */
+  errno = 0;
   while ((e = readdir(d->dir)) != NULL) {
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
       *kind = CLI_KIND_OTHER;
@@ -535,6 +539,7 @@ const char *cli_dir_next(cli_dir *d, cli_kind *kind)
 #endif
       return e->d_name;
     }
+    errno = 0;
   }
   return NULL;
 }

@@ -1031,7 +1031,13 @@ typedef enum mmapio_order {
 /* Lock-free atomic operations on cells of an atomic view, inline, usable
  * from C and C++, across threads and across processes mapping the same file.
  * fetch_* return the previous value; compare_exchange returns 1 when it
- * swapped, else 0 with *expected set to the current value. */
+ * swapped, else 0 with *expected set to the current value.
+ * On CPUs without 64-bit atomic instructions (armv6 and some other 32-bit
+ * targets) the u64 operations are calls into GCC's libatomic, which the
+ * CMake target and mmapio.pc then link. They are atomic between processes
+ * only where that libatomic is lock-free for 8 bytes
+ * (__atomic_is_lock_free(8, p); it is on ARM Linux); one that falls back to
+ * locks is atomic between the threads of one process only. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define MMAPIO_ORD_(o) \
      ((o) == MMAPIO_ORDER_RELAXED ? __ATOMIC_RELAXED : \

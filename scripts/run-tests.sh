@@ -16,6 +16,20 @@
 #             SQLite, FUSE and the valgrind test need libraries built for glibc
 #   x86_32    GCC -m32: the 32-bit x86 ABI (4-byte aligned uint64_t, 32-bit
 #             size_t, 2 GiB MMAPIO_MAX_SIZE); C tests only, no SQLite or FUSE
+#   aarch64   64-bit ARM Linux: cross-compiled (gcc-aarch64-linux-gnu,
+#             cmake/toolchain-linux-arm.cmake), C tests run under qemu-aarch64
+#   armhf     32-bit ARM Linux (arm-linux-gnueabihf, armv7-a: 8-byte aligned
+#             uint64_t, 32-bit size_t and long, 64-bit atomics), C tests
+#             under qemu-arm, with the portable POSIX backend (qemu-arm 7.2's
+#             mremap damages the mapping after one that shrinks); then an
+#             armv6 build (no 64-bit atomic instructions: libatomic) and
+#             its modules tests
+#             Both ARM stages check ABI, alignment, char signedness (char is
+#             unsigned on ARM) and logic, NOT memory ordering: qemu-user on
+#             an x86 host runs ARM code with x86's strong ordering, so a
+#             missing barrier that real ARM hardware would expose stays
+#             hidden. A test that needs what qemu-user cannot do (exec an
+#             ARM program without binfmt_misc, ...) skips with its reason.
 #   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
 #
 # It stops at the first failing stage with a non-zero exit status, prints each
@@ -33,10 +47,10 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 fuzz)
+all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 aarch64 armhf fuzz)
 stages=()
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -70,8 +84,23 @@ need gcc gcc
 need g++ g++
 if want_stage asan || want_stage tsan; then need clang clang; fi
 if want_stage musl; then need musl-gcc musl-tools; fi
+# The 32-bit libgcc and C library come with gcc-N-multilib. Not the
+# gcc-multilib package: all it adds is /usr/include/asm (the stage makes
+# that link itself), and it conflicts with the ARM cross compilers.
 if want_stage x86_32 && [ ! -e /usr/lib32/libc.so ] && [ ! -e /usr/lib/i386-linux-gnu/libc.so ]; then
-  missing+=(gcc-multilib)
+  missing+=("gcc-$(gcc -dumpversion 2>/dev/null | cut -d. -f1)-multilib")
+fi
+# The ARM cross compilers, their C libraries (only recommended by the
+# compiler packages) and qemu-user.
+if want_stage aarch64; then
+  need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+  [ -e /usr/aarch64-linux-gnu/include/stdio.h ] || missing+=(libc6-dev-arm64-cross)
+  need qemu-aarch64 qemu-user
+fi
+if want_stage armhf; then
+  need arm-linux-gnueabihf-gcc gcc-arm-linux-gnueabihf
+  [ -e /usr/arm-linux-gnueabihf/include/stdio.h ] || missing+=(libc6-dev-armhf-cross)
+  command -v qemu-arm >/dev/null 2>&1 || case " ${missing[*]-} " in *" qemu-user "*) ;; *) missing+=(qemu-user) ;; esac
 fi
 if want_stage windows && [ -x "$repo/scripts/test-wine.sh" ]; then
   need x86_64-w64-mingw32-gcc mingw-w64
@@ -210,7 +239,32 @@ for s in "${all_stages[@]}"; do
     x86_32)
       # The 64-bit system's SQLite and libfuse cannot be linked into a
       # 32-bit program: their tests are left out as in the musl stage.
-      run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc -DCMAKE_C_FLAGS=-m32 ;;
+      # The kernel's asm/ headers for -m32 are the x86-64 ones (they serve
+      # both); Debian's gcc-multilib would only link /usr/include/asm to
+      # them, and it cannot be installed next to the ARM cross compilers.
+      kh32="$build_root/x86_32-kernel-headers"
+      arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+      mkdir -p "$kh32"
+      ln -sfn "/usr/include/$arch/asm" "$kh32/asm"
+      run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc "-DCMAKE_C_FLAGS=-m32 -isystem $kh32" ;;
+    aarch64)
+      # C only, as x86_32: the system's SQLite and libfuse are x86-64.
+      run_stage aarch64 -- "${c_only[@]}" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-linux-arm.cmake" \
+        -DMMAPIO_ARM_TRIPLE=aarch64-linux-gnu ;;
+    armhf)
+      # The portable backend: no mremap, which qemu-arm 7.2 gets wrong for
+      # 32-bit guests (a shrink in place re-reserves the pages after the
+      # old end, unmapping whatever lies there). The Linux paths run on ARM
+      # in the aarch64 stage.
+      run_stage armhf -- "${c_only[@]}" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-linux-arm.cmake" \
+        -DMMAPIO_ARM_TRIPLE=arm-linux-gnueabihf -DMMAPIO_PORTABLE_POSIX=ON
+      # armv6 (the 32-bit ABI of Raspberry Pi OS) has no 64-bit atomic
+      # instructions: the library and its users link libatomic there. Its
+      # build, and the modules tests (atomics) under qemu-arm.
+      run_stage armhf-armv6 -L modules -- "${c_only[@]}" \
+        -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-linux-arm.cmake" \
+        -DMMAPIO_ARM_TRIPLE=arm-linux-gnueabihf -DMMAPIO_PORTABLE_POSIX=ON \
+        "-DCMAKE_C_FLAGS=-march=armv6+fp -marm" ;;
     fuzz)
       # libFuzzer targets (bounds rule, random API sequences against a
       # model), 35 s each from the seed corpus: bounded, never timed.

@@ -224,9 +224,38 @@ __attribute__((noinline)) int mmapio__os_guarded_touch(const void *p, size_t len
   return MMAPIO_OK;
 }
 
+#if defined(MADV_POPULATE_READ) && MMAPIO__LINUX
+/* Whether madvise()'s answers mean anything. A user-mode emulator may
+ * answer every advice it does not emulate with 0 without doing anything
+ * (qemu-user does, and runs ARM containers on x86 hosts through
+ * binfmt_misc): a MADV_POPULATE_READ that "succeeds" there says nothing
+ * about truncated pages, and mmapio_probe would report lost pages as
+ * backed. A kernel refuses an advice value it does not know with EINVAL
+ * before it looks at the range, so asking once with one no kernel defines
+ * tells the two apart. Called directly, not through the syscall table: the
+ * tests' madvise counts and injections stay as they were. 0 = not asked
+ * yet, 1 = trusted, 2 = not trusted; a race asks twice, harmlessly. */
+static int mmapio__madvise_state;
+
+static int mmapio__madvise_trusted(void *p, size_t len)
+{
+  int st = mmapio__ld_relaxed(&mmapio__madvise_state);
+  if (MMAPIO__UNLIKELY(st == 0)) {
+    int e = errno;
+    st = madvise(p, len, -1) == 0 ? 2 : 1;
+    errno = e;
+    mmapio__st_relaxed(&mmapio__madvise_state, st);
+  }
+  return st == 1;
+}
+#endif
+
 int mmapio__os_populate_read(void *p, size_t len)
 {
 #if defined(MADV_POPULATE_READ) && MMAPIO__LINUX
+  /* An emulator's madvise that succeeds without doing anything: let the
+   * guarded touch find the faults. */
+  if (!mmapio__madvise_trusted(p, len)) return MMAPIO_ENOTSUP;
   /* Through the backend's syscall table, so tests can make it fail and
    * check the fallback. */
   for (;;) {

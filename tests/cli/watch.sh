@@ -5,18 +5,21 @@
 # usage: watch.sh <mmapio tool> <scratch dir>
 set -u
 tool=$1
+# Cross builds run the tool through their emulator (qemu-user for the ARM
+# builds: MMAPIO_TEST_EMULATOR, set by cli/CMakeLists.txt); empty natively.
+emu=${MMAPIO_TEST_EMULATOR:-}
 dir=$2
 rm -rf "$dir" && mkdir -p "$dir" || exit 1
 f=$dir/watched.txt
 echo start > "$f"
 
 # The feature may be compiled out: that is a skip, not a failure.
-if ! "$tool" info "$f" | grep -q "features:.* watch"; then
+if ! $emu "$tool" info "$f" | grep -q "features:.* watch"; then
   echo "SKIPPED: this build has no file watching (MMAPIO_WITH_WATCH=OFF)"
   exit 0
 fi
 
-"$tool" watch "$f" --count 1 --seconds 60 > "$dir/out" 2> "$dir/err" &
+$emu "$tool" watch "$f" --count 1 --seconds 60 > "$dir/out" 2> "$dir/err" &
 pid=$!
 n=0
 while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 600 ]; do

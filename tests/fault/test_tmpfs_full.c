@@ -125,6 +125,7 @@ int main(void)
 {
   if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
     TEST_SKIP("the FAULT_SAFE feature is compiled out");
+  TEST_SKIP_IF_SIGBUS_ADDR_WRONG();
   dir = test_tmp_path("tmpfs");
   ASSERT_EQ(mkdir(dir, 0700), 0);
   int st = test_fork_call(child, NULL);

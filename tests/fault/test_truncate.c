@@ -75,6 +75,7 @@ int main(void)
 {
   if (!mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE))
     TEST_SKIP("the FAULT_SAFE feature is compiled out");
+  TEST_SKIP_IF_SIGBUS_ADDR_WRONG();
   page = mmapio_page_size();
   size_t total = NPAGES * page, keep = KEEP * page;
   uint8_t *data = (uint8_t *)malloc(total), *buf = (uint8_t *)malloc(total);

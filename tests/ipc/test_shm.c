@@ -3,7 +3,8 @@
  *
  * The test runs itself again as a child program ("child NAME N": fork +
  * exec on POSIX, CreateProcess on Windows), so the processes share nothing
- * but the object's name. Parent and children increment one atomic counter
+ * but the object's name (under qemu-user, which cannot exec an ARM program,
+ * the children are only forked). Parent and children increment one atomic counter
  * in the object concurrently; the final count must be exact. Also: the name
  * rules, CREATE / EXCLUSIVE, resize and remove.
  */
@@ -89,6 +90,8 @@ static proc_t spawn(const char *self, const char *name, unsigned idx)
   CloseHandle(pi.hThread);
   return pi.hProcess;
 }
+/* A child that ended already (it failed before it was ready). */
+static int proc_ended(proc_t p) { return WaitForSingleObject(p, 0) == WAIT_OBJECT_0; }
 static int wait_proc(proc_t p)
 {
   DWORD code = 1;
@@ -103,14 +106,32 @@ static proc_t spawn(const char *self, const char *name, unsigned idx)
 {
   char arg[16];
   snprintf(arg, sizeof arg, "%u", idx);
+  fflush(NULL);
   pid_t pid = fork();
   ASSERT(pid >= 0);
+  if (pid == 0 && test_emulator() != NULL) {
+    /* Under qemu-user without binfmt_misc an ARM program cannot exec
+     * another one (itself included): the forked child runs the child part
+     * directly. It still opens the object by its name, in a map of its
+     * own; only the parent's unused mappings come along. */
+    int rc = child_main(name, idx);
+    fflush(NULL);
+    _exit(rc);
+  }
   if (pid == 0) {
     char *const argv[] = {(char *)self, (char *)"child", (char *)name, arg, NULL};
     execv(self, argv);
     _exit(127);
   }
   return pid;
+}
+/* A child that ended already (it failed before it was ready); it is left
+ * to wait_proc to reap. */
+static int proc_ended(proc_t p)
+{
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  return waitid(P_PID, (id_t)p, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == p;
 }
 static int wait_proc(proc_t p)
 {
@@ -190,9 +211,15 @@ int main(int argc, char **argv)
   mmapio_atomic a;
   uint64_t *cells = counter_cells(m, &a);
   proc_t kids[NCHILD];
+  if (test_emulator() != NULL)
+    printf("note: under %s the children are forked, not executed again\n", test_emulator());
   for (unsigned i = 0; i < NCHILD; i++) kids[i] = spawn(argv[0], name, i);
   mmapio_fetch_add_u64(cells + 1, 1, MMAPIO_ORDER_SEQ_CST);
+  /* No child can end before all are ready: one that did failed (could not
+   * start, open or check), and waiting for it would never end. */
   while (mmapio_load_u64(cells + 1, MMAPIO_ORDER_ACQUIRE) < NCHILD + 1u) {
+    for (unsigned i = 0; i < NCHILD; i++)
+      if (proc_ended(kids[i])) TEST_FAIL_("child %u ended before it was ready: status %d", i, wait_proc(kids[i]));
   }
   for (unsigned i = 0; i < INCS; i++) mmapio_fetch_add_u64(cells, 1, MMAPIO_ORDER_RELAXED);
   for (unsigned i = 0; i < NCHILD; i++) ASSERT_EQ(wait_proc(kids[i]), 0);

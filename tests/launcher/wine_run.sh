@@ -29,6 +29,10 @@ tool=${5:-}
 installed=${6:-}
 cmake=${7:-}
 cli_scripts=${8:-}
+# A cross build's programs run under its emulator (qemu-user for the ARM
+# builds: MMAPIO_TEST_EMULATOR, set by tests/launcher/CMakeLists.txt); empty
+# natively.
+host_emu=${MMAPIO_TEST_EMULATOR:-}
 fails=0
 calls=$dir/wine-run-calls
 fake=$dir/wine-run-fake.sh
@@ -83,7 +87,7 @@ if [ "$left" != 0 ]; then echo "FAIL: $left start marker(s) left in $dir"; fails
 if [ -n "$prog" ]; then
   m=$dir/wine-run-marker-$$
   rm -f "$m"
-  MMAPIO_TEST_START_MARKER=$m MMAPIO_TEST_TMPDIR=$dir "$prog" >/dev/null 2>&1
+  MMAPIO_TEST_START_MARKER=$m MMAPIO_TEST_TMPDIR=$dir $host_emu "$prog" >/dev/null 2>&1
   if [ -e "$m" ]; then echo "ok: a test program creates the start marker"
   else echo "FAIL: $prog did not create the start marker $m"; fails=$((fails + 1)); fi
   rm -f "$m"
@@ -95,7 +99,7 @@ cat >"$pass" <<'PASS'
 n=$(($(wc -l <"$WINE_RUN_CALLS") + 1))
 echo x >>"$WINE_RUN_CALLS"
 if [ "${WINE_RUN_FAKE:-}" = flaky ] && [ $((n % 2)) = 1 ]; then exit 1; fi
-exec "$@"
+exec ${MMAPIO_TEST_EMULATOR:-} "$@"
 PASS
 chmod +x "$pass"
 
@@ -125,7 +129,7 @@ expect() {
 }
 
 if [ -n "$example" ]; then
-  (cd "$dir" && "$example" >/dev/null 2>&1)
+  (cd "$dir" && $host_emu "$example" >/dev/null 2>&1)
   want=$?
   run flaky "$example"
   expect "an example that failed to start is started again (status $want as run directly)" "$want" 2
@@ -133,7 +137,7 @@ if [ -n "$example" ]; then
   expect "an example that started is run once" "$want" 1
 fi
 if [ -n "$tool" ]; then
-  direct=$("$tool" --version 2>&1)
+  direct=$($host_emu "$tool" --version 2>&1)
   run flaky "$tool" --version
   expect "the tool's test copy that failed to start is started again" 0 2
   if [ "$out" != "$direct" ]; then
