@@ -588,13 +588,17 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
       return MMAPIO_OK;
     }
     int e = errno;
-    if (grow) restore_len(f, old_len);
     /* A shrink whose zeroing found no space (XFS and btrfs free the range
      * and allocate it again, which a full disk refuses): the emptying and
      * re-reserving of 2' below frees every old block first, more than the
      * new length needs. */
     int shrink_full = e == ENOSPC && !grow;
-    if (!shrink_full && !reserve_unsupported(e)) return mmapio__fail_os(e, "fallocate", path);
+    if (!shrink_full && !reserve_unsupported(e)) {
+      if (grow) restore_len(f, old_len);
+      return mmapio__fail_os(e, "fallocate", path);
+    }
+    /* 2' sets the length itself (and puts old_len back if its truncation
+     * fails): no restore here, whose failure could only be ignored. */
   }
 #else
   if (is_blockdev(f)) return fail_blockdev(path);

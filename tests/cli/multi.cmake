@@ -55,7 +55,14 @@ expect_contains("${r_OUT}" "files: 2, directories: 0" "-b list")
 mmapio_run(r evict "${WORK}/tree" "${WORK}/missing.bin")
 expect_rc(r 1)
 expect_contains("${r_ERR}" "missing.bin" "a missing file is reported")
-expect_contains("${r_OUT}" "files: 3, directories: 3, size: 40.0 KiB, failed: 1" "and the others are done")
+# On tmpfs the pages are the files' only copy: evict refuses each file.
+execute_process(COMMAND stat -f -c %T "${WORK}" OUTPUT_VARIABLE work_fs OUTPUT_STRIP_TRAILING_WHITESPACE
+                ERROR_QUIET)
+if(work_fs STREQUAL "tmpfs" OR work_fs STREQUAL "ramfs")
+  expect_contains("${r_ERR}" "is on a memory file system" "tmpfs: evict says why it does nothing")
+else()
+  expect_contains("${r_OUT}" "files: 3, directories: 3, size: 40.0 KiB, failed: 1" "and the others are done")
+endif()
 
 mmapio_run(r touch)
 expect_rc(r 2)
