@@ -30,6 +30,11 @@
 #             missing barrier that real ARM hardware would expose stays
 #             hidden. A test that needs what qemu-user cannot do (exec an
 #             ARM program without binfmt_misc, ...) skips with its reason.
+#   filesystems  the normal build's whole suite again with its temporary
+#             directory (tests/tmp) on tmpfs, XFS, btrfs and overlayfs (loop
+#             images in a private mount namespace; needs root, and mkfs.xfs /
+#             mkfs.btrfs for those two, else that file system is skipped with
+#             the reason); ext4, the machine's own, is the normal stage
 #   fuzz      libFuzzer targets for 35 s each (scripts/run-fuzz.sh)
 #
 # It stops at the first failing stage with a non-zero exit status, prints each
@@ -47,10 +52,10 @@ set -u -o pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_root="${MMAPIO_BUILD_ROOT:-$repo/build-ci}"
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 aarch64 armhf fuzz)
+all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 aarch64 armhf filesystems fuzz)
 stages=()
 
-usage() { sed -n '2,44p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,49p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -196,6 +201,63 @@ run_wine_stage() {
   [ $rc -eq 0 ] || fail_stage "$name" "scripts/test-wine.sh exited with $rc"
 }
 
+# run_fs_stage: the normal configuration's suite with tests/tmp mounted on
+# each other file system in turn, in a private mount namespace (unshare -m)
+# so that nothing stays mounted. Uses the normal stage's build when it is
+# there.
+run_fs_stage() {
+  if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1; then
+    echo "== stage filesystems: skipped (needs root and unshare to mount file systems)"
+    summaries+=("[filesystems] skipped: needs root and unshare")
+    return 0
+  fi
+  local bdir="$build_root/normal"
+  if [ ! -f "$bdir/CTestTestfile.cmake" ]; then
+    bdir="$build_root/filesystems"
+    echo
+    echo "== stage filesystems: configure and build ($bdir)"
+    cmake -S "$repo" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
+      >"$build_root/filesystems.configure.log" 2>&1 \
+      || { cat "$build_root/filesystems.configure.log"; fail_stage filesystems "configure"; }
+    cmake --build "$bdir" -j "$jobs" || fail_stage filesystems "build"
+  fi
+  local tmp="$bdir/tests/tmp" fs img log mnt rc
+  for fs in tmpfs xfs btrfs overlay; do
+    img="$build_root/fs-$fs.img" log="$build_root/filesystems-$fs.ctest.log"
+    case "$fs" in
+      tmpfs) mnt="mount -t tmpfs -o size=4g tmpfs '$tmp'" ;;
+      overlay)
+        rm -rf "$build_root/fs-overlay" && mkdir -p "$build_root/fs-overlay/lower" \
+          "$build_root/fs-overlay/upper" "$build_root/fs-overlay/work"
+        mnt="mount -t overlay overlay -o lowerdir='$build_root/fs-overlay/lower',upperdir='$build_root/fs-overlay/upper',workdir='$build_root/fs-overlay/work' '$tmp'" ;;
+      *)
+        if ! command -v "mkfs.$fs" >/dev/null 2>&1; then
+          echo "== stage filesystems: $fs skipped (mkfs.$fs not installed)"
+          summaries+=("[filesystems-$fs] skipped: mkfs.$fs not installed")
+          continue
+        fi
+        rm -f "$img" && truncate -s 4G "$img" && "mkfs.$fs" -q -f "$img" >/dev/null 2>&1 \
+          || fail_stage "filesystems-$fs" "mkfs.$fs"
+        mnt="mount -t $fs -o loop '$img' '$tmp'" ;;
+    esac
+    echo
+    echo "== stage filesystems: the suite with tests/tmp on $fs"
+    rc=0
+    (cd "$bdir" && unshare -m sh -c "mount --make-rprivate / && $mnt || exit 90
+      ctest --output-on-failure -j $jobs; r=\$?; umount '$tmp'; exit \$r") 2>&1 | tee "$log" || rc=$?
+    rm -rf "$img" "$build_root/fs-overlay"
+    if [ $rc -eq 90 ]; then
+      echo "== stage filesystems: $fs skipped (cannot mount it here)"
+      summaries+=("[filesystems-$fs] skipped: cannot mount $fs here")
+      continue
+    fi
+    count_log "filesystems-$fs" "$log"
+    if [ $rc -ne 0 ] || ! grep -qE 'tests passed, 0 tests failed' "$log"; then
+      fail_stage "filesystems-$fs" "tests failed"
+    fi
+  done
+}
+
 start=$(date +%s)
 for s in "${all_stages[@]}"; do
   want_stage "$s" || continue
@@ -265,6 +327,8 @@ for s in "${all_stages[@]}"; do
         -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-linux-arm.cmake" \
         -DMMAPIO_ARM_TRIPLE=arm-linux-gnueabihf -DMMAPIO_PORTABLE_POSIX=ON \
         "-DCMAKE_C_FLAGS=-march=armv6+fp -marm" ;;
+    filesystems)
+      run_fs_stage ;;
     fuzz)
       # libFuzzer targets (bounds rule, random API sequences against a
       # model), 35 s each from the seed corpus: bounded, never timed.
