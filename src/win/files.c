@@ -237,76 +237,58 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
   return rc;
 }
 
-DWORD mmapio__win_write_at(HANDLE f, uint64_t at, const void *buf, uint64_t len, DWORD max,
-                           uint64_t *done)
+/* mmapio__win_write_at and mmapio__win_read_at: positioned transfers of
+ * at most `max` bytes per call, continued after short ones. */
+static DWORD mmapio__win_io_at(HANDLE f, int write, uint64_t at, uint8_t *b, uint64_t len, DWORD max,
+                               uint64_t *done)
 {
-  const uint8_t *b = (const uint8_t *)buf;
-  uint64_t put = 0;
+  const char *call = write ? "WriteFile" : "ReadFile";
+  uint64_t moved = 0;
   DWORD e = 0;
   LARGE_INTEGER zero, cur;
   if (max == 0 || max > MMAPIO__WIN_IO_MAX) max = MMAPIO__WIN_IO_MAX;
-  /* A positioned WriteFile on a synchronous handle still moves the file
+  /* A positioned transfer on a synchronous handle still moves the file
    * pointer: keep it to put it back. */
   zero.QuadPart = 0;
   int have_cur = SetFilePointerEx(f, zero, &cur, FILE_CURRENT) != 0;
-  while (put < len) {
-    uint64_t left = len - put;
+  while (moved < len) {
+    uint64_t left = len - moved;
     DWORD n = left < (uint64_t)max ? (DWORD)left : max;
     DWORD got = 0;
     OVERLAPPED ov;
-    uint64_t off = at + put;
+    uint64_t off = at + moved;
     memset(&ov, 0, sizeof ov);
     ov.Offset = (DWORD)(off & 0xffffffffu);
     ov.OffsetHigh = (DWORD)(off >> 32);
-    if (MMAPIO__WIN_INJECT("WriteFile", off, n, 0) || !WriteFile(f, b + put, n, &got, &ov)) {
+    BOOL ok = !MMAPIO__WIN_INJECT(call, off, n, 0) &&
+              (write ? WriteFile(f, b + moved, n, &got, &ov) : ReadFile(f, b + moved, n, &got, &ov));
+    if (!ok) {
       e = GetLastError();
-      if (e == 0) e = ERROR_WRITE_FAULT;
+      if (e == 0) e = write ? ERROR_WRITE_FAULT : ERROR_READ_FAULT;
       break;
     }
     if (got == 0) {
-      e = ERROR_WRITE_FAULT;
+      /* Nothing taken (write) or the end of the file (read). */
+      e = write ? ERROR_WRITE_FAULT : ERROR_HANDLE_EOF;
       break;
     }
-    put += got > n ? n : got;
+    moved += got > n ? n : got;
   }
   if (have_cur) SetFilePointerEx(f, cur, NULL, FILE_BEGIN);
-  if (done != NULL) *done = put;
+  if (done != NULL) *done = moved;
   return e;
+}
+
+DWORD mmapio__win_write_at(HANDLE f, uint64_t at, const void *buf, uint64_t len, DWORD max,
+                           uint64_t *done)
+{
+  return mmapio__win_io_at(f, 1, at, (uint8_t *)(uintptr_t)buf, len, max, done);
 }
 
 DWORD mmapio__win_read_at(HANDLE f, uint64_t at, void *buf, uint64_t len, DWORD max,
                           uint64_t *done)
 {
-  uint8_t *b = (uint8_t *)buf;
-  uint64_t got_all = 0;
-  DWORD e = 0;
-  LARGE_INTEGER zero, cur;
-  if (max == 0 || max > MMAPIO__WIN_IO_MAX) max = MMAPIO__WIN_IO_MAX;
-  zero.QuadPart = 0;
-  int have_cur = SetFilePointerEx(f, zero, &cur, FILE_CURRENT) != 0;
-  while (got_all < len) {
-    uint64_t left = len - got_all;
-    DWORD n = left < (uint64_t)max ? (DWORD)left : max;
-    DWORD got = 0;
-    OVERLAPPED ov;
-    uint64_t off = at + got_all;
-    memset(&ov, 0, sizeof ov);
-    ov.Offset = (DWORD)(off & 0xffffffffu);
-    ov.OffsetHigh = (DWORD)(off >> 32);
-    if (MMAPIO__WIN_INJECT("ReadFile", off, n, 0) || !ReadFile(f, b + got_all, n, &got, &ov)) {
-      e = GetLastError();
-      if (e == 0) e = ERROR_READ_FAULT;
-      break;
-    }
-    if (got == 0) {
-      e = ERROR_HANDLE_EOF;
-      break;
-    }
-    got_all += got > n ? n : got;
-  }
-  if (have_cur) SetFilePointerEx(f, cur, NULL, FILE_BEGIN);
-  if (done != NULL) *done = got_all;
-  return e;
+  return mmapio__win_io_at(f, 0, at, (uint8_t *)buf, len, max, done);
 }
 
 int mmapio__os_unlink(const char *path)

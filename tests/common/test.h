@@ -523,6 +523,21 @@ void test_require_dev_fuse(void);
 #    define TEST_FS_NO_MKFS 78
 #    define TEST_FS_NO_MOUNT 79
 int test_fs_mount(const char *type, const char *img, const char *dir);
+/* A file system to test on: the paths of test_on_fs's call. */
+typedef struct test_fs {
+  const char *type; /* "ext4", "xfs", "btrfs" */
+  const char *img;  /* its image file (the "device") */
+  const char *dir;  /* where it is mounted */
+  const char *work; /* a directory outside it, for the test's own files */
+} test_fs;
+/* Runs fn(fs, arg) in a child process, in a private mount namespace, on a
+ * new file system of `type` made in an image file of `mib` MiB and
+ * mounted on fs->dir (test_fs_mount); `what` names the checks. Returns when
+ * fn returned 0 (use test_child_result()); skips the test (77) with the
+ * reason when root, the namespace, mkfs.<type>, the loop mount or a tool
+ * `needs` (a command name, or NULL) is missing; fails it otherwise. */
+void test_on_fs(const char *type, unsigned mib, const char *needs, const char *what,
+                int (*fn)(const test_fs *fs, void *arg), void *arg);
 /* What a power cut now would leave of the file system of `type` in the
  * image `img` while it is mounted: copies the image file into the
  * directory `work` (the image holds what the file system has handed to its

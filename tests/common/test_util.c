@@ -198,6 +198,72 @@ int test_fs_mount(const char *type, const char *img, const char *dir)
   return 0;
 }
 
+typedef struct on_fs_call {
+  const test_fs *fs;
+  const char *needs;
+  int (*fn)(const test_fs *fs, void *arg);
+  void *arg;
+} on_fs_call;
+
+#  define TEST_FS_NO_TOOL 80
+
+static int on_fs_child(void *a)
+{
+  const on_fs_call *c = (const on_fs_call *)a;
+  char cmd[1400];
+  if (c->needs != NULL) {
+    snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", c->needs);
+    if (system(cmd) != 0) return TEST_FS_NO_TOOL;
+  }
+  if (test_private_mount_ns() != NULL) return 77;
+  int code = test_fs_mount(c->fs->type, c->fs->img, c->fs->dir);
+  if (code != 0) return code;
+  code = c->fn(c->fs, c->arg);
+  snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", c->fs->dir);
+  if (system(cmd) != 0) {}
+  return code;
+}
+
+void test_on_fs(const char *type, unsigned mib, const char *needs, const char *what,
+                int (*fn)(const test_fs *fs, void *arg), void *arg)
+{
+  char for_what[100];
+  snprintf(for_what, sizeof for_what, "to loop-mount a %s image", type);
+  test_require_root(for_what);
+  char tag[64];
+  snprintf(tag, sizeof tag, "%s-mnt", type);
+  char *dir = test_tmp_path(tag);
+  snprintf(tag, sizeof tag, "%s-work", type);
+  char *work = test_tmp_path(tag);
+  snprintf(tag, sizeof tag, "%s-img", type);
+  char *img = test_tmp_path(tag);
+  ASSERT(mkdir(dir, 0755) == 0);
+  ASSERT(mkdir(work, 0755) == 0);
+  int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT(fd >= 0);
+  ASSERT(ftruncate(fd, (off_t)mib * (off_t)MIB) == 0);
+  close(fd);
+  test_fs fs = {type, img, dir, work};
+  on_fs_call c = {&fs, needs, fn, arg};
+  int st = test_fork_call(on_fs_child, &c);
+  /* The mounts lived only in the child's namespace. */
+  (void)rmdir(dir);
+  (void)rmdir(work);
+  test_unlink(img);
+  free(dir);
+  free(work);
+  free(img);
+  int code = test_child_exit(st, what);
+  switch (code) {
+    case 0: return;
+    case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
+    case TEST_FS_NO_TOOL: TEST_SKIP("%s is not installed", needs);
+    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.%s is missing or failed", type);
+    case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount a %s image (no loop device, or no %s here)", type, type);
+    default: TEST_FAIL_("%s on %s failed in the child (exit %d)", what, type, code);
+  }
+}
+
 const char *test_fs_cut(const char *type, const char *img, const char *work)
 {
   static char mnt[1100];

@@ -27,10 +27,6 @@
 
 #  define FILE_LEN (8 * MIB)
 
-typedef struct image {
-  const char *img, *dir;
-} image;
-
 static char *in_dir(const char *dir, const char *name, char *buf, size_t n)
 {
   snprintf(buf, n, "%s/%s", dir, name);
@@ -162,16 +158,10 @@ static void checks(const char *dir)
   free(safe_data);
 }
 
-static int in_child(void *arg)
+static int on_fs(const test_fs *fs, void *arg)
 {
-  const image *im = (const image *)arg;
-  if (test_private_mount_ns() != NULL) return 77;
-  int code = test_fs_mount("btrfs", im->img, im->dir);
-  if (code != 0) return code;
-  checks(im->dir);
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", im->dir);
-  if (system(cmd) != 0) {}
+  (void)arg;
+  checks(fs->dir);
   return test_child_result();
 }
 #endif
@@ -184,27 +174,7 @@ int main(void)
 #  if defined(MMAPIO_PORTABLE_POSIX)
   TEST_SKIP("the portable build (the calls of macOS and the BSDs) has no FS_NOCOW_FL");
 #  endif
-  test_require_root("to loop-mount a btrfs image");
-  char *dir = test_tmp_path("btrfs");
-  char *img = test_tmp_path("btrfs-img");
-  ASSERT(make_dir(dir) == 0);
-  int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  ASSERT(fd >= 0);
-  ASSERT(ftruncate(fd, (off_t)(256 * MIB)) == 0);
-  close(fd);
-  image im = {img, dir};
-  int st = test_fork_call(in_child, &im);
-  remove_dir(dir); /* the mount lived only in the child's namespace */
-  test_unlink(img);
-  free(dir);
-  free(img);
-  int code = test_child_exit(st, "btrfs full-disk checks");
-  switch (code) {
-    case 0: return 0;
-    case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.btrfs (btrfs-progs) is missing or failed");
-    case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount a btrfs image (no loop device or no btrfs)");
-    default: TEST_FAIL_("btrfs full-disk checks failed in the child (exit %d)", code);
-  }
+  test_on_fs("btrfs", 256, NULL, "btrfs full-disk checks", on_fs, NULL);
+  return 0;
 #endif
 }

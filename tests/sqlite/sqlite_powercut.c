@@ -22,12 +22,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#define SKIP_TOOLS 80
 #define COMMITS 40
 
-typedef struct disk {
-  const char *img, *dir, *work;
-} disk;
+typedef test_fs disk;
 
 typedef struct mode {
   const char *name, *journal, *sync;
@@ -116,19 +113,11 @@ static void run_mode(const disk *d, const mode *md)
   sqlite3_close(db);
 }
 
-static int in_child(void *arg)
+static int on_fs(const test_fs *fs, void *arg)
 {
-  const disk *d = (const disk *)arg;
-  if (system("command -v e2fsck >/dev/null 2>&1") != 0)
-    return SKIP_TOOLS;
-  if (test_private_mount_ns() != NULL) return 77;
-  int code = test_fs_mount("ext4", d->img, d->dir);
-  if (code != 0) return code;
+  (void)arg;
   if (mmapio_vfs_register(0) != SQLITE_OK) return 1;
-  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) run_mode(d, &modes[i]);
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd, "umount '%s' >/dev/null 2>&1", d->dir);
-  if (system(cmd) != 0) {}
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) run_mode(fs, &modes[i]);
   return test_child_result();
 }
 
@@ -137,32 +126,7 @@ int main(void)
 #if !defined(__linux__)
   TEST_SKIP("the ext4 loop-device test needs Linux");
 #else
-  test_require_root("to loop-mount an ext4 image");
-  char *dir = test_tmp_path("sqpc-mnt");
-  char *work = test_tmp_path("sqpc-work");
-  char *img = test_tmp_path("sqpc-img");
-  ASSERT(make_dir(dir) == 0);
-  ASSERT(make_dir(work) == 0);
-  int fd = open(img, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  ASSERT(fd >= 0);
-  ASSERT(ftruncate(fd, (off_t)(64 * MIB)) == 0);
-  close(fd);
-  disk d = {img, dir, work};
-  int st = test_fork_call(in_child, &d);
-  remove_dir(dir); /* the mount lived only in the child's namespace */
-  remove_dir(work);
-  test_unlink(img);
-  free(dir);
-  free(work);
-  free(img);
-  int code = test_child_exit(st, "SQLite power-cut checks");
-  switch (code) {
-    case 0: return 0;
-    case 77: TEST_SKIP("cannot unshare a mount namespace here (EPERM)");
-    case SKIP_TOOLS: TEST_SKIP("e2fsck (e2fsprogs) is missing");
-    case TEST_FS_NO_MKFS: TEST_SKIP("mkfs.ext4 (e2fsprogs) is missing or failed");
-    case TEST_FS_NO_MOUNT: TEST_SKIP("cannot loop-mount the image (no loop device?)");
-    default: TEST_FAIL_("what a power cut left of the database is wrong (exit %d)", code);
-  }
+  test_on_fs("ext4", 64, "e2fsck", "SQLite power-cut checks", on_fs, NULL);
+  return 0;
 #endif
 }
