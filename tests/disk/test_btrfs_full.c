@@ -96,8 +96,12 @@ static void checks(const char *dir)
   uint8_t *safe_data = (uint8_t *)malloc(FILE_LEN);
   TALLY_CHECK(want != NULL && got != NULL && safe_data != NULL);
   if (want == NULL || got == NULL || safe_data == NULL) return;
+  /* Without fault safety built in (the minimal preset) the middle file
+   * is an ordinary one and its checks are left out. */
+  const int fs_safe = mmapio_has_feature(MMAPIO_FEATURE_FAULT_SAFE);
+  if (!fs_safe) printf("note: fault safety is not built in; the FAULT_SAFE case is not checked\n");
   mmapio_map *mn = make(pn, MMAPIO_OPEN_NOCOW, 1, want);
-  mmapio_map *ms = make(ps, MMAPIO_OPEN_FAULT_SAFE, 2, safe_data);
+  mmapio_map *ms = make(ps, fs_safe ? MMAPIO_OPEN_FAULT_SAFE : 0u, 2, safe_data);
   mmapio_map *mp = make(pp, 0, 3, got);
   if (mn == NULL || ms == NULL || mp == NULL) return;
 
@@ -132,11 +136,13 @@ static void checks(const char *dir)
   free(d);
 
   /* FAULT_SAFE without NOCOW: an error, not a crash, and nothing lost. */
-  int rc = overwrite(ms, 0x66);
-  TALLY_CHECK(rc == MMAPIO_EFAULT);
-  TALLY_CHECK(strstr(mmapio_last_error(), "fault at offset") != NULL);
-  TALLY_CHECK(mmapio_read(ms, 0, got, FILE_LEN) == MMAPIO_OK);
-  TALLY_CHECK(memcmp(got, safe_data, FILE_LEN) == 0);
+  if (fs_safe) {
+    int rc = overwrite(ms, 0x66);
+    TALLY_CHECK(rc == MMAPIO_EFAULT);
+    TALLY_CHECK(strstr(mmapio_last_error(), "fault at offset") != NULL);
+    TALLY_CHECK(mmapio_read(ms, 0, got, FILE_LEN) == MMAPIO_OK);
+    TALLY_CHECK(memcmp(got, safe_data, FILE_LEN) == 0);
+  }
 
   /* Neither flag: SIGBUS. */
   int st = test_fork_call(write_plain, mp);

@@ -231,8 +231,11 @@ static void checks(const disk *d)
     TALLY_CHECK(mmapio_close(m) == MMAPIO_OK);
   }
 
-  /* An async flush, waited for. */
-  TALLY_CHECK(mmapio_open_rw(&m, in_dir(d, "async.bin")) == MMAPIO_OK);
+  /* An async flush, waited for (where tasks are built in). */
+  m = NULL;
+  if (mmapio_has_feature(MMAPIO_FEATURE_ASYNC))
+    TALLY_CHECK(mmapio_open_rw(&m, in_dir(d, "async.bin")) == MMAPIO_OK);
+  else printf("note: async tasks are not built in; mmapio_flush_async not checked\n");
   if (m != NULL) {
     put(m, m_small[2], 5000, 3000, 32);
     mmapio_task *t = NULL;
