@@ -31,7 +31,8 @@
 #             hidden. A test that needs what qemu-user cannot do (exec an
 #             ARM program without binfmt_misc, ...) skips with its reason.
 #   filesystems  the normal build's whole suite again with its temporary
-#             directory (tests/tmp) on tmpfs, XFS, btrfs and overlayfs (loop
+#             directory (tests/tmp) on tmpfs, tmpfs with huge=always (files
+#             in 2 MiB pages), XFS, btrfs and overlayfs (loop
 #             images in a private mount namespace; needs root, and mkfs.xfs /
 #             mkfs.btrfs for those two, else that file system is skipped with
 #             the reason); ext4, the machine's own, is the normal stage
@@ -55,7 +56,7 @@ jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 aarch64 armhf filesystems fuzz)
 stages=()
 
-usage() { sed -n '2,49p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -222,10 +223,13 @@ run_fs_stage() {
     cmake --build "$bdir" -j "$jobs" || fail_stage filesystems "build"
   fi
   local tmp="$bdir/tests/tmp" fs img log mnt rc
-  for fs in tmpfs xfs btrfs overlay; do
+  for fs in tmpfs tmpfs-huge xfs btrfs overlay; do
     img="$build_root/fs-$fs.img" log="$build_root/filesystems-$fs.ctest.log"
     case "$fs" in
       tmpfs) mnt="mount -t tmpfs -o size=4g tmpfs '$tmp'" ;;
+      # Files in 2 MiB pages (transparent huge pages of shmem): flushes,
+      # resizes, truncations and faults that split them.
+      tmpfs-huge) mnt="mount -t tmpfs -o size=4g,huge=always tmpfs '$tmp'" ;;
       overlay)
         rm -rf "$build_root/fs-overlay" && mkdir -p "$build_root/fs-overlay/lower" \
           "$build_root/fs-overlay/upper" "$build_root/fs-overlay/work"
