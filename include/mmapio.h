@@ -324,8 +324,11 @@ typedef enum mmapio_durability {
  *  or on its directory for the files created in it later). File systems
  *  without the attribute (ext4, XFS, tmpfs, ...) overwrite in place
  *  anyway, and there, on other POSIX systems and on Windows (NTFS) the
- *  flag changes nothing. A file system that refuses to set it fails the
- *  open with that status, leaving no file behind. */
+ *  flag changes nothing. ZFS copies every overwritten block and has no
+ *  such attribute: there, as on btrfs without the flag, a full disk can
+ *  fault a later store (use MMAPIO_OPEN_FAULT_SAFE and keep space free).
+ *  A file system that refuses to set it fails the open with that status,
+ *  leaving no file behind. */
 #define MMAPIO_OPEN_NOCOW 0x400u
 #define MMAPIO_OPEN_ALL_FLAGS_ \
   (0xFFu | MMAPIO_OPEN_ALLOW_EMPTY | MMAPIO_OPEN_BORROW_FD | MMAPIO_OPEN_NOCOW)
