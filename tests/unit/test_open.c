@@ -388,6 +388,19 @@ static void check_invalid_options(void)
     ASSERT(!file_exists(missing));
   }
 
+  /* MMAPIO_OPEN_NOCOW where the file system has no such attribute (the
+   * test directory: ext4, tmpfs, NTFS under Wine ...): a plain create, and
+   * on an existing file nothing at all. */
+  o = opts(MMAPIO_MODE_READ_WRITE, MMAPIO_OPEN_CREATE | MMAPIO_OPEN_NOCOW, 100);
+  ASSERT_OK(mmapio_open(&m, missing, &o));
+  ASSERT_U64_EQ(mmapio_len(m), 100);
+  ASSERT_OK(mmapio_close(m));
+  ASSERT(file_len(missing) == 100);
+  o = opts(MMAPIO_MODE_READ_WRITE, MMAPIO_OPEN_NOCOW, 0);
+  ASSERT_OK(mmapio_open(&m, missing, &o));
+  ASSERT_OK(mmapio_close(m));
+  test_unlink(missing);
+
   /* Bad enum values. */
   o = opts((mmapio_mode)0, 0, 0);
   ASSERT_STATUS(mmapio_open(&m, p, &o), MMAPIO_EINVAL);
