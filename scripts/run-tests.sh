@@ -32,7 +32,8 @@
 #             ARM program without binfmt_misc, ...) skips with its reason.
 #   filesystems  the normal build's whole suite again with its temporary
 #             directory (tests/tmp) on tmpfs, tmpfs with huge=always (files
-#             in 2 MiB pages), XFS, btrfs and overlayfs (loop
+#             in 2 MiB pages), ext4 and XFS with 1 KiB blocks (smaller than
+#             a page), XFS, btrfs and overlayfs (loop
 #             images in a private mount namespace; needs root, and mkfs.xfs /
 #             mkfs.btrfs for those two, else that file system is skipped with
 #             the reason); ext4, the machine's own, is the normal stage
@@ -56,7 +57,7 @@ jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 all_stages=(normal portable asan tsan windows windows32 minimal musl x86_32 aarch64 armhf filesystems fuzz)
 stages=()
 
-usage() { sed -n '2,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,51p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -223,7 +224,7 @@ run_fs_stage() {
     cmake --build "$bdir" -j "$jobs" || fail_stage filesystems "build"
   fi
   local tmp="$bdir/tests/tmp" fs img log mnt rc
-  for fs in tmpfs tmpfs-huge xfs btrfs overlay; do
+  for fs in tmpfs tmpfs-huge ext4-1k xfs xfs-1k btrfs overlay; do
     img="$build_root/fs-$fs.img" log="$build_root/filesystems-$fs.ctest.log"
     case "$fs" in
       tmpfs) mnt="mount -t tmpfs -o size=4g tmpfs '$tmp'" ;;
@@ -235,14 +236,22 @@ run_fs_stage() {
           "$build_root/fs-overlay/upper" "$build_root/fs-overlay/work"
         mnt="mount -t overlay overlay -o lowerdir='$build_root/fs-overlay/lower',upperdir='$build_root/fs-overlay/upper',workdir='$build_root/fs-overlay/work' '$tmp'" ;;
       *)
-        if ! command -v "mkfs.$fs" >/dev/null 2>&1; then
-          echo "== stage filesystems: $fs skipped (mkfs.$fs not installed)"
-          summaries+=("[filesystems-$fs] skipped: mkfs.$fs not installed")
+        # ext4-1k and xfs-1k: blocks of 1 KiB, smaller than a page (EOF
+        # zeroing, reservations and holes inside a page).
+        local type="${fs%-1k}" opts="-q -f"
+        [ "$type" = ext4 ] && opts="-q -F"
+        if [ "$fs" != "$type" ]; then
+          if [ "$type" = ext4 ]; then opts="$opts -b 1024"; else opts="$opts -b size=1024"; fi
+        fi
+        if ! command -v "mkfs.$type" >/dev/null 2>&1; then
+          echo "== stage filesystems: $fs skipped (mkfs.$type not installed)"
+          summaries+=("[filesystems-$fs] skipped: mkfs.$type not installed")
           continue
         fi
-        rm -f "$img" && truncate -s 4G "$img" && "mkfs.$fs" -q -f "$img" >/dev/null 2>&1 \
-          || fail_stage "filesystems-$fs" "mkfs.$fs"
-        mnt="mount -t $fs -o loop '$img' '$tmp'" ;;
+        # shellcheck disable=SC2086 # $opts is a list of options
+        rm -f "$img" && truncate -s 4G "$img" && "mkfs.$type" $opts "$img" >/dev/null 2>&1 \
+          || fail_stage "filesystems-$fs" "mkfs.$type $opts"
+        mnt="mount -t $type -o loop '$img' '$tmp'" ;;
     esac
     echo
     echo "== stage filesystems: the suite with tests/tmp on $fs"
