@@ -158,13 +158,9 @@ fail_stage() { # $1 = stage, $2 = reason
   exit 1
 }
 
-# run_stage NAME CTEST_ARGS -- CMAKE_ARGS...
-run_stage() {
-  local name="$1"; shift
-  local ctest_args=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
-  [ $# -gt 0 ] && shift
-  local bdir="$build_root/$name" log="$build_root/$name.ctest.log"
+# configure_build NAME BDIR CMAKE_ARGS...: configure and build one tree.
+configure_build() {
+  local name="$1" bdir="$2"; shift 2
   mkdir -p "$build_root"
   echo
   echo "== stage $name: configure ($bdir)"
@@ -172,18 +168,47 @@ run_stage() {
     || { cat "$build_root/$name.configure.log"; fail_stage "$name" "configure"; }
   echo "== stage $name: build"
   cmake --build "$bdir" -j "$jobs" || fail_stage "$name" "build"
+}
+
+# tests_done NAME LOG RC: count a CTest log and stop unless every test passed.
+tests_done() {
+  count_log "$1" "$2"
+  if [ "$3" -ne 0 ] || ! grep -qE 'tests passed, 0 tests failed' "$2"; then
+    fail_stage "$1" "tests failed"
+  fi
+}
+
+# run_stage NAME CTEST_ARGS -- CMAKE_ARGS...
+run_stage() {
+  local name="$1"; shift
+  local ctest_args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  local bdir="$build_root/$name" log="$build_root/$name.ctest.log"
+  configure_build "$name" "$bdir" "$@"
   echo "== stage $name: test"
   local rc=0
   (cd "$bdir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]+"${ctest_args[@]}"}") 2>&1 | tee "$log" || rc=$?
-  count_log "$name" "$log"
-  if [ $rc -ne 0 ] || ! grep -qE 'tests passed, 0 tests failed' "$log"; then
-    fail_stage "$name" "tests failed"
-  fi
+  tests_done "$name" "$log" "$rc"
+}
+
+# kernel_headers DIR: DIR gets the kernel's headers (linux/, asm/,
+# asm-generic/) alone, for a compiler that is not given /usr/include.
+kernel_headers() {
+  local arch
+  arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+  mkdir -p "$1"
+  ln -sfn /usr/include/linux "$1/linux"
+  ln -sfn "/usr/include/$arch/asm" "$1/asm"
+  ln -sfn /usr/include/asm-generic "$1/asm-generic"
 }
 
 # The builds against another C library or ABI than the system's (musl,
 # x86_32): C only, and none of the system's libraries found through
 # pkg-config (libfuse) or CMake (SQLite), which are built for glibc on x86-64.
+# The normal stage's configuration (the filesystems stage reuses its tree).
+normal_opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc)
+
 c_only=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=false
         -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON)
 
@@ -216,12 +241,7 @@ run_fs_stage() {
   local bdir="$build_root/normal"
   if [ ! -f "$bdir/CTestTestfile.cmake" ]; then
     bdir="$build_root/filesystems"
-    echo
-    echo "== stage filesystems: configure and build ($bdir)"
-    cmake -S "$repo" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
-      >"$build_root/filesystems.configure.log" 2>&1 \
-      || { cat "$build_root/filesystems.configure.log"; fail_stage filesystems "configure"; }
-    cmake --build "$bdir" -j "$jobs" || fail_stage filesystems "build"
+    configure_build filesystems "$bdir" "${normal_opts[@]}"
   fi
   local tmp="$bdir/tests/tmp" fs img log mnt rc
   for fs in tmpfs tmpfs-huge ext4-1k xfs xfs-1k btrfs overlay; do
@@ -264,10 +284,7 @@ run_fs_stage() {
       summaries+=("[filesystems-$fs] skipped: cannot mount $fs here")
       continue
     fi
-    count_log "filesystems-$fs" "$log"
-    if [ $rc -ne 0 ] || ! grep -qE 'tests passed, 0 tests failed' "$log"; then
-      fail_stage "filesystems-$fs" "tests failed"
-    fi
+    tests_done "filesystems-$fs" "$log" "$rc"
   done
 }
 
@@ -276,10 +293,9 @@ for s in "${all_stages[@]}"; do
   want_stage "$s" || continue
   case "$s" in
     normal)
-      run_stage normal -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc ;;
+      run_stage normal -- "${normal_opts[@]}" ;;
     portable)
-      run_stage portable -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc \
-        -DMMAPIO_PORTABLE_POSIX=ON ;;
+      run_stage portable -- "${normal_opts[@]}" -DMMAPIO_PORTABLE_POSIX=ON ;;
     asan)
       # halt_on_error keeps a report from scrolling past as a "pass".
       export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
@@ -305,22 +321,17 @@ for s in "${all_stages[@]}"; do
       # include directory: give the compiler just those. No C++ compiler
       # and no pkg-config or SQLite from the glibc system.
       kh="$build_root/musl-kernel-headers"
-      arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-      mkdir -p "$kh"
-      ln -sfn /usr/include/linux "$kh/linux"
-      ln -sfn "/usr/include/$arch/asm" "$kh/asm"
-      ln -sfn /usr/include/asm-generic "$kh/asm-generic"
+      kernel_headers "$kh"
       run_stage musl -- "${c_only[@]}" -DCMAKE_C_COMPILER=musl-gcc "-DCMAKE_C_FLAGS=-isystem $kh" ;;
     x86_32)
       # The 64-bit system's SQLite and libfuse cannot be linked into a
       # 32-bit program: their tests are left out as in the musl stage.
       # The kernel's asm/ headers for -m32 are the x86-64 ones (they serve
-      # both); Debian's gcc-multilib would only link /usr/include/asm to
-      # them, and it cannot be installed next to the ARM cross compilers.
+      # both): Debian's gcc-multilib would only link /usr/include/asm to
+      # them, and it cannot be installed next to the ARM cross compilers,
+      # so the stage is given them as the musl stage is.
       kh32="$build_root/x86_32-kernel-headers"
-      arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-      mkdir -p "$kh32"
-      ln -sfn "/usr/include/$arch/asm" "$kh32/asm"
+      kernel_headers "$kh32"
       run_stage x86_32 -- "${c_only[@]}" -DCMAKE_C_COMPILER=gcc "-DCMAKE_C_FLAGS=-m32 -isystem $kh32" ;;
     aarch64)
       # C only, as x86_32: the system's SQLite and libfuse are x86-64.

@@ -76,14 +76,11 @@ int mmapio__resize_empty(mmapio_map *m, uint64_t old_len, uint64_t new_len, int 
     mmapio__saved_error e;
     mmapio__error_save(&e);
     (void)mmapio__os_file_set_size(m->file, file_new, file_old, 1, m->path);
-    if (file_old > file_new) {
-      /* The truncation cut bytes that no mapping held a copy of. */
-      size_t n = strlen(e.msg);
-      if (n < sizeof e.msg)
-        snprintf(e.msg + n, sizeof e.msg - n, "; the file's bytes from offset %llu to %llu read zero now",
-                 (unsigned long long)file_new, (unsigned long long)file_old);
-    }
     mmapio__error_restore(&e);
+    /* The truncation cut bytes that no mapping held a copy of. */
+    if (file_old > file_new)
+      mmapio__error_append("; the file's bytes from offset %llu to %llu read zero now",
+                           (unsigned long long)file_new, (unsigned long long)file_old);
     m->om.base = NULL;
     m->om.reserved = 0;
     return rc;

@@ -91,6 +91,16 @@ void mmapio__error_restore(const mmapio__saved_error *e)
   mmapio__oserr = e->oserr;
 }
 
+void mmapio__error_append(const char *fmt, ...)
+{
+  size_t n = strlen(mmapio__errbuf);
+  if (n + 1 >= sizeof mmapio__errbuf) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(mmapio__errbuf + n, sizeof mmapio__errbuf - n, fmt, ap);
+  va_end(ap);
+}
+
 int mmapio__fail_keep_os(int status, int oserr, const char *fmt, ...)
 {
   va_list ap;

@@ -430,6 +430,9 @@ const char *mmapio__path_or(const char *path);
 typedef struct mmapio__saved_error { char msg[512]; int oserr; } mmapio__saved_error;
 void mmapio__error_save(mmapio__saved_error *e);
 void mmapio__error_restore(const mmapio__saved_error *e);
+/* Append printf-style text to this thread's detail message, keeping the OS
+ * code (cut at the buffer's end). */
+void mmapio__error_append(const char *fmt, ...) MMAPIO__PRINTF(1, 2);
 
 /* Bounds rule: off <= total && len <= total - off (no overflow). */
 static inline int mmapio__in_bounds(uint64_t off, uint64_t len, uint64_t total)

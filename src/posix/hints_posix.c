@@ -302,16 +302,6 @@ int mmapio__os_evict(uint8_t *addr, uint64_t len, mmapio_native_file f, uint64_t
 
 /* ---- locking --------------------------------------------------------------- */
 
-/* Append a sentence to the detail message just recorded (keeps the OS code). */
-static void mmapio__append_detail(const char *fmt, unsigned long long a, const char *b)
-{
-  mmapio__saved_error e;
-  mmapio__error_save(&e);
-  size_t n = strlen(e.msg);
-  if (n < sizeof e.msg) snprintf(e.msg + n, sizeof e.msg - n, fmt, a, b);
-  mmapio__error_restore(&e);
-}
-
 int mmapio__os_lock(uint8_t *addr, uint64_t len, const char *path)
 {
   if (mlock(addr, (size_t)len) == 0) return MMAPIO_OK;
@@ -327,10 +317,10 @@ int mmapio__os_lock(uint8_t *addr, uint64_t len, const char *path)
     else snprintf(lim, sizeof lim, "%llu bytes", (unsigned long long)rl.rlim_cur);
   }
   mmapio__fail_os_status(status, e, "mlock", path);
-  mmapio__append_detail("; locking %llu bytes exceeds the locked-memory limit RLIMIT_MEMLOCK "
-                        "(currently %s): raise it (ulimit -l, /etc/security/limits.conf "
-                        "memlock) or grant CAP_IPC_LOCK",
-                        (unsigned long long)len, lim);
+  mmapio__error_append("; locking %llu bytes exceeds the locked-memory limit RLIMIT_MEMLOCK "
+                       "(currently %s): raise it (ulimit -l, /etc/security/limits.conf "
+                       "memlock) or grant CAP_IPC_LOCK",
+                       (unsigned long long)len, lim);
   return status;
 }
 

@@ -389,23 +389,21 @@ static int fail_blockdev(const char *path)
 int mmapio__os_file_nocow(mmapio_native_file f, const char *path)
 {
 #if MMAPIO__LINUX && defined(FS_IOC_GETFLAGS) && defined(FS_NOCOW_FL)
-  /* The attribute ioctls take an int (the kernel reads 32 bits). */
+  /* The attribute ioctls take an int (the kernel reads 32 bits). A file
+   * system without attributes (tmpfs, FUSE, NFS, ...) or without this one
+   * refuses either call: nothing to turn off there. */
   int flags = 0;
-  if (ioctl(f, (mmapio__ioctl_req)FS_IOC_GETFLAGS, &flags) != 0) {
-    int e = errno;
-    /* No attributes on this file system (tmpfs, FUSE, NFS, ...): nothing
-     * to turn off. */
-    if (e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP || e == EINVAL || e == ENOSYS) return MMAPIO_OK;
-    return mmapio__fail_os(e, "ioctl(FS_IOC_GETFLAGS)", path);
+  const char *call = "ioctl(FS_IOC_GETFLAGS)";
+  int r = ioctl(f, (mmapio__ioctl_req)FS_IOC_GETFLAGS, &flags);
+  if (r == 0 && !(flags & FS_NOCOW_FL)) {
+    flags |= FS_NOCOW_FL;
+    call = "ioctl(FS_IOC_SETFLAGS)";
+    r = ioctl(f, (mmapio__ioctl_req)FS_IOC_SETFLAGS, &flags);
   }
-  if (flags & FS_NOCOW_FL) return MMAPIO_OK;
-  flags |= FS_NOCOW_FL;
-  if (ioctl(f, (mmapio__ioctl_req)FS_IOC_SETFLAGS, &flags) != 0) {
-    int e = errno;
-    if (e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP || e == EINVAL || e == ENOSYS) return MMAPIO_OK;
-    return mmapio__fail_os(e, "ioctl(FS_IOC_SETFLAGS)", path);
-  }
-  return MMAPIO_OK;
+  if (r == 0) return MMAPIO_OK;
+  int e = errno;
+  if (e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP || e == EINVAL || e == ENOSYS) return MMAPIO_OK;
+  return mmapio__fail_os(e, call, path);
 #else
   (void)f;
   (void)path;
@@ -534,12 +532,17 @@ int mmapio__os_file_can_hold(mmapio_native_file f, uint64_t len, const char *pat
 }
 
 #if !MMAPIO__APPLE
-/* 1 when the file has at least `len` bytes of disk blocks. */
-static int holds_blocks(int f, uint64_t len)
+/* A TRUNCATE that met "disk full" (`e`) while it reserved or zeroed blocks
+ * in place, and may go the way of 2' in mmapio__os_file_reset instead: a
+ * shrink of a file that has at least new_len bytes of blocks, which 2'
+ * gives back before it reserves new_len again. (A full XFS refuses even a
+ * reservation of blocks the file has; XFS and btrfs free and allocate
+ * again what they zero; ZFS allocates anew.) */
+static int shrink_can_recreate(int f, int e, uint64_t old_len, uint64_t new_len)
 {
   struct stat st;
-  return mmapio__sys_fstat(f, &st) == 0 && st.st_blocks >= 0 &&
-         (uint64_t)st.st_blocks * 512u >= len;
+  return e == ENOSPC && new_len <= old_len && mmapio__sys_fstat(f, &st) == 0 &&
+         st.st_blocks >= 0 && (uint64_t)st.st_blocks * 512u >= new_len;
 }
 #endif
 
@@ -556,14 +559,8 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
    * every TRUNCATE (the open's fstat came before). */
   int reserved = 0;
   if (!sparse) rc = can_reserve_linux(f, new_len, path, &reserved);
-  if (rc == MMAPIO_ENOSPC && new_len <= old_len && holds_blocks(f, new_len)) {
-    /* A full XFS refuses even a reservation of blocks the file already
-     * has (the transaction reserves space up front). The file holds at
-     * least new_len bytes of blocks, which 2' below gives back before it
-     * reserves new_len again. */
-    rc = MMAPIO_OK;
-    goto recreate;
-  }
+  if (rc == MMAPIO_ENOSPC && shrink_can_recreate(f, ENOSPC, old_len, new_len))
+    rc = MMAPIO_OK; /* nothing reserved: 2' below */
   if (rc != MMAPIO_OK) return rc;
   if (!sparse && !reserved && new_len > 0 && is_blockdev(f)) return fail_blockdev(path);
   if (!sparse && reserved) {
@@ -588,12 +585,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
       return MMAPIO_OK;
     }
     int e = errno;
-    /* A shrink whose zeroing found no space (XFS and btrfs free the range
-     * and allocate it again, which a full disk refuses): the emptying and
-     * re-reserving of 2' below frees every old block first, more than the
-     * new length needs. */
-    int shrink_full = e == ENOSPC && !grow;
-    if (!shrink_full && !reserve_unsupported(e)) {
+    if (!shrink_can_recreate(f, e, old_len, new_len) && !reserve_unsupported(e)) {
       if (grow) restore_len(f, old_len);
       return mmapio__fail_os(e, "fallocate", path);
     }
@@ -613,11 +605,7 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
      * reallocates the blocks (only a concurrent consumer of the space can
      * make that second reservation fail). */
     int e = mmapio__sys_posix_fallocate(f, 0, (off_t)new_len); /* EINTR retried inside */
-    /* A shrink on a full disk whose file system refuses even the blocks
-     * the file has (XFS; ZFS and btrfs allocate anew): 2' gives them back
-     * first. */
-    int shrink_full = e == ENOSPC && new_len <= old_len && holds_blocks(f, new_len);
-    if (e != 0 && !reserve_unsupported(e) && !shrink_full) {
+    if (e != 0 && !reserve_unsupported(e) && !shrink_can_recreate(f, e, old_len, new_len)) {
       if (new_len > old_len) {
         errno = e;
         restore_len(f, old_len);
@@ -629,9 +617,6 @@ int mmapio__os_file_reset(mmapio_native_file f, uint64_t old_len, uint64_t new_l
   /* 2'. Truncate to 0 and grow again (reserving blocks unless sparse). A
    *     failure of the truncation itself puts a length the reservation
    *     changed back. */
-#if MMAPIO__LINUX
-recreate:
-#endif
   rc = mmapio__os_file_set_size(f, old_len, 0, 1, path);
   if (rc != MMAPIO_OK) {
     errno = mmapio_last_os_error();

@@ -21,9 +21,6 @@
  */
 #include "win.h"
 
-#include <stdio.h>
-#include <string.h>
-
 typedef struct mmapio__win_range {
   PVOID VirtualAddress;
   SIZE_T NumberOfBytes;
@@ -145,16 +142,6 @@ int mmapio__os_evict(uint8_t *addr, uint64_t len, mmapio_native_file f, uint64_t
   return mmapio__win_trim(addr, len, path);
 }
 
-/* Append a sentence to the detail message just recorded (keeps the OS code). */
-static void mmapio__win_append_detail(const char *fmt, unsigned long long a)
-{
-  mmapio__saved_error e;
-  mmapio__error_save(&e);
-  size_t n = strlen(e.msg);
-  if (n < sizeof e.msg) snprintf(e.msg + n, sizeof e.msg - n, fmt, a);
-  mmapio__error_restore(&e);
-}
-
 int mmapio__os_lock(uint8_t *addr, uint64_t len, const char *path)
 {
   if (VirtualLock(addr, (SIZE_T)len)) return MMAPIO_OK;
@@ -178,10 +165,10 @@ int mmapio__os_lock(uint8_t *addr, uint64_t len, const char *path)
     status = MMAPIO_ENOMEM;
   else return mmapio__fail_os((int)e, "VirtualLock", path);
   mmapio__fail_os_status(status, (int)e, "VirtualLock", path);
-  mmapio__win_append_detail("; locking %llu bytes exceeds the process working-set quota: raise "
-                            "it with SetProcessWorkingSetSize (needs the 'Increase a process "
-                            "working set' privilege) or lock less",
-                            (unsigned long long)len);
+  mmapio__error_append("; locking %llu bytes exceeds the process working-set quota: raise "
+                       "it with SetProcessWorkingSetSize (needs the 'Increase a process "
+                       "working set' privilege) or lock less",
+                       (unsigned long long)len);
   return status;
 }
 

@@ -652,13 +652,7 @@ static int mmapio__win_remap_undo(mmapio__os_mapping *om, mmapio__win_map *wm, H
       mmapio__win_restore(om, wm, f, old->len, old->base, old->reserved, old->ph)) {
     if (old->tail != NULL) memcpy(om->base + new_len, old->tail, (size_t)old->tail_len);
     mmapio__win_tail_note(note, sizeof note, at, cut, old, 0, 0);
-    if (note[0] != '\0') {
-      mmapio__saved_error e;
-      mmapio__error_save(&e);
-      size_t n = strlen(e.msg);
-      if (n < sizeof e.msg) snprintf(e.msg + n, sizeof e.msg - n, "%s", note);
-      mmapio__error_restore(&e);
-    }
+    if (note[0] != '\0') mmapio__error_append("%s", note);
     return st;
   }
   /* Nothing is mapped any more: say so, keeping the first cause. */
