@@ -15,6 +15,11 @@
  * the next record: about 1.1 times the appended bytes on ext4 for both,
  * 1.7 times on XFS. The library may dirty at most 1.3 times what the raw
  * code does (pre-faulting made it 2).
+ *
+ * On btrfs the count moves from run to run, for both: 2.0 to 2.5 times the
+ * appended bytes in twelve runs of each, so that one library run could
+ * dirty 1.3 times one raw run. Each side therefore runs three times,
+ * alternately, and the fewest bytes each dirtied are compared.
  */
 #include "test.h"
 
@@ -71,9 +76,10 @@ static long long raw_appends(const char *path)
   return d;
 }
 
-int main(void)
+/* The library's appends into a new file at `path`: bytes dirtied, or -1
+ * when this system does not count them (the caller skips). */
+static long long lib_appends(const char *path)
 {
-  char *p = test_tmp_path("append_wb");
   static uint8_t rec[REC];
   memset(rec, 0x5a, sizeof rec);
   mmapio_options o;
@@ -84,31 +90,45 @@ int main(void)
   o.flush_policy.kind = MMAPIO_FLUSH_EVERY_BYTES;
   o.flush_policy.every = 64 * 1024;
   mmapio_map *m = NULL;
-  ASSERT_OK(mmapio_open(&m, p, &o));
+  ASSERT_OK(mmapio_open(&m, path, &o));
   long long before = dirtied_bytes();
   if (before < 0) {
     mmapio_close(m);
-    test_unlink(p);
-    TEST_SKIP("/proc/self/io has no write_bytes (task I/O accounting is off)");
+    return -1;
   }
   for (uint32_t i = 0; i < RECS; i++) {
     memcpy(rec, &i, sizeof i);
     ASSERT_OK(mmapio_append(m, rec, REC, NULL));
   }
   ASSERT_OK(mmapio_close(m));
-  long long dirtied = dirtied_bytes() - before;
-  const long long appended = (long long)REC * RECS;
-  test_unlink(p);
-  free(p);
-  if (dirtied == 0)
-    TEST_SKIP("the test directory's file system does not count dirtied bytes (tmpfs?)");
+  return dirtied_bytes() - before;
+}
+
+enum { ROUNDS = 3 };
+
+int main(void)
+{
+  char *p = test_tmp_path("append_wb");
   char *q = test_tmp_path("append_wb_raw");
-  long long raw = raw_appends(q);
-  test_unlink(q);
+  const long long appended = (long long)REC * RECS;
+  long long dirtied = -1, raw = -1;
+  for (int round = 0; round < ROUNDS; round++) {
+    long long d = lib_appends(p);
+    test_unlink(p);
+    if (d < 0) TEST_SKIP("/proc/self/io has no write_bytes (task I/O accounting is off)");
+    if (d == 0) TEST_SKIP("the test directory's file system does not count dirtied bytes (tmpfs?)");
+    long long r = raw_appends(q);
+    test_unlink(q);
+    ASSERT(r > 0);
+    printf("round %d: appended %lld bytes; dirtied %lld (%.2fx), raw code %lld (%.2fx)\n", round + 1,
+           appended, d, (double)d / (double)appended, r, (double)r / (double)appended);
+    if (dirtied < 0 || d < dirtied) dirtied = d;
+    if (raw < 0 || r < raw) raw = r;
+  }
+  free(p);
   free(q);
-  printf("appended %lld bytes; dirtied %lld (%.2fx), raw code %lld (%.2fx)\n", appended, dirtied,
-         (double)dirtied / (double)appended, raw, (double)raw / (double)appended);
-  ASSERT(raw > 0);
+  printf("fewest dirtied: library %lld, raw code %lld (%.2fx)\n", dirtied, raw,
+         (double)dirtied / (double)raw);
   ASSERT(dirtied * 10 <= raw * 13);
   return 0;
 }
