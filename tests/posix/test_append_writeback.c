@@ -28,6 +28,7 @@ int main(void) { TEST_SKIP("needs Linux's /proc/self/io"); }
 #else
 
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -47,6 +48,15 @@ static long long dirtied_bytes(void)
 
 enum { REC = 4104, RECS = 4096 };
 
+/* Record i of the appends (the same on both sides): its number, then 0x5a. */
+static const uint8_t *record(uint32_t i)
+{
+  static uint8_t rec[REC];
+  memset(rec, 0x5a, sizeof rec);
+  memcpy(rec, &i, sizeof i);
+  return rec;
+}
+
 /* The raw code's appends: bytes dirtied. */
 static long long raw_appends(const char *path)
 {
@@ -56,13 +66,10 @@ static long long raw_appends(const char *path)
   ASSERT(posix_fallocate(fd, 0, (off_t)len) == 0); /* blocks reserved, as the library does */
   uint8_t *p = (uint8_t *)mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT(p != MAP_FAILED);
-  static uint8_t rec[REC];
-  memset(rec, 0x5a, sizeof rec);
   long long before = dirtied_bytes();
   size_t since = 0;
   for (uint32_t i = 0; i < RECS; i++) {
-    memcpy(rec, &i, sizeof i);
-    memcpy(p + (size_t)i * REC, rec, REC);
+    memcpy(p + (size_t)i * REC, record(i), REC);
     since += REC;
     if (since >= 64 * 1024) {
       ASSERT(msync(p, len, MS_SYNC) == 0);
@@ -80,8 +87,6 @@ static long long raw_appends(const char *path)
  * when this system does not count them (the caller skips). */
 static long long lib_appends(const char *path)
 {
-  static uint8_t rec[REC];
-  memset(rec, 0x5a, sizeof rec);
   mmapio_options o;
   mmapio_options_init(&o);
   o.flags = MMAPIO_OPEN_CREATE | MMAPIO_OPEN_TRUNCATE | MMAPIO_OPEN_ALLOW_EMPTY;
@@ -96,10 +101,7 @@ static long long lib_appends(const char *path)
     mmapio_close(m);
     return -1;
   }
-  for (uint32_t i = 0; i < RECS; i++) {
-    memcpy(rec, &i, sizeof i);
-    ASSERT_OK(mmapio_append(m, rec, REC, NULL));
-  }
+  for (uint32_t i = 0; i < RECS; i++) ASSERT_OK(mmapio_append(m, record(i), REC, NULL));
   ASSERT_OK(mmapio_close(m));
   return dirtied_bytes() - before;
 }
@@ -111,7 +113,7 @@ int main(void)
   char *p = test_tmp_path("append_wb");
   char *q = test_tmp_path("append_wb_raw");
   const long long appended = (long long)REC * RECS;
-  long long dirtied = -1, raw = -1;
+  long long dirtied = LLONG_MAX, raw = LLONG_MAX;
   for (int round = 0; round < ROUNDS; round++) {
     long long d = lib_appends(p);
     test_unlink(p);
@@ -122,8 +124,8 @@ int main(void)
     ASSERT(r > 0);
     printf("round %d: appended %lld bytes; dirtied %lld (%.2fx), raw code %lld (%.2fx)\n", round + 1,
            appended, d, (double)d / (double)appended, r, (double)r / (double)appended);
-    if (dirtied < 0 || d < dirtied) dirtied = d;
-    if (raw < 0 || r < raw) raw = r;
+    if (d < dirtied) dirtied = d;
+    if (r < raw) raw = r;
   }
   free(p);
   free(q);
